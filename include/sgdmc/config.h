@@ -1,0 +1,86 @@
+/* Everything that defines one training run; set through the option table
+ * (options.h), whether from the command line or from a study config. */
+#ifndef SGDMC_CONFIG_H
+#define SGDMC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sgdmc/net.h"
+#include "sgdmc/optim.h"
+
+#define SGDMC_PATH_MAX 1024
+
+typedef enum { SGDMC_INPUT_UNIFORM, SGDMC_INPUT_NORMAL, SGDMC_INPUT_COUNT } sgdmc_input_kind;
+typedef enum {
+    SGDMC_TARGET_CONSTANT,
+    SGDMC_TARGET_SQUARE,
+    SGDMC_TARGET_SIN,
+    SGDMC_TARGET_TEACHER,
+    SGDMC_TARGET_COUNT
+} sgdmc_target_kind;
+typedef enum { SGDMC_LOSS_MSE, SGDMC_LOSS_LOGISTIC, SGDMC_LOSS_COUNT } sgdmc_loss;
+typedef enum {
+    SGDMC_INIT_UNIFORM,
+    SGDMC_INIT_NORMAL,
+    SGDMC_INIT_HE,
+    SGDMC_INIT_GLOROT,
+    SGDMC_INIT_FILE,
+    SGDMC_INIT_COUNT
+} sgdmc_init_kind;
+typedef enum { SGDMC_SCHEDULE_CONSTANT, SGDMC_SCHEDULE_POWER, SGDMC_SCHEDULE_COUNT } sgdmc_schedule;
+
+extern const char *const sgdmc_input_names[SGDMC_INPUT_COUNT + 1];
+extern const char *const sgdmc_target_names[SGDMC_TARGET_COUNT + 1];
+extern const char *const sgdmc_loss_names[SGDMC_LOSS_COUNT + 1];
+extern const char *const sgdmc_init_names[SGDMC_INIT_COUNT + 1];
+
+typedef struct {
+    /* network */
+    int input_dim;                    /* 0: from the data file, else 1 */
+    int depth;
+    int width;
+    int widths[SGDMC_MAX_DEPTH];      /* per layer when widths_count > 0 */
+    int widths_count;
+    sgdmc_activation activation;
+    bool skip;
+    /* initialization */
+    sgdmc_init_kind init;
+    double init_scale;
+    char init_file[SGDMC_PATH_MAX];
+    unsigned long seed;
+    /* what is learned */
+    sgdmc_input_kind input;
+    sgdmc_target_kind target;
+    double target_constant;
+    int teacher_width;
+    int teacher_depth;
+    unsigned long teacher_seed;
+    char data_file[SGDMC_PATH_MAX];
+    int batch_size;                   /* 0: the whole data set every step */
+    sgdmc_loss loss;
+    double l2;
+    /* optimization */
+    sgdmc_optimizer_config optimizer;
+    sgdmc_schedule schedule;
+    double schedule_gamma;
+    double schedule_k0;
+    long steps;
+    /* measurement */
+    int trajectory;
+    int checkpoints;
+    int eval_points;
+    double tol;
+    double blowup;
+    char save_file[SGDMC_PATH_MAX];
+} sgdmc_train_config;
+
+void sgdmc_train_config_defaults(sgdmc_train_config *config);
+/* Cross-flag checks after every flag is set; 0 or -1 with a message. */
+int sgdmc_train_config_check(const sgdmc_train_config *config, char *err, size_t errlen);
+/* The network described by the config, input dimension given. */
+void sgdmc_train_config_arch(const sgdmc_train_config *config, int input_dim, sgdmc_arch *arch);
+/* Learning rate of step k = 0, 1, ... */
+double sgdmc_train_config_lr(const sgdmc_train_config *config, long step);
+
+#endif

@@ -1,0 +1,61 @@
+/* Optimizers: a family of update rules behind one step function.
+ *
+ * sgd ... nadam follow torch.optim's single-tensor update rules and defaults
+ * (torch/optim/{sgd,adagrad,rmsprop,adam,adamax,nadam}.py); nadam uses the
+ * momentum-product rule of PyTorch >= 2.0. signsgd, normalized_sgd,
+ * clipped_sgd and lion follow the formulas of paper 003 (Xiao, Hu, Toh,
+ * arXiv 2307.10053) and of Lion (Chen et al., arXiv 2302.06675). With a
+ * timescale, sgd/momentum/signsgd/normalized_sgd/clipped_sgd run paper 003's
+ * framework m <- m + theta_k (g - m), x <- x - eta_k D(m). */
+#ifndef SGDMC_OPTIM_H
+#define SGDMC_OPTIM_H
+
+#include <stddef.h>
+
+typedef enum {
+    SGDMC_OPT_SGD,
+    SGDMC_OPT_MOMENTUM,
+    SGDMC_OPT_NESTEROV,
+    SGDMC_OPT_ADAGRAD,
+    SGDMC_OPT_RMSPROP,
+    SGDMC_OPT_ADAM,
+    SGDMC_OPT_ADAMAX,
+    SGDMC_OPT_AMSGRAD,
+    SGDMC_OPT_NADAM,
+    SGDMC_OPT_SIGNSGD,
+    SGDMC_OPT_NORMALIZED_SGD,
+    SGDMC_OPT_CLIPPED_SGD,
+    SGDMC_OPT_LION,
+    SGDMC_OPT_COUNT
+} sgdmc_optimizer_kind;
+
+typedef enum {
+    SGDMC_TIMESCALE_NONE,
+    SGDMC_TIMESCALE_SINGLE, /* theta_k = min(1, tau * eta_k) */
+    SGDMC_TIMESCALE_TWO,    /* theta_k = 1 - momentum */
+    SGDMC_TIMESCALE_COUNT
+} sgdmc_timescale;
+
+extern const char *const sgdmc_optimizer_names[SGDMC_OPT_COUNT + 1];
+extern const char *const sgdmc_timescale_names[SGDMC_TIMESCALE_COUNT + 1];
+
+/* NaN in a hyperparameter means "the optimizer's default". */
+typedef struct {
+    sgdmc_optimizer_kind kind;
+    sgdmc_timescale timescale;
+    double lr, momentum, beta1, beta2, eps, weight_decay, clip, tau;
+} sgdmc_optimizer_config;
+
+/* Replaces every NaN hyperparameter with the optimizer's default. */
+void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *config);
+/* Whether the optimizer can run paper 003's momentum framework. */
+int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind);
+
+typedef struct sgdmc_optimizer sgdmc_optimizer;
+
+sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, size_t n);
+void sgdmc_optimizer_free(sgdmc_optimizer *opt);
+/* One update of x [n] from gradient g [n] with this step's learning rate. */
+void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *x, const double *g, double lr);
+
+#endif

@@ -1,0 +1,97 @@
+/* Defaults and cross-flag checks of a training run's configuration. */
+#include "sgdmc/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const sgdmc_input_names[SGDMC_INPUT_COUNT + 1] = {"uniform", "normal", NULL};
+const char *const sgdmc_target_names[SGDMC_TARGET_COUNT + 1] = {"constant", "square", "sin",
+                                                               "teacher", NULL};
+const char *const sgdmc_loss_names[SGDMC_LOSS_COUNT + 1] = {"mse", "logistic", NULL};
+const char *const sgdmc_init_names[SGDMC_INIT_COUNT + 1] = {"uniform", "normal", "he", "glorot",
+                                                           "FILE.h5", NULL};
+
+void sgdmc_train_config_defaults(sgdmc_train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->input_dim = 0;
+    c->depth = 1;
+    c->width = 4;
+    c->activation = SGDMC_ACT_RELU;
+    c->init = SGDMC_INIT_UNIFORM;
+    c->init_scale = 1.0;
+    c->seed = 0;
+    c->input = SGDMC_INPUT_UNIFORM;
+    c->target = SGDMC_TARGET_SQUARE;
+    c->teacher_width = 2;
+    c->teacher_depth = 1;
+    c->teacher_seed = 0;
+    c->batch_size = 16;
+    c->loss = SGDMC_LOSS_MSE;
+    c->l2 = 0.0;
+    c->optimizer = (sgdmc_optimizer_config){
+        .kind = SGDMC_OPT_SGD, .timescale = SGDMC_TIMESCALE_NONE,
+        .lr = NAN, .momentum = NAN, .beta1 = NAN, .beta2 = NAN,
+        .eps = NAN, .weight_decay = NAN, .clip = NAN, .tau = NAN};
+    c->schedule = SGDMC_SCHEDULE_CONSTANT;
+    c->schedule_gamma = 0.0;
+    c->schedule_k0 = 1.0;
+    c->steps = 1000;
+    c->trajectory = 0;
+    c->checkpoints = 8;
+    c->eval_points = 4096;
+    c->tol = 1e-3;
+    c->blowup = 1e10;
+}
+
+#define FAIL(...)                                                                          \
+    do {                                                                                   \
+        snprintf(err, errlen, __VA_ARGS__);                                                \
+        return -1;                                                                         \
+    } while (0)
+
+int sgdmc_train_config_check(const sgdmc_train_config *c, char *err, size_t errlen)
+{
+    const bool data = c->data_file[0] != '\0';
+    if (c->widths_count > 0 && c->widths_count != c->depth)
+        FAIL("--widths: %d widths given but --depth=%d (give one width per hidden layer)",
+             c->widths_count, c->depth);
+    if (c->loss == SGDMC_LOSS_LOGISTIC && !data)
+        FAIL("--loss=logistic: needs labelled data (--data=FILE.h5 with y in {-1,+1} or {0,1})");
+    if (c->batch_size == 0 && !data)
+        FAIL("--batch_size=0 (the whole data set) needs --data; distribution problems draw "
+             "fresh samples, so give a batch size >= 1");
+    if (c->optimizer.timescale != SGDMC_TIMESCALE_NONE &&
+        !sgdmc_optimizer_has_framework(c->optimizer.kind))
+        FAIL("--timescale=%s: not defined for --optimizer=%s (use sgd, momentum, signsgd, "
+             "normalized_sgd or clipped_sgd)",
+             sgdmc_timescale_names[c->optimizer.timescale],
+             sgdmc_optimizer_names[c->optimizer.kind]);
+    if (c->input_dim > 40 && !data)
+        FAIL("--input_dim=%d: distribution problems support at most 40 input dimensions "
+             "(the quasi-Monte Carlo risk evaluation's limit)",
+             c->input_dim);
+    if (c->target == SGDMC_TARGET_TEACHER && c->teacher_depth > SGDMC_MAX_DEPTH)
+        FAIL("--teacher_depth=%d: at most %d", c->teacher_depth, SGDMC_MAX_DEPTH);
+    return 0;
+}
+
+void sgdmc_train_config_arch(const sgdmc_train_config *c, int input_dim, sgdmc_arch *arch)
+{
+    memset(arch, 0, sizeof *arch);
+    arch->depth = c->depth;
+    arch->widths[0] = input_dim;
+    for (int k = 1; k <= c->depth; k++)
+        arch->widths[k] = c->widths_count > 0 ? c->widths[k - 1] : c->width;
+    arch->widths[c->depth + 1] = 1;
+    arch->activation = c->activation;
+    arch->skip = c->skip;
+}
+
+double sgdmc_train_config_lr(const sgdmc_train_config *c, long step)
+{
+    if (c->schedule == SGDMC_SCHEDULE_POWER)
+        return c->optimizer.lr / pow((double)step + c->schedule_k0, c->schedule_gamma);
+    return c->optimizer.lr;
+}

@@ -1,0 +1,275 @@
+/* Forward and backward passes of fully connected networks, paired per layer. */
+#include "sgdmc/net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const sgdmc_activation_names[SGDMC_ACT_COUNT + 1] = {
+    "relu", "tanh", "sigmoid", "softplus", NULL};
+
+size_t sgdmc_arch_weight_offset(const sgdmc_arch *arch, int layer)
+{
+    size_t offset = 0;
+    for (int k = 1; k < layer; k++)
+        offset += (size_t)arch->widths[k] * (size_t)(arch->widths[k - 1] + 1);
+    return offset;
+}
+
+size_t sgdmc_arch_bias_offset(const sgdmc_arch *arch, int layer)
+{
+    return sgdmc_arch_weight_offset(arch, layer) +
+           (size_t)arch->widths[layer] * (size_t)arch->widths[layer - 1];
+}
+
+size_t sgdmc_arch_param_count(const sgdmc_arch *arch)
+{
+    return sgdmc_arch_weight_offset(arch, arch->depth + 2);
+}
+
+bool sgdmc_arch_skips_into(const sgdmc_arch *arch, int layer)
+{
+    return arch->skip && layer >= 2 && layer <= arch->depth &&
+           arch->widths[layer] == arch->widths[layer - 1];
+}
+
+int sgdmc_arch_max_width(const sgdmc_arch *arch)
+{
+    int max = 1;
+    for (int k = 0; k <= arch->depth + 1; k++)
+        if (arch->widths[k] > max)
+            max = arch->widths[k];
+    return max;
+}
+
+int sgdmc_arch_hidden_units(const sgdmc_arch *arch)
+{
+    int units = 0;
+    for (int k = 1; k <= arch->depth; k++)
+        units += arch->widths[k];
+    return units;
+}
+
+struct sgdmc_workspace {
+    int capacity;
+    double *preact[SGDMC_MAX_DEPTH + 2];  /* z_k [n_k][count], k = 1..L+1 */
+    double *act[SGDMC_MAX_DEPTH + 1];     /* sigma(z_k), k = 1..L */
+    double *hidden[SGDMC_MAX_DEPTH + 1];  /* layer output h_k; [0] is the input */
+    double *delta_out;                    /* dL/dh_k of the layer being unwound */
+    double *delta_in;                     /* dL/dh_{k-1} being formed */
+    double *delta_pre;                    /* dL/dz_k */
+    double *output;                       /* z_{L+1} [1][count] */
+    double storage[];
+};
+
+sgdmc_workspace *sgdmc_workspace_alloc(const sgdmc_arch *arch, int capacity)
+{
+    size_t cap = (size_t)capacity;
+    size_t max_width = (size_t)sgdmc_arch_max_width(arch);
+    size_t doubles = (size_t)arch->widths[0] * cap + 3 * max_width * cap;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        doubles += (size_t)arch->widths[k] * cap;              /* z */
+        if (k <= arch->depth)
+            doubles += (size_t)arch->widths[k] * cap *
+                       (sgdmc_arch_skips_into(arch, k) ? 2 : 1); /* a, h */
+    }
+    sgdmc_workspace *ws = calloc(1, sizeof *ws + doubles * sizeof(double));
+    if (!ws)
+        return NULL;
+    ws->capacity = capacity;
+    double *next = ws->storage;
+    ws->hidden[0] = next;
+    next += (size_t)arch->widths[0] * cap;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        ws->preact[k] = next;
+        next += (size_t)arch->widths[k] * cap;
+        if (k > arch->depth)
+            break;
+        ws->act[k] = next;
+        next += (size_t)arch->widths[k] * cap;
+        if (sgdmc_arch_skips_into(arch, k)) {
+            ws->hidden[k] = next;
+            next += (size_t)arch->widths[k] * cap;
+        } else {
+            ws->hidden[k] = ws->act[k];
+        }
+    }
+    ws->output = ws->preact[arch->depth + 1];
+    ws->delta_out = next;
+    ws->delta_in = next + max_width * cap;
+    ws->delta_pre = next + 2 * max_width * cap;
+    return ws;
+}
+
+void sgdmc_workspace_free(sgdmc_workspace *ws) { free(ws); }
+
+int sgdmc_workspace_capacity(const sgdmc_workspace *ws) { return ws->capacity; }
+
+double *sgdmc_workspace_input(sgdmc_workspace *ws) { return ws->hidden[0]; }
+
+const double *sgdmc_workspace_preact(const sgdmc_workspace *ws, int layer)
+{
+    return ws->preact[layer];
+}
+
+const double *sgdmc_workspace_output(const sgdmc_workspace *ws)
+{
+    return ws->output;
+}
+
+/* z[j][s] = b[j] + sum_i W[j][i] h[i][s] */
+static void affine_forward(const double *restrict weight, const double *restrict bias,
+                           int rows, int cols, const double *restrict in,
+                           double *restrict out, int count)
+{
+    for (int j = 0; j < rows; j++) {
+        double *restrict z = out + (size_t)j * count;
+        const double bj = bias[j];
+        for (int s = 0; s < count; s++)
+            z[s] = bj;
+        for (int i = 0; i < cols; i++) {
+            const double w = weight[(size_t)j * cols + i];
+            const double *restrict h = in + (size_t)i * count;
+            for (int s = 0; s < count; s++)
+                z[s] += w * h[s];
+        }
+    }
+}
+
+static void activate(sgdmc_activation activation, const double *restrict z,
+                     double *restrict a, size_t n)
+{
+    switch (activation) {
+    case SGDMC_ACT_RELU:
+        for (size_t s = 0; s < n; s++)
+            a[s] = z[s] > 0.0 ? z[s] : 0.0;
+        break;
+    case SGDMC_ACT_TANH:
+        for (size_t s = 0; s < n; s++)
+            a[s] = tanh(z[s]);
+        break;
+    case SGDMC_ACT_SIGMOID:
+        for (size_t s = 0; s < n; s++)
+            a[s] = 1.0 / (1.0 + exp(-z[s]));
+        break;
+    case SGDMC_ACT_SOFTPLUS:
+        for (size_t s = 0; s < n; s++)
+            a[s] = z[s] > 0.0 ? z[s] + log1p(exp(-z[s])) : log1p(exp(z[s]));
+        break;
+    case SGDMC_ACT_COUNT:
+        break;
+    }
+}
+
+/* dz = dh * sigma'(z), with sigma' expressed through a = sigma(z) where cheaper. */
+static void activate_backward(sgdmc_activation activation, const double *restrict z,
+                              const double *restrict a, const double *restrict dh,
+                              double *restrict dz, size_t n)
+{
+    switch (activation) {
+    case SGDMC_ACT_RELU: /* ReLU'(0) = 0, as in PyTorch */
+        for (size_t s = 0; s < n; s++)
+            dz[s] = z[s] > 0.0 ? dh[s] : 0.0;
+        break;
+    case SGDMC_ACT_TANH:
+        for (size_t s = 0; s < n; s++)
+            dz[s] = dh[s] * (1.0 - a[s] * a[s]);
+        break;
+    case SGDMC_ACT_SIGMOID:
+        for (size_t s = 0; s < n; s++)
+            dz[s] = dh[s] * (a[s] * (1.0 - a[s]));
+        break;
+    case SGDMC_ACT_SOFTPLUS: /* softplus' = sigmoid(z) = 1 - exp(-softplus(z)) */
+        for (size_t s = 0; s < n; s++)
+            dz[s] = dh[s] * -expm1(-a[s]);
+        break;
+    case SGDMC_ACT_COUNT:
+        break;
+    }
+}
+
+void sgdmc_forward(const sgdmc_arch *arch, const double *params,
+                   sgdmc_workspace *ws, int count)
+{
+    const int L = arch->depth;
+    for (int k = 1; k <= L + 1; k++) {
+        const int rows = arch->widths[k], cols = arch->widths[k - 1];
+        affine_forward(params + sgdmc_arch_weight_offset(arch, k),
+                       params + sgdmc_arch_bias_offset(arch, k), rows, cols,
+                       ws->hidden[k - 1], ws->preact[k], count);
+        if (k > L)
+            break;
+        const size_t n = (size_t)rows * (size_t)count;
+        activate(arch->activation, ws->preact[k], ws->act[k], n);
+        if (sgdmc_arch_skips_into(arch, k)) {
+            double *restrict h = ws->hidden[k];
+            const double *restrict a = ws->act[k], *restrict prev = ws->hidden[k - 1];
+            for (size_t s = 0; s < n; s++)
+                h[s] = a[s] + prev[s];
+        }
+    }
+}
+
+static double dot(const double *restrict x, const double *restrict y, int n)
+{
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int s = 0; s < n; s++)
+        sum += x[s] * y[s];
+    return sum;
+}
+
+static double sum(const double *restrict x, int n)
+{
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int s = 0; s < n; s++)
+        total += x[s];
+    return total;
+}
+
+void sgdmc_backward(const sgdmc_arch *arch, const double *params,
+                    sgdmc_workspace *ws, int count, const double *dout,
+                    double *grad)
+{
+    const int L = arch->depth;
+    const double *dz = dout;
+    for (int k = L + 1; k >= 1; k--) {
+        const int rows = arch->widths[k], cols = arch->widths[k - 1];
+        const double *restrict weight = params + sgdmc_arch_weight_offset(arch, k);
+        double *restrict gw = grad + sgdmc_arch_weight_offset(arch, k);
+        double *restrict gb = grad + sgdmc_arch_bias_offset(arch, k);
+        const double *restrict h = ws->hidden[k - 1];
+        for (int j = 0; j < rows; j++) {
+            const double *restrict dzj = dz + (size_t)j * count;
+            gb[j] += sum(dzj, count);
+            for (int i = 0; i < cols; i++)
+                gw[(size_t)j * cols + i] += dot(dzj, h + (size_t)i * count, count);
+        }
+        if (k == 1)
+            break;
+        /* dL/dh_{k-1} = W_k^T dz_k, plus dL/dh_k through the identity skip */
+        double *restrict dh = ws->delta_in;
+        const bool skip = sgdmc_arch_skips_into(arch, k);
+        for (int i = 0; i < cols; i++) {
+            double *restrict row = dh + (size_t)i * count;
+            if (skip)
+                memcpy(row, ws->delta_out + (size_t)i * count, sizeof(double) * (size_t)count);
+            else
+                memset(row, 0, sizeof(double) * (size_t)count);
+            for (int j = 0; j < rows; j++) {
+                const double w = weight[(size_t)j * cols + i];
+                const double *restrict dzj = dz + (size_t)j * count;
+                for (int s = 0; s < count; s++)
+                    row[s] += w * dzj[s];
+            }
+        }
+        activate_backward(arch->activation, ws->preact[k - 1], ws->act[k - 1], dh,
+                          ws->delta_pre, (size_t)cols * (size_t)count);
+        /* the dh just formed becomes the layer output's delta for the next skip */
+        double *swap = ws->delta_out;
+        ws->delta_out = ws->delta_in;
+        ws->delta_in = swap;
+        dz = ws->delta_pre;
+    }
+}

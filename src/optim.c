@@ -1,0 +1,272 @@
+/* Update rules of the optimizers; each is one loop over the flat parameter buffer. */
+#include "sgdmc/optim.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+const char *const sgdmc_optimizer_names[SGDMC_OPT_COUNT + 1] = {
+    "sgd",     "momentum", "nesterov", "adagrad", "rmsprop",
+    "adam",    "adamax",   "amsgrad",  "nadam",   "signsgd",
+    "normalized_sgd", "clipped_sgd", "lion", NULL};
+
+const char *const sgdmc_timescale_names[SGDMC_TIMESCALE_COUNT + 1] = {
+    "none", "single", "two", NULL};
+
+typedef struct {
+    double lr, momentum, beta1, beta2, eps;
+} defaults;
+
+/* PyTorch's defaults; sgd has no default lr in PyTorch, so ours is 0.01. */
+static const defaults optimizer_defaults[SGDMC_OPT_COUNT] = {
+    [SGDMC_OPT_SGD] = {0.01, 0.0, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_MOMENTUM] = {0.01, 0.9, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_NESTEROV] = {0.01, 0.9, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_ADAGRAD] = {0.01, 0.0, 0.9, 0.999, 1e-10},
+    [SGDMC_OPT_RMSPROP] = {0.01, 0.0, 0.9, 0.99, 1e-8}, /* beta2 is RMSprop's alpha */
+    [SGDMC_OPT_ADAM] = {0.001, 0.0, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_ADAMAX] = {0.002, 0.0, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_AMSGRAD] = {0.001, 0.0, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_NADAM] = {0.002, 0.0, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_SIGNSGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_NORMALIZED_SGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_CLIPPED_SGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
+    [SGDMC_OPT_LION] = {1e-4, 0.0, 0.9, 0.99, 1e-8},
+};
+
+void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *c)
+{
+    const defaults *d = &optimizer_defaults[c->kind];
+    if (isnan(c->lr))
+        c->lr = d->lr;
+    if (isnan(c->momentum))
+        c->momentum = d->momentum;
+    if (isnan(c->beta1))
+        c->beta1 = d->beta1;
+    if (isnan(c->beta2))
+        c->beta2 = d->beta2;
+    if (isnan(c->eps))
+        c->eps = d->eps;
+    if (isnan(c->weight_decay))
+        c->weight_decay = 0.0;
+    if (isnan(c->clip))
+        c->clip = 1.0;
+    if (isnan(c->tau))
+        c->tau = 1.0;
+}
+
+int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind)
+{
+    return kind == SGDMC_OPT_SGD || kind == SGDMC_OPT_MOMENTUM || kind == SGDMC_OPT_SIGNSGD ||
+           kind == SGDMC_OPT_NORMALIZED_SGD || kind == SGDMC_OPT_CLIPPED_SGD;
+}
+
+struct sgdmc_optimizer {
+    sgdmc_optimizer_config c;
+    size_t n;
+    long step;          /* updates done so far */
+    double mu_product;  /* nadam */
+    double *grad;       /* gradient with L2 weight decay folded in */
+    double *m;          /* first moment / momentum buffer */
+    double *v;          /* second moment / sum of squares / infinity norm */
+    double *v_max;      /* amsgrad */
+    double storage[];
+};
+
+sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, size_t n)
+{
+    sgdmc_optimizer *opt = calloc(1, sizeof *opt + 4 * n * sizeof(double));
+    if (!opt)
+        return NULL;
+    opt->c = *config;
+    sgdmc_optimizer_resolve_defaults(&opt->c);
+    opt->n = n;
+    opt->mu_product = 1.0;
+    opt->grad = opt->storage;
+    opt->m = opt->storage + n;
+    opt->v = opt->storage + 2 * n;
+    opt->v_max = opt->storage + 3 * n;
+    return opt;
+}
+
+void sgdmc_optimizer_free(sgdmc_optimizer *opt) { free(opt); }
+
+static double sign(double x) { return (double)((x > 0.0) - (x < 0.0)); }
+
+static double norm2(const double *x, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i] * x[i];
+    return sqrt(sum);
+}
+
+typedef enum { DIRECTION_IDENTITY, DIRECTION_SIGN, DIRECTION_NORMALIZE, DIRECTION_CLIP } direction;
+
+static direction direction_of(sgdmc_optimizer_kind kind)
+{
+    switch (kind) {
+    case SGDMC_OPT_SIGNSGD:
+        return DIRECTION_SIGN;
+    case SGDMC_OPT_NORMALIZED_SGD:
+        return DIRECTION_NORMALIZE;
+    case SGDMC_OPT_CLIPPED_SGD:
+        return DIRECTION_CLIP;
+    default:
+        return DIRECTION_IDENTITY;
+    }
+}
+
+/* x -= lr * D(d): sign, d/|d| or d * min(1, C/|d|); a zero d leaves x as it is. */
+static void directed_step(direction dir, double clip, double *restrict x,
+                          const double *restrict d, size_t n, double lr)
+{
+    double scale = lr;
+    if (dir == DIRECTION_SIGN) {
+        for (size_t i = 0; i < n; i++)
+            x[i] -= lr * sign(d[i]);
+        return;
+    }
+    if (dir != DIRECTION_IDENTITY) {
+        const double norm = norm2(d, n);
+        if (norm == 0.0)
+            return;
+        scale = dir == DIRECTION_NORMALIZE ? lr / norm : lr * fmin(1.0, clip / norm);
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] -= scale * d[i];
+}
+
+void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double *restrict g_in,
+                          double lr)
+{
+    const sgdmc_optimizer_config *c = &opt->c;
+    const size_t n = opt->n;
+    double *restrict m = opt->m, *restrict v = opt->v;
+    const double *restrict g = g_in;
+    opt->step++;
+    const double t = (double)opt->step;
+    const bool first = opt->step == 1;
+
+    if (c->weight_decay != 0.0 && c->kind != SGDMC_OPT_LION) {
+        double *restrict gd = opt->grad;
+        for (size_t i = 0; i < n; i++)
+            gd[i] = g[i] + c->weight_decay * x[i];
+        g = gd;
+    }
+
+    if (c->timescale != SGDMC_TIMESCALE_NONE) {
+        /* Paper 003's framework; the buffer starts at the first gradient, as in the
+         * authors' code (github.com/xnchxy/GeneralSGD). */
+        const double theta = c->timescale == SGDMC_TIMESCALE_TWO ? 1.0 - c->momentum
+                                                                 : fmin(1.0, c->tau * lr);
+        for (size_t i = 0; i < n; i++)
+            m[i] = first ? g[i] : m[i] + theta * (g[i] - m[i]);
+        directed_step(direction_of(c->kind), c->clip, x, m, n, lr);
+        return;
+    }
+
+    switch (c->kind) {
+    case SGDMC_OPT_SGD:
+    case SGDMC_OPT_MOMENTUM:
+    case SGDMC_OPT_NESTEROV: {
+        const double mu = c->momentum;
+        if (mu == 0.0) {
+            for (size_t i = 0; i < n; i++)
+                x[i] += -lr * g[i];
+            break;
+        }
+        const bool nesterov = c->kind == SGDMC_OPT_NESTEROV;
+        for (size_t i = 0; i < n; i++) {
+            m[i] = first ? g[i] : m[i] * mu + g[i];
+            const double d = nesterov ? g[i] + mu * m[i] : m[i];
+            x[i] += -lr * d;
+        }
+        break;
+    }
+    case SGDMC_OPT_ADAGRAD:
+        for (size_t i = 0; i < n; i++) {
+            v[i] += g[i] * g[i];
+            x[i] += -lr * (g[i] / (sqrt(v[i]) + c->eps));
+        }
+        break;
+    case SGDMC_OPT_RMSPROP: {
+        const double alpha = c->beta2;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = v[i] * alpha + (1.0 - alpha) * (g[i] * g[i]);
+            const double avg = sqrt(v[i]) + c->eps;
+            if (c->momentum > 0.0) {
+                m[i] = m[i] * c->momentum + g[i] / avg;
+                x[i] += -lr * m[i];
+            } else {
+                x[i] += -lr * (g[i] / avg);
+            }
+        }
+        break;
+    }
+    case SGDMC_OPT_ADAM:
+    case SGDMC_OPT_AMSGRAD: {
+        const double b1 = c->beta1, b2 = c->beta2;
+        const double step_size = lr / (1.0 - pow(b1, t));
+        const double bc2_sqrt = sqrt(1.0 - pow(b2, t));
+        const bool ams = c->kind == SGDMC_OPT_AMSGRAD;
+        double *restrict vmax = opt->v_max;
+        for (size_t i = 0; i < n; i++) {
+            m[i] = m[i] * b1 + (1.0 - b1) * g[i];
+            v[i] = v[i] * b2 + (1.0 - b2) * (g[i] * g[i]);
+            double second = v[i];
+            if (ams) {
+                vmax[i] = fmax(vmax[i], v[i]);
+                second = vmax[i];
+            }
+            const double denom = sqrt(second) / bc2_sqrt + c->eps;
+            x[i] += -step_size * (m[i] / denom);
+        }
+        break;
+    }
+    case SGDMC_OPT_ADAMAX: {
+        const double b1 = c->beta1, b2 = c->beta2;
+        const double clr = lr / (1.0 - pow(b1, t));
+        for (size_t i = 0; i < n; i++) {
+            m[i] = m[i] * b1 + (1.0 - b1) * g[i];
+            v[i] = fmax(v[i] * b2, fabs(g[i]) + c->eps);
+            x[i] += -clr * (m[i] / v[i]);
+        }
+        break;
+    }
+    case SGDMC_OPT_NADAM: {
+        const double b1 = c->beta1, b2 = c->beta2, momentum_decay = 4e-3;
+        const double bc2 = 1.0 - pow(b2, t);
+        const double mu = b1 * (1.0 - 0.5 * pow(0.96, t * momentum_decay));
+        const double mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1.0) * momentum_decay));
+        opt->mu_product *= mu;
+        const double mu_product_next = opt->mu_product * mu_next;
+        const double grad_scale = -lr * (1.0 - mu) / (1.0 - opt->mu_product);
+        const double moment_scale = (-lr * mu_next) / (1.0 - mu_product_next);
+        for (size_t i = 0; i < n; i++) {
+            m[i] = m[i] * b1 + (1.0 - b1) * g[i];
+            v[i] = v[i] * b2 + (1.0 - b2) * (g[i] * g[i]);
+            const double denom = sqrt(v[i] / bc2) + c->eps;
+            x[i] += grad_scale * (g[i] / denom);
+            x[i] += moment_scale * (m[i] / denom);
+        }
+        break;
+    }
+    case SGDMC_OPT_SIGNSGD:
+    case SGDMC_OPT_NORMALIZED_SGD:
+    case SGDMC_OPT_CLIPPED_SGD:
+        directed_step(direction_of(c->kind), c->clip, x, g, n, lr);
+        break;
+    case SGDMC_OPT_LION: {
+        const double b1 = c->beta1, b2 = c->beta2, wd = c->weight_decay;
+        for (size_t i = 0; i < n; i++) {
+            const double update = sign(b1 * m[i] + (1.0 - b1) * g[i]);
+            x[i] -= lr * (update + wd * x[i]);
+            m[i] = b2 * m[i] + (1.0 - b2) * g[i];
+        }
+        break;
+    }
+    case SGDMC_OPT_COUNT:
+        break;
+    }
+}
