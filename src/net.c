@@ -273,3 +273,21 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
         dz = ws->delta_pre;
     }
 }
+
+double sgdmc_weight_penalty(const sgdmc_arch *arch, const double *params, double lambda,
+                            double *grad)
+{
+    if (lambda == 0.0)
+        return 0.0;
+    double sum = 0.0;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        const size_t offset = sgdmc_arch_weight_offset(arch, k);
+        const size_t count = (size_t)arch->widths[k] * (size_t)arch->widths[k - 1];
+        for (size_t i = offset; i < offset + count; i++) {
+            sum += params[i] * params[i];
+            if (grad)
+                grad[i] += 2.0 * lambda * params[i];
+        }
+    }
+    return lambda * sum;
+}

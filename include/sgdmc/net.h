@@ -62,4 +62,9 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
                     sgdmc_workspace *ws, int count, const double *dout,
                     double *grad);
 
+/* lambda times the squared Frobenius norm of all weight matrices (biases
+ * excluded); adds its gradient to grad unless grad is NULL. */
+double sgdmc_weight_penalty(const sgdmc_arch *arch, const double *params, double lambda,
+                            double *grad);
+
 #endif

@@ -1,0 +1,46 @@
+/* Deterministic, accurate risk of a network: population risk for distribution
+ * problems, full-data risk for data problems, with its exact gradient, and
+ * the count of dead neurons.
+ *
+ * The risk is a weighted sum over nodes x_i with weights w_i:
+ * - d = 1, ReLU network, distribution input: the network is affine between
+ *   the breakpoints of its neurons (and of a ReLU teacher). The nodes are
+ *   Gauss-Legendre nodes on each affine piece: 3 per piece integrate the
+ *   polynomial targets exactly; sin and normal densities get 6 nodes on
+ *   panels of at most 1/16 (uniform) or 1/4 (normal, on [-8, 8]).
+ * - d = 1, smooth activation: composite 8-node Gauss-Legendre on 64 panels
+ *   of [0,1] (uniform) or 128 panels of [-8,8] (normal).
+ * - d >= 2: the first eval_points points of the Sobol sequence, mapped
+ *   through the normal quantile for normal inputs.
+ * - data: every sample with weight 1/n. */
+#ifndef SGDMC_EVALUATE_H
+#define SGDMC_EVALUATE_H
+
+#include "sgdmc/config.h"
+#include "sgdmc/net.h"
+#include "sgdmc/problem.h"
+
+/* Samples per forward pass inside the evaluator. */
+#define SGDMC_EVAL_CHUNK 256
+
+typedef struct sgdmc_evaluator sgdmc_evaluator;
+
+sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *config, sgdmc_problem *problem,
+                                       const sgdmc_arch *arch);
+void sgdmc_evaluator_free(sgdmc_evaluator *ev);
+
+/* The risk (mean loss plus the l2 penalty) of params; when grad is not NULL
+ * it is overwritten with the risk's gradient. NaN when out of memory. */
+double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad);
+
+/* dead[k-1] = number of neurons of hidden layer k whose pre-activation is <= 0
+ * on the whole input domain. Exact for d = 1 ReLU networks (checked at every
+ * breakpoint) and for the first layer (closed form over the box [0,1]^d, or
+ * R^d for normal inputs); other layers are checked on the evaluation nodes,
+ * and on every sample for data problems. Returns -1 when out of memory. */
+int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead);
+
+/* The number of nodes of the last evaluation (for tests and diagnostics). */
+int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev);
+
+#endif

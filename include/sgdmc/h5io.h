@@ -1,0 +1,24 @@
+/* Serial HDF5 files of single runs: data sets to learn from, initial and
+ * final parameters. Errors name the file and the dataset at fault. */
+#ifndef SGDMC_H5IO_H
+#define SGDMC_H5IO_H
+
+#include <stddef.h>
+
+#include "sgdmc/net.h"
+
+/* Reads x [n, d] (or [n], d = 1) and y [n, 1] (or [n]) as doubles; x comes
+ * back row-major [n][d]. The caller frees *x and *y. */
+int sgdmc_h5_read_data(const char *path, double **x, double **y, int *n, int *d, char *err,
+                       size_t errlen);
+
+/* Reads W1..W{L+1} [n_k, n_{k-1}] and b1..b{L+1} [n_k] into the flat buffer. */
+int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *params, char *err,
+                         size_t errlen);
+
+/* Writes the parameters in the layout read_params reads. The file appears
+ * whole or not at all: it is written beside `path` and renamed over it. */
+int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
+                          char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,22 @@
+/* Random streams of a run. Each purpose (initialization, sampling, the
+ * teacher) gets its own GSL mt19937 generator, seeded from the run's seed
+ * through splitmix64, so that changing the batch size does not change the
+ * initial network and two purposes never share a stream. */
+#ifndef SGDMC_RNG_H
+#define SGDMC_RNG_H
+
+#include <gsl/gsl_rng.h>
+
+typedef enum {
+    SGDMC_STREAM_INIT,
+    SGDMC_STREAM_SAMPLE,
+    SGDMC_STREAM_TEACHER,
+} sgdmc_stream;
+
+/* A generator for `stream` of `seed`; NULL when out of memory. */
+gsl_rng *sgdmc_rng_alloc(unsigned long seed, sgdmc_stream stream);
+
+/* splitmix64 (Steele, Lea, Flood 2014): a bijective 64-bit mixer. */
+unsigned long long sgdmc_splitmix64(unsigned long long x);
+
+#endif

@@ -1,0 +1,63 @@
+/* One training run: initialize, iterate, measure.
+ *
+ * sgdmc_trainer_alloc sets up the problem, network, optimizer and evaluator;
+ * sgdmc_trainer_step does one optimization step (tests drive it directly);
+ * sgdmc_trainer_run does the whole run with its checkpoints and fills a
+ * result. Nothing is allocated inside the step loop. */
+#ifndef SGDMC_TRAIN_H
+#define SGDMC_TRAIN_H
+
+#include <stddef.h>
+
+#include "sgdmc/config.h"
+#include "sgdmc/net.h"
+
+typedef enum {
+    SGDMC_STATUS_CONVERGED,
+    SGDMC_STATUS_NOT_CONVERGED,
+    SGDMC_STATUS_DIVERGED,
+    SGDMC_STATUS_COUNT
+} sgdmc_status;
+
+extern const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1];
+
+typedef struct {
+    sgdmc_status status;
+    double final_risk;
+    double min_risk;       /* R*, NaN when unknown */
+    double risk_gap;       /* final_risk - R*, NaN when R* is unknown */
+    double dist_to_min;    /* L2 distance to a global minimizer's function, NaN when unknown */
+    double grad_norm;      /* of the risk at the end */
+    double min_grad_norm;  /* over the checkpoints */
+    int depth;
+    int dead_init[SGDMC_MAX_DEPTH];
+    int dead_final[SGDMC_MAX_DEPTH];
+    long steps;            /* steps taken (fewer than asked when diverged) */
+    double seconds;
+    int trajectory_count;
+    long *trajectory_step; /* [trajectory_count] */
+    double *trajectory_risk;
+    double *trajectory_grad_norm;
+} sgdmc_result;
+
+void sgdmc_result_free(sgdmc_result *result);
+
+typedef struct sgdmc_trainer sgdmc_trainer;
+
+/* Validates the config against the problem (data file, init file) and sets
+ * everything up; NULL with a one-line message naming the flag or file. */
+sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *config, char *err, size_t errlen);
+void sgdmc_trainer_free(sgdmc_trainer *trainer);
+
+const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *trainer);
+double *sgdmc_trainer_params(sgdmc_trainer *trainer);
+size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
+
+/* One optimization step; returns its mini-batch loss (including the l2
+ * penalty), as computed before the update. */
+double sgdmc_trainer_step(sgdmc_trainer *trainer);
+
+/* The whole run from the current parameters; -1 only when out of memory. */
+int sgdmc_trainer_run(sgdmc_trainer *trainer, sgdmc_result *result);
+
+#endif

@@ -1,0 +1,417 @@
+/* Risk, exact risk gradient and dead-neuron counts of a network. */
+#include "sgdmc/evaluate.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_qrng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgdmc/loss.h"
+
+typedef enum { MODE_DATA, MODE_FIXED, MODE_BREAKPOINTS } eval_mode;
+
+typedef struct {
+    double *v;
+    size_t len, cap;
+} vec;
+
+static int vec_push(vec *a, double x)
+{
+    if (a->len == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        double *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->len++] = x;
+    return 0;
+}
+
+static int vec_copy(vec *dst, const vec *src)
+{
+    dst->len = 0;
+    for (size_t i = 0; i < src->len; i++)
+        if (vec_push(dst, src->v[i]))
+            return -1;
+    return 0;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void vec_sort_unique(vec *a)
+{
+    qsort(a->v, a->len, sizeof *a->v, compare_doubles);
+    size_t kept = 0;
+    for (size_t i = 0; i < a->len; i++)
+        if (kept == 0 || a->v[i] != a->v[kept - 1])
+            a->v[kept++] = a->v[i];
+    a->len = kept;
+}
+
+struct sgdmc_evaluator {
+    sgdmc_arch arch;
+    sgdmc_problem *problem;
+    sgdmc_loss loss;
+    double l2;
+    eval_mode mode;
+    int dim;
+    bool normal_input;
+    /* breakpoint mode: the domain, quadrature rule and fixed vertices */
+    double lo, hi, max_panel;
+    gsl_integration_glfixed_table *rule;
+    vec base;       /* domain ends and teacher breakpoints */
+    vec vertices;   /* base plus the student's breakpoints */
+    /* the nodes: x feature-major [dim][n], weights and targets [n] */
+    double *x, *w, *y;
+    size_t n, cap;
+    sgdmc_workspace *ws;
+    double *dout;   /* [SGDMC_EVAL_CHUNK] */
+    int *alive;     /* [hidden units] */
+};
+
+void sgdmc_evaluator_free(sgdmc_evaluator *ev)
+{
+    if (!ev)
+        return;
+    if (ev->rule)
+        gsl_integration_glfixed_table_free(ev->rule);
+    free(ev->base.v);
+    free(ev->vertices.v);
+    free(ev->x);
+    free(ev->w);
+    free(ev->y);
+    sgdmc_workspace_free(ev->ws);
+    free(ev->dout);
+    free(ev->alive);
+    free(ev);
+}
+
+static int reserve_nodes(sgdmc_evaluator *ev, size_t n)
+{
+    if (n <= ev->cap)
+        return 0;
+    size_t cap = n > 2 * ev->cap ? n : 2 * ev->cap;
+    double *x = realloc(ev->x, cap * (size_t)ev->dim * sizeof *x);
+    if (x)
+        ev->x = x;
+    double *w = realloc(ev->w, cap * sizeof *w);
+    if (w)
+        ev->w = w;
+    double *y = realloc(ev->y, cap * sizeof *y);
+    if (y)
+        ev->y = y;
+    if (!x || !w || !y)
+        return -1;
+    ev->cap = cap;
+    return 0;
+}
+
+/* Targets of all nodes, a chunk at a time (the problem's batch capacity). */
+static void compute_targets(sgdmc_evaluator *ev)
+{
+    double *chunk = sgdmc_workspace_input(ev->ws);
+    for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
+        int count = (int)(ev->n - start < SGDMC_EVAL_CHUNK ? ev->n - start : SGDMC_EVAL_CHUNK);
+        for (int i = 0; i < ev->dim; i++)
+            memcpy(chunk + (size_t)i * count, ev->x + (size_t)i * ev->n + start,
+                   sizeof(double) * (size_t)count);
+        sgdmc_problem_targets(ev->problem, chunk, count, ev->y + start);
+    }
+}
+
+static double input_density(const sgdmc_evaluator *ev, double x)
+{
+    return ev->normal_input ? exp(-0.5 * x * x) / sqrt(2.0 * M_PI) : 1.0;
+}
+
+/* Adds to `vertices` every point of (lo, hi) where a hidden neuron of the
+ * 1-D ReLU network (arch, params) changes sign. Layer k's pre-activations are
+ * affine between the vertices found for layers < k, so each sign change
+ * between neighbours is one root, found by linear interpolation. */
+static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_workspace *ws,
+                           vec *vertices)
+{
+    double *input = sgdmc_workspace_input(ws);
+    for (int k = 1; k <= arch->depth; k++) {
+        const size_t known = vertices->len;
+        const int width = arch->widths[k];
+        /* chunks overlap by one vertex so every interval lies in one chunk */
+        for (size_t start = 0; start + 1 < known; start += SGDMC_EVAL_CHUNK - 1) {
+            int count = (int)(known - start < SGDMC_EVAL_CHUNK ? known - start : SGDMC_EVAL_CHUNK);
+            memcpy(input, vertices->v + start, sizeof(double) * (size_t)count);
+            sgdmc_forward(arch, params, ws, count);
+            const double *z = sgdmc_workspace_preact(ws, k);
+            for (int j = 0; j < width; j++) {
+                const double *zj = z + (size_t)j * count;
+                for (int s = 0; s + 1 < count; s++) {
+                    const double za = zj[s], zb = zj[s + 1];
+                    if ((za < 0.0 && zb > 0.0) || (za > 0.0 && zb < 0.0)) {
+                        const double xa = input[s], xb = input[s + 1];
+                        double root = xa + (xb - xa) * (za / (za - zb));
+                        if (root > xa && root < xb && vec_push(vertices, root))
+                            return -1;
+                    }
+                }
+            }
+        }
+        vec_sort_unique(vertices);
+    }
+    return 0;
+}
+
+/* Gauss-Legendre nodes on every piece between consecutive vertices. */
+static int nodes_from_vertices(sgdmc_evaluator *ev)
+{
+    const vec *v = &ev->vertices;
+    const size_t per_panel = ev->rule->n;
+    size_t total = 0;
+    for (size_t i = 0; i + 1 < v->len; i++) {
+        double length = v->v[i + 1] - v->v[i];
+        total += per_panel * (ev->max_panel > 0 ? (size_t)ceil(length / ev->max_panel) : 1);
+    }
+    if (reserve_nodes(ev, total))
+        return -1;
+    ev->n = 0;
+    for (size_t i = 0; i + 1 < v->len; i++) {
+        const double a = v->v[i], b = v->v[i + 1];
+        size_t panels = ev->max_panel > 0 ? (size_t)ceil((b - a) / ev->max_panel) : 1;
+        if (panels == 0)
+            panels = 1;
+        const double h = (b - a) / (double)panels;
+        for (size_t p = 0; p < panels; p++) {
+            const double pa = a + h * (double)p, pb = p + 1 == panels ? b : pa + h;
+            for (size_t q = 0; q < per_panel; q++) {
+                double node, weight;
+                gsl_integration_glfixed_point(pa, pb, q, &node, &weight, ev->rule);
+                ev->x[ev->n] = node;
+                ev->w[ev->n] = weight * input_density(ev, node);
+                ev->n++;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Composite Gauss-Legendre on [lo, hi] for smooth 1-D networks. */
+static int fixed_grid_nodes(sgdmc_evaluator *ev, int panels)
+{
+    if (reserve_nodes(ev, (size_t)panels * ev->rule->n))
+        return -1;
+    const double h = (ev->hi - ev->lo) / panels;
+    ev->n = 0;
+    for (int p = 0; p < panels; p++)
+        for (size_t q = 0; q < ev->rule->n; q++) {
+            double node, weight;
+            gsl_integration_glfixed_point(ev->lo + h * p, ev->lo + h * (p + 1), q, &node, &weight,
+                                          ev->rule);
+            ev->x[ev->n] = node;
+            ev->w[ev->n] = weight * input_density(ev, node);
+            ev->n++;
+        }
+    return 0;
+}
+
+static int sobol_nodes(sgdmc_evaluator *ev, int points)
+{
+    gsl_qrng *q = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)ev->dim);
+    if (!q || reserve_nodes(ev, (size_t)points)) {
+        if (q)
+            gsl_qrng_free(q);
+        return -1;
+    }
+    double u[40];
+    gsl_qrng_get(q, u); /* the first Sobol point is the corner 0; skip it */
+    ev->n = (size_t)points;
+    for (int s = 0; s < points; s++) {
+        gsl_qrng_get(q, u);
+        for (int i = 0; i < ev->dim; i++)
+            ev->x[(size_t)i * ev->n + s] = ev->normal_input ? gsl_cdf_ugaussian_Pinv(u[i]) : u[i];
+        ev->w[s] = 1.0 / points;
+    }
+    gsl_qrng_free(q);
+    return 0;
+}
+
+static int data_nodes(sgdmc_evaluator *ev)
+{
+    const int n = sgdmc_problem_data_count(ev->problem);
+    if (reserve_nodes(ev, (size_t)n))
+        return -1;
+    ev->n = (size_t)n;
+    for (int s = 0; s < n; s++) {
+        const double *row = sgdmc_problem_data_x(ev->problem, s);
+        for (int i = 0; i < ev->dim; i++)
+            ev->x[(size_t)i * ev->n + s] = row[i];
+        ev->w[s] = 1.0 / n;
+        ev->y[s] = sgdmc_problem_data_y(ev->problem, s);
+    }
+    return 0;
+}
+
+sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_problem *problem,
+                                       const sgdmc_arch *arch)
+{
+    sgdmc_evaluator *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return NULL;
+    ev->arch = *arch;
+    ev->problem = problem;
+    ev->loss = c->loss;
+    ev->l2 = c->l2;
+    ev->dim = arch->widths[0];
+    ev->normal_input = sgdmc_problem_input(problem) == SGDMC_INPUT_NORMAL;
+    ev->ws = sgdmc_workspace_alloc(arch, SGDMC_EVAL_CHUNK);
+    ev->dout = malloc(SGDMC_EVAL_CHUNK * sizeof *ev->dout);
+    ev->alive = malloc((size_t)sgdmc_arch_hidden_units(arch) * sizeof *ev->alive);
+    if (!ev->ws || !ev->dout || !ev->alive)
+        goto fail;
+    ev->lo = ev->normal_input ? -8.0 : 0.0;
+    ev->hi = ev->normal_input ? 8.0 : 1.0;
+    if (sgdmc_problem_data_count(problem) > 0) {
+        ev->mode = MODE_DATA;
+        if (data_nodes(ev))
+            goto fail;
+        return ev;
+    }
+    if (ev->dim >= 2) {
+        ev->mode = MODE_FIXED;
+        if (sobol_nodes(ev, c->eval_points))
+            goto fail;
+        compute_targets(ev);
+        return ev;
+    }
+    if (arch->activation != SGDMC_ACT_RELU) {
+        ev->mode = MODE_FIXED;
+        ev->rule = gsl_integration_glfixed_table_alloc(8);
+        if (!ev->rule || fixed_grid_nodes(ev, ev->normal_input ? 128 : 64))
+            goto fail;
+        compute_targets(ev);
+        return ev;
+    }
+    ev->mode = MODE_BREAKPOINTS;
+    const bool polynomial = !ev->normal_input && sgdmc_problem_target(problem) != SGDMC_TARGET_SIN;
+    ev->rule = gsl_integration_glfixed_table_alloc(polynomial ? 3 : 6);
+    ev->max_panel = polynomial ? 0.0 : (ev->normal_input ? 0.25 : 1.0 / 16.0);
+    if (!ev->rule || vec_push(&ev->base, ev->lo) || vec_push(&ev->base, ev->hi))
+        goto fail;
+    const double *teacher_params;
+    const sgdmc_arch *teacher = sgdmc_problem_teacher(problem, &teacher_params);
+    if (teacher) {
+        sgdmc_workspace *tws = sgdmc_workspace_alloc(teacher, SGDMC_EVAL_CHUNK);
+        int status = tws ? add_breakpoints(teacher, teacher_params, tws, &ev->base) : -1;
+        sgdmc_workspace_free(tws);
+        if (status)
+            goto fail;
+    }
+    return ev;
+fail:
+    sgdmc_evaluator_free(ev);
+    return NULL;
+}
+
+int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev) { return (int)ev->n; }
+
+double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad)
+{
+    if (ev->mode == MODE_BREAKPOINTS) {
+        if (vec_copy(&ev->vertices, &ev->base) ||
+            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices) || nodes_from_vertices(ev))
+            return NAN;
+        compute_targets(ev);
+    }
+    if (grad)
+        memset(grad, 0, sizeof(double) * sgdmc_arch_param_count(&ev->arch));
+    double risk = 0.0;
+    double *input = sgdmc_workspace_input(ev->ws);
+    for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
+        int count = (int)(ev->n - start < SGDMC_EVAL_CHUNK ? ev->n - start : SGDMC_EVAL_CHUNK);
+        for (int i = 0; i < ev->dim; i++)
+            memcpy(input + (size_t)i * count, ev->x + (size_t)i * ev->n + start,
+                   sizeof(double) * (size_t)count);
+        sgdmc_forward(&ev->arch, params, ev->ws, count);
+        const double *f = sgdmc_workspace_output(ev->ws);
+        const double *y = ev->y + start, *w = ev->w + start;
+        for (int s = 0; s < count; s++) {
+            double slope;
+            risk += w[s] * sgdmc_loss_point(ev->loss, f[s], y[s], &slope);
+            ev->dout[s] = w[s] * slope;
+        }
+        if (grad)
+            sgdmc_backward(&ev->arch, params, ev->ws, count, ev->dout, grad);
+    }
+    return risk + sgdmc_weight_penalty(&ev->arch, params, ev->l2, grad);
+}
+
+/* Marks the neurons of every hidden layer that are positive somewhere among
+ * the points xs (feature-major [dim][n]). */
+static void mark_alive(sgdmc_evaluator *ev, const double *params, const double *xs, size_t n,
+                       int first_layer)
+{
+    double *input = sgdmc_workspace_input(ev->ws);
+    for (size_t start = 0; start < n; start += SGDMC_EVAL_CHUNK) {
+        int count = (int)(n - start < SGDMC_EVAL_CHUNK ? n - start : SGDMC_EVAL_CHUNK);
+        for (int i = 0; i < ev->dim; i++)
+            memcpy(input + (size_t)i * count, xs + (size_t)i * n + start,
+                   sizeof(double) * (size_t)count);
+        sgdmc_forward(&ev->arch, params, ev->ws, count);
+        int unit = 0;
+        for (int k = 1; k <= ev->arch.depth; k++) {
+            const double *z = sgdmc_workspace_preact(ev->ws, k);
+            for (int j = 0; j < ev->arch.widths[k]; j++, unit++) {
+                if (k < first_layer || ev->alive[unit])
+                    continue;
+                const double *zj = z + (size_t)j * count;
+                for (int s = 0; s < count; s++)
+                    if (zj[s] > 0.0) {
+                        ev->alive[unit] = 1;
+                        break;
+                    }
+            }
+        }
+    }
+}
+
+int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead)
+{
+    const int units = sgdmc_arch_hidden_units(&ev->arch);
+    memset(ev->alive, 0, (size_t)units * sizeof *ev->alive);
+    if (ev->mode == MODE_BREAKPOINTS) {
+        if (vec_copy(&ev->vertices, &ev->base) ||
+            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices))
+            return -1;
+        mark_alive(ev, params, ev->vertices.v, ev->vertices.len, 1);
+    } else if (ev->mode == MODE_DATA) {
+        mark_alive(ev, params, ev->x, ev->n, 1);
+    } else {
+        /* first layer in closed form: the maximum of b + w.x over the domain */
+        const int d = ev->dim;
+        const double *w1 = params + sgdmc_arch_weight_offset(&ev->arch, 1);
+        const double *b1 = params + sgdmc_arch_bias_offset(&ev->arch, 1);
+        for (int j = 0; j < ev->arch.widths[1]; j++) {
+            double max = b1[j];
+            bool flat = true;
+            for (int i = 0; i < d; i++) {
+                const double w = w1[(size_t)j * d + i];
+                max += w > 0.0 ? w : 0.0;
+                flat &= w == 0.0;
+            }
+            ev->alive[j] = ev->normal_input ? !(flat && b1[j] <= 0.0) : max > 0.0;
+        }
+        mark_alive(ev, params, ev->x, ev->n, 2);
+    }
+    int unit = 0;
+    for (int k = 1; k <= ev->arch.depth; k++) {
+        dead[k - 1] = 0;
+        for (int j = 0; j < ev->arch.widths[k]; j++, unit++)
+            dead[k - 1] += !ev->alive[unit];
+    }
+    return 0;
+}

@@ -1,0 +1,214 @@
+/* HDF5 input and output of one run: data, initial and final parameters. */
+#include "sgdmc/h5io.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FAIL(...)                                                                          \
+    do {                                                                                   \
+        snprintf(err, errlen, __VA_ARGS__);                                                \
+        goto fail;                                                                         \
+    } while (0)
+
+/* Opens an existing HDF5 file read-only, telling apart "missing" and "not HDF5". */
+static hid_t open_readonly(const char *path, char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: no such file or not readable", path);
+        return -1;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        snprintf(err, errlen, "%s: not an HDF5 file", path);
+        return -1;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        snprintf(err, errlen, "%s: cannot open as HDF5", path);
+    return file;
+}
+
+/* Reads dataset `name` as doubles; *rank and dims[] describe its shape. */
+static double *read_dataset(hid_t file, const char *path, const char *name, int *rank,
+                            hsize_t dims[2], char *err, size_t errlen)
+{
+    double *values = NULL;
+    hid_t dset = -1, space = -1;
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+        FAIL("%s: dataset '%s' is missing", path, name);
+    dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset < 0)
+        FAIL("%s: '%s' is not a dataset", path, name);
+    hid_t type = H5Dget_type(dset);
+    H5T_class_t cls = H5Tget_class(type);
+    H5Tclose(type);
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+        FAIL("%s: dataset '%s' is not numeric", path, name);
+    space = H5Dget_space(dset);
+    int r = H5Sget_simple_extent_ndims(space);
+    if (r < 1 || r > 2)
+        FAIL("%s: dataset '%s' has %d dimensions, expected 1 or 2", path, name, r);
+    dims[1] = 1;
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    *rank = r;
+    size_t count = (size_t)dims[0] * (size_t)(r == 2 ? dims[1] : 1);
+    values = malloc((count ? count : 1) * sizeof *values);
+    if (!values)
+        FAIL("%s: dataset '%s': out of memory", path, name);
+    if (count && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0)
+        FAIL("%s: cannot read dataset '%s'", path, name);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(values[i]))
+            FAIL("%s: dataset '%s' holds a non-finite value at flat index %zu", path, name, i);
+    H5Sclose(space);
+    H5Dclose(dset);
+    return values;
+fail:
+    free(values);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return NULL;
+}
+
+int sgdmc_h5_read_data(const char *path, double **x, double **y, int *n, int *d, char *err,
+                       size_t errlen)
+{
+    double *xs = NULL, *ys = NULL;
+    hid_t file = open_readonly(path, err, errlen);
+    if (file < 0)
+        return -1;
+    int xrank, yrank;
+    hsize_t xdims[2], ydims[2];
+    xs = read_dataset(file, path, "x", &xrank, xdims, err, errlen);
+    if (!xs)
+        goto fail;
+    ys = read_dataset(file, path, "y", &yrank, ydims, err, errlen);
+    if (!ys)
+        goto fail;
+    if (xdims[0] < 1)
+        FAIL("%s: dataset 'x' has no samples", path);
+    if (xdims[0] > (1u << 30) || xdims[1] > 100000)
+        FAIL("%s: dataset 'x' is too large ([%llu, %llu])", path,
+             (unsigned long long)xdims[0], (unsigned long long)xdims[1]);
+    if (yrank == 2 && ydims[1] != 1)
+        FAIL("%s: dataset 'y' has shape [%llu, %llu], expected [%llu, 1] (scalar targets)", path,
+             (unsigned long long)ydims[0], (unsigned long long)ydims[1],
+             (unsigned long long)xdims[0]);
+    if (ydims[0] != xdims[0])
+        FAIL("%s: dataset 'y' has %llu samples but 'x' has %llu", path,
+             (unsigned long long)ydims[0], (unsigned long long)xdims[0]);
+    H5Fclose(file);
+    *x = xs;
+    *y = ys;
+    *n = (int)xdims[0];
+    *d = xrank == 2 ? (int)xdims[1] : 1;
+    return 0;
+fail:
+    free(xs);
+    free(ys);
+    H5Fclose(file);
+    return -1;
+}
+
+int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *params, char *err,
+                         size_t errlen)
+{
+    hid_t file = open_readonly(path, err, errlen);
+    if (file < 0)
+        return -1;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        for (int is_bias = 0; is_bias <= 1; is_bias++) {
+            char name[16];
+            snprintf(name, sizeof name, "%c%d", is_bias ? 'b' : 'W', k);
+            int rank;
+            hsize_t dims[2];
+            double *values = read_dataset(file, path, name, &rank, dims, err, errlen);
+            if (!values)
+                goto fail;
+            const hsize_t rows = (hsize_t)arch->widths[k], cols = (hsize_t)arch->widths[k - 1];
+            bool ok = is_bias ? (dims[0] == rows && (rank == 1 || dims[1] == 1))
+                              : (rank == 2 && dims[0] == rows && dims[1] == cols);
+            if (!ok) {
+                free(values);
+                if (is_bias)
+                    FAIL("%s: dataset '%s' has shape [%llu%s%s], expected [%llu]", path, name,
+                         (unsigned long long)dims[0], rank == 2 ? ", " : "",
+                         rank == 2 ? "..." : "", (unsigned long long)rows);
+                FAIL("%s: dataset '%s' has shape [%llu%s], expected [%llu, %llu] for this "
+                     "network",
+                     path, name, (unsigned long long)dims[0], rank == 2 ? ", ..." : "",
+                     (unsigned long long)rows, (unsigned long long)cols);
+            }
+            size_t offset = is_bias ? sgdmc_arch_bias_offset(arch, k)
+                                    : sgdmc_arch_weight_offset(arch, k);
+            memcpy(params + offset, values, sizeof(double) * (size_t)(rows * (is_bias ? 1 : cols)));
+            free(values);
+        }
+    }
+    H5Fclose(file);
+    return 0;
+fail:
+    H5Fclose(file);
+    return -1;
+}
+
+static int write_matrix(hid_t file, const char *name, int rank, const hsize_t *dims,
+                        const double *values)
+{
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    if (space < 0)
+        return -1;
+    hid_t dset = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT);
+    int status = dset < 0 ? -1
+                          : (H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                      values) < 0 ? -1 : 0);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Sclose(space);
+    return status;
+}
+
+int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
+                          char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char partial[4200];
+    snprintf(partial, sizeof partial, "%s.partial-%ld", path, (long)getpid());
+    hid_t file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) {
+        snprintf(err, errlen, "%s: cannot create (is the directory writable?)", path);
+        return -1;
+    }
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        char name[16];
+        hsize_t dims[2] = {(hsize_t)arch->widths[k], (hsize_t)arch->widths[k - 1]};
+        snprintf(name, sizeof name, "W%d", k);
+        if (write_matrix(file, name, 2, dims, params + sgdmc_arch_weight_offset(arch, k)))
+            FAIL("%s: cannot write dataset '%s'", path, name);
+        snprintf(name, sizeof name, "b%d", k);
+        if (write_matrix(file, name, 1, dims, params + sgdmc_arch_bias_offset(arch, k)))
+            FAIL("%s: cannot write dataset '%s'", path, name);
+    }
+    if (H5Fclose(file) < 0) {
+        file = -1;
+        FAIL("%s: cannot finish writing", path);
+    }
+    if (rename(partial, path) != 0) {
+        remove(partial);
+        snprintf(err, errlen, "%s: cannot move the finished file into place", path);
+        return -1;
+    }
+    return 0;
+fail:
+    if (file >= 0)
+        H5Fclose(file);
+    remove(partial);
+    return -1;
+}

@@ -1,0 +1,70 @@
+/* JSON output of a run's result. */
+#include "sgdmc/report.h"
+
+#include <math.h>
+
+static void number(FILE *out, const char *key, double v)
+{
+    if (isfinite(v))
+        fprintf(out, "\"%s\": %.17g", key, v);
+    else
+        fprintf(out, "\"%s\": null", key);
+}
+
+static void counts(FILE *out, const char *key, const int *v, int n)
+{
+    fprintf(out, "\"%s\": ", key);
+    if (n > 0 && v[0] < 0) {
+        fputs("null", out);
+        return;
+    }
+    fputc('[', out);
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%d", i ? ", " : "", v[i]);
+    fputc(']', out);
+}
+
+void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
+{
+    fprintf(out, "{\"status\": \"%s\", ", sgdmc_status_names[r->status]);
+    number(out, "final_risk", r->final_risk);
+    fputs(", ", out);
+    number(out, "min_risk", r->min_risk);
+    fputs(", ", out);
+    number(out, "risk_gap", r->risk_gap);
+    fputs(", ", out);
+    number(out, "dist_to_min", r->dist_to_min);
+    fputs(", ", out);
+    number(out, "grad_norm", r->grad_norm);
+    fputs(", ", out);
+    number(out, "min_grad_norm", r->min_grad_norm);
+    fputs(", ", out);
+    counts(out, "dead_init", r->dead_init, r->depth);
+    fputs(", ", out);
+    counts(out, "dead_final", r->dead_final, r->depth);
+    fprintf(out, ", \"steps\": %ld, ", r->steps);
+    number(out, "seconds", r->seconds);
+    if (r->trajectory_count > 0) {
+        fputs(", \"trajectory\": {\"step\": [", out);
+        for (int i = 0; i < r->trajectory_count; i++)
+            fprintf(out, "%s%ld", i ? ", " : "", r->trajectory_step[i]);
+        fputs("], \"risk\": [", out);
+        for (int i = 0; i < r->trajectory_count; i++) {
+            fputs(i ? ", " : "", out);
+            if (isfinite(r->trajectory_risk[i]))
+                fprintf(out, "%.17g", r->trajectory_risk[i]);
+            else
+                fputs("null", out);
+        }
+        fputs("], \"grad_norm\": [", out);
+        for (int i = 0; i < r->trajectory_count; i++) {
+            fputs(i ? ", " : "", out);
+            if (isfinite(r->trajectory_grad_norm[i]))
+                fprintf(out, "%.17g", r->trajectory_grad_norm[i]);
+            else
+                fputs("null", out);
+        }
+        fputs("]}", out);
+    }
+    fputs("}\n", out);
+}

@@ -1,0 +1,341 @@
+/* The training loop of one run and its measurements. */
+#include "sgdmc/train.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sgdmc/evaluate.h"
+#include "sgdmc/h5io.h"
+#include "sgdmc/loss.h"
+#include "sgdmc/optim.h"
+#include "sgdmc/problem.h"
+#include "sgdmc/rng.h"
+
+const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"converged", "not_converged",
+                                                               "diverged", NULL};
+
+struct sgdmc_trainer {
+    sgdmc_train_config config;
+    sgdmc_arch arch;
+    size_t n;              /* parameters */
+    int batch;             /* samples per step */
+    long step;             /* steps taken */
+    sgdmc_problem *problem;
+    sgdmc_evaluator *evaluator;
+    sgdmc_optimizer *optimizer;
+    gsl_rng *sample_rng;
+    sgdmc_workspace *ws;
+    double *params;        /* [n] */
+    double *grad;          /* [n] */
+    double *y;             /* [batch] */
+    double *dout;          /* [batch] */
+};
+
+void sgdmc_trainer_free(sgdmc_trainer *t)
+{
+    if (!t)
+        return;
+    sgdmc_problem_free(t->problem);
+    sgdmc_evaluator_free(t->evaluator);
+    sgdmc_optimizer_free(t->optimizer);
+    if (t->sample_rng)
+        gsl_rng_free(t->sample_rng);
+    sgdmc_workspace_free(t->ws);
+    free(t->params);
+    free(t->grad);
+    free(t->y);
+    free(t->dout);
+    free(t);
+}
+
+/* Draws the initial parameters in flat order W1, b1, W2, ... */
+static int init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, double *params,
+                       char *err, size_t errlen)
+{
+    if (c->init == SGDMC_INIT_FILE) {
+        char why[800];
+        if (sgdmc_h5_read_params(c->init_file, arch, params, why, sizeof why) == 0)
+            return 0;
+        snprintf(err, errlen, "--init: %s", why);
+        return -1;
+    }
+    gsl_rng *rng = sgdmc_rng_alloc(c->seed, SGDMC_STREAM_INIT);
+    if (!rng) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const double a = c->init_scale;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        const int fan_in = arch->widths[k - 1], fan_out = arch->widths[k];
+        double *w = params + sgdmc_arch_weight_offset(arch, k);
+        double *b = params + sgdmc_arch_bias_offset(arch, k);
+        const size_t nw = (size_t)fan_in * (size_t)fan_out;
+        switch (c->init) {
+        case SGDMC_INIT_UNIFORM:
+            for (size_t i = 0; i < nw; i++)
+                w[i] = a * (2.0 * gsl_rng_uniform(rng) - 1.0);
+            for (int i = 0; i < fan_out; i++)
+                b[i] = a * (2.0 * gsl_rng_uniform(rng) - 1.0);
+            break;
+        case SGDMC_INIT_NORMAL:
+            for (size_t i = 0; i < nw; i++)
+                w[i] = gsl_ran_gaussian_ziggurat(rng, a);
+            for (int i = 0; i < fan_out; i++)
+                b[i] = gsl_ran_gaussian_ziggurat(rng, a);
+            break;
+        case SGDMC_INIT_HE:
+            for (size_t i = 0; i < nw; i++)
+                w[i] = gsl_ran_gaussian_ziggurat(rng, a * sqrt(2.0 / fan_in));
+            memset(b, 0, sizeof(double) * (size_t)fan_out);
+            break;
+        case SGDMC_INIT_GLOROT: {
+            const double r = a * sqrt(6.0 / (fan_in + fan_out));
+            for (size_t i = 0; i < nw; i++)
+                w[i] = r * (2.0 * gsl_rng_uniform(rng) - 1.0);
+            memset(b, 0, sizeof(double) * (size_t)fan_out);
+            break;
+        }
+        case SGDMC_INIT_FILE:
+        case SGDMC_INIT_COUNT:
+            break;
+        }
+    }
+    gsl_rng_free(rng);
+    return 0;
+}
+
+sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_t errlen)
+{
+    if (sgdmc_train_config_check(c, err, errlen))
+        return NULL;
+    sgdmc_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        goto oom;
+    t->config = *c;
+    sgdmc_optimizer_resolve_defaults(&t->config.optimizer);
+    int capacity = c->batch_size > SGDMC_EVAL_CHUNK ? c->batch_size : SGDMC_EVAL_CHUNK;
+    t->problem = sgdmc_problem_alloc(c, capacity, err, errlen);
+    if (!t->problem)
+        goto fail;
+    const int data_count = sgdmc_problem_data_count(t->problem);
+    t->batch = c->batch_size > 0 ? c->batch_size : data_count;
+    sgdmc_train_config_arch(c, sgdmc_problem_input_dim(t->problem), &t->arch);
+    t->n = sgdmc_arch_param_count(&t->arch);
+    t->params = malloc(t->n * sizeof *t->params);
+    t->grad = malloc(t->n * sizeof *t->grad);
+    t->y = malloc((size_t)t->batch * sizeof *t->y);
+    t->dout = malloc((size_t)t->batch * sizeof *t->dout);
+    t->ws = sgdmc_workspace_alloc(&t->arch, t->batch);
+    t->sample_rng = sgdmc_rng_alloc(c->seed, SGDMC_STREAM_SAMPLE);
+    t->optimizer = sgdmc_optimizer_alloc(&t->config.optimizer, t->n);
+    if (!t->params || !t->grad || !t->y || !t->dout || !t->ws || !t->sample_rng || !t->optimizer)
+        goto oom;
+    if (init_params(c, &t->arch, t->params, err, errlen))
+        goto fail;
+    t->evaluator = sgdmc_evaluator_alloc(c, t->problem, &t->arch);
+    if (!t->evaluator)
+        goto oom;
+    if (c->batch_size == 0) {
+        /* the whole data set is every step's batch: lay it out once */
+        double *x = sgdmc_workspace_input(t->ws);
+        const int d = t->arch.widths[0];
+        for (int s = 0; s < data_count; s++) {
+            const double *row = sgdmc_problem_data_x(t->problem, s);
+            for (int i = 0; i < d; i++)
+                x[(size_t)i * data_count + s] = row[i];
+            t->y[s] = sgdmc_problem_data_y(t->problem, s);
+        }
+    }
+    return t;
+oom:
+    snprintf(err, errlen, "out of memory setting up the run");
+fail:
+    sgdmc_trainer_free(t);
+    return NULL;
+}
+
+const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *t) { return &t->arch; }
+double *sgdmc_trainer_params(sgdmc_trainer *t) { return t->params; }
+size_t sgdmc_trainer_param_count(const sgdmc_trainer *t) { return t->n; }
+
+double sgdmc_trainer_step(sgdmc_trainer *t)
+{
+    const int batch = t->batch;
+    if (t->config.batch_size > 0)
+        sgdmc_problem_sample(t->problem, t->sample_rng, batch, sgdmc_workspace_input(t->ws),
+                             t->y);
+    sgdmc_forward(&t->arch, t->params, t->ws, batch);
+    const double *f = sgdmc_workspace_output(t->ws);
+    double loss = 0.0;
+    for (int s = 0; s < batch; s++) {
+        double slope;
+        loss += sgdmc_loss_point(t->config.loss, f[s], t->y[s], &slope);
+        t->dout[s] = slope / batch;
+    }
+    loss /= batch;
+    memset(t->grad, 0, t->n * sizeof *t->grad);
+    sgdmc_backward(&t->arch, t->params, t->ws, batch, t->dout, t->grad);
+    loss += sgdmc_weight_penalty(&t->arch, t->params, t->config.l2, t->grad);
+    sgdmc_optimizer_step(t->optimizer, t->params, t->grad,
+                         sgdmc_train_config_lr(&t->config, t->step));
+    t->step++;
+    return loss;
+}
+
+void sgdmc_result_free(sgdmc_result *r)
+{
+    free(r->trajectory_step);
+    free(r->trajectory_risk);
+    free(r->trajectory_grad_norm);
+    r->trajectory_step = NULL;
+    r->trajectory_risk = r->trajectory_grad_norm = NULL;
+}
+
+/* Appends the `count` log-spaced steps 0, steps^(1/(count-1)), ..., steps. */
+static size_t log_spaced(long steps, int count, long *out)
+{
+    size_t n = 0;
+    if (count == 1) {
+        out[n++] = steps;
+        return n;
+    }
+    out[n++] = 0;
+    for (int j = 1; j < count; j++)
+        out[n++] = j + 1 == count ? steps : lround(pow((double)steps, (double)j / (count - 1)));
+    return n;
+}
+
+static int compare_longs(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t unique_longs(long *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_longs);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kept == 0 || v[i] != v[kept - 1])
+            v[kept++] = v[i];
+    return kept;
+}
+
+static double norm2(const double *x, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i] * x[i];
+    return sqrt(sum);
+}
+
+static bool all_finite(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
+{
+    const sgdmc_train_config *c = &t->config;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    memset(r, 0, sizeof *r);
+    r->depth = t->arch.depth;
+    r->min_grad_norm = INFINITY;
+
+    const int traj = c->trajectory;
+    long *checkpoints = malloc(sizeof(long) * (size_t)(c->checkpoints + 1));
+    long *traj_steps = malloc(sizeof(long) * (size_t)(traj + 1));
+    r->trajectory_step = malloc(sizeof(long) * (size_t)(traj + 1));
+    r->trajectory_risk = malloc(sizeof(double) * (size_t)(traj + 1));
+    r->trajectory_grad_norm = malloc(sizeof(double) * (size_t)(traj + 1));
+    if (!checkpoints || !traj_steps || !r->trajectory_step || !r->trajectory_risk ||
+        !r->trajectory_grad_norm)
+        goto oom;
+    const long first = t->step, last = first + c->steps;
+    size_t n_check = unique_longs(checkpoints, log_spaced(c->steps, c->checkpoints, checkpoints));
+    size_t n_traj = traj > 0 ? unique_longs(traj_steps, log_spaced(c->steps, traj, traj_steps)) : 0;
+
+    if (sgdmc_count_dead(t->evaluator, t->params, r->dead_init))
+        goto oom;
+    bool diverged = false;
+    size_t ci = 0, ti = 0;
+    double risk = NAN, grad_norm = NAN;
+    long evaluated_at = -1;
+    for (long s = first;; s++) {
+        const long k = s - first;
+        const bool at_check = ci < n_check && checkpoints[ci] == k;
+        const bool at_traj = ti < n_traj && traj_steps[ti] == k;
+        if (at_check || at_traj) {
+            risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
+            grad_norm = norm2(t->grad, t->n);
+            evaluated_at = s;
+            ci += at_check;
+            if (at_traj) {
+                r->trajectory_step[ti] = k;
+                r->trajectory_risk[ti] = risk;
+                r->trajectory_grad_norm[ti] = grad_norm;
+                ti++;
+            }
+            if (!isfinite(risk) || risk > c->blowup || !isfinite(grad_norm) ||
+                !all_finite(t->params, t->n)) {
+                diverged = true;
+                break;
+            }
+            if (grad_norm < r->min_grad_norm)
+                r->min_grad_norm = grad_norm;
+        }
+        if (s == last)
+            break;
+        const double loss = sgdmc_trainer_step(t);
+        if (!isfinite(loss) || loss > c->blowup) {
+            diverged = true;
+            break;
+        }
+    }
+    r->steps = t->step - first;
+    r->trajectory_count = (int)ti;
+    if (evaluated_at != t->step) {
+        risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
+        grad_norm = norm2(t->grad, t->n);
+    }
+    diverged |= !isfinite(risk) || risk > c->blowup || !all_finite(t->params, t->n);
+    if (!diverged && grad_norm < r->min_grad_norm)
+        r->min_grad_norm = grad_norm;
+    if (!isfinite(r->min_grad_norm))
+        r->min_grad_norm = NAN;
+    r->final_risk = risk;
+    r->grad_norm = grad_norm;
+    r->min_risk = sgdmc_problem_min_risk(t->problem, &t->arch, c);
+    r->risk_gap = r->final_risk - r->min_risk;
+    r->dist_to_min = r->min_risk == 0.0 && c->loss == SGDMC_LOSS_MSE && risk >= 0.0
+                         ? sqrt(risk) : NAN;
+    if (diverged) {
+        r->status = SGDMC_STATUS_DIVERGED;
+        for (int k = 0; k < r->depth; k++)
+            r->dead_final[k] = -1;
+    } else {
+        /* every risk is >= 0 and so >= R*: risk <= tol implies gap <= tol */
+        const double gap = isnan(r->min_risk) ? risk : r->risk_gap;
+        r->status = gap <= c->tol ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
+        if (sgdmc_count_dead(t->evaluator, t->params, r->dead_final))
+            goto oom;
+    }
+    free(checkpoints);
+    free(traj_steps);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    r->seconds = (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec);
+    return 0;
+oom:
+    free(checkpoints);
+    free(traj_steps);
+    sgdmc_result_free(r);
+    return -1;
+}
