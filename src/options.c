@@ -252,6 +252,7 @@ static int set_schedule(const sgdmc_option *opt, sgdmc_train_config *c, const ch
 static int set_init(const sgdmc_option *opt, sgdmc_train_config *c, const char *value, char *err,
                     size_t errlen)
 {
+    (void)opt;
     int i = find_name(sgdmc_init_names, value);
     if (i >= 0 && i != SGDMC_INIT_FILE) {
         c->init = (sgdmc_init_kind)i;
@@ -259,8 +260,11 @@ static int set_init(const sgdmc_option *opt, sgdmc_train_config *c, const char *
     }
     size_t n = strlen(value);
     if (n > 3 && !strcmp(value + n - 3, ".h5")) {
+        if (n >= SGDMC_PATH_MAX)
+            FAIL("file name longer than %d characters", SGDMC_PATH_MAX - 1);
         c->init = SGDMC_INIT_FILE;
-        return set_path(opt, c, value, err, errlen);
+        strcpy(c->init_file, value);
+        return 0;
     }
     FAIL("unknown initialization '%s' (choose uniform, normal, he, glorot or a FILE.h5)", value);
 }

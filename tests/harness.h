@@ -1,0 +1,53 @@
+/* Minimal test harness shared by the C tests: checks that count failures,
+ * and a run configuration built from command-line style flags. */
+#ifndef SGDMC_TEST_HARNESS_H
+#define SGDMC_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgdmc/config.h"
+#include "sgdmc/options.h"
+
+static int harness_failures;
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            harness_failures++;                                                            \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                           \
+        }                                                                                  \
+    } while (0)
+
+/* Sets config from "--a=1 --b=2"-style flags; aborts the test on a bad flag. */
+static void harness_config(sgdmc_train_config *config, const char *flags)
+{
+    char buf[2048], err[512];
+    snprintf(buf, sizeof buf, "%s", flags);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        char *eq = strchr(tok, '=');
+        const char *value = eq ? eq + 1 : "true";
+        if (eq)
+            *eq = '\0';
+        const sgdmc_option *option = sgdmc_option_find(tok + 2);
+        if (!option || sgdmc_option_set(option, config, value, err, sizeof err)) {
+            fprintf(stderr, "test setup: bad flag %s: %s\n", tok, option ? err : "unknown");
+            exit(2);
+        }
+    }
+}
+
+static int harness_exit(const char *name)
+{
+    if (harness_failures)
+        fprintf(stderr, "%s: %d check(s) failed\n", name, harness_failures);
+    else
+        printf("%s: all checks passed\n", name);
+    return harness_failures ? 1 : 0;
+}
+
+#endif
