@@ -227,13 +227,21 @@ static int sobol_nodes(sgdmc_evaluator *ev, int points)
             gsl_qrng_free(q);
         return -1;
     }
-    double u[40];
-    gsl_qrng_get(q, u); /* the first Sobol point is the corner 0; skip it */
+    /* The first 2^m Sobol points are a (t, m, s)-net of cells of volume 2^-m
+     * whose coordinates are multiples of 2^-m; shifting by half a cell puts
+     * every point inside the open cube, where the normal quantile is finite.
+     * GSL's sequence starts at the second Sobol point: the first, the
+     * origin, is added here. */
+    double u[40] = {0.0};
+    const double shift = 0.5 / points;
     ev->n = (size_t)points;
     for (int s = 0; s < points; s++) {
-        gsl_qrng_get(q, u);
-        for (int i = 0; i < ev->dim; i++)
-            ev->x[(size_t)i * ev->n + s] = ev->normal_input ? gsl_cdf_ugaussian_Pinv(u[i]) : u[i];
+        if (s > 0)
+            gsl_qrng_get(q, u);
+        for (int i = 0; i < ev->dim; i++) {
+            double v = fmin(u[i] + shift, 1.0 - shift);
+            ev->x[(size_t)i * ev->n + s] = ev->normal_input ? gsl_cdf_ugaussian_Pinv(v) : v;
+        }
         ev->w[s] = 1.0 / points;
     }
     gsl_qrng_free(q);
@@ -273,8 +281,8 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     ev->alive = malloc((size_t)sgdmc_arch_hidden_units(arch) * sizeof *ev->alive);
     if (!ev->ws || !ev->dout || !ev->alive)
         goto fail;
-    ev->lo = ev->normal_input ? -8.0 : 0.0;
-    ev->hi = ev->normal_input ? 8.0 : 1.0;
+    ev->lo = ev->normal_input ? -SGDMC_NORMAL_RANGE : 0.0;
+    ev->hi = ev->normal_input ? SGDMC_NORMAL_RANGE : 1.0;
     if (sgdmc_problem_data_count(problem) > 0) {
         ev->mode = MODE_DATA;
         if (data_nodes(ev))
@@ -291,7 +299,7 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     if (arch->activation != SGDMC_ACT_RELU) {
         ev->mode = MODE_FIXED;
         ev->rule = gsl_integration_glfixed_table_alloc(8);
-        if (!ev->rule || fixed_grid_nodes(ev, ev->normal_input ? 128 : 64))
+        if (!ev->rule || fixed_grid_nodes(ev, ev->normal_input ? 160 : 64))
             goto fail;
         compute_targets(ev);
         return ev;

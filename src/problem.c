@@ -160,10 +160,15 @@ void sgdmc_problem_targets(sgdmc_problem *p, const double *x, int count, double 
                 y[s] = sin(2.0 * M_PI * y[s]);
         break;
     case SGDMC_TARGET_TEACHER:
-        /* count <= capacity, so the teacher runs on the whole batch at once */
-        memcpy(sgdmc_workspace_input(p->teacher_ws), x, sizeof(double) * (size_t)d * count);
-        sgdmc_forward(&p->teacher, p->teacher_params, p->teacher_ws, count);
-        memcpy(y, sgdmc_workspace_output(p->teacher_ws), sizeof(double) * (size_t)count);
+        for (int start = 0; start < count; start += p->capacity) {
+            const int part = count - start < p->capacity ? count - start : p->capacity;
+            double *input = sgdmc_workspace_input(p->teacher_ws);
+            for (int i = 0; i < d; i++)
+                memcpy(input + (size_t)i * part, x + (size_t)i * count + start,
+                       sizeof(double) * (size_t)part);
+            sgdmc_forward(&p->teacher, p->teacher_params, p->teacher_ws, part);
+            memcpy(y + start, sgdmc_workspace_output(p->teacher_ws), sizeof(double) * (size_t)part);
+        }
         break;
     case SGDMC_TARGET_COUNT:
         break;

@@ -3,6 +3,7 @@
 #ifndef SGDMC_TEST_HARNESS_H
 #define SGDMC_TEST_HARNESS_H
 
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ static int harness_failures;
     } while (0)
 
 /* Sets config from "--a=1 --b=2"-style flags; aborts the test on a bad flag. */
-static void harness_config(sgdmc_train_config *config, const char *flags)
+static inline void harness_config(sgdmc_train_config *config, const char *flags)
 {
     char buf[2048], err[512];
     snprintf(buf, sizeof buf, "%s", flags);
@@ -41,7 +42,26 @@ static void harness_config(sgdmc_train_config *config, const char *flags)
     }
 }
 
-static int harness_exit(const char *name)
+/* Writes a data file with x [n, d] (row-major) and y [n, 1]. */
+static inline void harness_write_data(const char *path, const double *x, const double *y, int n, int d)
+{
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xdims[2] = {(hsize_t)n, (hsize_t)d}, ydims[2] = {(hsize_t)n, 1};
+    const char *names[2] = {"x", "y"};
+    const double *values[2] = {x, y};
+    hsize_t *dims[2] = {xdims, ydims};
+    for (int i = 0; i < 2; i++) {
+        hid_t space = H5Screate_simple(2, dims[i], NULL);
+        hid_t dset = H5Dcreate2(file, names[i], H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT);
+        H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values[i]);
+        H5Dclose(dset);
+        H5Sclose(space);
+    }
+    H5Fclose(file);
+}
+
+static inline int harness_exit(const char *name)
 {
     if (harness_failures)
         fprintf(stderr, "%s: %d check(s) failed\n", name, harness_failures);

@@ -7,10 +7,12 @@
  *   the breakpoints of its neurons (and of a ReLU teacher). The nodes are
  *   Gauss-Legendre nodes on each affine piece: 3 per piece integrate the
  *   polynomial targets exactly; sin and normal densities get 6 nodes on
- *   panels of at most 1/16 (uniform) or 1/4 (normal, on [-8, 8]).
+ *   panels of at most 1/16 (uniform) or 1/4 (normal, on [-10, 10], which
+ *   leaves out mass below 1e-22).
  * - d = 1, smooth activation: composite 8-node Gauss-Legendre on 64 panels
- *   of [0,1] (uniform) or 128 panels of [-8,8] (normal).
- * - d >= 2: the first eval_points points of the Sobol sequence, mapped
+ *   of [0,1] (uniform) or 160 panels of [-10,10] (normal).
+ * - d >= 2: the first eval_points points of the Sobol sequence, shifted by
+ *   half a cell (a centred net when eval_points is a power of 2) and mapped
  *   through the normal quantile for normal inputs.
  * - data: every sample with weight 1/n. */
 #ifndef SGDMC_EVALUATE_H
@@ -22,6 +24,8 @@
 
 /* Samples per forward pass inside the evaluator. */
 #define SGDMC_EVAL_CHUNK 256
+/* Normal inputs in d = 1 are integrated over [-R, R]. */
+#define SGDMC_NORMAL_RANGE 10.0
 
 typedef struct sgdmc_evaluator sgdmc_evaluator;
 

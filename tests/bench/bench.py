@@ -227,8 +227,9 @@ def bench_torch(row: Row, data: Path, repeats: int, min_seconds: float, stat: st
 # ---------------------------------------------------------------- output
 
 
-def fmt(value: Optional[float], digits: int = 1) -> str:
-    return "error" if value is None else f"{value:,.{digits}f}"
+def fmt(value: Optional[float], digits: int = 1, suffix: str = "") -> str:
+    """Formats a number; "n/a" when it was not measured (error or --skip-torch)."""
+    return "n/a" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
 def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -256,8 +257,7 @@ def print_table(rows: list[Row]) -> None:
         cells = [f"width {r.width} depth {r.depth}", str(r.steps) if r.steps else "-",
                  fmt(r.sgdmc_whole_us, 2), fmt(r.sgdmc_excl_us, 2), fmt(steps_per_s, 0),
                  fmt(r.torch_us, 1),
-                 "error" if excl_speedup is None else f"{excl_speedup:,.1f}x",
-                 "error" if whole_speedup is None else f"{whole_speedup:,.1f}x",
+                 fmt(excl_speedup, 1, "x"), fmt(whole_speedup, 1, "x"),
                  target_cell]
         print("| " + " | ".join(cells) + " |")
 

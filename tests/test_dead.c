@@ -1,0 +1,123 @@
+/* Dead neurons at initialization. With weights and biases iid U[-1,1] and
+ * inputs in [0,1]^d, a first-layer neuron is dead when b + sum_i max(w_i, 0)
+ * <= 0. Conditioning on how many w_i are positive (each U[0,1] then) gives
+ * P(dead) = sum_k C(d,k) 2^-d E[(1 - S_k)_+ / 2], S_k a sum of k uniforms,
+ * E[(1 - S_k)_+] = 1/(k+1)!: so 3/8 for d = 1 and 13/48 (0.271) for d = 2.
+ * Counted frequencies must match these within 5 standard errors. Deeper
+ * layers (d = 1, exact breakpoint check) are compared with a fine grid. */
+#include "harness.h"
+#include "sgdmc/evaluate.h"
+#include "sgdmc/problem.h"
+#include "sgdmc/train.h"
+
+static double dead_probability(int d)
+{
+    double p = 0.0, binom = 1.0, factorial = 1.0;
+    for (int k = 0; k <= d; k++) {
+        factorial *= k + 1;
+        p += binom * pow(0.5, d) * 0.5 / factorial;
+        binom = binom * (d - k) / (k + 1);
+    }
+    return p;
+}
+
+static void check_first_layer(int d, int runs, int width)
+{
+    long dead = 0, total = 0;
+    for (int seed = 0; seed < runs; seed++) {
+        sgdmc_train_config config;
+        sgdmc_train_config_defaults(&config);
+        char flags[256];
+        snprintf(flags, sizeof flags, "--input_dim=%d --width=%d --steps=0 --eval_points=16 "
+                 "--seed=%d", d, width, seed);
+        harness_config(&config, flags);
+        char err[256];
+        sgdmc_trainer *t = sgdmc_trainer_alloc(&config, err, sizeof err);
+        sgdmc_result r;
+        if (!t || sgdmc_trainer_run(t, &r)) {
+            CHECK(0, "%s", err);
+            return;
+        }
+        dead += r.dead_init[0];
+        total += width;
+        sgdmc_result_free(&r);
+        sgdmc_trainer_free(t);
+    }
+    const double p = dead_probability(d), freq = (double)dead / (double)total;
+    const double se = sqrt(p * (1 - p) / (double)total);
+    printf("  d = %d: dead frequency %.5f over %ld neurons, P = %.5f, %.2f standard errors\n", d,
+           freq, total, p, (freq - p) / se);
+    CHECK(fabs(freq - p) <= 5 * se, "d = %d: frequency %.5f, expected %.5f +- %.5f", d, freq, p,
+          5 * se);
+}
+
+/* Every neuron the evaluator calls dead is <= 0 on a grid of 200001 points,
+ * and nearly every neuron it calls alive is positive somewhere on the grid
+ * (a neuron can be positive on a sliver narrower than the grid spacing). */
+static void check_deep_layers(const char *flags, int runs)
+{
+    int disagreements = 0, dead_total = 0, neurons = 0;
+    for (int seed = 0; seed < runs; seed++) {
+        sgdmc_train_config config;
+        sgdmc_train_config_defaults(&config);
+        harness_config(&config, flags);
+        config.seed = (unsigned long)seed;
+        char err[256];
+        sgdmc_trainer *t = sgdmc_trainer_alloc(&config, err, sizeof err);
+        sgdmc_result r;
+        if (!t || sgdmc_trainer_run(t, &r)) {
+            CHECK(0, "%s", err);
+            return;
+        }
+        const sgdmc_arch *arch = sgdmc_trainer_arch(t);
+        const double *params = sgdmc_trainer_params(t);
+        const int grid = 200001, chunk = 1000;
+        const bool normal = config.input == SGDMC_INPUT_NORMAL;
+        int positive[SGDMC_MAX_DEPTH][64] = {{0}};
+        sgdmc_workspace *ws = sgdmc_workspace_alloc(arch, chunk);
+        for (int start = 0; start < grid; start += chunk) {
+            int count = grid - start < chunk ? grid - start : chunk;
+            double *x = sgdmc_workspace_input(ws);
+            for (int i = 0; i < count; i++)
+                x[i] = normal ? -10.0 + 20.0 * (start + i) / (grid - 1) : (double)(start + i) / (grid - 1);
+            sgdmc_forward(arch, params, ws, count);
+            for (int k = 1; k <= arch->depth; k++) {
+                const double *z = sgdmc_workspace_preact(ws, k);
+                for (int j = 0; j < arch->widths[k]; j++)
+                    for (int i = 0; i < count; i++)
+                        positive[k - 1][j] |= z[(size_t)j * count + i] > 0.0;
+            }
+        }
+        sgdmc_workspace_free(ws);
+        for (int k = 1; k <= arch->depth; k++) {
+            int grid_dead = 0;
+            for (int j = 0; j < arch->widths[k]; j++)
+                grid_dead += !positive[k - 1][j];
+            CHECK(r.dead_init[k - 1] <= grid_dead,
+                  "%s seed %d layer %d: %d dead exactly but only %d on the grid", flags, seed, k,
+                  r.dead_init[k - 1], grid_dead);
+            disagreements += grid_dead - r.dead_init[k - 1];
+            dead_total += r.dead_init[k - 1];
+            neurons += arch->widths[k];
+        }
+        sgdmc_result_free(&r);
+        sgdmc_trainer_free(t);
+    }
+    printf("  %s: %d of %d neurons dead, %d more on the grid\n", flags, dead_total, neurons,
+           disagreements);
+    CHECK(disagreements <= neurons / 100, "%s: %d grid disagreements", flags, disagreements);
+}
+
+int main(void)
+{
+    CHECK(fabs(dead_probability(1) - 3.0 / 8) < 1e-15, "P(dead | d = 1) = %g", dead_probability(1));
+    CHECK(fabs(dead_probability(2) - 13.0 / 48) < 1e-15, "P(dead | d = 2) = %g",
+          dead_probability(2));
+    check_first_layer(1, 10000, 16);
+    check_first_layer(2, 10000, 16);
+    check_first_layer(3, 4000, 16);
+    check_deep_layers("--depth=4 --width=8 --steps=0", 200);
+    check_deep_layers("--depth=3 --width=6 --skip --steps=0", 200);
+    check_deep_layers("--depth=3 --width=8 --input=normal --steps=0", 100);
+    return harness_exit("test_dead");
+}
