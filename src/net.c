@@ -58,6 +58,7 @@ struct sgdmc_workspace {
     double *delta_out;                    /* dL/dh_k of the layer being unwound */
     double *delta_in;                     /* dL/dh_{k-1} being formed */
     double *delta_pre;                    /* dL/dz_k */
+    double *transposed;                   /* h_{k-1} sample-major [count][n_{k-1}] */
     double *output;                       /* z_{L+1} [1][count] */
     double storage[];
 };
@@ -66,7 +67,7 @@ sgdmc_workspace *sgdmc_workspace_alloc(const sgdmc_arch *arch, int capacity)
 {
     size_t cap = (size_t)capacity;
     size_t max_width = (size_t)sgdmc_arch_max_width(arch);
-    size_t doubles = (size_t)arch->widths[0] * cap + 3 * max_width * cap;
+    size_t doubles = (size_t)arch->widths[0] * cap + 4 * max_width * cap;
     for (int k = 1; k <= arch->depth + 1; k++) {
         doubles += (size_t)arch->widths[k] * cap;              /* z */
         if (k <= arch->depth)
@@ -98,6 +99,7 @@ sgdmc_workspace *sgdmc_workspace_alloc(const sgdmc_arch *arch, int capacity)
     ws->delta_out = next;
     ws->delta_in = next + max_width * cap;
     ws->delta_pre = next + 2 * max_width * cap;
+    ws->transposed = next + 3 * max_width * cap;
     return ws;
 }
 
@@ -117,23 +119,71 @@ const double *sgdmc_workspace_output(const sgdmc_workspace *ws)
     return ws->output;
 }
 
+/* C[M][N] += A[M][K] B[K][N], A read with strides (am, ak) so that it can be
+ * a transpose, B and C row-major with leading dimensions ldb and ldc.
+ * Blocks of MR x NR outputs stay in registers while k runs, so each loaded
+ * row piece of B feeds MR multiply-adds. */
+enum { MR = 4, NR = 8 };
+
+/* One row piece of NR doubles: a GCC vector the compiler maps onto whatever
+ * SIMD registers the target has (two AVX2 or one AVX-512 register). */
+typedef double row_piece __attribute__((vector_size(NR * sizeof(double))));
+
+static void gemm_block(int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
+                       const double *restrict B, int ldb, double *restrict C, int ldc)
+{
+    row_piece acc[MR];
+    for (int r = 0; r < MR; r++)
+        memcpy(&acc[r], C + (size_t)r * ldc, sizeof acc[r]);
+    for (int k = 0; k < K; k++) {
+        row_piece b;
+        memcpy(&b, B + (size_t)k * ldb, sizeof b);
+        for (int r = 0; r < MR; r++)
+            acc[r] += A[r * am + k * ak] * b;
+    }
+    for (int r = 0; r < MR; r++)
+        memcpy(C + (size_t)r * ldc, &acc[r], sizeof acc[r]);
+}
+
+static void gemm_edge(int M, int N, int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
+                      const double *restrict B, int ldb, double *restrict C, int ldc)
+{
+    for (int r = 0; r < M; r++) {
+        double *restrict c = C + (size_t)r * ldc;
+        for (int k = 0; k < K; k++) {
+            const double a = A[r * am + k * ak];
+            const double *restrict b = B + (size_t)k * ldb;
+            for (int t = 0; t < N; t++)
+                c[t] += a * b[t];
+        }
+    }
+}
+
+static void gemm(int M, int N, int K, const double *A, ptrdiff_t am, ptrdiff_t ak,
+                 const double *B, int ldb, double *C, int ldc)
+{
+    const int M_full = M - M % MR, N_full = N - N % NR;
+    for (int m = 0; m < M_full; m += MR) {
+        for (int n = 0; n < N_full; n += NR)
+            gemm_block(K, A + m * am, am, ak, B + n, ldb, C + (size_t)m * ldc + n, ldc);
+        if (N_full < N)
+            gemm_edge(MR, N - N_full, K, A + m * am, am, ak, B + N_full, ldb,
+                      C + (size_t)m * ldc + N_full, ldc);
+    }
+    if (M_full < M)
+        gemm_edge(M - M_full, N, K, A + M_full * am, am, ak, B, ldb, C + (size_t)M_full * ldc,
+                  ldc);
+}
+
 /* z[j][s] = b[j] + sum_i W[j][i] h[i][s] */
 static void affine_forward(const double *restrict weight, const double *restrict bias,
                            int rows, int cols, const double *restrict in,
                            double *restrict out, int count)
 {
-    for (int j = 0; j < rows; j++) {
-        double *restrict z = out + (size_t)j * count;
-        const double bj = bias[j];
+    for (int j = 0; j < rows; j++)
         for (int s = 0; s < count; s++)
-            z[s] = bj;
-        for (int i = 0; i < cols; i++) {
-            const double w = weight[(size_t)j * cols + i];
-            const double *restrict h = in + (size_t)i * count;
-            for (int s = 0; s < count; s++)
-                z[s] += w * h[s];
-        }
-    }
+            out[(size_t)j * count + s] = bias[j];
+    gemm(rows, count, cols, weight, cols, 1, in, count, out, count);
 }
 
 static void activate(sgdmc_activation activation, const double *restrict z,
@@ -210,15 +260,6 @@ void sgdmc_forward(const sgdmc_arch *arch, const double *params,
     }
 }
 
-static double dot(const double *restrict x, const double *restrict y, int n)
-{
-    double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int s = 0; s < n; s++)
-        sum += x[s] * y[s];
-    return sum;
-}
-
 static double sum(const double *restrict x, int n)
 {
     double total = 0.0;
@@ -240,30 +281,23 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
         double *restrict gw = grad + sgdmc_arch_weight_offset(arch, k);
         double *restrict gb = grad + sgdmc_arch_bias_offset(arch, k);
         const double *restrict h = ws->hidden[k - 1];
-        for (int j = 0; j < rows; j++) {
-            const double *restrict dzj = dz + (size_t)j * count;
-            gb[j] += sum(dzj, count);
-            for (int i = 0; i < cols; i++)
-                gw[(size_t)j * cols + i] += dot(dzj, h + (size_t)i * count, count);
-        }
+        /* dL/dW_k = dz_k h_{k-1}^T, through h_{k-1} laid out sample-major */
+        double *restrict ht = ws->transposed;
+        for (int i = 0; i < cols; i++)
+            for (int s = 0; s < count; s++)
+                ht[(size_t)s * cols + i] = h[(size_t)i * count + s];
+        gemm(rows, cols, count, dz, count, 1, ht, cols, gw, cols);
+        for (int j = 0; j < rows; j++)
+            gb[j] += sum(dz + (size_t)j * count, count);
         if (k == 1)
             break;
         /* dL/dh_{k-1} = W_k^T dz_k, plus dL/dh_k through the identity skip */
         double *restrict dh = ws->delta_in;
-        const bool skip = sgdmc_arch_skips_into(arch, k);
-        for (int i = 0; i < cols; i++) {
-            double *restrict row = dh + (size_t)i * count;
-            if (skip)
-                memcpy(row, ws->delta_out + (size_t)i * count, sizeof(double) * (size_t)count);
-            else
-                memset(row, 0, sizeof(double) * (size_t)count);
-            for (int j = 0; j < rows; j++) {
-                const double w = weight[(size_t)j * cols + i];
-                const double *restrict dzj = dz + (size_t)j * count;
-                for (int s = 0; s < count; s++)
-                    row[s] += w * dzj[s];
-            }
-        }
+        if (sgdmc_arch_skips_into(arch, k))
+            memcpy(dh, ws->delta_out, sizeof(double) * (size_t)cols * (size_t)count);
+        else
+            memset(dh, 0, sizeof(double) * (size_t)cols * (size_t)count);
+        gemm(cols, count, rows, weight, 1, cols, dz, count, dh, count);
         activate_backward(arch->activation, ws->preact[k - 1], ws->act[k - 1], dh,
                           ws->delta_pre, (size_t)cols * (size_t)count);
         /* the dh just formed becomes the layer output's delta for the next skip */
