@@ -1,0 +1,535 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the sgdmc command line.
+
+Usage: python3 tests/test_cli.py PATH_TO_SGDMC
+
+Plain Python 3 (stdlib, numpy, h5py); every file goes to a temporary
+directory. Prints each failed check with its reason and a closing line
+'N passed, N failed'; exits 0 when every check passes, 1 otherwise.
+
+The checks, by section:
+
+1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`;
+   `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
+   table in src/options.c (the first string of each entry of `options[]`)
+   appears in `train --help` as `--name` with a `(default: ...)`.
+2. bad input: each bad command line exits non-zero, prints nothing on stdout
+   and exactly one line on stderr naming the flag and the offending value or
+   file (a data file whose x has no columns included); with --save=OUT.h5
+   also given, OUT.h5 (or a partial file beside it) does not exist afterwards.
+   Also: a --save into a missing directory fails the same way after the run.
+3. output: the JSON is strict (no NaN/Infinity) and has every documented key;
+   dead_init/dead_final have `depth` entries; --trajectory=5 --steps=1000
+   gives steps 0 .. 1000, strictly increasing, ending at final_risk;
+   --steps=0 reports the initial network (equal to step 0 of a longer run and
+   independent of --steps and --batch_size); the same seed twice gives the
+   same JSON except `seconds`, and measuring more often does not change the
+   result; another seed gives another final_risk.
+4. parameter files: --save then --init=OUT.h5 --steps=0 reproduces
+   final_risk exactly; the file holds W1..W{L+1} [n_k, n_{k-1}] and
+   b1..b{L+1} [n_k]; saving over an existing file replaces it.
+5. divergence: sgd with --lr=100 diverges (seeds 0..4): exit 0, strict JSON,
+   status diverged, fewer steps than asked.
+6. convergence (paper 000, constant target): sgd with lr 0.5/(k+1)^0.6 for
+   100000 steps reaches final_risk < 1e-4 for seeds 0..4, status converged,
+   min_risk 0, risk_gap == final_risk, dist_to_min == sqrt(final_risk).
+7. teacher: a wider student of the same depth reports min_risk 0; identity
+   skips or a narrower student report min_risk null.
+8. data: on x [256,1], y = x^2, --batch_size=0 --steps=0 reports the mean
+   squared error of the --save'd network recomputed in numpy, and min_risk
+   null; --input_dim=2 with d = 1 data is an error naming --input_dim.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+SOURCE_DIR = Path(__file__).resolve().parent.parent
+RESULT_KEYS = ["status", "final_risk", "min_risk", "risk_gap", "dist_to_min", "grad_norm",
+               "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
+
+failures = []
+passed = 0
+
+
+def check(name, ok, reason=""):
+    """Records one check; `reason` says what was observed when it fails."""
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(name)
+        print(f"FAIL: {name}: {reason}")
+    return ok
+
+
+class Run:
+    def __init__(self, args, proc):
+        self.args = args
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def describe(self):
+        return (f"`sgdmc {' '.join(self.args)}` exit {self.code}, stdout {self.out[:300]!r}, "
+                f"stderr {self.err[:300]!r}")
+
+
+def sgdmc(*args):
+    proc = subprocess.run([SGDMC, *args], cwd=TMP, capture_output=True, text=True, timeout=120)
+    return Run(list(args), proc)
+
+
+def reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(text):
+    """The object of one JSON line; NaN and Infinity are rejected."""
+    return json.loads(text, parse_constant=reject_constant)
+
+
+def train(name, *args):
+    """Runs `sgdmc train ARGS`; the parsed JSON when it succeeded (checked), else None."""
+    run = sgdmc("train", *args)
+    if not check(f"{name}: exit 0 and nothing on stderr", run.code == 0 and run.err == "",
+                 run.describe()):
+        return None
+    lines = run.out.splitlines()
+    if not check(f"{name}: one line on stdout", len(lines) == 1, run.describe()):
+        return None
+    try:
+        result = strict_json(lines[0])
+    except ValueError as e:
+        check(f"{name}: stdout is strict JSON", False, f"{e}; {run.describe()}")
+        return None
+    if not check(f"{name}: stdout is a JSON object", isinstance(result, dict), run.describe()):
+        return None
+    missing = [k for k in RESULT_KEYS if k not in result]
+    if not check(f"{name}: every result key present", not missing, f"missing {missing}"):
+        return None
+    return result
+
+
+def tmp(name):
+    return str(Path(TMP) / name)
+
+
+# --- 1. help and version --------------------------------------------------------------------
+
+def option_names():
+    """The flag names of src/options.c's options[] table."""
+    text = (SOURCE_DIR / "src" / "options.c").read_text()
+    match = re.search(r"\boptions\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
+    if not match:
+        return []
+    return re.findall(r'\{\s*"([A-Za-z0-9_]+)"', match.group(1))
+
+
+def check_help_and_version():
+    meson = (SOURCE_DIR / "meson.build").read_text()
+    version = re.search(r"version\s*:\s*'([^']+)'", meson)
+    run = sgdmc("--version")
+    expected = f"sgdmc {version.group(1) if version else '?'}\n"
+    check("--version prints 'sgdmc <meson.build version>'",
+          run.code == 0 and run.out == expected, f"expected {expected!r}; {run.describe()}")
+
+    run = sgdmc("--help")
+    check("sgdmc --help exits 0 with usage on stdout",
+          run.code == 0 and "usage" in run.out and "train" in run.out, run.describe())
+
+    run = sgdmc("train", "--help")
+    check("sgdmc train --help exits 0", run.code == 0 and run.out, run.describe())
+    names = option_names()
+    check("src/options.c option table parsed", len(names) >= 20, f"found only {names}")
+    help_text = run.out
+    for name in names:
+        # the flag's entry: from `--name` (then '=' or a blank) to the next `  --` entry
+        entry = re.search(r"^\s*--" + re.escape(name) + r"(?=[=\s])(.*?)(?=^\s*--|\Z)",
+                          help_text, re.S | re.M)
+        check(f"train --help lists --{name}", entry is not None, "not found in the help")
+        if entry:
+            check(f"train --help gives --{name} a (default: ...)",
+                  re.search(r"\(default: [^)]+\)", entry.group(0)) is not None,
+                  f"entry {entry.group(0)!r}")
+
+
+# --- 2. bad input ---------------------------------------------------------------------------
+
+def write_bad_files():
+    x = np.linspace(0.0, 1.0, 32).reshape(-1, 1)
+    with h5py.File(tmp("no_y.h5"), "w") as f:
+        f["x"] = x
+    with h5py.File(tmp("y_two_columns.h5"), "w") as f:
+        f["x"] = x
+        f["y"] = np.hstack([x, x])
+    with h5py.File(tmp("half_labels.h5"), "w") as f:
+        f["x"] = x
+        f["y"] = np.full((32, 1), 0.5)
+    with h5py.File(tmp("d1.h5"), "w") as f:
+        f["x"] = x
+        f["y"] = x ** 2
+    with h5py.File(tmp("no_features.h5"), "w") as f:  # x [n, 0]: input dimension 0
+        f["x"] = np.zeros((32, 0))
+        f["y"] = x ** 2
+    Path(tmp("text.h5")).write_text("this is not an HDF5 file\n")
+    # parameter files for the default network (d = 1, width 4, depth 1)
+    good = {"W1": np.ones((4, 1)), "b1": np.zeros(4), "W2": np.ones((1, 4)), "b2": np.zeros(1)}
+    with h5py.File(tmp("no_W2.h5"), "w") as f:
+        for k, v in good.items():
+            if k != "W2":
+                f[k] = v
+    with h5py.File(tmp("bad_W1.h5"), "w") as f:
+        for k, v in good.items():
+            f[k] = np.ones((3, 1)) if k == "W1" else v
+
+
+def check_bad_input():
+    write_bad_files()
+    out = tmp("out.h5")
+    save = f"--save={out}"
+    # (name, arguments after `sgdmc`, strings the one stderr line must contain)
+    cases = [
+        ("unknown flag", ["train", save, "--witdh=3"], ["--witdh", "--width"]),
+        ("unknown optimizer", ["train", save, "--optimizer=adamw"], ["--optimizer", "adamw"]),
+        ("unknown activation", ["train", save, "--activation=gelu"], ["--activation", "gelu"]),
+        ("unknown target", ["train", save, "--target=cube"], ["--target", "cube"]),
+        ("unknown schedule", ["train", save, "--lr_schedule=cosine"],
+         ["--lr_schedule", "cosine"]),
+        ("bad power schedule", ["train", save, "--lr_schedule=power:abc"],
+         ["--lr_schedule", "power:abc"]),
+        ("non-numeric lr", ["train", save, "--lr=fast"], ["--lr", "fast"]),
+        ("width 0", ["train", save, "--width=0"], ["--width", "0"]),
+        ("depth 0", ["train", save, "--depth=0"], ["--depth", "0"]),
+        ("negative lr", ["train", save, "--lr=-1"], ["--lr", "-1"]),
+        ("negative batch size", ["train", save, "--batch_size=-2"], ["--batch_size", "-2"]),
+        ("nan tol", ["train", save, "--tol=nan"], ["--tol", "nan"]),
+        ("fractional steps", ["train", save, "--steps=1.5"], ["--steps", "1.5"]),
+        ("missing data file", ["train", save, "--data=/nonexistent.h5"],
+         ["--data", "/nonexistent.h5"]),
+        ("data file not HDF5", ["train", save, f"--data={tmp('text.h5')}"],
+         ["--data", "text.h5"]),
+        ("data file without y", ["train", save, f"--data={tmp('no_y.h5')}"],
+         ["--data", "no_y.h5"]),
+        ("data y of shape [n,2]", ["train", save, f"--data={tmp('y_two_columns.h5')}"],
+         ["--data", "y_two_columns.h5"]),
+        ("data x of shape [n,0]", ["train", save, f"--data={tmp('no_features.h5')}"],
+         ["--data", "no_features.h5"]),
+        ("init file without W2", ["train", save, f"--init={tmp('no_W2.h5')}"],
+         ["--init", "no_W2.h5", "W2"]),
+        ("init file with mis-shaped W1", ["train", save, f"--init={tmp('bad_W1.h5')}"],
+         ["--init", "bad_W1.h5", "W1"]),
+        ("missing init file", ["train", save, f"--init={tmp('absent.h5')}"],
+         ["--init", "absent.h5"]),
+        ("2 widths for depth 3", ["train", save, "--widths=4,4", "--depth=3"],
+         ["--widths", "--depth"]),
+        ("logistic loss without data", ["train", save, "--loss=logistic"],
+         ["--loss", "logistic"]),
+        ("logistic loss with labels 0.5",
+         ["train", save, "--loss=logistic", f"--data={tmp('half_labels.h5')}"],
+         ["--data", "half_labels.h5", "0.5"]),
+        ("batch size 0 without data", ["train", save, "--batch_size=0"], ["--batch_size", "0"]),
+        ("timescale with adam", ["train", save, "--timescale=two", "--optimizer=adam"],
+         ["--timescale", "two"]),
+        ("flag given twice", ["train", save, "--width=3", "--width=5"], ["--width"]),
+        ("flag missing its value", ["train", save, "--width"], ["--width"]),
+        ("positional argument", ["train", save, "extra"], ["extra"]),
+        ("input_dim against data", ["train", save, "--input_dim=2", f"--data={tmp('d1.h5')}"],
+         ["--input_dim", "2"]),
+        ("unknown subcommand", ["trian", save], ["trian"]),
+        ("no subcommand", [], ["usage"]),
+    ]
+    for name, args, needles in cases:
+        proc = subprocess.run([SGDMC, *args], cwd=TMP, capture_output=True, text=True,
+                              timeout=60)
+        run = Run(args, proc)
+        if name == "no subcommand":  # the usage goes to stderr: not one line
+            check("no subcommand: exit non-zero, usage on stderr, stdout empty",
+                  run.code != 0 and run.out == "" and "usage" in run.err, run.describe())
+            continue
+        check(f"bad input, {name}: exit non-zero", run.code != 0, run.describe())
+        check(f"bad input, {name}: nothing on stdout", run.out == "", run.describe())
+        lines = run.err.splitlines()
+        check(f"bad input, {name}: exactly one line on stderr",
+              len(lines) == 1 and run.err.endswith("\n") and lines[0].strip(), run.describe())
+        absent = [s for s in needles if s not in run.err]
+        check(f"bad input, {name}: stderr names {needles}", not absent,
+              f"missing {absent}; {run.describe()}")
+        left = [p.name for p in Path(TMP).iterdir() if p.name.startswith("out.h5")]
+        check(f"bad input, {name}: --save wrote nothing", not left, f"found {left}")
+        for p in Path(TMP).glob("out.h5*"):
+            p.unlink()
+
+    # a --save that cannot be written fails after the run: no JSON, one stderr line
+    target = tmp("no_such_dir/out.h5")
+    run = sgdmc("train", "--steps=10", f"--save={target}")
+    check("unwritable --save: exit non-zero, nothing on stdout",
+          run.code != 0 and run.out == "", run.describe())
+    check("unwritable --save: one stderr line naming --save and the file",
+          len(run.err.splitlines()) == 1 and "--save" in run.err and target in run.err,
+          run.describe())
+
+
+# --- 3. output ------------------------------------------------------------------------------
+
+def without_seconds(result):
+    return {k: v for k, v in result.items() if k != "seconds"}
+
+
+def check_output():
+    r = train("depth 3 run", "--depth=3", "--steps=200", "--seed=1")
+    if r:
+        check("status is one of converged, not_converged, diverged",
+              r["status"] in ("converged", "not_converged", "diverged"), f"status {r['status']!r}")
+        check("dead_init has depth = 3 entries",
+              isinstance(r["dead_init"], list) and len(r["dead_init"]) == 3,
+              f"dead_init {r['dead_init']}")
+        check("dead_final has depth = 3 entries",
+              isinstance(r["dead_final"], list) and len(r["dead_final"]) == 3,
+              f"dead_final {r['dead_final']}")
+        check("dead counts are integers in [0, width]",
+              all(isinstance(v, int) and 0 <= v <= 4 for v in r["dead_init"] + r["dead_final"]),
+              f"dead_init {r['dead_init']}, dead_final {r['dead_final']}")
+        check("steps = 200", r["steps"] == 200, f"steps {r['steps']}")
+        check("seconds is a number >= 0",
+              isinstance(r["seconds"], (int, float)) and r["seconds"] >= 0,
+              f"seconds {r['seconds']}")
+
+    r = train("trajectory run", "--trajectory=5", "--steps=1000", "--seed=3")
+    if r:
+        traj = r.get("trajectory")
+        if check("--trajectory=5 gives a trajectory with step, risk, grad_norm",
+                 isinstance(traj, dict) and all(k in traj for k in ("step", "risk", "grad_norm")),
+                 f"trajectory {traj!r}"):
+            steps = traj["step"]
+            check("trajectory steps start at 0 and end at 1000",
+                  len(steps) >= 2 and steps[0] == 0 and steps[-1] == 1000, f"steps {steps}")
+            check("trajectory steps strictly increase",
+                  all(a < b for a, b in zip(steps, steps[1:])), f"steps {steps}")
+            check("trajectory has at most 5 points, all lists of one length",
+                  len(steps) <= 5 and len(traj["risk"]) == len(steps) == len(traj["grad_norm"]),
+                  f"trajectory {traj}")
+            check("trajectory ends at final_risk and grad_norm",
+                  traj["risk"][-1] == r["final_risk"] and traj["grad_norm"][-1] == r["grad_norm"],
+                  f"last {traj['risk'][-1]}, {traj['grad_norm'][-1]}; final {r['final_risk']}, "
+                  f"{r['grad_norm']}")
+            initial = train("steps 0 run", "--steps=0", "--seed=3")
+            if initial:
+                check("--steps=0 is the step-0 risk of the longer run",
+                      initial["final_risk"] == traj["risk"][0]
+                      and initial["grad_norm"] == traj["grad_norm"][0],
+                      f"steps=0 gives {initial['final_risk']}, trajectory starts "
+                      f"{traj['risk'][0]}")
+                check("--steps=0 reports steps 0", initial["steps"] == 0,
+                      f"steps {initial['steps']}")
+                other = train("steps 0 other batch size", "--steps=0", "--seed=3",
+                              "--batch_size=1")
+                if other:
+                    check("the initial network does not depend on --batch_size",
+                          other["final_risk"] == initial["final_risk"],
+                          f"{other['final_risk']} != {initial['final_risk']}")
+
+    first = train("seed 7, first", "--seed=7", "--steps=500", "--trajectory=4")
+    second = train("seed 7, second", "--seed=7", "--steps=500", "--trajectory=4")
+    if first and second:
+        check("same seed twice: identical JSON except seconds",
+              without_seconds(first) == without_seconds(second),
+              f"{without_seconds(first)} != {without_seconds(second)}")
+    sparse = train("seed 7, one checkpoint", "--seed=7", "--steps=500", "--checkpoints=1")
+    if first and sparse:
+        check("measuring (trajectory, checkpoints) does not change the training",
+              sparse["final_risk"] == first["final_risk"],
+              f"{sparse['final_risk']} with --checkpoints=1, {first['final_risk']} with "
+              f"--trajectory=4")
+    other = train("seed 8", "--seed=8", "--steps=500", "--trajectory=4")
+    if first and other:
+        check("another seed: another final_risk", other["final_risk"] != first["final_risk"],
+              f"both {first['final_risk']}")
+
+
+# --- 4. parameter files ---------------------------------------------------------------------
+
+def check_parameter_files():
+    out = tmp("params.h5")
+    arch = ["--input_dim=2", "--depth=3", "--widths=5,3,2"]
+    widths = [2, 5, 3, 2, 1]
+    Path(out).write_text("an old file that --save must replace\n")
+    saved = train("--save run", *arch, "--steps=300", "--seed=4", f"--save={out}")
+    if not saved:
+        return
+    try:
+        with h5py.File(out, "r") as f:
+            shapes = {k: f[k].shape for k in f}
+    except OSError as e:
+        check("--save over an existing file replaces it with HDF5", False, str(e))
+        return
+    check("--save over an existing file replaces it with HDF5", True)
+    expected = {}
+    for k in range(1, len(widths)):
+        expected[f"W{k}"] = (widths[k], widths[k - 1])
+        expected[f"b{k}"] = (widths[k],)
+    check("saved datasets are W1..W4 [n_k, n_(k-1)] and b1..b4 [n_k]", shapes == expected,
+          f"shapes {shapes}, expected {expected}")
+    left = [p.name for p in Path(TMP).iterdir() if p.name.startswith("params.h5.")]
+    check("--save leaves no partial file behind", not left, f"found {left}")
+
+    again = train("--init from the saved file", *arch, "--steps=0", f"--init={out}")
+    if again:
+        check("--init=OUT.h5 --steps=0 reproduces final_risk exactly",
+              again["final_risk"] == saved["final_risk"],
+              f"{again['final_risk']!r} != {saved['final_risk']!r}")
+        check("--init=OUT.h5 --steps=0 reproduces grad_norm and dead_final",
+              again["grad_norm"] == saved["grad_norm"]
+              and again["dead_init"] == saved["dead_final"],
+              f"grad_norm {again['grad_norm']} vs {saved['grad_norm']}, dead "
+              f"{again['dead_init']} vs {saved['dead_final']}")
+
+    # saving again, from another network, replaces the HDF5 file's contents
+    with h5py.File(out, "r") as f:
+        before = f["W1"][...]
+    if train("--save over the saved file", *arch, "--steps=0", "--seed=5", f"--save={out}"):
+        with h5py.File(out, "r") as f:
+            after = f["W1"][...]
+        check("--save over an HDF5 file replaces its contents",
+              after.shape == before.shape and not np.array_equal(after, before),
+              "W1 unchanged")
+
+
+# --- 5. divergence --------------------------------------------------------------------------
+
+def check_divergence():
+    for seed in range(5):
+        name = f"sgd lr 100, seed {seed}"
+        r = train(name, "--optimizer=sgd", "--lr=100", "--steps=200", f"--seed={seed}")
+        if r:
+            check(f"{name}: status diverged", r["status"] == "diverged", f"result {r}")
+            check(f"{name}: stopped before 200 steps", 0 <= r["steps"] < 200,
+                  f"steps {r['steps']}")
+
+
+# --- 6. convergence on a constant target (paper 000) -----------------------------------------
+
+def check_constant_target():
+    for seed in range(5):
+        name = f"constant target, seed {seed}"
+        r = train(name, "--target=constant:1.5", "--optimizer=sgd", "--lr=0.5",
+                  "--lr_schedule=power:0.6", "--steps=100000", f"--seed={seed}")
+        if not r:
+            continue
+        risk = r["final_risk"]
+        check(f"{name}: final_risk < 1e-4", isinstance(risk, float) and risk < 1e-4,
+              f"final_risk {risk}")
+        check(f"{name}: status converged", r["status"] == "converged", f"status {r['status']}")
+        check(f"{name}: min_risk 0", r["min_risk"] == 0, f"min_risk {r['min_risk']}")
+        if isinstance(risk, float):
+            check(f"{name}: risk_gap == final_risk", r["risk_gap"] == risk,
+                  f"risk_gap {r['risk_gap']}, final_risk {risk}")
+            check(f"{name}: dist_to_min == sqrt(final_risk)",
+                  r["dist_to_min"] == math.sqrt(risk),
+                  f"dist_to_min {r['dist_to_min']}, sqrt(final_risk) {math.sqrt(risk)}")
+
+
+# --- 7. teacher targets ---------------------------------------------------------------------
+
+def check_teacher():
+    r = train("teacher, width 4 >= 2", "--target=teacher", "--teacher_width=2", "--width=4")
+    if r:
+        check("realizable teacher: min_risk 0", r["min_risk"] == 0, f"min_risk {r['min_risk']}")
+        check("realizable teacher: dist_to_min == sqrt(final_risk)",
+              r["final_risk"] is not None and r["dist_to_min"] == math.sqrt(r["final_risk"]),
+              f"dist_to_min {r['dist_to_min']}, final_risk {r['final_risk']}")
+    r = train("teacher, depth 2 without skips", "--target=teacher", "--teacher_width=2",
+              "--width=4", "--depth=2", "--teacher_depth=2")
+    if r:
+        check("depth-2 realizable teacher: min_risk 0", r["min_risk"] == 0,
+              f"min_risk {r['min_risk']}")
+    r = train("teacher, student with skips", "--target=teacher", "--teacher_width=2",
+              "--width=4", "--skip", "--depth=2", "--teacher_depth=2")
+    if r:
+        check("student with identity skips: min_risk null", r["min_risk"] is None,
+              f"min_risk {r['min_risk']}")
+        check("student with identity skips: risk_gap and dist_to_min null",
+              r["risk_gap"] is None and r["dist_to_min"] is None, f"result {r}")
+    r = train("teacher, narrower student", "--target=teacher", "--teacher_width=3", "--width=2")
+    if r:
+        check("student narrower than the teacher: min_risk null", r["min_risk"] is None,
+              f"min_risk {r['min_risk']}")
+
+
+# --- 8. data problems -----------------------------------------------------------------------
+
+def numpy_forward(path, x):
+    """Network output on x [n, d] from a saved parameter file: ReLU hidden layers."""
+    with h5py.File(path, "r") as f:
+        layers = len([k for k in f if k.startswith("W")])
+        h = x.T
+        for k in range(1, layers + 1):
+            z = f[f"W{k}"][...] @ h + f[f"b{k}"][...][:, None]
+            h = np.maximum(z, 0.0) if k < layers else z
+    return h[0]
+
+
+def check_data():
+    rng = np.random.default_rng(2024)
+    x = rng.uniform(-1.0, 1.0, size=(256, 1))
+    y = x ** 2
+    data = tmp("square.h5")
+    with h5py.File(data, "w") as f:
+        f["x"] = x
+        f["y"] = y
+    for arch in ([], ["--depth=2", "--widths=5,3"]):
+        name = f"data, x^2 {' '.join(arch) or 'default net'}"
+        params = tmp("data_params.h5")
+        r = train(name, f"--data={data}", "--batch_size=0", "--steps=0", "--seed=2", *arch,
+                  f"--save={params}")
+        if not r:
+            continue
+        expected = float(np.mean((numpy_forward(params, x) - y[:, 0]) ** 2))
+        check(f"{name}: final_risk is numpy's mean squared error",
+              r["final_risk"] is not None
+              and abs(r["final_risk"] - expected) <= 1e-12 * max(1.0, expected),
+              f"final_risk {r['final_risk']!r}, numpy {expected!r}")
+        check(f"{name}: min_risk null", r["min_risk"] is None, f"min_risk {r['min_risk']}")
+
+    r = train("data, full-batch training", f"--data={data}", "--batch_size=0", "--steps=2000",
+              "--lr=0.05", "--seed=2")
+    if r:
+        start = train("data, full-batch start", f"--data={data}", "--batch_size=0",
+                      "--steps=0", "--seed=2")
+        if start:
+            check("data: full-batch training lowers the risk",
+                  r["final_risk"] < start["final_risk"],
+                  f"{r['final_risk']} after, {start['final_risk']} before")
+
+
+def main():
+    global SGDMC, TMP
+    if len(sys.argv) != 2:
+        print(__doc__.splitlines()[2], file=sys.stderr)
+        return 2
+    SGDMC = os.path.abspath(sys.argv[1])
+    start = time.monotonic()
+    sections = [check_help_and_version, check_bad_input, check_output, check_parameter_files,
+                check_divergence, check_constant_target, check_teacher, check_data]
+    with tempfile.TemporaryDirectory(prefix="sgdmc-cli-") as TMP:
+        for section in sections:
+            try:
+                section()
+            except Exception as e:  # a crash fails its section, not the whole script
+                check(f"{section.__name__} ran to the end", False, f"{type(e).__name__}: {e}")
+    print(f"test_cli: {time.monotonic() - start:.1f} s")
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
