@@ -93,6 +93,9 @@ int sgdmc_h5_read_data(const char *path, double **x, double **y, int *n, int *d,
         goto fail;
     if (xdims[0] < 1)
         FAIL("%s: dataset 'x' has no samples", path);
+    if (xrank == 2 && xdims[1] < 1)
+        FAIL("%s: dataset 'x' has shape [%llu, 0]: no input features", path,
+             (unsigned long long)xdims[0]);
     if (xdims[0] > (1u << 30) || xdims[1] > 100000)
         FAIL("%s: dataset 'x' is too large ([%llu, %llu])", path,
              (unsigned long long)xdims[0], (unsigned long long)xdims[1]);
