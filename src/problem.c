@@ -203,12 +203,20 @@ double sgdmc_problem_min_risk(const sgdmc_problem *p, const sgdmc_arch *student,
         return NAN;
     if (p->target == SGDMC_TARGET_CONSTANT)
         return 0.0; /* the output bias alone represents a constant */
-    if (p->target != SGDMC_TARGET_TEACHER || student->depth != p->teacher.depth)
+    if (p->target != SGDMC_TARGET_TEACHER)
         return NAN;
-    /* the student embeds the teacher: copy its neurons, zero the rest's outgoing
-     * weights. Identity skips would add terms the teacher lacks. */
-    for (int k = 1; k <= student->depth; k++)
-        if (student->widths[k] < p->teacher.widths[k] || sgdmc_arch_skips_into(student, k))
+    /* The student embeds the teacher: copy its neurons and zero the outgoing
+     * weights of the rest. A deeper ReLU student passes the teacher's last
+     * hidden layer, which is >= 0, through identity layers unchanged. Identity
+     * skips would add terms the teacher lacks. */
+    const int teacher_depth = p->teacher.depth;
+    if (student->depth < teacher_depth ||
+        (student->depth > teacher_depth && student->activation != SGDMC_ACT_RELU))
+        return NAN;
+    for (int k = 1; k <= student->depth; k++) {
+        const int needed = p->teacher.widths[k <= teacher_depth ? k : teacher_depth];
+        if (student->widths[k] < needed || sgdmc_arch_skips_into(student, k))
             return NAN;
+    }
     return 0.0;
 }

@@ -91,8 +91,46 @@ static void check_brute_force(const char *flags, unsigned long seed, double tol)
     setup_close(&s);
 }
 
+/* A student that embeds the teacher (and, when deeper, passes its last hidden
+ * layer through identity ReLU layers) has risk 0: min_risk's claim. */
+static void check_embedded_teacher(const char *flags)
+{
+    setup s;
+    setup_open(&s, flags);
+    const double *tp;
+    const sgdmc_arch *t = sgdmc_problem_teacher(s.problem, &tp);
+    const int L = s.arch.depth, T = t->depth;
+    for (int k = 1; k <= L + 1; k++) {
+        double *w = s.params + sgdmc_arch_weight_offset(&s.arch, k);
+        double *b = s.params + sgdmc_arch_bias_offset(&s.arch, k);
+        const int cols = s.arch.widths[k - 1];
+        const int tk = k <= T ? k : (k == L + 1 ? T + 1 : 0); /* 0: identity layer */
+        const int rows = tk ? t->widths[tk] : t->widths[T];
+        const int tcols = tk ? t->widths[tk - 1] : t->widths[T];
+        for (int j = 0; j < rows; j++) {
+            for (int i = 0; i < tcols; i++)
+                w[(size_t)j * cols + i] =
+                    tk ? tp[sgdmc_arch_weight_offset(t, tk) + (size_t)j * tcols + i] : (i == j);
+            b[j] = tk ? tp[sgdmc_arch_bias_offset(t, tk) + j] : 0.0;
+        }
+    }
+    const double risk = sgdmc_evaluate_risk(s.ev, s.params, NULL);
+    const double min_risk = sgdmc_problem_min_risk(s.problem, &s.arch, &s.config);
+    CHECK(risk < 1e-28 && min_risk == 0.0, "%s: embedded teacher has risk %g, min_risk %g", flags,
+          risk, min_risk);
+    setup_close(&s);
+}
+
 int main(void)
 {
+    check_embedded_teacher("--target=teacher --teacher_width=3 --teacher_depth=2 --depth=2 "
+                           "--widths=4,3");
+    check_embedded_teacher("--target=teacher --teacher_width=3 --teacher_depth=2 --depth=4 "
+                           "--width=5 --teacher_seed=7");
+    check_embedded_teacher("--target=teacher --teacher_width=2 --teacher_depth=1 --depth=3 "
+                           "--width=3 --input_dim=2 --input=normal");
+    check_embedded_teacher("--target=teacher --teacher_width=3 --depth=1 --width=6 "
+                           "--activation=tanh");
     /* closed forms: E(c - x^2)^2 = c^2 - 2c E x^2 + E x^4 */
     for (double c = -1.0; c <= 2.0; c += 0.75) {
         check_constant("--target=square", c, c * c - 2 * c / 3 + 0.2, 1e-15);

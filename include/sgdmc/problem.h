@@ -33,8 +33,10 @@ void sgdmc_problem_targets(sgdmc_problem *problem, const double *x, int count, d
  * uniformly with replacement. x is feature-major [d][count]. */
 void sgdmc_problem_sample(sgdmc_problem *problem, gsl_rng *rng, int count, double *x, double *y);
 
-/* The global-minimum risk of `student` on this problem when known (0 for a
- * constant target or a realizable teacher under mse), NaN otherwise. */
+/* The global-minimum risk of `student` on this problem when known, NaN
+ * otherwise: 0 under mse without l2 for a constant target, and for a teacher
+ * the student realizes (no active skip, every width >= the teacher's, the
+ * same depth, or a larger depth for ReLU). */
 double sgdmc_problem_min_risk(const sgdmc_problem *problem, const sgdmc_arch *student,
                               const sgdmc_train_config *config);
 
