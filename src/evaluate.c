@@ -114,15 +114,29 @@ static int reserve_nodes(sgdmc_evaluator *ev, size_t n)
     return 0;
 }
 
-/* Targets of all nodes, a chunk at a time (the problem's batch capacity). */
+/* Copies points start..start+count of xs (feature-major [dim][n]) into the
+ * workspace input, feature-major [dim][count]. */
+static double *load_chunk(sgdmc_evaluator *ev, const double *xs, size_t n, size_t start,
+                          int count)
+{
+    double *input = sgdmc_workspace_input(ev->ws);
+    for (int i = 0; i < ev->dim; i++)
+        memcpy(input + (size_t)i * count, xs + (size_t)i * n + start,
+               sizeof(double) * (size_t)count);
+    return input;
+}
+
+static int chunk_size(size_t n, size_t start)
+{
+    return (int)(n - start < SGDMC_EVAL_CHUNK ? n - start : SGDMC_EVAL_CHUNK);
+}
+
+/* Targets of all nodes, a chunk at a time. */
 static void compute_targets(sgdmc_evaluator *ev)
 {
-    double *chunk = sgdmc_workspace_input(ev->ws);
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
-        int count = (int)(ev->n - start < SGDMC_EVAL_CHUNK ? ev->n - start : SGDMC_EVAL_CHUNK);
-        for (int i = 0; i < ev->dim; i++)
-            memcpy(chunk + (size_t)i * count, ev->x + (size_t)i * ev->n + start,
-                   sizeof(double) * (size_t)count);
+        const int count = chunk_size(ev->n, start);
+        const double *chunk = load_chunk(ev, ev->x, ev->n, start, count);
         sgdmc_problem_targets(ev->problem, chunk, count, ev->y + start);
     }
 }
@@ -338,12 +352,9 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
     if (grad)
         memset(grad, 0, sizeof(double) * sgdmc_arch_param_count(&ev->arch));
     double risk = 0.0;
-    double *input = sgdmc_workspace_input(ev->ws);
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
-        int count = (int)(ev->n - start < SGDMC_EVAL_CHUNK ? ev->n - start : SGDMC_EVAL_CHUNK);
-        for (int i = 0; i < ev->dim; i++)
-            memcpy(input + (size_t)i * count, ev->x + (size_t)i * ev->n + start,
-                   sizeof(double) * (size_t)count);
+        const int count = chunk_size(ev->n, start);
+        load_chunk(ev, ev->x, ev->n, start, count);
         sgdmc_forward(&ev->arch, params, ev->ws, count);
         const double *f = sgdmc_workspace_output(ev->ws);
         const double *y = ev->y + start, *w = ev->w + start;
@@ -363,12 +374,9 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
 static void mark_alive(sgdmc_evaluator *ev, const double *params, const double *xs, size_t n,
                        int first_layer)
 {
-    double *input = sgdmc_workspace_input(ev->ws);
     for (size_t start = 0; start < n; start += SGDMC_EVAL_CHUNK) {
-        int count = (int)(n - start < SGDMC_EVAL_CHUNK ? n - start : SGDMC_EVAL_CHUNK);
-        for (int i = 0; i < ev->dim; i++)
-            memcpy(input + (size_t)i * count, xs + (size_t)i * n + start,
-                   sizeof(double) * (size_t)count);
+        const int count = chunk_size(n, start);
+        load_chunk(ev, xs, n, start, count);
         sgdmc_forward(&ev->arch, params, ev->ws, count);
         int unit = 0;
         for (int k = 1; k <= ev->arch.depth; k++) {

@@ -24,6 +24,20 @@ static void counts(FILE *out, const char *key, const int *v, int n)
     fputc(']', out);
 }
 
+/* , "key": [v, ...] with null for non-finite values */
+static void numbers(FILE *out, const char *key, const double *v, int n)
+{
+    fprintf(out, ", \"%s\": [", key);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", out);
+        if (isfinite(v[i]))
+            fprintf(out, "%.17g", v[i]);
+        else
+            fputs("null", out);
+    }
+    fputc(']', out);
+}
+
 void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
 {
     fprintf(out, "{\"status\": \"%s\", ", sgdmc_status_names[r->status]);
@@ -48,23 +62,10 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
         fputs(", \"trajectory\": {\"step\": [", out);
         for (int i = 0; i < r->trajectory_count; i++)
             fprintf(out, "%s%ld", i ? ", " : "", r->trajectory_step[i]);
-        fputs("], \"risk\": [", out);
-        for (int i = 0; i < r->trajectory_count; i++) {
-            fputs(i ? ", " : "", out);
-            if (isfinite(r->trajectory_risk[i]))
-                fprintf(out, "%.17g", r->trajectory_risk[i]);
-            else
-                fputs("null", out);
-        }
-        fputs("], \"grad_norm\": [", out);
-        for (int i = 0; i < r->trajectory_count; i++) {
-            fputs(i ? ", " : "", out);
-            if (isfinite(r->trajectory_grad_norm[i]))
-                fprintf(out, "%.17g", r->trajectory_grad_norm[i]);
-            else
-                fputs("null", out);
-        }
-        fputs("]}", out);
+        fputc(']', out);
+        numbers(out, "risk", r->trajectory_risk, r->trajectory_count);
+        numbers(out, "grad_norm", r->trajectory_grad_norm, r->trajectory_count);
+        fputc('}', out);
     }
     fputs("}\n", out);
 }
