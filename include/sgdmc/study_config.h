@@ -1,0 +1,47 @@
+/* A study: a grid of `sgdmc train` configurations times seeds, read from a
+ * libconfig file. Every key of `train` and `grid` is a `sgdmc train` flag,
+ * set through the one option table (options.h).
+ *
+ * Task order: grid keys in the order written, the first slowest, seeds
+ * innermost; task t is cell t / seeds with seed t % seeds. */
+#ifndef SGDMC_STUDY_CONFIG_H
+#define SGDMC_STUDY_CONFIG_H
+
+#include <stddef.h>
+
+#include "sgdmc/config.h"
+
+#define SGDMC_STUDY_MAX_AXES 16
+
+typedef struct {
+    char key[64];      /* the train flag */
+    int line;          /* where the list stands in the file */
+    int count;
+    char **values;     /* each value as the text the flag would take */
+} sgdmc_grid_axis;
+
+typedef struct {
+    char path[SGDMC_PATH_MAX];
+    char name[128];
+    long seeds;
+    int axis_count;
+    sgdmc_grid_axis axes[SGDMC_STUDY_MAX_AXES];
+    sgdmc_train_config base;   /* defaults, then the train section */
+    int trajectory;            /* output.trajectory */
+    long cells;                /* product of the axis lengths */
+    long tasks;                /* cells * seeds */
+    char *text;                /* the config file as written */
+} sgdmc_study;
+
+/* Reads and validates the whole study: syntax, keys, types, every value and
+ * every grid cell's combination, data and init files. On failure returns -1
+ * with a one-line message naming the file, line and key. */
+int sgdmc_study_load(const char *path, sgdmc_study *study, char *err, size_t errlen);
+void sgdmc_study_free(sgdmc_study *study);
+
+/* The configuration of task `task`; axis_index (may be NULL) receives the
+ * value index of each axis. */
+void sgdmc_study_task(const sgdmc_study *study, long task, sgdmc_train_config *config,
+                      int *axis_index);
+
+#endif

@@ -1,0 +1,334 @@
+/* Reading a study config with libconfig and expanding its grid. */
+#include "sgdmc/study_config.h"
+
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgdmc/options.h"
+#include "sgdmc/train.h"
+
+/* Keys that a study sets itself. */
+static const char *const reserved_keys[][2] = {
+    {"seed", "seeds are the study's own key: seeds = N runs seeds 0..N-1"},
+    {"save", "a study keeps results, not parameter files"},
+    {"trajectory", "set it as output.trajectory"},
+};
+
+void sgdmc_study_free(sgdmc_study *s)
+{
+    for (int a = 0; a < s->axis_count; a++) {
+        for (int i = 0; i < s->axes[a].count; i++)
+            free(s->axes[a].values[i]);
+        free(s->axes[a].values);
+    }
+    free(s->text);
+    memset(s, 0, sizeof *s);
+}
+
+/* The text a flag would take for a scalar setting; -1 if not a scalar. */
+static int scalar_text(const config_setting_t *setting, char *buf, size_t len)
+{
+    switch (config_setting_type(setting)) {
+    case CONFIG_TYPE_INT:
+        snprintf(buf, len, "%d", config_setting_get_int(setting));
+        return 0;
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, len, "%lld", config_setting_get_int64(setting));
+        return 0;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(buf, len, "%.17g", config_setting_get_float(setting));
+        return 0;
+    case CONFIG_TYPE_BOOL:
+        snprintf(buf, len, "%s", config_setting_get_bool(setting) ? "true" : "false");
+        return 0;
+    case CONFIG_TYPE_STRING:
+        snprintf(buf, len, "%s", config_setting_get_string(setting));
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    size_t got;
+    while (text && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            char *bigger = realloc(text, cap *= 2);
+            if (!bigger) {
+                free(text);
+                text = NULL;
+            }
+            text = bigger;
+        }
+    }
+    fclose(f);
+    if (text)
+        text[len] = '\0';
+    return text;
+}
+
+#define FAIL(...)                                                                          \
+    do {                                                                                   \
+        snprintf(err, errlen, __VA_ARGS__);                                                \
+        goto fail;                                                                         \
+    } while (0)
+
+/* Checks `key` = `value` at `line` of section `section` as a train flag. */
+static int check_flag(const char *path, const char *section, const char *key, int line,
+                      const char *value, sgdmc_train_config *scratch, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof reserved_keys / sizeof *reserved_keys; i++)
+        if (!strcmp(key, reserved_keys[i][0])) {
+            snprintf(err, errlen, "%s:%d: %s.%s: not allowed here (%s)", path, line, section, key,
+                     reserved_keys[i][1]);
+            return -1;
+        }
+    const sgdmc_option *option = sgdmc_option_find(key);
+    if (!option) {
+        const char *guess = sgdmc_option_suggest(key);
+        snprintf(err, errlen, "%s:%d: %s.%s: unknown key (not a sgdmc train flag%s%s%s)", path,
+                 line, section, key, guess ? "; did you mean " : "", guess ? guess : "",
+                 guess ? "?" : "");
+        return -1;
+    }
+    char why[512];
+    if (sgdmc_option_set(option, scratch, value, why, sizeof why)) {
+        snprintf(err, errlen, "%s:%d: %s.%s: %s", path, line, section, key, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_train(const char *path, config_setting_t *train, sgdmc_study *s, char *err,
+                      size_t errlen)
+{
+    const int n = config_setting_length(train);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *item = config_setting_get_elem(train, (unsigned)i);
+        const char *key = config_setting_name(item);
+        const int line = (int)config_setting_source_line(item);
+        char value[SGDMC_PATH_MAX + 64];
+        if (scalar_text(item, value, sizeof value)) {
+            snprintf(err, errlen, "%s:%d: train.%s: must be one value (lists go in grid)", path,
+                     line, key);
+            return -1;
+        }
+        if (check_flag(path, "train", key, line, value, &s->base, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_grid(const char *path, config_setting_t *grid, config_setting_t *train,
+                     sgdmc_study *s, char *err, size_t errlen)
+{
+    const int n = config_setting_length(grid);
+    if (n > SGDMC_STUDY_MAX_AXES) {
+        snprintf(err, errlen, "%s:%d: grid: at most %d keys", path,
+                 (int)config_setting_source_line(grid), SGDMC_STUDY_MAX_AXES);
+        return -1;
+    }
+    s->cells = 1;
+    for (int a = 0; a < n; a++) {
+        config_setting_t *list = config_setting_get_elem(grid, (unsigned)a);
+        sgdmc_grid_axis *axis = &s->axes[a];
+        const char *key = config_setting_name(list);
+        axis->line = (int)config_setting_source_line(list);
+        snprintf(axis->key, sizeof axis->key, "%s", key);
+        s->axis_count = a + 1;
+        const int type = config_setting_type(list);
+        if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+            snprintf(err, errlen, "%s:%d: grid.%s: must be a list of values, e.g. [1, 2, 4]",
+                     path, axis->line, key);
+            return -1;
+        }
+        if (train && config_setting_get_member(train, key)) {
+            snprintf(err, errlen, "%s:%d: grid.%s: also set in train; give it in one place",
+                     path, axis->line, key);
+            return -1;
+        }
+        const int count = config_setting_length(list);
+        if (count == 0) {
+            snprintf(err, errlen, "%s:%d: grid.%s: empty list", path, axis->line, key);
+            return -1;
+        }
+        axis->values = calloc((size_t)count, sizeof *axis->values);
+        if (!axis->values) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < count; i++) {
+            config_setting_t *item = config_setting_get_elem(list, (unsigned)i);
+            char value[SGDMC_PATH_MAX + 64];
+            if (scalar_text(item, value, sizeof value)) {
+                snprintf(err, errlen, "%s:%d: grid.%s: element %d is not a single value", path,
+                         axis->line, key, i + 1);
+                return -1;
+            }
+            sgdmc_train_config scratch = s->base;
+            if (check_flag(path, "grid", key, axis->line, value, &scratch, err, errlen))
+                return -1;
+            axis->values[i] = strdup(value);
+            axis->count = i + 1;
+            if (!axis->values[i]) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+        for (int b = 0; b < a; b++)
+            if (!strcmp(s->axes[b].key, key)) {
+                snprintf(err, errlen, "%s:%d: grid.%s: given twice", path, axis->line, key);
+                return -1;
+            }
+        s->cells *= count;
+    }
+    return 0;
+}
+
+void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *config,
+                      int *axis_index)
+{
+    *config = s->base;
+    long cell = task / s->seeds;
+    config->seed = (unsigned long)(task % s->seeds);
+    char err[256];
+    for (int a = s->axis_count - 1; a >= 0; a--) {
+        const sgdmc_grid_axis *axis = &s->axes[a];
+        const int i = (int)(cell % axis->count);
+        cell /= axis->count;
+        if (axis_index)
+            axis_index[a] = i;
+        /* validated at load */
+        sgdmc_option_set(sgdmc_option_find(axis->key), config, axis->values[i], err, sizeof err);
+    }
+    config->trajectory = s->trajectory;
+}
+
+/* The cell's values as "width=4, depth=2" for messages. */
+static void describe_cell(const sgdmc_study *s, const int *index, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int a = 0; a < s->axis_count; a++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s=%s", a ? ", " : "", s->axes[a].key,
+                 s->axes[a].values[index[a]]);
+    }
+}
+
+/* Every cell must be a run sgdmc train would accept, files included. */
+static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
+{
+    for (long cell = 0; cell < s->cells; cell++) {
+        sgdmc_train_config config;
+        int index[SGDMC_STUDY_MAX_AXES];
+        sgdmc_study_task(s, cell * s->seeds, &config, index);
+        config.steps = 0;
+        char why[1024];
+        sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, why, sizeof why);
+        if (!trainer) {
+            char where[512];
+            describe_cell(s, index, where, sizeof where);
+            snprintf(err, errlen, "%s: grid cell %s%s%s", s->path, where, *where ? ": " : "", why);
+            return -1;
+        }
+        sgdmc_trainer_free(trainer);
+    }
+    return 0;
+}
+
+static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output", NULL};
+
+int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    sgdmc_train_config_defaults(&s->base);
+    s->seeds = 1;
+    s->cells = 1;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    config_t cfg;
+    config_init(&cfg);
+    s->text = read_text(path);
+    if (!s->text)
+        FAIL("%s: cannot read the study config", path);
+    if (!config_read_string(&cfg, s->text))
+        FAIL("%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
+    config_setting_t *root = config_root_setting(&cfg);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *item = config_setting_get_elem(root, (unsigned)i);
+        const char *key = config_setting_name(item);
+        bool known = false;
+        for (int k = 0; top_keys[k]; k++)
+            known |= !strcmp(key, top_keys[k]);
+        if (!known)
+            FAIL("%s:%d: %s: unknown key (the keys are name, seeds, grid, train, output)", path,
+                 (int)config_setting_source_line(item), key);
+    }
+    const char *name;
+    if (!config_lookup_string(&cfg, "name", &name)) {
+        config_setting_t *n = config_lookup(&cfg, "name");
+        if (n)
+            FAIL("%s:%d: name: must be a string", path, (int)config_setting_source_line(n));
+        FAIL("%s: name: missing (the study's name, e.g. name = \"nonconvergence\";)", path);
+    }
+    if (!*name || strlen(name) >= sizeof s->name || strpbrk(name, "/\\"))
+        FAIL("%s:%d: name: '%s' must be 1..%zu characters without slashes", path,
+             (int)config_setting_source_line(config_lookup(&cfg, "name")), name,
+             sizeof s->name - 1);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    config_setting_t *seeds = config_lookup(&cfg, "seeds");
+    if (seeds) {
+        const int type = config_setting_type(seeds);
+        long long v = type == CONFIG_TYPE_INT64 ? config_setting_get_int64(seeds)
+                                                : config_setting_get_int(seeds);
+        if ((type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) || v < 1 || v > (1LL << 40))
+            FAIL("%s:%d: seeds: must be an integer >= 1", path,
+                 (int)config_setting_source_line(seeds));
+        s->seeds = (long)v;
+    }
+    config_setting_t *train = config_lookup(&cfg, "train");
+    config_setting_t *grid = config_lookup(&cfg, "grid");
+    config_setting_t *output = config_lookup(&cfg, "output");
+    config_setting_t *groups[3] = {train, grid, output};
+    const char *group_names[3] = {"train", "grid", "output"};
+    for (int g = 0; g < 3; g++)
+        if (groups[g] && !config_setting_is_group(groups[g]))
+            FAIL("%s:%d: %s: must be a group { key = value; ... }", path,
+                 (int)config_setting_source_line(groups[g]), group_names[g]);
+    if (train && load_train(path, train, s, err, errlen))
+        goto fail;
+    if (grid && load_grid(path, grid, train, s, err, errlen))
+        goto fail;
+    if (output) {
+        for (int i = 0; i < config_setting_length(output); i++) {
+            config_setting_t *item = config_setting_get_elem(output, (unsigned)i);
+            const int line = (int)config_setting_source_line(item);
+            if (strcmp(config_setting_name(item), "trajectory"))
+                FAIL("%s:%d: output.%s: unknown key (output has: trajectory)", path, line,
+                     config_setting_name(item));
+            char value[64];
+            sgdmc_train_config scratch = s->base;
+            if (scalar_text(item, value, sizeof value) ||
+                sgdmc_option_set(sgdmc_option_find("trajectory"), &scratch, value, err, errlen))
+                FAIL("%s:%d: output.trajectory: must be an integer in [0, 100000]", path, line);
+            s->trajectory = scratch.trajectory;
+        }
+    }
+    if (s->cells > (1L << 40) / s->seeds)
+        FAIL("%s: %ld grid cells times %ld seeds is too many tasks", path, s->cells, s->seeds);
+    s->tasks = s->cells * s->seeds;
+    config_destroy(&cfg);
+    return check_cells(s, err, errlen) ? (sgdmc_study_free(s), -1) : 0;
+fail:
+    config_destroy(&cfg);
+    sgdmc_study_free(s);
+    return -1;
+}

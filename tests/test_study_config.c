@@ -1,0 +1,103 @@
+/* Study configs: grid expansion and task order, and errors that name the
+ * file, line and key before any work starts. */
+#include <unistd.h>
+
+#include "harness.h"
+#include "sgdmc/study_config.h"
+
+static char path[64];
+
+static void write_config(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void check_error(const char *text, const char *expected1, const char *expected2)
+{
+    write_config(text);
+    sgdmc_study study;
+    char err[1024] = "";
+    int status = sgdmc_study_load(path, &study, err, sizeof err);
+    CHECK(status != 0, "accepted:\n%s", text);
+    if (status == 0) {
+        sgdmc_study_free(&study);
+        return;
+    }
+    CHECK(strstr(err, expected1) && strstr(err, expected2) && !strchr(err, '\n'),
+          "message '%s' lacks '%s' or '%s'", err, expected1, expected2);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof path, "test_study_%d.cfg", (int)getpid());
+    write_config("name = \"nonconvergence\";\n"
+                 "seeds = 1000;\n"
+                 "grid = {\n"
+                 "  width = [1, 2, 4, 8, 16];\n"
+                 "  depth = [1, 2, 3];\n"
+                 "  optimizer = [\"sgd\", \"adam\"];\n"
+                 "};\n"
+                 "train = { target = \"square\"; steps = 20000; batch_size = 16; lr = 0.01; "
+                 "tol = 1e-3; skip = false; };\n"
+                 "output = { trajectory = 32; };\n");
+    sgdmc_study study;
+    char err[1024];
+    CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0, "%s", err);
+    CHECK(study.tasks == 30000 && study.cells == 30 && study.seeds == 1000,
+          "tasks %ld cells %ld", study.tasks, study.cells);
+    CHECK(!strcmp(study.name, "nonconvergence"), "name %s", study.name);
+    CHECK(strstr(study.text, "width = [1, 2, 4, 8, 16];") != NULL, "config text kept");
+    struct {
+        long task;
+        int width, depth;
+        sgdmc_optimizer_kind optimizer;
+        unsigned long seed;
+    } expected[] = {
+        {0, 1, 1, SGDMC_OPT_SGD, 0},       {1, 1, 1, SGDMC_OPT_SGD, 1},
+        {999, 1, 1, SGDMC_OPT_SGD, 999},   {1000, 1, 1, SGDMC_OPT_ADAM, 0},
+        {2000, 1, 2, SGDMC_OPT_SGD, 0},    {6000, 2, 1, SGDMC_OPT_SGD, 0},
+        {29999, 16, 3, SGDMC_OPT_ADAM, 999},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
+        sgdmc_train_config c;
+        int index[SGDMC_STUDY_MAX_AXES];
+        sgdmc_study_task(&study, expected[i].task, &c, index);
+        CHECK(c.width == expected[i].width && c.depth == expected[i].depth &&
+                  c.optimizer.kind == expected[i].optimizer && c.seed == expected[i].seed,
+              "task %ld: width %d depth %d optimizer %d seed %lu", expected[i].task, c.width,
+              c.depth, c.optimizer.kind, c.seed);
+        CHECK(c.steps == 20000 && c.batch_size == 16 && c.optimizer.lr == 0.01 &&
+                  c.trajectory == 32 && c.target == SGDMC_TARGET_SQUARE,
+              "task %ld: train section not applied", expected[i].task);
+    }
+    sgdmc_study_free(&study);
+
+    check_error("name = \"a\";\ngrid = { widht = [1, 2]; };\n", ":2: grid.widht", "width");
+    check_error("name = \"a\";\ntrain = {\n  width = \"four\";\n};\n", ":3: train.width", "four");
+    check_error("name = \"a\";\ngrid = { width = []; };\n", ":2: grid.width", "empty");
+    check_error("name = \"a\";\ngrid = {\n optimizer = [\"sgd\", \"adamw\"];\n};\n",
+                ":3: grid.optimizer", "adamw");
+    check_error("name = \"a\";\ntrain = { width = [1, 2]; };\n", ":2: train.width", "one value");
+    check_error("name = \"a\";\ntrain = { seed = 3; };\n", ":2: train.seed", "seeds");
+    check_error("name = \"a\";\ngrid = { width = 4; };\n", ":2: grid.width", "list");
+    check_error("name = \"a\";\n\nseeds = 0;\n", ":3: seeds", ">= 1");
+    check_error("name = \"a\";\nseeds = = 10;\ngrid = {};\n", ":2", "syntax");
+    check_error("seeds = 10;\n", "name", "missing");
+    check_error("name = \"a\";\nouptut = { trajectory = 3; };\n", ":2: ouptut", "unknown key");
+    check_error("name = \"a\";\noutput = { trajectory = -3; };\n", ":2: output.trajectory",
+                "integer");
+    check_error("name = \"a\";\ntrain = { width = 4; };\ngrid = { width = [1, 2]; };\n",
+                ":3: grid.width", "also set in train");
+    check_error("name = \"a\";\ntrain = { widths = \"4,4\"; };\ngrid = { depth = [2, 3]; };\n",
+                "grid cell depth=3", "--widths");
+    check_error("name = \"a\";\ntrain = { data = \"/nonexistent.h5\"; batch_size = 0; };\n",
+                "/nonexistent.h5", "--data");
+    check_error("name = \"a\";\ntrain = { lr = -1.0; };\n", ":2: train.lr", "out of range");
+    remove(path);
+    CHECK(sgdmc_study_load("/nonexistent/study.cfg", &study, err, sizeof err) != 0 &&
+              strstr(err, "/nonexistent/study.cfg: cannot read"),
+          "missing file: %s", err);
+    return harness_exit("test_study_config");
+}
