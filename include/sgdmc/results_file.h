@@ -1,0 +1,33 @@
+/* The study's one HDF5 results file, shared by all ranks through MPI-IO.
+ *
+ * Every dataset is created collectively at full size when the file is
+ * created (contiguous, allocated early, filled with "not done" values) and
+ * the metadata flushed; after that ranks only write raw rows, independently.
+ * A crash therefore never leaves the metadata half-written: rows with
+ * done = 1 are complete. Schema: README.md, "HDF5 schema". */
+#ifndef SGDMC_RESULTS_FILE_H
+#define SGDMC_RESULTS_FILE_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "sgdmc/study_config.h"
+#include "sgdmc/train.h"
+
+typedef struct sgdmc_results_file sgdmc_results_file;
+
+/* Collective over comm: creates `path` (which must not exist unless force)
+ * for `study` run on `ranks` ranks. NULL with a message on failure. */
+sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
+                                         const sgdmc_study *study, int ranks, int force,
+                                         char *err, size_t errlen);
+
+/* Independent: rows first .. first+count-1 from results[] and the rank that
+ * ran them; the done flags are written last. */
+int sgdmc_results_write(sgdmc_results_file *file, long first, int count,
+                        const sgdmc_result *results, int rank);
+
+/* Collective: closes the file. */
+int sgdmc_results_close(sgdmc_results_file *file);
+
+#endif
