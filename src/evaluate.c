@@ -159,7 +159,7 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
         const int width = arch->widths[k];
         /* chunks overlap by one vertex so every interval lies in one chunk */
         for (size_t start = 0; start + 1 < known; start += SGDMC_EVAL_CHUNK - 1) {
-            int count = (int)(known - start < SGDMC_EVAL_CHUNK ? known - start : SGDMC_EVAL_CHUNK);
+            const int count = chunk_size(known, start);
             memcpy(input, vertices->v + start, sizeof(double) * (size_t)count);
             sgdmc_forward(arch, params, ws, count);
             const double *z = sgdmc_workspace_preact(ws, k);
@@ -179,6 +179,19 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
         vec_sort_unique(vertices);
     }
     return 0;
+}
+
+/* Appends the Gauss-Legendre nodes of [a, b], weighted by the input density;
+ * the caller has reserved room. */
+static void push_panel_nodes(sgdmc_evaluator *ev, double a, double b)
+{
+    for (size_t q = 0; q < ev->rule->n; q++) {
+        double node, weight;
+        gsl_integration_glfixed_point(a, b, q, &node, &weight, ev->rule);
+        ev->x[ev->n] = node;
+        ev->w[ev->n] = weight * input_density(ev, node);
+        ev->n++;
+    }
 }
 
 /* Gauss-Legendre nodes on every piece between consecutive vertices. */
@@ -201,14 +214,8 @@ static int nodes_from_vertices(sgdmc_evaluator *ev)
             panels = 1;
         const double h = (b - a) / (double)panels;
         for (size_t p = 0; p < panels; p++) {
-            const double pa = a + h * (double)p, pb = p + 1 == panels ? b : pa + h;
-            for (size_t q = 0; q < per_panel; q++) {
-                double node, weight;
-                gsl_integration_glfixed_point(pa, pb, q, &node, &weight, ev->rule);
-                ev->x[ev->n] = node;
-                ev->w[ev->n] = weight * input_density(ev, node);
-                ev->n++;
-            }
+            const double pa = a + h * (double)p;
+            push_panel_nodes(ev, pa, p + 1 == panels ? b : pa + h);
         }
     }
     return 0;
@@ -222,14 +229,7 @@ static int fixed_grid_nodes(sgdmc_evaluator *ev, int panels)
     const double h = (ev->hi - ev->lo) / panels;
     ev->n = 0;
     for (int p = 0; p < panels; p++)
-        for (size_t q = 0; q < ev->rule->n; q++) {
-            double node, weight;
-            gsl_integration_glfixed_point(ev->lo + h * p, ev->lo + h * (p + 1), q, &node, &weight,
-                                          ev->rule);
-            ev->x[ev->n] = node;
-            ev->w[ev->n] = weight * input_density(ev, node);
-            ev->n++;
-        }
+        push_panel_nodes(ev, ev->lo + h * p, ev->lo + h * (p + 1));
     return 0;
 }
 
@@ -268,13 +268,9 @@ static int data_nodes(sgdmc_evaluator *ev)
     if (reserve_nodes(ev, (size_t)n))
         return -1;
     ev->n = (size_t)n;
-    for (int s = 0; s < n; s++) {
-        const double *row = sgdmc_problem_data_x(ev->problem, s);
-        for (int i = 0; i < ev->dim; i++)
-            ev->x[(size_t)i * ev->n + s] = row[i];
+    sgdmc_problem_data_columns(ev->problem, ev->x, ev->n, ev->y);
+    for (int s = 0; s < n; s++)
         ev->w[s] = 1.0 / n;
-        ev->y[s] = sgdmc_problem_data_y(ev->problem, s);
-    }
     return 0;
 }
 

@@ -252,7 +252,6 @@ static int set_schedule(const sgdmc_option *opt, sgdmc_train_config *c, const ch
 static int set_init(const sgdmc_option *opt, sgdmc_train_config *c, const char *value, char *err,
                     size_t errlen)
 {
-    (void)opt;
     int i = find_name(sgdmc_init_names, value);
     if (i >= 0 && i != SGDMC_INIT_FILE) {
         c->init = (sgdmc_init_kind)i;
@@ -260,10 +259,9 @@ static int set_init(const sgdmc_option *opt, sgdmc_train_config *c, const char *
     }
     size_t n = strlen(value);
     if (n > 3 && !strcmp(value + n - 3, ".h5")) {
-        if (n >= SGDMC_PATH_MAX)
-            FAIL("file name longer than %d characters", SGDMC_PATH_MAX - 1);
+        if (set_path(opt, c, value, err, errlen))
+            return -1;
         c->init = SGDMC_INIT_FILE;
-        strcpy(c->init_file, value);
         return 0;
     }
     FAIL("unknown initialization '%s' (choose uniform, normal, he, glorot or a FILE.h5)", value);
@@ -290,7 +288,7 @@ static const sgdmc_option options[] = {
      "uniform (weights, biases iid U[-a,a]), normal (N(0,a^2)), he (weights N(0, 2a^2/fan_in), "
      "biases 0), glorot (weights U[-r,r], r = a sqrt(6/(fan_in+fan_out)), biases 0), or an HDF5 "
      "file with W1..W{L+1}, b1..b{L+1}",
-     set_init, 0, 0, 0, false, NULL},
+     set_init, OPT_FIELD(init_file), 0, 0, false, NULL},
     {"init_scale", "A", "1", "the scale a of --init", set_double, OPT_FIELD(init_scale), 0, BIG,
      true, NULL},
     {"seed", "S", "0", "seed of the run: initialization and sample stream", set_seed,

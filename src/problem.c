@@ -120,11 +120,16 @@ int sgdmc_problem_input_dim(const sgdmc_problem *p) { return p->dim; }
 sgdmc_input_kind sgdmc_problem_input(const sgdmc_problem *p) { return p->input; }
 sgdmc_target_kind sgdmc_problem_target(const sgdmc_problem *p) { return p->target; }
 int sgdmc_problem_data_count(const sgdmc_problem *p) { return p->count; }
-const double *sgdmc_problem_data_x(const sgdmc_problem *p, int i)
+
+void sgdmc_problem_data_columns(const sgdmc_problem *p, double *x, size_t stride, double *y)
 {
-    return p->x + (size_t)i * (size_t)p->dim;
+    for (int s = 0; s < p->count; s++) {
+        const double *row = p->x + (size_t)s * (size_t)p->dim;
+        for (int i = 0; i < p->dim; i++)
+            x[(size_t)i * stride + s] = row[i];
+        y[s] = p->y[s];
+    }
 }
-double sgdmc_problem_data_y(const sgdmc_problem *p, int i) { return p->y[i]; }
 
 const sgdmc_arch *sgdmc_problem_teacher(const sgdmc_problem *p, const double **params)
 {

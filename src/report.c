@@ -3,12 +3,18 @@
 
 #include <math.h>
 
-static void number(FILE *out, const char *key, double v)
+static void value(FILE *out, double v)
 {
     if (isfinite(v))
-        fprintf(out, "\"%s\": %.17g", key, v);
+        fprintf(out, "%.17g", v);
     else
-        fprintf(out, "\"%s\": null", key);
+        fputs("null", out);
+}
+
+static void number(FILE *out, const char *key, double v)
+{
+    fprintf(out, "\"%s\": ", key);
+    value(out, v);
 }
 
 static void counts(FILE *out, const char *key, const int *v, int n)
@@ -30,10 +36,7 @@ static void numbers(FILE *out, const char *key, const double *v, int n)
     fprintf(out, ", \"%s\": [", key);
     for (int i = 0; i < n; i++) {
         fputs(i ? ", " : "", out);
-        if (isfinite(v[i]))
-            fprintf(out, "%.17g", v[i]);
-        else
-            fputs("null", out);
+        value(out, v[i]);
     }
     fputc(']', out);
 }

@@ -152,10 +152,9 @@ static int write_task_columns(hid_t runs, const sgdmc_study *study,
                     ((long long *)column)[t] = t % study->seeds;
                     continue;
                 }
-                long cell = t / study->seeds;
-                for (int b = n - 1; b > a; b--)
-                    cell /= study->axes[b].count;
-                const char *value = study->axes[a].values[cell % study->axes[a].count];
+                int index[SGDMC_STUDY_MAX_AXES];
+                sgdmc_study_axis_indices(study, t, index);
+                const char *value = study->axes[a].values[index[a]];
                 if (width)
                     strncpy(column + (size_t)t * width, value, width);
                 else

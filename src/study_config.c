@@ -62,12 +62,11 @@ static char *read_text(const char *path)
     while (text && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
         len += got;
         if (len + 1 == cap) {
-            char *bigger = realloc(text, cap *= 2);
-            if (!bigger) {
+            char *bigger = realloc(text, 2 * cap);
+            if (!bigger)
                 free(text);
-                text = NULL;
-            }
             text = bigger;
+            cap *= 2;
         }
     }
     fclose(f);
@@ -194,21 +193,30 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
     return 0;
 }
 
+void sgdmc_study_axis_indices(const sgdmc_study *s, long task, int *axis_index)
+{
+    long cell = task / s->seeds;
+    for (int a = s->axis_count - 1; a >= 0; a--) {
+        axis_index[a] = (int)(cell % s->axes[a].count);
+        cell /= s->axes[a].count;
+    }
+}
+
 void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *config,
                       int *axis_index)
 {
+    int index[SGDMC_STUDY_MAX_AXES];
+    sgdmc_study_axis_indices(s, task, index);
     *config = s->base;
-    long cell = task / s->seeds;
     config->seed = (unsigned long)(task % s->seeds);
     char err[256];
-    for (int a = s->axis_count - 1; a >= 0; a--) {
+    for (int a = 0; a < s->axis_count; a++) {
         const sgdmc_grid_axis *axis = &s->axes[a];
-        const int i = (int)(cell % axis->count);
-        cell /= axis->count;
-        if (axis_index)
-            axis_index[a] = i;
         /* validated at load */
-        sgdmc_option_set(sgdmc_option_find(axis->key), config, axis->values[i], err, sizeof err);
+        sgdmc_option_set(sgdmc_option_find(axis->key), config, axis->values[index[a]], err,
+                         sizeof err);
+        if (axis_index)
+            axis_index[a] = index[a];
     }
     config->trajectory = s->trajectory;
 }

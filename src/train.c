@@ -139,17 +139,9 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
     t->evaluator = sgdmc_evaluator_alloc(c, t->problem, &t->arch);
     if (!t->evaluator)
         goto oom;
-    if (c->batch_size == 0) {
-        /* the whole data set is every step's batch: lay it out once */
-        double *x = sgdmc_workspace_input(t->ws);
-        const int d = t->arch.widths[0];
-        for (int s = 0; s < data_count; s++) {
-            const double *row = sgdmc_problem_data_x(t->problem, s);
-            for (int i = 0; i < d; i++)
-                x[(size_t)i * data_count + s] = row[i];
-            t->y[s] = sgdmc_problem_data_y(t->problem, s);
-        }
-    }
+    if (c->batch_size == 0) /* the whole data set is every step's batch: lay it out once */
+        sgdmc_problem_data_columns(t->problem, sgdmc_workspace_input(t->ws), (size_t)data_count,
+                                   t->y);
     return t;
 oom:
     snprintf(err, errlen, "out of memory setting up the run");

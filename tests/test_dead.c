@@ -21,23 +21,36 @@ static double dead_probability(int d)
     return p;
 }
 
+/* Sets up the run of `flags` with `seed` and runs it (steps=0 in the flags
+ * reports the initial network); NULL after a failed check. */
+static sgdmc_trainer *run_seed(const char *flags, int seed, sgdmc_train_config *config,
+                               sgdmc_result *r)
+{
+    sgdmc_train_config_defaults(config);
+    harness_config(config, flags);
+    config->seed = (unsigned long)seed;
+    char err[256] = "out of memory";
+    sgdmc_trainer *t = sgdmc_trainer_alloc(config, err, sizeof err);
+    if (!t || sgdmc_trainer_run(t, r)) {
+        CHECK(0, "%s seed %d: %s", flags, seed, err);
+        sgdmc_trainer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 static void check_first_layer(int d, int runs, int width)
 {
     long dead = 0, total = 0;
+    char flags[256];
+    snprintf(flags, sizeof flags, "--input_dim=%d --width=%d --steps=0 --eval_points=16", d,
+             width);
     for (int seed = 0; seed < runs; seed++) {
         sgdmc_train_config config;
-        sgdmc_train_config_defaults(&config);
-        char flags[256];
-        snprintf(flags, sizeof flags, "--input_dim=%d --width=%d --steps=0 --eval_points=16 "
-                 "--seed=%d", d, width, seed);
-        harness_config(&config, flags);
-        char err[256];
-        sgdmc_trainer *t = sgdmc_trainer_alloc(&config, err, sizeof err);
         sgdmc_result r;
-        if (!t || sgdmc_trainer_run(t, &r)) {
-            CHECK(0, "%s", err);
+        sgdmc_trainer *t = run_seed(flags, seed, &config, &r);
+        if (!t)
             return;
-        }
         dead += r.dead_init[0];
         total += width;
         sgdmc_result_free(&r);
@@ -59,16 +72,10 @@ static void check_deep_layers(const char *flags, int runs)
     int disagreements = 0, dead_total = 0, neurons = 0;
     for (int seed = 0; seed < runs; seed++) {
         sgdmc_train_config config;
-        sgdmc_train_config_defaults(&config);
-        harness_config(&config, flags);
-        config.seed = (unsigned long)seed;
-        char err[256];
-        sgdmc_trainer *t = sgdmc_trainer_alloc(&config, err, sizeof err);
         sgdmc_result r;
-        if (!t || sgdmc_trainer_run(t, &r)) {
-            CHECK(0, "%s", err);
+        sgdmc_trainer *t = run_seed(flags, seed, &config, &r);
+        if (!t)
             return;
-        }
         const sgdmc_arch *arch = sgdmc_trainer_arch(t);
         const double *params = sgdmc_trainer_params(t);
         const int grid = 200001, chunk = 1000;

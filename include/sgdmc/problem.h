@@ -21,9 +21,10 @@ sgdmc_input_kind sgdmc_problem_input(const sgdmc_problem *problem);
 sgdmc_target_kind sgdmc_problem_target(const sgdmc_problem *problem);
 /* Number of samples of a data problem, 0 for a distribution. */
 int sgdmc_problem_data_count(const sgdmc_problem *problem);
-/* Data sample i: input [d] and label (logistic labels mapped to -1/+1). */
-const double *sgdmc_problem_data_x(const sgdmc_problem *problem, int i);
-double sgdmc_problem_data_y(const sgdmc_problem *problem, int i);
+/* The whole data set feature-major: x [d][stride] (columns 0..n-1) and the
+ * labels y [n] (logistic labels mapped to -1/+1). */
+void sgdmc_problem_data_columns(const sgdmc_problem *problem, double *x, size_t stride,
+                                double *y);
 /* The teacher network, or NULL when the target is not a teacher. */
 const sgdmc_arch *sgdmc_problem_teacher(const sgdmc_problem *problem, const double **params);
 

@@ -39,6 +39,9 @@ typedef struct {
 int sgdmc_study_load(const char *path, sgdmc_study *study, char *err, size_t errlen);
 void sgdmc_study_free(sgdmc_study *study);
 
+/* The value index of each axis in task `task`: axis_index[a] for axis a. */
+void sgdmc_study_axis_indices(const sgdmc_study *study, long task, int *axis_index);
+
 /* The configuration of task `task`; axis_index (may be NULL) receives the
  * value index of each axis. */
 void sgdmc_study_task(const sgdmc_study *study, long task, sgdmc_train_config *config,
