@@ -174,6 +174,34 @@ static int write_task_columns(hid_t runs, const sgdmc_study *study,
     return status ? -1 : 0;
 }
 
+/* The grid keys in the order written, as an array of fixed-length strings. */
+static int write_grid_keys_attribute(hid_t loc, const sgdmc_study *study)
+{
+    size_t longest = 1;
+    for (int a = 0; a < study->axis_count; a++)
+        if (strlen(study->axes[a].key) > longest)
+            longest = strlen(study->axes[a].key);
+    const size_t count = study->axis_count > 0 ? (size_t)study->axis_count : 1;
+    char *names = calloc(count, longest);
+    if (!names)
+        return -1;
+    for (int a = 0; a < study->axis_count; a++)
+        strncpy(names + (size_t)a * longest, study->axes[a].key, longest);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, longest);
+    H5Tset_strpad(type, H5T_STR_NULLPAD);
+    const hsize_t dims[1] = {(hsize_t)study->axis_count};
+    hid_t space = study->axis_count ? H5Screate_simple(1, dims, NULL) : H5Screate(H5S_NULL);
+    hid_t attr = H5Acreate2(loc, "grid_keys", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int status = attr < 0 || (study->axis_count && H5Awrite(attr, type, names) < 0) ? -1 : 0;
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    free(names);
+    return status;
+}
+
 static int max_depth_of(const sgdmc_study *study)
 {
     int max = 1;
@@ -226,6 +254,8 @@ sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
     status |= write_string_attribute(f->file, "created", created);
     status |= write_long_attribute(f->file, "ranks", ranks);
     status |= write_long_attribute(f->file, "tasks", study->tasks);
+    status |= write_long_attribute(f->file, "seeds", study->seeds);
+    status |= write_grid_keys_attribute(f->file, study);
     hid_t runs = H5Gcreate2(f->file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     status |= runs < 0;
     const hsize_t rows[1] = {(hsize_t)study->tasks};
