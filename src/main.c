@@ -1,14 +1,21 @@
 /* sgdmc: the command line. */
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sgdmc/h5io.h"
 #include "sgdmc/options.h"
 #include "sgdmc/report.h"
+#include "sgdmc/stop_signal.h"
+#include "sgdmc/study_config.h"
+#include "sgdmc/study_run.h"
 #include "sgdmc/train.h"
 
 #define EXIT_USAGE 2
+/* sysexits.h's EX_TEMPFAIL: the study stopped early; run it again with --resume */
+#define EXIT_RESUME 75
 
 static void print_usage(FILE *out)
 {
@@ -19,6 +26,8 @@ static void print_usage(FILE *out)
           "\n"
           "commands:\n"
           "  train     train one network and print its result as one JSON object\n"
+          "  study     run a study (a grid of train flags times seeds) into one HDF5 file,\n"
+          "            under mpirun or in one process\n"
           "\n"
           "  sgdmc --version       print the version\n"
           "  sgdmc COMMAND --help  list the command's flags with defaults and meaning\n",
@@ -131,6 +140,153 @@ static int run_train(int argc, char **argv)
     return status;
 }
 
+static void print_study_help(FILE *out)
+{
+    fputs("usage: sgdmc study [CONFIG] [--output=FILE.h5] [--resume] [--force] [--dry-run]\n"
+          "       sgdmc study --print-default\n"
+          "       mpirun -n N sgdmc study CONFIG ...\n"
+          "\n"
+          "Runs every task (grid cell x seed) of the study in CONFIG, a libconfig file,\n"
+          "and writes each run's results into one HDF5 file. Without CONFIG, runs the\n"
+          "built-in default study. Under mpirun, rank 0 hands out tasks and trains too.\n"
+          "\n"
+          "  --output=FILE.h5   the results file (default: NAME.h5, NAME from the config)\n"
+          "  --resume           continue FILE.h5 with the tasks not yet done (starts it\n"
+          "                     if it does not exist); the config must be the same\n"
+          "  --force            replace an existing FILE.h5\n"
+          "  --dry-run          print the number of tasks and the estimated cost; run nothing\n"
+          "  --print-default    print the built-in default study's config\n"
+          "  --quiet            no progress output\n"
+          "\n"
+          "exit status: 0 every task done; 75 stopped by SIGTERM/SIGINT before the end\n"
+          "(run the same command with --resume); 2 bad command line or config; 1 other\n"
+          "failures.\n",
+          out);
+}
+
+typedef struct {
+    const char *config;
+    char output[SGDMC_PATH_MAX];
+    bool resume, force, dry_run, print_default, quiet;
+} study_command;
+
+static int parse_study_flags(int argc, char **argv, study_command *c)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strncmp(arg, "--output=", 9) || !strcmp(arg, "--output")) {
+            const char *value = arg[8] == '=' ? arg + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value || !*value || strlen(value) >= sizeof c->output) {
+                fprintf(stderr, "sgdmc study: --output: needs a file name\n");
+                return -1;
+            }
+            snprintf(c->output, sizeof c->output, "%s", value);
+        } else if (!strcmp(arg, "--resume")) {
+            c->resume = true;
+        } else if (!strcmp(arg, "--force")) {
+            c->force = true;
+        } else if (!strcmp(arg, "--dry-run")) {
+            c->dry_run = true;
+        } else if (!strcmp(arg, "--print-default")) {
+            c->print_default = true;
+        } else if (!strcmp(arg, "--quiet")) {
+            c->quiet = true;
+        } else if (!strncmp(arg, "--", 2)) {
+            fprintf(stderr, "sgdmc study: unknown flag '%s' (see sgdmc study --help)\n", arg);
+            return -1;
+        } else if (c->config) {
+            fprintf(stderr, "sgdmc study: one config file only ('%s' and '%s')\n", c->config,
+                    arg);
+            return -1;
+        } else {
+            c->config = arg;
+        }
+    }
+    if (c->resume && c->force) {
+        fprintf(stderr, "sgdmc study: --resume and --force contradict each other\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int print_dry_run(const sgdmc_study *study, const char *output)
+{
+    printf("study %s: %ld tasks (%ld grid cells x %ld seeds), results file %s\n", study->name,
+           study->tasks, study->cells, study->seeds, output);
+    const double seconds = sgdmc_study_estimate_seconds(study);
+    if (seconds < 0.0) {
+        fprintf(stderr, "sgdmc study: --dry-run: cannot time the grid cells\n");
+        return EXIT_FAILURE;
+    }
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("estimated cost: %.3g core-seconds (%.3g core-hours), %.3g s per run on average;\n"
+           "about %.3g s of wall time on the %ld cores of this machine\n",
+           seconds, seconds / 3600.0, seconds / (double)study->tasks, seconds / (double)cores,
+           cores);
+    return EXIT_SUCCESS;
+}
+
+/* Loads the study on every rank; rank 0 reports the first failure. */
+static int load_study(const study_command *c, sgdmc_study *study, int me)
+{
+    char err[2048];
+    const int failed = c->config ? sgdmc_study_load(c->config, study, err, sizeof err)
+                                 : sgdmc_study_parse(sgdmc_default_study, "(default study)",
+                                                     study, err, sizeof err);
+    int any_failed = failed;
+    MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (failed && me == 0)
+        fprintf(stderr, "sgdmc study: %s\n", err);
+    return any_failed ? -1 : 0;
+}
+
+static int run_study(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_study_help(stdout);
+            return EXIT_SUCCESS;
+        }
+    study_command c = {0};
+    if (parse_study_flags(argc, argv, &c))
+        return EXIT_USAGE;
+    if (c.print_default) {
+        fputs(sgdmc_default_study, stdout);
+        return EXIT_SUCCESS;
+    }
+    MPI_Init(NULL, NULL);
+    sgdmc_stop_signal_install();
+    int me;
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    sgdmc_study study;
+    int status = EXIT_SUCCESS;
+    if (load_study(&c, &study, me)) {
+        status = EXIT_USAGE;
+    } else {
+        if (!c.output[0])
+            snprintf(c.output, sizeof c.output, "%s.h5", study.name);
+        if (c.dry_run) {
+            status = me == 0 ? print_dry_run(&study, c.output) : EXIT_SUCCESS;
+        } else {
+            const sgdmc_study_options options = {.output = c.output,
+                                                 .resume = c.resume,
+                                                 .force = c.force,
+                                                 .progress = c.quiet ? NULL : stderr};
+            char err[2048];
+            const sgdmc_study_outcome outcome =
+                sgdmc_study_run(MPI_COMM_WORLD, &study, &options, err, sizeof err);
+            if (outcome == SGDMC_STUDY_FAILED && me == 0)
+                fprintf(stderr, "sgdmc study: %s\n", err);
+            status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
+                     : outcome == SGDMC_STUDY_INTERRUPTED ? EXIT_RESUME
+                                                          : EXIT_FAILURE;
+        }
+        sgdmc_study_free(&study);
+    }
+    MPI_Finalize();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -148,6 +304,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(command, "train"))
         return run_train(argc - 2, argv + 2);
-    fprintf(stderr, "sgdmc: unknown command '%s' (commands: train; see sgdmc --help)\n", command);
+    if (!strcmp(command, "study"))
+        return run_study(argc - 2, argv + 2);
+    fprintf(stderr, "sgdmc: unknown command '%s' (commands: train, study; see sgdmc --help)\n",
+            command);
     return EXIT_USAGE;
 }

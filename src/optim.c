@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *const sgdmc_optimizer_names[SGDMC_OPT_COUNT + 1] = {
     "sgd",     "momentum", "nesterov", "adagrad", "rmsprop",
@@ -81,12 +82,19 @@ sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, siz
     opt->c = *config;
     sgdmc_optimizer_resolve_defaults(&opt->c);
     opt->n = n;
-    opt->mu_product = 1.0;
     opt->grad = opt->storage;
     opt->m = opt->storage + n;
     opt->v = opt->storage + 2 * n;
     opt->v_max = opt->storage + 3 * n;
+    sgdmc_optimizer_reset(opt);
     return opt;
+}
+
+void sgdmc_optimizer_reset(sgdmc_optimizer *opt)
+{
+    opt->step = 0;
+    opt->mu_product = 1.0;
+    memset(opt->storage, 0, 4 * opt->n * sizeof(double));
 }
 
 void sgdmc_optimizer_free(sgdmc_optimizer *opt) { free(opt); }

@@ -68,14 +68,21 @@ static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank,
     return dset;
 }
 
-static int write_string_attribute(hid_t loc, const char *name, const char *value)
+/* A variable-length UTF-8 string, which h5py reads as str. */
+static hid_t text_type(void)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(value) + 1);
+    H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
+    return type;
+}
+
+static int write_string_attribute(hid_t loc, const char *name, const char *value)
+{
+    hid_t type = text_type();
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    int status = attr < 0 || H5Awrite(attr, type, value) < 0 ? -1 : 0;
+    int status = attr < 0 || H5Awrite(attr, type, &value) < 0 ? -1 : 0;
     if (attr >= 0)
         H5Aclose(attr);
     H5Sclose(space);
@@ -214,38 +221,39 @@ static int max_depth_of(const sgdmc_study *study)
     return max;
 }
 
-sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
-                                         const sgdmc_study *study, int ranks, int force,
-                                         char *err, size_t errlen)
+static void close_datasets(sgdmc_results_file *f)
+{
+    hid_t ids[] = {f->status, f->steps, f->rank, f->dead_init, f->dead_final, f->done,
+                   f->traj_step, f->traj_risk, f->traj_grad_norm};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        if (ids[i] > 0)
+            H5Dclose(ids[i]);
+    for (int c = 0; c < COL_DOUBLE_COUNT; c++)
+        if (f->doubles[c] > 0)
+            H5Dclose(f->doubles[c]);
+}
+
+static hid_t mpio_access(MPI_Comm comm)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    return fapl;
+}
+
+/* Collective: writes the complete skeleton of the results file at `path`:
+ * attributes, task columns, every dataset at full size with its fill. */
+static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *study, int ranks)
 {
     int me;
     MPI_Comm_rank(comm, &me);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int exists = me == 0 ? access(path, F_OK) == 0 : 0;
-    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
-    if (exists && !force) {
-        snprintf(err, errlen, "%s: exists; use --resume to continue it or --force to replace it",
-                 path);
-        return NULL;
-    }
-    sgdmc_results_file *f = calloc(1, sizeof *f);
-    if (!f) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    sgdmc_results_file skeleton = {0}, *f = &skeleton;
     f->tasks = study->tasks;
     f->trajectory = study->trajectory;
     f->max_depth = max_depth_of(study);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    hid_t fapl = mpio_access(comm);
     f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (f->file < 0) {
-        snprintf(err, errlen, "%s: cannot create the results file", path);
-        free(f);
-        return NULL;
-    }
-    int status = 0;
+    int status = f->file < 0;
     char created[64];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -293,16 +301,187 @@ sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
     status |= write_task_columns(runs, study, me == 0);
     if (runs >= 0)
         H5Gclose(runs);
-    /* every rank's metadata reaches the file before any rank writes rows */
-    status |= H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0;
+    close_datasets(f);
+    if (f->file >= 0)
+        status |= H5Fclose(f->file) < 0;
+    int any_failed;
+    MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_BOR, comm);
+    return any_failed ? -1 : 0;
+}
+
+sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
+                                         const sgdmc_study *study, int ranks, int force,
+                                         char *err, size_t errlen)
+{
+    int me;
+    MPI_Comm_rank(comm, &me);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int exists = me == 0 ? access(path, F_OK) == 0 : 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+    if (exists && !force) {
+        snprintf(err, errlen, "%s: exists; use --resume to continue it or --force to replace it",
+                 path);
+        return NULL;
+    }
+    /* Built under a temporary name and renamed when complete: a process
+     * killed while creating leaves no half-made file under `path`. */
+    char partial[SGDMC_PATH_MAX + 16];
+    snprintf(partial, sizeof partial, "%s.creating", path);
+    if (create_skeleton(comm, partial, study, ranks)) {
+        snprintf(err, errlen, "%s: cannot create the results file", partial);
+        return NULL;
+    }
+    int renamed = me == 0 ? rename(partial, path) == 0 : 0;
+    MPI_Bcast(&renamed, 1, MPI_INT, 0, comm);
+    if (!renamed) {
+        snprintf(err, errlen, "%s: cannot rename it to %s", partial, path);
+        return NULL;
+    }
+    return sgdmc_results_open(comm, path, study, err, errlen);
+}
+
+/* A string attribute of the file root, malloc'd; NULL if missing. */
+static char *read_string_attribute(hid_t file, const char *name)
+{
+    hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+    if (attr < 0)
+        return NULL;
+    hid_t type = H5Aget_type(attr);
+    char *value = NULL;
+    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        hid_t memory = text_type();
+        char *stored = NULL;
+        if (H5Aread(attr, memory, &stored) >= 0 && stored) {
+            value = strdup(stored);
+            H5free_memory(stored);
+        }
+        H5Tclose(memory);
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
+    return value;
+}
+
+/* Describes where two config texts first differ, by line. */
+static void describe_difference(const char *stored, const char *given, char *buf, size_t len)
+{
+    int line = 1;
+    const char *a = stored, *b = given;
+    while (*a && *a == *b) {
+        line += *a == '\n';
+        a++;
+        b++;
+    }
+    snprintf(buf, len, "first difference on line %d", line);
+}
+
+static int check_same_study(hid_t file, const char *path, const sgdmc_study *study, char *err,
+                            size_t errlen)
+{
+    char *config = read_string_attribute(file, "config");
+    char *version = read_string_attribute(file, "sgdmc_version");
+    int status = 0;
+    if (!config || !version) {
+        snprintf(err, errlen, "%s: not an sgdmc results file (no config or sgdmc_version attribute)",
+                 path);
+        status = -1;
+    } else if (strcmp(config, study->text)) {
+        char where[64];
+        describe_difference(config, study->text, where, sizeof where);
+        snprintf(err, errlen,
+                 "%s: was started with a different config than %s (%s; h5dump -a config %s shows "
+                 "it); resume with that config, or start over with --force",
+                 path, study->path, where, path);
+        status = -1;
+    } else if (strcmp(version, SGDMC_VERSION)) {
+        snprintf(err, errlen,
+                 "%s: was written by sgdmc %s, this is sgdmc %s; finish it with the same version "
+                 "(results must not mix versions), or start over with --force",
+                 path, version, SGDMC_VERSION);
+        status = -1;
+    }
+    free(config);
+    free(version);
+    return status;
+}
+
+static hid_t open_dataset(hid_t file, const char *name, int *missing)
+{
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    *missing |= d < 0;
+    return d;
+}
+
+sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sgdmc_study *study,
+                                       char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    sgdmc_results_file *f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->tasks = study->tasks;
+    f->trajectory = study->trajectory;
+    f->max_depth = max_depth_of(study);
+    hid_t fapl = mpio_access(comm);
+    f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    int status = 0;
+    if (f->file < 0) {
+        snprintf(err, errlen, "%s: cannot open it as an HDF5 file for writing", path);
+        status = -1;
+    } else {
+        status = check_same_study(f->file, path, study, err, errlen);
+    }
+    if (!status) {
+        int missing = 0;
+        for (int c = 0; c < COL_DOUBLE_COUNT; c++) {
+            char name[64];
+            snprintf(name, sizeof name, "runs/%s", double_names[c]);
+            f->doubles[c] = open_dataset(f->file, name, &missing);
+        }
+        f->status = open_dataset(f->file, "runs/status", &missing);
+        f->steps = open_dataset(f->file, "runs/steps", &missing);
+        f->rank = open_dataset(f->file, "runs/rank", &missing);
+        f->dead_init = open_dataset(f->file, "runs/dead_init", &missing);
+        f->dead_final = open_dataset(f->file, "runs/dead_final", &missing);
+        f->done = open_dataset(f->file, "runs/done", &missing);
+        f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
+        if (f->trajectory > 0) {
+            f->traj_step = open_dataset(f->file, "runs/trajectory/step", &missing);
+            f->traj_risk = open_dataset(f->file, "runs/trajectory/risk", &missing);
+            f->traj_grad_norm = open_dataset(f->file, "runs/trajectory/grad_norm", &missing);
+        }
+        if (missing) {
+            snprintf(err, errlen, "%s: not a complete sgdmc results file (datasets missing)", path);
+            status = -1;
+        }
+    }
     int any_failed;
     MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_BOR, comm);
     if (any_failed) {
-        snprintf(err, errlen, "%s: cannot create the datasets of the results file", path);
-        sgdmc_results_close(f);
+        if (!status)
+            snprintf(err, errlen, "%s: another rank could not open it", path);
+        if (f->file >= 0)
+            sgdmc_results_close(f);
+        else
+            free(f);
         return NULL;
     }
     return f;
+}
+
+int sgdmc_results_read_done(sgdmc_results_file *f, long first, long count, unsigned char *done)
+{
+    hid_t space = H5Dget_space(f->done);
+    const hsize_t start[1] = {(hsize_t)first}, size[1] = {(hsize_t)count};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, size, NULL);
+    hid_t mem = H5Screate_simple(1, size, NULL);
+    const int status = H5Dread(f->done, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, done) < 0 ? -1 : 0;
+    H5Sclose(mem);
+    H5Sclose(space);
+    return status;
 }
 
 static int ensure_buffers(sgdmc_results_file *f, size_t rows)
@@ -406,14 +585,7 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
 
 int sgdmc_results_close(sgdmc_results_file *f)
 {
-    hid_t ids[] = {f->status, f->steps, f->rank, f->dead_init, f->dead_final, f->done,
-                   f->traj_step, f->traj_risk, f->traj_grad_norm};
-    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
-        if (ids[i] > 0)
-            H5Dclose(ids[i]);
-    for (int c = 0; c < COL_DOUBLE_COUNT; c++)
-        if (f->doubles[c] > 0)
-            H5Dclose(f->doubles[c]);
+    close_datasets(f);
     int status = H5Fclose(f->file) < 0 ? -1 : 0;
     free(f->dbuf);
     free(f->lbuf);

@@ -12,12 +12,16 @@ unsigned long long sgdmc_splitmix64(unsigned long long x)
 gsl_rng *sgdmc_rng_alloc(unsigned long seed, sgdmc_stream stream)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!rng)
-        return NULL;
+    if (rng)
+        sgdmc_rng_seed(rng, seed, stream);
+    return rng;
+}
+
+void sgdmc_rng_seed(gsl_rng *rng, unsigned long seed, sgdmc_stream stream)
+{
     /* mt19937 keeps 32 bits of its seed; mix all 64 bits of seed and stream
      * into them. A zero seed would make GSL substitute its default, 4357. */
     unsigned long long mixed = sgdmc_splitmix64(sgdmc_splitmix64(seed) + (unsigned long long)stream);
     unsigned long s = (unsigned long)(mixed & 0xffffffffULL);
     gsl_rng_set(rng, s ? s : 1UL);
-    return rng;
 }

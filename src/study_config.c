@@ -257,6 +257,20 @@ static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output
 
 int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
 {
+    char *text = read_text(path);
+    if (!text) {
+        memset(s, 0, sizeof *s);
+        snprintf(err, errlen, "%s: cannot read the study config", path);
+        return -1;
+    }
+    const int status = sgdmc_study_parse(text, path, s, err, errlen);
+    free(text);
+    return status;
+}
+
+int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *err,
+                      size_t errlen)
+{
     memset(s, 0, sizeof *s);
     sgdmc_train_config_defaults(&s->base);
     s->seeds = 1;
@@ -264,9 +278,9 @@ int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
     snprintf(s->path, sizeof s->path, "%s", path);
     config_t cfg;
     config_init(&cfg);
-    s->text = read_text(path);
+    s->text = strdup(text);
     if (!s->text)
-        FAIL("%s: cannot read the study config", path);
+        FAIL("%s: out of memory", path);
     if (!config_read_string(&cfg, s->text))
         FAIL("%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
     config_setting_t *root = config_root_setting(&cfg);

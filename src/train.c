@@ -33,6 +33,9 @@ struct sgdmc_trainer {
     double *grad;          /* [n] */
     double *y;             /* [batch] */
     double *dout;          /* [batch] */
+    double *file_params;   /* [n] the --init file's parameters, read once */
+    sgdmc_poll_fn poll;
+    void *poll_context;
 };
 
 void sgdmc_trainer_free(sgdmc_trainer *t)
@@ -49,6 +52,7 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t->grad);
     free(t->y);
     free(t->dout);
+    free(t->file_params);
     free(t);
 }
 
@@ -136,6 +140,12 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
         goto oom;
     if (init_params(c, &t->arch, t->params, err, errlen))
         goto fail;
+    if (c->init == SGDMC_INIT_FILE) {
+        t->file_params = malloc(t->n * sizeof *t->file_params);
+        if (!t->file_params)
+            goto oom;
+        memcpy(t->file_params, t->params, t->n * sizeof *t->params);
+    }
     t->evaluator = sgdmc_evaluator_alloc(c, t->problem, &t->arch);
     if (!t->evaluator)
         goto oom;
@@ -148,6 +158,25 @@ oom:
 fail:
     sgdmc_trainer_free(t);
     return NULL;
+}
+
+int sgdmc_trainer_restart(sgdmc_trainer *t, unsigned long seed, char *err, size_t errlen)
+{
+    t->config.seed = seed;
+    t->step = 0;
+    sgdmc_rng_seed(t->sample_rng, seed, SGDMC_STREAM_SAMPLE);
+    sgdmc_optimizer_reset(t->optimizer);
+    if (t->file_params) {
+        memcpy(t->params, t->file_params, t->n * sizeof *t->params);
+        return 0;
+    }
+    return init_params(&t->config, &t->arch, t->params, err, errlen);
+}
+
+void sgdmc_trainer_set_poll(sgdmc_trainer *t, sgdmc_poll_fn poll, void *context)
+{
+    t->poll = poll;
+    t->poll_context = context;
 }
 
 const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *t) { return &t->arch; }
@@ -286,6 +315,12 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         }
         if (s == last)
             break;
+        if (t->poll && (k & 15) == 0 && t->poll(t->poll_context)) {
+            free(checkpoints);
+            free(traj_steps);
+            sgdmc_result_free(r);
+            return SGDMC_RUN_ABANDONED;
+        }
         const double loss = sgdmc_trainer_step(t);
         if (!isfinite(loss) || loss > c->blowup) {
             diverged = true;

@@ -55,6 +55,8 @@ typedef struct sgdmc_optimizer sgdmc_optimizer;
 
 sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, size_t n);
 void sgdmc_optimizer_free(sgdmc_optimizer *opt);
+/* Forgets every step: the state of a freshly allocated optimizer. */
+void sgdmc_optimizer_reset(sgdmc_optimizer *opt);
 /* One update of x [n] from gradient g [n] with this step's learning rate. */
 void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *x, const double *g, double lr);
 

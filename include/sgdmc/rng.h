@@ -15,6 +15,8 @@ typedef enum {
 
 /* A generator for `stream` of `seed`; NULL when out of memory. */
 gsl_rng *sgdmc_rng_alloc(unsigned long seed, sgdmc_stream stream);
+/* Restarts rng as the generator sgdmc_rng_alloc(seed, stream) would return. */
+void sgdmc_rng_seed(gsl_rng *rng, unsigned long seed, sgdmc_stream stream);
 
 /* splitmix64 (Steele, Lea, Flood 2014): a bijective 64-bit mixer. */
 unsigned long long sgdmc_splitmix64(unsigned long long x);

@@ -33,10 +33,16 @@ typedef struct {
     char *text;                /* the config file as written */
 } sgdmc_study;
 
+/* The built-in study of `sgdmc study` without a config. */
+extern const char sgdmc_default_study[];
+
 /* Reads and validates the whole study: syntax, keys, types, every value and
  * every grid cell's combination, data and init files. On failure returns -1
  * with a one-line message naming the file, line and key. */
 int sgdmc_study_load(const char *path, sgdmc_study *study, char *err, size_t errlen);
+/* The same from the config text; `path` names it in messages. */
+int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *study, char *err,
+                      size_t errlen);
 void sgdmc_study_free(sgdmc_study *study);
 
 /* The value index of each axis in task `task`: axis_index[a] for axis a. */

@@ -53,11 +53,26 @@ const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *trainer);
 double *sgdmc_trainer_params(sgdmc_trainer *trainer);
 size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
 
+/* Makes the trainer what sgdmc_trainer_alloc would return for the same
+ * config with seed `seed` (initial parameters, optimizer state, sample
+ * stream), without setting up the problem and evaluator again. A study runs
+ * every seed of a grid cell through one trainer. */
+int sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed, char *err, size_t errlen);
+
+/* Called every few steps of sgdmc_trainer_run: a study's master serves its
+ * workers from here, and a non-zero return abandons the run (on SIGTERM). */
+typedef int (*sgdmc_poll_fn)(void *context);
+void sgdmc_trainer_set_poll(sgdmc_trainer *trainer, sgdmc_poll_fn poll, void *context);
+
 /* One optimization step; returns its mini-batch loss (including the l2
  * penalty), as computed before the update. */
 double sgdmc_trainer_step(sgdmc_trainer *trainer);
 
-/* The whole run from the current parameters; -1 only when out of memory. */
+enum { SGDMC_RUN_ABANDONED = 1 };
+
+/* The whole run from the current parameters: 0 when done,
+ * SGDMC_RUN_ABANDONED when the poll function asked to stop (result empty),
+ * -1 when out of memory. */
 int sgdmc_trainer_run(sgdmc_trainer *trainer, sgdmc_result *result);
 
 #endif

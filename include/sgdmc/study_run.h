@@ -1,0 +1,41 @@
+/* Running a study over MPI: rank 0 is the master. It hands out contiguous
+ * chunks of pending tasks on request, sized from the measured time per task,
+ * and trains chunks itself between requests; every rank writes its rows into
+ * the one results file as its chunks finish. A single process runs the whole
+ * study alone. Results depend only on the task, never on who ran it. */
+#ifndef SGDMC_STUDY_RUN_H
+#define SGDMC_STUDY_RUN_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sgdmc/study_config.h"
+
+typedef struct {
+    const char *output;   /* the results file */
+    bool resume;          /* continue `output` if it exists (else start it) */
+    bool force;           /* replace an existing `output` (without resume) */
+    double chunk_seconds; /* work per handed-out chunk; 0 = SGDMC_CHUNK_SECONDS */
+    FILE *progress;       /* where rank 0 reports progress; NULL = quiet */
+} sgdmc_study_options;
+
+#define SGDMC_CHUNK_SECONDS 0.5
+
+typedef enum {
+    SGDMC_STUDY_COMPLETE,    /* every task is done */
+    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT: resume it */
+    SGDMC_STUDY_FAILED,      /* err says why */
+} sgdmc_study_outcome;
+
+/* Collective over comm; every rank returns the same outcome. */
+sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
+                                    const sgdmc_study_options *options, char *err,
+                                    size_t errlen);
+
+/* Core-seconds the whole study will take on this machine, from a few timed
+ * steps and one timed evaluation per grid cell; -1 on failure. */
+double sgdmc_study_estimate_seconds(const sgdmc_study *study);
+
+#endif

@@ -1,0 +1,25 @@
+/* The study `sgdmc study` runs when given no config. */
+#include "sgdmc/study_config.h"
+
+const char sgdmc_default_study[] =
+    "# sgdmc's built-in study (sgdmc study --print-default > my.cfg to start your own).\n"
+    "# One-hidden-layer ReLU networks learn x -> x^2 on U[0,1] with SGD and Adam,\n"
+    "# widths 1 to 16. A first-layer neuron that is dead at the end rules out a\n"
+    "# global minimizer (paper 001: x^2 is not representable, so every live neuron\n"
+    "# counts); its frequency grows like 1 - (5/8)^width.\n"
+    "name = \"default\";\n"
+    "seeds = 200;\n"
+    "grid = {\n"
+    "  width = [1, 2, 4, 8, 16];\n"
+    "  optimizer = [\"sgd\", \"adam\"];\n"
+    "};\n"
+    "train = {\n"
+    "  target = \"square\";\n"
+    "  depth = 1;\n"
+    "  steps = 10000;\n"
+    "  batch_size = 16;\n"
+    "  lr = 0.05;\n"
+    "  lr_schedule = \"power:0.5\";\n"
+    "  tol = 1e-4;\n"
+    "};\n"
+    "output = { trajectory = 16; };\n";

@@ -1,0 +1,54 @@
+/* The cost estimate of `sgdmc study --dry-run`: a few timed steps and one
+ * timed evaluation of every grid cell, scaled to the full runs. */
+#include <time.h>
+
+#include "sgdmc/study_run.h"
+#include "sgdmc/train.h"
+
+enum { TIMED_STEPS = 200 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Seconds of one run of the cell's first task, or -1. */
+static double estimate_run(const sgdmc_study *study, long cell)
+{
+    sgdmc_train_config config;
+    sgdmc_study_task(study, cell * study->seeds, &config, NULL);
+    const long steps = config.steps;
+    const int evaluations = config.checkpoints + study->trajectory + 1;
+    config.steps = 0;
+    char err[1024];
+    sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
+    if (!trainer)
+        return -1.0;
+    sgdmc_result result;
+    double start = now_seconds();
+    const int status = sgdmc_trainer_run(trainer, &result);
+    const double evaluation = now_seconds() - start;
+    if (status == 0)
+        sgdmc_result_free(&result);
+    const long timed = steps < TIMED_STEPS ? steps : TIMED_STEPS;
+    start = now_seconds();
+    for (long s = 0; s < timed; s++)
+        sgdmc_trainer_step(trainer);
+    const double per_step = timed ? (now_seconds() - start) / (double)timed : 0.0;
+    sgdmc_trainer_free(trainer);
+    return status ? -1.0 : evaluation * evaluations + per_step * (double)steps;
+}
+
+double sgdmc_study_estimate_seconds(const sgdmc_study *study)
+{
+    double total = 0.0;
+    for (long cell = 0; cell < study->cells; cell++) {
+        const double run = estimate_run(study, cell);
+        if (run < 0.0)
+            return -1.0;
+        total += run * (double)study->seeds;
+    }
+    return total;
+}

@@ -1,0 +1,437 @@
+/* The study engine: master/worker dispatch over MPI and chunked row writes. */
+#include "sgdmc/study_run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sgdmc/progress.h"
+#include "sgdmc/results_file.h"
+#include "sgdmc/stop_signal.h"
+#include "sgdmc/train.h"
+
+enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL };
+
+/* A worker's report on its last chunk, sent with every request. */
+enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_LENGTH };
+enum { FLAG_STOPPING = 1, FLAG_FAILED = 2 };
+
+enum {
+    MAX_CHUNK = 1 << 20,
+    ROWS_PER_WRITE = 4096,   /* rows buffered before a write at most */
+    DONE_READ_BLOCK = 1 << 20,
+};
+/* Rows are written at least this often, so a crash loses little. */
+static const double WRITE_INTERVAL = 1.0;
+/* How often the master, while training, looks for requests. */
+static const double SERVE_INTERVAL = 2e-4;
+/* The master's longest sleep when idle. */
+static const long IDLE_SLEEP_MAX_NS = 1000000;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- running tasks (every rank) ---------------------------------------- */
+
+typedef struct {
+    const sgdmc_study *study;
+    sgdmc_results_file *file;
+    int rank;
+    sgdmc_trainer *trainer;  /* kept from task to task within a grid cell */
+    long trainer_cell;
+    sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
+    sgdmc_poll_fn poll;      /* non-zero: stop now */
+    void *poll_context;
+    bool failed;
+} runner;
+
+static int write_rows(runner *r, long first, int count)
+{
+    int status = count ? sgdmc_results_write(r->file, first, count, r->rows, r->rank) : 0;
+    for (int i = 0; i < count; i++)
+        sgdmc_result_free(&r->rows[i]);
+    if (status)
+        fprintf(stderr, "sgdmc study: rank %d: cannot write rows %ld..%ld of the results file\n",
+                r->rank, first, first + count - 1);
+    return status;
+}
+
+/* A trainer for `task`, reusing the previous one within the same grid cell. */
+static sgdmc_trainer *trainer_for(runner *r, long task)
+{
+    const long cell = task / r->study->seeds;
+    char err[1024];
+    if (r->trainer && cell == r->trainer_cell) {
+        if (sgdmc_trainer_restart(r->trainer, (unsigned long)(task % r->study->seeds), err,
+                                  sizeof err) == 0)
+            return r->trainer;
+    } else {
+        sgdmc_trainer_free(r->trainer);
+        sgdmc_train_config config;
+        sgdmc_study_task(r->study, task, &config, NULL);
+        r->trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
+        r->trainer_cell = cell;
+        if (r->trainer) {
+            sgdmc_trainer_set_poll(r->trainer, r->poll, r->poll_context);
+            return r->trainer;
+        }
+    }
+    fprintf(stderr, "sgdmc study: rank %d: task %ld: %s\n", r->rank, task, err);
+    sgdmc_trainer_free(r->trainer);
+    r->trainer = NULL;
+    return NULL;
+}
+
+/* Runs tasks first .. first+count-1 in order and writes their rows; stops
+ * early when poll asks to or on failure. Returns how many tasks are done
+ * and written: always a prefix of the chunk. */
+static long run_chunk(runner *r, long first, long count)
+{
+    long done = 0;
+    int buffered = 0;
+    double last_write = now_seconds();
+    while (done < count && !r->failed && !r->poll(r->poll_context)) {
+        const long task = first + done;
+        sgdmc_trainer *trainer = trainer_for(r, task);
+        if (!trainer) {
+            r->failed = true;
+            break;
+        }
+        const int status = sgdmc_trainer_run(trainer, &r->rows[buffered]);
+        if (status == SGDMC_RUN_ABANDONED)
+            break;
+        if (status) {
+            fprintf(stderr, "sgdmc study: rank %d: task %ld: out of memory\n", r->rank, task);
+            r->failed = true;
+            break;
+        }
+        buffered++;
+        done++;
+        if (buffered == ROWS_PER_WRITE || now_seconds() - last_write >= WRITE_INTERVAL) {
+            r->failed |= write_rows(r, task + 1 - buffered, buffered) != 0;
+            buffered = 0;
+            last_write = now_seconds();
+        }
+    }
+    if (write_rows(r, first + done - buffered, buffered)) {
+        r->failed = true;
+        done -= buffered;
+    }
+    return done;
+}
+
+/* ---- the master ---------------------------------------------------------- */
+
+typedef struct {
+    long first, end;
+} task_range;
+
+typedef struct {
+    MPI_Comm comm;
+    int ranks;
+    task_range *ranges;      /* the pending tasks, in order */
+    size_t range_count, range_next;
+    long cursor;             /* next task to hand out within ranges[range_next] */
+    long remaining;          /* pending tasks not yet handed out */
+    long pending_at_start;
+    long done_before;
+    long completed;          /* tasks done in this session, as reported */
+    double seconds_per_task; /* running estimate; 0 before the first report */
+    double chunk_seconds;
+    bool stopping, failed;
+    int finished_workers;
+    double last_serve;
+    sgdmc_progress *progress;
+} dispatcher;
+
+/* Reads the done flags in blocks and keeps the pending tasks as ranges. */
+static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
+{
+    unsigned char *done = malloc(DONE_READ_BLOCK);
+    size_t capacity = 16;
+    d->ranges = malloc(capacity * sizeof *d->ranges);
+    if (!done || !d->ranges) {
+        free(done);
+        return -1;
+    }
+    bool open_range = false;
+    for (long block = 0; block < tasks; block += DONE_READ_BLOCK) {
+        const long count = tasks - block < DONE_READ_BLOCK ? tasks - block : DONE_READ_BLOCK;
+        if (sgdmc_results_read_done(file, block, count, done)) {
+            free(done);
+            return -1;
+        }
+        for (long i = 0; i < count; i++) {
+            const long task = block + i;
+            if (done[i]) {
+                open_range = false;
+                continue;
+            }
+            d->pending_at_start++;
+            if (open_range) {
+                d->ranges[d->range_count - 1].end = task + 1;
+                continue;
+            }
+            if (d->range_count == capacity) {
+                task_range *bigger = realloc(d->ranges, 2 * capacity * sizeof *bigger);
+                if (!bigger) {
+                    free(done);
+                    return -1;
+                }
+                d->ranges = bigger;
+                capacity *= 2;
+            }
+            d->ranges[d->range_count++] = (task_range){task, task + 1};
+            open_range = true;
+        }
+    }
+    free(done);
+    d->remaining = d->pending_at_start;
+    d->done_before = tasks - d->pending_at_start;
+    d->cursor = d->range_count ? d->ranges[0].first : 0;
+    return 0;
+}
+
+static long chunk_size(const dispatcher *d)
+{
+    /* before any task has been timed, single tasks measure the cost */
+    long size = 1;
+    if (d->seconds_per_task > 0.0) {
+        const double wanted = d->chunk_seconds / d->seconds_per_task;
+        size = wanted > MAX_CHUNK ? MAX_CHUNK : (long)wanted;
+    }
+    /* at the end, ever smaller chunks so that every rank finishes together */
+    const long guided = d->remaining / (2L * d->ranks);
+    if (size > guided)
+        size = guided;
+    return size < 1 ? 1 : size;
+}
+
+static task_range take_chunk(dispatcher *d)
+{
+    if (d->stopping || d->remaining == 0)
+        return (task_range){0, 0};
+    while (d->cursor == d->ranges[d->range_next].end)
+        d->cursor = d->ranges[++d->range_next].first;
+    const long end_of_range = d->ranges[d->range_next].end;
+    long end = d->cursor + chunk_size(d);
+    if (end > end_of_range)
+        end = end_of_range;
+    const task_range chunk = {d->cursor, end};
+    d->cursor = end;
+    d->remaining -= end - chunk.first;
+    return chunk;
+}
+
+static void absorb_report(dispatcher *d, const long long *report)
+{
+    const long completed = (long)report[REPORT_COMPLETED];
+    if (completed > 0) {
+        const double per_task = 1e-9 * (double)report[REPORT_NANOSECONDS] / (double)completed;
+        d->seconds_per_task =
+            d->seconds_per_task > 0.0 ? 0.7 * d->seconds_per_task + 0.3 * per_task : per_task;
+        d->completed += completed;
+    }
+    if (report[REPORT_FLAGS] & FLAG_FAILED)
+        d->failed = true;
+    if (report[REPORT_FLAGS])
+        d->stopping = true;
+    sgdmc_progress_update(d->progress, d->done_before + d->completed);
+}
+
+/* Answers every request that has arrived; never waits. */
+static void serve(dispatcher *d)
+{
+    if (sgdmc_stop_signal_received())
+        d->stopping = true;
+    for (;;) {
+        int arrived;
+        MPI_Status status;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &arrived, &status);
+        if (!arrived)
+            break;
+        long long report[REPORT_LENGTH];
+        MPI_Recv(report, REPORT_LENGTH, MPI_LONG_LONG, status.MPI_SOURCE, status.MPI_TAG, d->comm,
+                 MPI_STATUS_IGNORE);
+        absorb_report(d, report);
+        if (status.MPI_TAG == TAG_FINAL) {
+            d->finished_workers++;
+            continue;
+        }
+        const task_range chunk = take_chunk(d);
+        long long reply[2] = {chunk.first, chunk.end - chunk.first};
+        MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
+    }
+    d->last_serve = now_seconds();
+}
+
+/* The master's poll while it trains: serve now and then, stop on request. */
+static int master_poll(void *context)
+{
+    dispatcher *d = context;
+    if (d->ranks > 1 && now_seconds() - d->last_serve >= SERVE_INTERVAL)
+        serve(d);
+    else if (sgdmc_stop_signal_received())
+        d->stopping = true;
+    return d->stopping;
+}
+
+/* Sleeps until a message arrives or a signal stops the study: Open MPI's
+ * blocking receive would spin and take a core away from training. */
+static void wait_for_message(dispatcher *d)
+{
+    long sleep_ns = 20000;
+    for (;;) {
+        int arrived;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &arrived, MPI_STATUS_IGNORE);
+        if (arrived || (!d->stopping && sgdmc_stop_signal_received()))
+            return;
+        sgdmc_progress_update(d->progress, d->done_before + d->completed);
+        const struct timespec pause = {0, sleep_ns};
+        nanosleep(&pause, NULL);
+        sleep_ns = sleep_ns * 2 > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns * 2;
+    }
+}
+
+static void run_master(dispatcher *d, runner *r)
+{
+    for (;;) {
+        serve(d);
+        const task_range chunk = take_chunk(d);
+        if (chunk.end > chunk.first) {
+            const double start = now_seconds();
+            const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
+            const long long report[REPORT_LENGTH] = {
+                done, (long long)(1e9 * (now_seconds() - start)),
+                r->failed ? FLAG_FAILED : 0};
+            absorb_report(d, report);
+            if (done < chunk.end - chunk.first)
+                d->stopping = true;
+            continue;
+        }
+        if (d->finished_workers == d->ranks - 1)
+            return;
+        wait_for_message(d);
+    }
+}
+
+/* ---- a worker -------------------------------------------------------------- */
+
+static int worker_poll(void *context)
+{
+    (void)context;
+    return sgdmc_stop_signal_received() != 0;
+}
+
+static void run_worker(MPI_Comm comm, runner *r)
+{
+    long long report[REPORT_LENGTH] = {0, 0, 0}, sent[REPORT_LENGTH];
+    long long chunk[2], next[2];
+    MPI_Send(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm);
+    MPI_Recv(chunk, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, MPI_STATUS_IGNORE);
+    while (chunk[1] > 0) {
+        /* ask for the next chunk before running this one: the answer is
+         * there when this one ends, however busy the master is */
+        MPI_Request requests[2];
+        memcpy(sent, report, sizeof sent);
+        MPI_Isend(sent, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
+        MPI_Irecv(next, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
+        const double start = now_seconds();
+        const long done = run_chunk(r, (long)chunk[0], (long)chunk[1]);
+        report[REPORT_COMPLETED] = done;
+        report[REPORT_NANOSECONDS] = (long long)(1e9 * (now_seconds() - start));
+        report[REPORT_FLAGS] = (r->failed ? FLAG_FAILED : 0) |
+                               (done < chunk[1] || worker_poll(NULL) ? FLAG_STOPPING : 0);
+        MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);
+        if (report[REPORT_FLAGS])
+            break; /* the prefetched chunk stays pending for a resume */
+        memcpy(chunk, next, sizeof chunk);
+    }
+    MPI_Send(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_FINAL, comm);
+}
+
+/* ---- the whole study --------------------------------------------------------- */
+
+static sgdmc_results_file *open_output(MPI_Comm comm, const sgdmc_study *study,
+                                       const sgdmc_study_options *o, char *err, size_t errlen)
+{
+    int me, ranks;
+    MPI_Comm_rank(comm, &me);
+    MPI_Comm_size(comm, &ranks);
+    int exists = me == 0 ? access(o->output, F_OK) == 0 : 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+    if (o->resume && exists)
+        return sgdmc_results_open(comm, o->output, study, err, errlen);
+    if (o->resume && me == 0 && o->progress)
+        fprintf(o->progress, "sgdmc study: %s does not exist yet: starting the study\n",
+                o->output);
+    return sgdmc_results_create(comm, o->output, study, ranks, o->force, err, errlen);
+}
+
+sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
+                                    const sgdmc_study_options *o, char *err, size_t errlen)
+{
+    int me, ranks;
+    MPI_Comm_rank(comm, &me);
+    MPI_Comm_size(comm, &ranks);
+    sgdmc_results_file *file = open_output(comm, study, o, err, errlen);
+    if (!file)
+        return SGDMC_STUDY_FAILED;
+    MPI_Comm protocol; /* the dispatch messages never meet MPI-IO's own */
+    MPI_Comm_dup(comm, &protocol);
+    dispatcher d = {.comm = protocol,
+                    .ranks = ranks,
+                    .chunk_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds
+                                                            : SGDMC_CHUNK_SECONDS};
+    runner r = {.study = study, .file = file, .rank = me, .trainer_cell = -1};
+    r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
+    int setup_failed = !r.rows;
+    if (me == 0 && !setup_failed)
+        setup_failed = find_pending(&d, file, study->tasks) != 0;
+    int any_failed;
+    MPI_Allreduce(&setup_failed, &any_failed, 1, MPI_INT, MPI_BOR, comm);
+    sgdmc_study_outcome outcome = SGDMC_STUDY_FAILED;
+    if (any_failed) {
+        snprintf(err, errlen, "%s: cannot read the done flags (or out of memory)", o->output);
+    } else if (me == 0) {
+        if (o->progress && d.done_before)
+            fprintf(o->progress, "sgdmc study: resuming %s: %ld of %ld tasks already done\n",
+                    o->output, d.done_before, study->tasks);
+        d.progress = sgdmc_progress_start(o->progress, study->tasks, d.done_before);
+        r.poll = master_poll;
+        r.poll_context = &d;
+        run_master(&d, &r);
+        outcome = d.failed                                  ? SGDMC_STUDY_FAILED
+                  : d.completed == d.pending_at_start ? SGDMC_STUDY_COMPLETE
+                                                            : SGDMC_STUDY_INTERRUPTED;
+        sgdmc_progress_finish(d.progress, d.done_before + d.completed,
+                              outcome == SGDMC_STUDY_COMPLETE      ? "complete"
+                              : outcome == SGDMC_STUDY_INTERRUPTED ? "interrupted: resume with --resume"
+                                                                   : "failed");
+    } else {
+        r.poll = worker_poll;
+        run_worker(protocol, &r);
+    }
+    sgdmc_trainer_free(r.trainer);
+    free(r.rows);
+    free(d.ranges);
+    MPI_Comm_free(&protocol);
+    int close_failed = sgdmc_results_close(file) != 0, any_close_failed;
+    MPI_Allreduce(&close_failed, &any_close_failed, 1, MPI_INT, MPI_BOR, comm);
+    int shared = (int)outcome;
+    MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
+    outcome = (sgdmc_study_outcome)shared;
+    if (!any_failed && outcome == SGDMC_STUDY_FAILED)
+        snprintf(err, errlen, "a task failed (see the messages above)");
+    if (any_close_failed && outcome != SGDMC_STUDY_FAILED) {
+        snprintf(err, errlen, "%s: cannot close the results file", o->output);
+        outcome = SGDMC_STUDY_FAILED;
+    }
+    return outcome;
+}

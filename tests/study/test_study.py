@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""`sgdmc study` end to end, under real mpirun (oversubscribed on this machine).
+
+Usage: test_study.py SGDMC CONFIG_DIR SECTION
+
+Sections:
+  ranks    the same study run by one process without mpirun and by 1, 2 and 3
+           ranks under both Open MPI I/O components (OMPIO, ROMIO) gives identical
+           datasets apart from `rank` and `seconds`; every row done; grid columns,
+           seeds and attributes as the README's schema says; every rank trained.
+  kill     SIGKILL to mpirun and every rank (or to the single process) at several
+           moments, including during file creation, then --resume (killed again
+           once while resuming): the finished file equals an uninterrupted run.
+  sigterm  SIGTERM to every rank (as SLURM does at its time limit) stops the study
+           with exit status 75 and a consistent file (every row marked done equals
+           the uninterrupted run; others pending); --resume completes it.
+  errors   config errors name the file, line and key and create no file; an
+           existing output is refused without --resume/--force, and left intact;
+           --force replaces it; --resume with another config is refused; a bad
+           flag is named; --dry-run counts tasks; --print-default is a valid study.
+
+Prints each failure and a closing line; exits 1 when any check failed.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+EXIT_RESUME = 75
+# datasets whose values depend only on the task
+SAME = ["final_risk", "min_risk", "risk_gap", "dist_to_min", "grad_norm", "min_grad_norm",
+        "status", "steps", "dead_init", "dead_final", "done", "seed",
+        "trajectory/step", "trajectory/risk", "trajectory/grad_norm"]
+
+failures: list[str] = []
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        failures.append(message)
+        print(f"FAIL: {message}", flush=True)
+
+
+def command(sgdmc: str, args: list[str], ranks: int | None) -> list[str]:
+    """ranks None: one process without mpirun."""
+    if ranks is None:
+        return [sgdmc, "study", *args]
+    launcher = ["mpirun", "--oversubscribe", "-n", str(ranks)]
+    if os.geteuid() == 0:
+        launcher.insert(1, "--allow-run-as-root")
+    return [*launcher, sgdmc, "study", *args]
+
+
+def run(sgdmc: str, args: list[str], ranks: int | None = None, io: str | None = None,
+        timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if io:
+        env["OMPI_MCA_io"] = io
+    return subprocess.run(command(sgdmc, args, ranks), capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def datasets(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        runs = f["runs"]
+        keys = list(SAME) + [k.decode() if isinstance(k, bytes) else k
+                             for k in f.attrs["grid_keys"]]
+        return {k: runs[k][...] for k in keys}
+
+
+def differences(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+                rows: np.ndarray | None = None) -> list[str]:
+    out = []
+    for name, x in a.items():
+        y = b[name]
+        if rows is not None:
+            x, y = x[rows], y[rows]
+        same = (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
+                else np.array_equal(x, y))
+        if not same:
+            out.append(name)
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_all(process: subprocess.Popen, sig: int) -> None:
+    """Signals the launcher and everything it started, all at once."""
+    for pid in [process.pid, *descendants(process.pid)]:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def signal_ranks(process: subprocess.Popen, sig: int, sgdmc: str) -> None:
+    """Signals every sgdmc process (the ranks), not mpirun: what SLURM does."""
+    for pid in [process.pid, *descendants(process.pid)]:
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == os.path.realpath(sgdmc):
+                os.kill(pid, sig)
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            pass
+
+
+def done_count(path: Path) -> int:
+    if not path.exists():
+        return -1
+    with h5py.File(path, "r") as f:
+        return int(f["runs/done"][...].sum())
+
+
+def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
+    config = str(configs / "small.cfg")
+    reference_path = tmp / "single.h5"
+    result = run(sgdmc, [config, f"--output={reference_path}", "--quiet"])
+    check(result.returncode == 0, f"single process: exit {result.returncode}: {result.stderr}")
+    reference = datasets(reference_path)
+    check(bool(reference["done"].all()), "single process: not every row done")
+    check(list(reference["width"][:5]) == [2] * 5 and list(reference["width"][-5:]) == [4] * 5,
+          f"width column not in task order: {reference['width']}")
+    check(list(reference["optimizer"][:10]) == [b"sgd"] * 5 + [b"adam"] * 5,
+          f"optimizer column not in task order: {reference['optimizer']}")
+    check(list(reference["seed"][:6]) == [0, 1, 2, 3, 4, 0],
+          f"seeds not innermost: {reference['seed'][:6]}")
+    with h5py.File(reference_path, "r") as f:
+        check(f.attrs["config"] == (configs / "small.cfg").read_text(),
+              "config attribute is not the config text")
+        check(int(f.attrs["tasks"]) == 20 and int(f.attrs["seeds"]) == 5,
+              "tasks/seeds attributes")
+        check([k.decode() for k in f.attrs["grid_keys"]] == ["width", "optimizer"],
+              f"grid_keys attribute {f.attrs['grid_keys']}")
+        check(f["runs/status"].dtype.kind == "u" and
+              h5py.check_enum_dtype(f["runs/status"].dtype) ==
+              {"pending": 0, "converged": 1, "not_converged": 2, "diverged": 3},
+              "status is not the documented enum")
+        check(f["runs/dead_init"].shape == (20, 2), "dead_init shape")
+    for io in ["ompio", "romio321"]:
+        for ranks in [1, 2, 3]:
+            path = tmp / f"{io}_{ranks}.h5"
+            result = run(sgdmc, [config, f"--output={path}", "--quiet"], ranks, io)
+            check(result.returncode == 0,
+                  f"{io}, {ranks} ranks: exit {result.returncode}: {result.stderr}")
+            if result.returncode:
+                continue
+            diff = differences(reference, datasets(path))
+            check(not diff, f"{io}, {ranks} ranks: {diff} differ from the single process")
+            with h5py.File(path, "r") as f:
+                used = set(f["runs/rank"][...].tolist())
+                check(int(f.attrs["ranks"]) == ranks, f"{io}: ranks attribute")
+            # every rank trains, the master included, when there is work enough
+            check(used == set(range(ranks)), f"{io}, {ranks} ranks: rows written by {used}")
+
+
+def timed_reference(sgdmc: str, config: str, path: Path) -> float:
+    start = time.monotonic()
+    result = run(sgdmc, [config, f"--output={path}", "--quiet"])
+    check(result.returncode == 0, f"reference run: {result.stderr}")
+    return time.monotonic() - start
+
+
+def section_kill(sgdmc: str, configs: Path, tmp: Path) -> None:
+    config = str(configs / "long.cfg")
+    reference_path = tmp / "reference.h5"
+    duration = timed_reference(sgdmc, config, reference_path)
+    reference = datasets(reference_path)
+    tasks = len(reference["done"])
+    partial_seen = False
+    # (ranks, moments to kill at as fractions of the single-process duration)
+    trials = [(2, [0.4]), (None, [0.5]), (3, [0.3, 0.3]), (2, [0.0, 0.5])]
+    for trial, (ranks, moments) in enumerate(trials):
+        path = tmp / f"killed_{trial}.h5"
+        for kill_number, moment in enumerate(moments):
+            args = [config, f"--output={path}", "--quiet"]
+            if kill_number:
+                args.append("--resume")
+            process = subprocess.Popen(command(sgdmc, args, ranks), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            time.sleep(moment * duration)
+            kill_all(process, signal.SIGKILL)
+            process.wait()
+            done = done_count(path)
+            partial_seen |= 0 < done < tasks
+        result = run(sgdmc, [config, f"--output={path}", "--resume", "--quiet"], ranks)
+        check(result.returncode == 0, f"kill trial {trial}: resume exit {result.returncode}: "
+              f"{result.stderr}")
+        if result.returncode == 0:
+            diff = differences(reference, datasets(path))
+            check(not diff, f"kill trial {trial} ({ranks} ranks, kills at {moments}): {diff} "
+                  "differ from the uninterrupted run")
+        check(not Path(f"{path}.creating").exists() or result.returncode == 0,
+              f"kill trial {trial}: a partial file is left behind")
+    check(partial_seen, "no kill landed in the middle of a study (make long.cfg longer)")
+
+
+def section_sigterm(sgdmc: str, configs: Path, tmp: Path) -> None:
+    config = str(configs / "long.cfg")
+    reference_path = tmp / "reference.h5"
+    duration = timed_reference(sgdmc, config, reference_path)
+    reference = datasets(reference_path)
+    tasks = len(reference["done"])
+    for ranks in [None, 2]:
+        path = tmp / f"term_{ranks}.h5"
+        process = subprocess.Popen(command(sgdmc, [config, f"--output={path}"], ranks),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5 * duration)
+        signal_ranks(process, signal.SIGTERM, sgdmc)
+        start = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+        stop_time = time.monotonic() - start
+        check(process.returncode == EXIT_RESUME,
+              f"SIGTERM, {ranks} ranks: exit {process.returncode}, not {EXIT_RESUME}: {stderr}")
+        check("interrupted" in stderr and "--resume" in stderr,
+              f"SIGTERM, {ranks} ranks: no 'interrupted ... --resume' on stderr: {stderr}")
+        check(stop_time < 0.25 * duration + 5,
+              f"SIGTERM, {ranks} ranks: took {stop_time:.1f} s to stop")
+        partial = datasets(path)
+        done = partial["done"].astype(bool)
+        check(0 < done.sum() < tasks, f"SIGTERM, {ranks} ranks: {done.sum()} of {tasks} done")
+        diff = differences(reference, partial, done)
+        check(not diff, f"SIGTERM, {ranks} ranks: done rows differ from the full run: {diff}")
+        with h5py.File(path, "r") as f:
+            check(bool((f["runs/status"][...][~done] == 0).all()),
+                  f"SIGTERM, {ranks} ranks: rows not done are not pending")
+        result = run(sgdmc, [config, f"--output={path}", "--resume"], ranks)
+        check(result.returncode == 0, f"SIGTERM, {ranks} ranks: resume: {result.stderr}")
+        check(f"{done.sum()} of {tasks} tasks already done" in result.stderr,
+              f"SIGTERM, {ranks} ranks: resume does not say what it resumes: {result.stderr}")
+        diff = differences(reference, datasets(path))
+        check(not diff, f"SIGTERM, {ranks} ranks: resumed file differs: {diff}")
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def expect_error(sgdmc: str, args: list[str], needles: list[str], what: str,
+                 status: int = 2) -> None:
+    result = run(sgdmc, args)
+    lines = result.stderr.strip().splitlines()
+    check(result.returncode == status, f"{what}: exit {result.returncode}, not {status}")
+    check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {result.stderr!r}")
+    for needle in needles:
+        check(needle in result.stderr, f"{what}: '{needle}' not in {result.stderr!r}")
+
+
+def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
+    os.chdir(tmp)
+    good = (configs / "small.cfg").read_text()
+    cases = [
+        ("unknown key", good.replace("steps = 200", "stepz = 200"), ["bad.cfg:5", "stepz"]),
+        ("wrong type", good.replace("steps = 200", "steps = \"many\""), ["bad.cfg:5", "steps"]),
+        ("empty list", good.replace("width = [2, 4]", "width = []"), ["bad.cfg:4", "width"]),
+        ("rejected value", good.replace("\"adam\"", "\"adamw\""), ["bad.cfg:4", "optimizer",
+                                                                    "adamw"]),
+        ("syntax", good.replace("seeds = 5;", "seeds = 5;;;{"), ["bad.cfg:3"]),
+    ]
+    for what, text, needles in cases:
+        bad = write(tmp / "bad.cfg", text)
+        expect_error(sgdmc, [bad, "--output=bad.h5"], needles, what)
+        check(not Path("bad.h5").exists() and not Path("bad.h5.creating").exists(),
+              f"{what}: an output file was created")
+    expect_error(sgdmc, ["missing.cfg"], ["missing.cfg"], "missing config")
+    expect_error(sgdmc, [str(configs / "small.cfg"), "--outptu=x.h5"], ["--outptu"], "bad flag")
+    expect_error(sgdmc, [str(configs / "small.cfg"), "--resume", "--force"],
+                 ["--resume", "--force"], "contradicting flags")
+
+    config = write(tmp / "small.cfg", good)
+    result = run(sgdmc, [config, "--quiet"])
+    check(result.returncode == 0 and Path("small.h5").exists(),
+          f"default output NAME.h5 not written: {result.stderr}")
+    before = Path("small.h5").read_bytes()
+    expect_error(sgdmc, [config], ["small.h5", "--resume", "--force"], "existing output", 1)
+    check(Path("small.h5").read_bytes() == before, "a refused run changed the existing file")
+    other = write(tmp / "other.cfg", good.replace("steps = 200", "steps = 201"))
+    expect_error(sgdmc, [other, "--output=small.h5", "--resume"],
+                 ["small.h5", "different config", "line 5"], "resume with another config", 1)
+    check(Path("small.h5").read_bytes() == before, "a refused resume changed the file")
+    result = run(sgdmc, [config, "--resume", "--quiet"])
+    check(result.returncode == 0 and Path("small.h5").read_bytes() == before,
+          "resuming a complete study changed it")
+    result = run(sgdmc, [other, "--output=small.h5", "--force", "--quiet"])
+    check(result.returncode == 0, f"--force: {result.stderr}")
+    with h5py.File("small.h5", "r") as f:
+        check("steps = 201" in f.attrs["config"], "--force did not replace the file")
+
+    result = run(sgdmc, [config, "--dry-run"])
+    check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout
+          and "core-hours" in result.stdout, f"--dry-run output: {result.stdout!r}")
+    result = run(sgdmc, ["--print-default"])
+    default = write(tmp / "default.cfg", result.stdout)
+    result = run(sgdmc, [default, "--dry-run"])
+    check(result.returncode == 0 and "tasks" in result.stdout,
+          f"--print-default is not a valid study: {result.stderr}")
+
+
+def main() -> int:
+    sgdmc, configs, section = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
+    sections = {"ranks": section_ranks, "kill": section_kill, "sigterm": section_sigterm,
+                "errors": section_errors}
+    with tempfile.TemporaryDirectory() as tmp:
+        sections[section](sgdmc, configs, Path(tmp))
+    print(f"test_study {section}: {'ok' if not failures else f'{len(failures)} failures'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
