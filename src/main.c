@@ -11,6 +11,7 @@
 #include "sgdmc/stop_signal.h"
 #include "sgdmc/study_config.h"
 #include "sgdmc/study_run.h"
+#include "sgdmc/summarize.h"
 #include "sgdmc/train.h"
 
 #define EXIT_USAGE 2
@@ -28,6 +29,8 @@ static void print_usage(FILE *out)
           "  train     train one network and print its result as one JSON object\n"
           "  study     run a study (a grid of train flags times seeds) into one HDF5 file,\n"
           "            under mpirun or in one process\n"
+          "  summarize per grid cell of a results file: runs done, P(converged) with its\n"
+          "            95% interval, dead-neuron shares, median final risk\n"
           "\n"
           "  sgdmc --version       print the version\n"
           "  sgdmc COMMAND --help  list the command's flags with defaults and meaning\n",
@@ -287,6 +290,59 @@ static int run_study(int argc, char **argv)
     return status;
 }
 
+static void print_summarize_help(FILE *out)
+{
+    fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json]\n"
+          "\n"
+          "For every grid cell of a study's results file (seeds pooled; only rows\n"
+          "marked done count, so it works on a study still running or stopped): runs,\n"
+          "done, converged, diverged, P(converged) with its exact 95% Clopper-Pearson\n"
+          "interval, the share of runs with a dead first-layer neuron at initialization\n"
+          "and at the end (each with its interval), and the median final risk (a\n"
+          "diverged run's NaN risk counts as infinite).\n",
+          out);
+}
+
+static int run_summarize(int argc, char **argv)
+{
+    const char *path = NULL;
+    sgdmc_summary_format format = SGDMC_SUMMARY_TABLE;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            print_summarize_help(stdout);
+            return EXIT_SUCCESS;
+        }
+        if (!strncmp(arg, "--format=", 9)) {
+            if (sgdmc_summary_format_parse(arg + 9, &format)) {
+                fprintf(stderr, "sgdmc summarize: --format: '%s' is not table, csv or json\n",
+                        arg + 9);
+                return EXIT_USAGE;
+            }
+        } else if (!strncmp(arg, "--", 2)) {
+            fprintf(stderr, "sgdmc summarize: unknown flag '%s' (see sgdmc summarize --help)\n",
+                    arg);
+            return EXIT_USAGE;
+        } else if (path) {
+            fprintf(stderr, "sgdmc summarize: one results file only ('%s' and '%s')\n", path,
+                    arg);
+            return EXIT_USAGE;
+        } else {
+            path = arg;
+        }
+    }
+    if (!path) {
+        print_summarize_help(stderr);
+        return EXIT_USAGE;
+    }
+    char err[2048];
+    if (sgdmc_summarize(path, format, stdout, err, sizeof err)) {
+        fprintf(stderr, "sgdmc summarize: %s\n", err);
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -306,7 +362,10 @@ int main(int argc, char **argv)
         return run_train(argc - 2, argv + 2);
     if (!strcmp(command, "study"))
         return run_study(argc - 2, argv + 2);
-    fprintf(stderr, "sgdmc: unknown command '%s' (commands: train, study; see sgdmc --help)\n",
+    if (!strcmp(command, "summarize"))
+        return run_summarize(argc - 2, argv + 2);
+    fprintf(stderr,
+            "sgdmc: unknown command '%s' (commands: train, study, summarize; see sgdmc --help)\n",
             command);
     return EXIT_USAGE;
 }
