@@ -614,6 +614,11 @@ fail:
 /* The shortest %g text that reads back as v (NaN and inf: "nan", "inf"). */
 static void format_round_trip(char *buf, size_t size, double v)
 {
+    /* counts and integral grid values read as integers: 4000, not 4e+03 */
+    if (v == trunc(v) && fabs(v) < 1e15) {
+        snprintf(buf, size, "%.0f", v);
+        return;
+    }
     for (int digits = 1; digits <= 17; digits++) {
         snprintf(buf, size, "%.*g", digits, v);
         if (strtod(buf, NULL) == v)

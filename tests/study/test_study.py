@@ -18,9 +18,16 @@ Sections:
            existing output is refused without --resume/--force, and left intact;
            --force replaces it; --resume with another config is refused; a bad
            flag is named; --dry-run counts tasks; --print-default is a valid study.
+  summarize  on known cases, through `sgdmc summarize --format=json|csv|table`:
+           SGD on a constant target converges (paper 000) in every cell; the share
+           of runs with a dead first-layer neuron at initialization contains
+           1 - (5/8)^width in its 95% interval; a file with rows not done (a study
+           stopped half-way) counts only the done rows; bad files and flags are
+           errors naming them.
 
 Prints each failure and a closing line; exits 1 when any check failed.
 """
+import json
 import os
 import signal
 import subprocess
@@ -318,10 +325,81 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
           f"--print-default is not a valid study: {result.stderr}")
 
 
+def summarize(sgdmc: str, path: Path, fmt: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sgdmc, "summarize", str(path), f"--format={fmt}"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def summary_cells(sgdmc: str, path: Path) -> list[dict]:
+    result = summarize(sgdmc, path, "json")
+    check(result.returncode == 0, f"summarize {path.name}: {result.stderr}")
+    return json.loads(result.stdout)["cells"] if result.returncode == 0 else []
+
+
+def section_summarize(sgdmc: str, configs: Path, tmp: Path) -> None:
+    constant = tmp / "constant.h5"
+    result = run(sgdmc, [str(configs / "constant.cfg"), f"--output={constant}", "--quiet"], 2)
+    check(result.returncode == 0, f"constant study: {result.stderr}")
+    cells = summary_cells(sgdmc, constant)
+    check([c["width"] for c in cells] == [1, 2, 4], f"constant: cells {cells}")
+    for c in cells:
+        check(c["done"] == c["runs"] == 200, f"constant: width {c['width']}: done {c['done']}")
+        check(c["diverged"] == 0 and c["converged"] >= 0.98 * c["done"],
+              f"constant: width {c['width']}: {c['converged']} of {c['done']} converged")
+        check(c["median_final_risk"] < 1e-6,
+              f"constant: width {c['width']}: median final risk {c['median_final_risk']}")
+        check(c["ci_low"] <= c["p_converged"] <= c["ci_high"] and c["ci_high"] == 1.0
+              or c["converged"] < c["done"], f"constant: width {c['width']}: interval {c}")
+
+    dead = tmp / "dead.h5"
+    result = run(sgdmc, [str(configs / "dead_at_init.cfg"), f"--output={dead}", "--quiet"], 2)
+    check(result.returncode == 0, f"dead-at-init study: {result.stderr}")
+    cells = summary_cells(sgdmc, dead)
+    for c in cells:
+        exact = 1 - (5 / 8) ** c["width"]
+        check(c["dead_at_init_low"] <= exact <= c["dead_at_init_high"],
+              f"dead at init, width {c['width']}: {c['dead_at_init']:.4f} "
+              f"[{c['dead_at_init_low']:.4f}, {c['dead_at_init_high']:.4f}] "
+              f"does not contain 1 - (5/8)^w = {exact:.4f}")
+        # an independent binomial check of the interval's width: about 2 x 1.96 sigma
+        sigma = (exact * (1 - exact) / c["done"]) ** 0.5
+        width = c["dead_at_init_high"] - c["dead_at_init_low"]
+        check(abs(width - 3.92 * sigma) < 0.25 * 3.92 * sigma + 1e-3,
+              f"dead at init, width {c['width']}: interval width {width:.4f}, "
+              f"normal approximation {3.92 * sigma:.4f}")
+
+    # a study stopped half-way: rows of one cell's second half and one whole cell not done
+    with h5py.File(dead, "r+") as f:
+        done = f["runs/done"][...]
+        done[2000:4000] = 0
+        done[8000:12000] = 0
+        f["runs/done"][...] = done
+    cells = summary_cells(sgdmc, dead)
+    check([c["done"] for c in cells] == [2000, 4000, 0, 4000],
+          f"partial file: done counts {[c['done'] for c in cells]}")
+    check(cells[2]["p_converged"] is None and cells[2]["dead_at_init"] is None,
+          f"partial file: a cell without done runs has statistics: {cells[2]}")
+    csv = summarize(sgdmc, dead, "csv")
+    rows = csv.stdout.strip().splitlines()
+    check(csv.returncode == 0 and rows[0].startswith("width,runs,done,converged") and
+          len(rows) == 5 and rows[3].startswith("4,4000,0,"), f"csv: {csv.stdout!r}")
+    table = summarize(sgdmc, dead, "table")
+    check(table.returncode == 0 and "16000 tasks = 4 cells x 4000 seeds, 10000 done"
+          in table.stdout, f"table: {table.stdout!r}")
+
+    for args, needle in [([str(tmp / "missing.h5")], "missing.h5"),
+                         ([str(configs / "small.cfg")], "small.cfg"),
+                         ([str(dead), "--format=xml"], "--format"),
+                         ([str(dead), "--colour"], "--colour")]:
+        result = subprocess.run([sgdmc, "summarize", *args], capture_output=True, text=True)
+        check(result.returncode != 0 and needle in result.stderr and not result.stdout,
+              f"summarize {args}: exit {result.returncode}, stderr {result.stderr!r}")
+
+
 def main() -> int:
     sgdmc, configs, section = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
     sections = {"ranks": section_ranks, "kill": section_kill, "sigterm": section_sigterm,
-                "errors": section_errors}
+                "errors": section_errors, "summarize": section_summarize}
     with tempfile.TemporaryDirectory() as tmp:
         sections[section](sgdmc, configs, Path(tmp))
     print(f"test_study {section}: {'ok' if not failures else f'{len(failures)} failures'}")
