@@ -229,6 +229,21 @@ static int print_dry_run(const sgdmc_study *study, const char *output)
     return EXIT_SUCCESS;
 }
 
+/* A study started without a launcher runs as an MPI singleton. Open MPI
+ * would spend 0.3 s of its start-up there forking a helper daemon and
+ * probing high-speed transports that one process never uses (a quarter of a
+ * small study's time); these two settings skip both. A launcher (mpirun,
+ * srun) or the user's own OMPI_MCA_* settings are left alone. */
+static void prefer_quick_singleton(void)
+{
+    const char *launched[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof launched / sizeof *launched; i++)
+        if (getenv(launched[i]))
+            return;
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    setenv("OMPI_MCA_pml", "ob1", 0);
+}
+
 /* Loads the study on every rank; rank 0 reports the first failure. */
 static int load_study(const study_command *c, sgdmc_study *study, int me)
 {
@@ -257,6 +272,7 @@ static int run_study(int argc, char **argv)
         fputs(sgdmc_default_study, stdout);
         return EXIT_SUCCESS;
     }
+    prefer_quick_singleton();
     MPI_Init(NULL, NULL);
     sgdmc_stop_signal_install();
     int me;
