@@ -5,13 +5,15 @@ Usage: test_study.py SGDMC CONFIG_DIR SECTION
 
 Sections:
   ranks    the same study run by one process without mpirun and by 1, 2 and 3
-           ranks under both Open MPI I/O components (OMPIO, ROMIO) gives identical
+           ranks under both Open MPI I/O components (OMPIO, ROMIO), and 5 ranks
+           under OMPIO, gives identical
            datasets apart from `rank` and `seconds`; every row done; grid columns,
            seeds and attributes as the README's schema says; every rank trained.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
            once while resuming): the finished file equals an uninterrupted run.
-  sigterm  SIGTERM to every rank (as SLURM does at its time limit) stops the study
+  sigterm  SIGTERM to every rank (as SLURM does at its time limit), or SIGINT to a
+           single process (Ctrl-C), stops the study
            with exit status 75 and a consistent file (every row marked done equals
            the uninterrupted run; others pending); --resume completes it.
   errors   config errors name the file, line and key and create no file; an
@@ -29,6 +31,7 @@ Prints each failure and a closing line; exits 1 when any check failed.
 """
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -166,7 +169,7 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
               "status is not the documented enum")
         check(f["runs/dead_init"].shape == (20, 2), "dead_init shape")
     for io in ["ompio", "romio321"]:
-        for ranks in [1, 2, 3]:
+        for ranks in [1, 2, 3] + ([5] if io == "ompio" else []):
             path = tmp / f"{io}_{ranks}.h5"
             result = run(sgdmc, [config, f"--output={path}", "--quiet"], ranks, io)
             check(result.returncode == 0,
@@ -227,35 +230,37 @@ def section_sigterm(sgdmc: str, configs: Path, tmp: Path) -> None:
     config = str(configs / "long.cfg")
     duration, reference = uninterrupted(sgdmc, config, tmp)
     tasks = len(reference["done"])
-    for ranks in [None, 2]:
-        path = tmp / f"term_{ranks}.h5"
+    # Ctrl-C reaches a process started without mpirun as SIGINT
+    for ranks, sig in [(None, signal.SIGINT), (2, signal.SIGTERM)]:
+        name = sig.name
+        path = tmp / f"{name}_{ranks}.h5"
         process = subprocess.Popen(command(sgdmc, [config, f"--output={path}"], ranks),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5 * duration)
-        signal_ranks(process, signal.SIGTERM, sgdmc)
+        signal_ranks(process, sig, sgdmc)
         start = time.monotonic()
         _, stderr = process.communicate(timeout=60)
         stop_time = time.monotonic() - start
         check(process.returncode == EXIT_RESUME,
-              f"SIGTERM, {ranks} ranks: exit {process.returncode}, not {EXIT_RESUME}: {stderr}")
+              f"{name}, {ranks} ranks: exit {process.returncode}, not {EXIT_RESUME}: {stderr}")
         check("interrupted" in stderr and "--resume" in stderr,
-              f"SIGTERM, {ranks} ranks: no 'interrupted ... --resume' on stderr: {stderr}")
+              f"{name}, {ranks} ranks: no 'interrupted ... --resume' on stderr: {stderr}")
         check(stop_time < 0.25 * duration + 5,
-              f"SIGTERM, {ranks} ranks: took {stop_time:.1f} s to stop")
+              f"{name}, {ranks} ranks: took {stop_time:.1f} s to stop")
         partial = datasets(path)
         done = partial["done"].astype(bool)
-        check(0 < done.sum() < tasks, f"SIGTERM, {ranks} ranks: {done.sum()} of {tasks} done")
+        check(0 < done.sum() < tasks, f"{name}, {ranks} ranks: {done.sum()} of {tasks} done")
         diff = differences(reference, partial, done)
-        check(not diff, f"SIGTERM, {ranks} ranks: done rows differ from the full run: {diff}")
+        check(not diff, f"{name}, {ranks} ranks: done rows differ from the full run: {diff}")
         with h5py.File(path, "r") as f:
             check(bool((f["runs/status"][...][~done] == 0).all()),
-                  f"SIGTERM, {ranks} ranks: rows not done are not pending")
+                  f"{name}, {ranks} ranks: rows not done are not pending")
         result = run(sgdmc, [config, f"--output={path}", "--resume"], ranks)
-        check(result.returncode == 0, f"SIGTERM, {ranks} ranks: resume: {result.stderr}")
+        check(result.returncode == 0, f"{name}, {ranks} ranks: resume: {result.stderr}")
         check(f"{done.sum()} of {tasks} tasks already done" in result.stderr,
-              f"SIGTERM, {ranks} ranks: resume does not say what it resumes: {result.stderr}")
+              f"{name}, {ranks} ranks: resume does not say what it resumes: {result.stderr}")
         diff = differences(reference, datasets(path))
-        check(not diff, f"SIGTERM, {ranks} ranks: resumed file differs: {diff}")
+        check(not diff, f"{name}, {ranks} ranks: resumed file differs: {diff}")
 
 
 def write(path: Path, text: str) -> str:
@@ -271,6 +276,25 @@ def expect_error(sgdmc: str, args: list[str], needles: list[str], what: str,
     check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {result.stderr!r}")
     for needle in needles:
         check(needle in result.stderr, f"{what}: '{needle}' not in {result.stderr!r}")
+
+
+def terminal_stderr(cmd: list[str]) -> str:
+    """What cmd writes to stderr when stderr is a terminal."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
@@ -312,6 +336,16 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(result.returncode == 0, f"--force: {result.stderr}")
     with h5py.File("small.h5", "r") as f:
         check("steps = 201" in f.attrs["config"], "--force did not replace the file")
+
+    # progress: a log gets plain lines, a terminal a bar redrawn in place
+    result = run(sgdmc, [config, "--output=progress.h5"])
+    check(result.returncode == 0 and
+          "sgdmc study: 20/20 tasks done; 20 runs in 0:00:0" in result.stderr and
+          "complete" in result.stderr and "\r" not in result.stderr,
+          f"progress in a log: {result.stderr!r}")
+    on_terminal = terminal_stderr([sgdmc, "study", config, "--output=tty.h5"])
+    check("\r\033[K" in on_terminal and "20/20 tasks done" in on_terminal,
+          f"progress on a terminal: {on_terminal!r}")
 
     result = run(sgdmc, [config, "--dry-run"])
     check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout
