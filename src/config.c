@@ -41,6 +41,7 @@ void sgdmc_train_config_defaults(sgdmc_train_config *c)
     c->trajectory = 0;
     c->checkpoints = 8;
     c->eval_points = 4096;
+    c->gram_points = 32;
     c->tol = 1e-3;
     c->blowup = 1e10;
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgdmc/evaluate.h"
+
 typedef int (*setter)(const sgdmc_option *opt, sgdmc_train_config *c, const char *value,
                       char *err, size_t errlen);
 
@@ -355,6 +357,9 @@ static const sgdmc_option options[] = {
     {"eval_points", "N", "4096",
      "quasi-Monte Carlo points of the risk evaluation for d >= 2 (d = 1 integrates exactly)",
      set_int, OPT_FIELD(eval_points), 16, 1 << 24, false, NULL},
+    {"gram_points", "N", "32",
+     "inputs of the output-Jacobian Gram measures at the end (mse; 0: skip them)", set_int,
+     OPT_FIELD(gram_points), 0, SGDMC_EVAL_CHUNK, false, NULL},
     {"blowup", "R", "1e10", "a risk above R (or a non-finite value) means status diverged",
      set_double, OPT_FIELD(blowup), 0, BIG, true, NULL},
     {"save", "FILE.h5", "none", "write the final parameters (same layout as --init=FILE.h5)",

@@ -56,6 +56,14 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
     fputs(", ", out);
     number(out, "min_grad_norm", r->min_grad_norm);
     fputs(", ", out);
+    number(out, "gram_min_eig", r->gram_min_eig);
+    fputs(", ", out);
+    number(out, "gram_max_eig", r->gram_max_eig);
+    fputs(", ", out);
+    number(out, "gram_risk", r->gram_risk);
+    fputs(", ", out);
+    number(out, "gram_grad_norm", r->gram_grad_norm);
+    fputs(", ", out);
     counts(out, "dead_init", r->dead_init, r->depth);
     fputs(", ", out);
     counts(out, "dead_final", r->dead_final, r->depth);

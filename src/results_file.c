@@ -19,12 +19,17 @@ typedef enum {
     COL_DIST_TO_MIN,
     COL_GRAD_NORM,
     COL_MIN_GRAD_NORM,
+    COL_GRAM_MIN_EIG,
+    COL_GRAM_MAX_EIG,
+    COL_GRAM_RISK,
+    COL_GRAM_GRAD_NORM,
     COL_SECONDS,
     COL_DOUBLE_COUNT
 } double_column;
 
 static const char *const double_names[COL_DOUBLE_COUNT] = {
-    "final_risk", "min_risk", "risk_gap", "dist_to_min", "grad_norm", "min_grad_norm", "seconds"};
+    "final_risk",   "min_risk",     "risk_gap",  "dist_to_min",    "grad_norm", "min_grad_norm",
+    "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "seconds"};
 
 struct sgdmc_results_file {
     hid_t file;
@@ -527,9 +532,10 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
     for (int c = 0; c < COL_DOUBLE_COUNT; c++) {
         for (int i = 0; i < count; i++) {
             const sgdmc_result *r = &results[i];
-            const double values[COL_DOUBLE_COUNT] = {r->final_risk, r->min_risk, r->risk_gap,
-                                                     r->dist_to_min, r->grad_norm,
-                                                     r->min_grad_norm, r->seconds};
+            const double values[COL_DOUBLE_COUNT] = {
+                r->final_risk, r->min_risk,      r->risk_gap,     r->dist_to_min,
+                r->grad_norm,  r->min_grad_norm, r->gram_min_eig, r->gram_max_eig,
+                r->gram_risk,  r->gram_grad_norm, r->seconds};
             f->dbuf[i] = values[c];
         }
         status |= write_rows(f->doubles[c], H5T_NATIVE_DOUBLE, first, count, 1, f->dbuf);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "sgdmc/evaluate.h"
+#include "sgdmc/gram.h"
 #include "sgdmc/h5io.h"
 #include "sgdmc/loss.h"
 #include "sgdmc/optim.h"
@@ -34,6 +35,9 @@ struct sgdmc_trainer {
     double *y;             /* [batch] */
     double *dout;          /* [batch] */
     double *file_params;   /* [n] the --init file's parameters, read once */
+    sgdmc_gram *gram;      /* NULL when the Gram measures are skipped */
+    double *gram_x;        /* [d][gram_points] */
+    double *gram_y;        /* [gram_points] */
     sgdmc_poll_fn poll;
     void *poll_context;
 };
@@ -53,6 +57,9 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t->y);
     free(t->dout);
     free(t->file_params);
+    sgdmc_gram_free(t->gram);
+    free(t->gram_x);
+    free(t->gram_y);
     free(t);
 }
 
@@ -112,6 +119,25 @@ static int init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, doub
     return 0;
 }
 
+/* The Gram measures' inputs: drawn once from a stream of their own, so that
+ * every run of a problem is measured on the same inputs. */
+static int setup_gram(sgdmc_trainer *t)
+{
+    const int points = t->config.gram_points;
+    t->gram = sgdmc_gram_alloc(&t->arch, points);
+    t->gram_x = malloc(sizeof(double) * (size_t)t->arch.widths[0] * (size_t)points);
+    t->gram_y = malloc(sizeof(double) * (size_t)points);
+    gsl_rng *rng = sgdmc_rng_alloc(0, SGDMC_STREAM_GRAM);
+    if (!t->gram || !t->gram_x || !t->gram_y || !rng) {
+        if (rng)
+            gsl_rng_free(rng);
+        return -1;
+    }
+    sgdmc_problem_sample(t->problem, rng, points, t->gram_x, t->gram_y);
+    gsl_rng_free(rng);
+    return 0;
+}
+
 sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_t errlen)
 {
     if (sgdmc_train_config_check(c, err, errlen))
@@ -148,6 +174,8 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
     }
     t->evaluator = sgdmc_evaluator_alloc(c, t->problem, &t->arch);
     if (!t->evaluator)
+        goto oom;
+    if (c->gram_points > 0 && c->loss == SGDMC_LOSS_MSE && setup_gram(t))
         goto oom;
     if (c->batch_size == 0) /* the whole data set is every step's batch: lay it out once */
         sgdmc_problem_data_columns(t->problem, sgdmc_workspace_input(t->ws), (size_t)data_count,
@@ -344,6 +372,15 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     r->risk_gap = r->final_risk - r->min_risk;
     r->dist_to_min = r->min_risk == 0.0 && c->loss == SGDMC_LOSS_MSE && risk >= 0.0
                          ? sqrt(risk) : NAN;
+    r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
+    sgdmc_gram_measures gram;
+    if (t->gram && !diverged &&
+        sgdmc_gram_measure(t->gram, t->params, t->gram_x, t->gram_y, &gram) == 0) {
+        r->gram_min_eig = gram.min_eig;
+        r->gram_max_eig = gram.max_eig;
+        r->gram_risk = gram.risk;
+        r->gram_grad_norm = gram.grad_norm;
+    }
     if (diverged) {
         r->status = SGDMC_STATUS_DIVERGED;
         for (int k = 0; k < r->depth; k++)

@@ -55,6 +55,7 @@ import numpy as np
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ["status", "final_risk", "min_risk", "risk_gap", "dist_to_min", "grad_norm",
+               "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
                "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
 
 failures = []

@@ -70,6 +70,7 @@ typedef struct {
     int trajectory;
     int checkpoints;
     int eval_points;
+    int gram_points;                  /* inputs of the Gram measures, 0: none */
     double tol;
     double blowup;
     char save_file[SGDMC_PATH_MAX];

@@ -11,6 +11,7 @@ typedef enum {
     SGDMC_STREAM_INIT,
     SGDMC_STREAM_SAMPLE,
     SGDMC_STREAM_TEACHER,
+    SGDMC_STREAM_GRAM, /* the Gram measures' inputs, the same for every run */
 } sgdmc_stream;
 
 /* A generator for `stream` of `seed`; NULL when out of memory. */

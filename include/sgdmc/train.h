@@ -29,6 +29,9 @@ typedef struct {
     double dist_to_min;    /* L2 distance to a global minimizer's function, NaN when unknown */
     double grad_norm;      /* of the risk at the end */
     double min_grad_norm;  /* over the checkpoints */
+    /* at the end, on --gram_points fixed inputs (gram.h); NaN when skipped,
+     * under the logistic loss, or for a diverged run */
+    double gram_min_eig, gram_max_eig, gram_risk, gram_grad_norm;
     int depth;
     int dead_init[SGDMC_MAX_DEPTH];
     int dead_final[SGDMC_MAX_DEPTH];

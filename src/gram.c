@@ -1,0 +1,115 @@
+/* The output Jacobian's Gram matrix and its extreme eigenvalues. */
+#include "sgdmc/gram.h"
+
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sgdmc_gram {
+    sgdmc_arch arch;
+    int points;
+    size_t n;                        /* parameters */
+    sgdmc_workspace *ws;             /* for one input at a time */
+    double *jacobian;                /* [points][n] */
+    double *outputs;                 /* [points] */
+    size_t order;                    /* min(points, n) */
+    gsl_matrix *kernel;              /* [order][order]: J J^T, or J^T J when n < points */
+    gsl_vector *eigenvalues;
+    gsl_eigen_symm_workspace *eigen;
+};
+
+void sgdmc_gram_free(sgdmc_gram *g)
+{
+    if (!g)
+        return;
+    sgdmc_workspace_free(g->ws);
+    free(g->jacobian);
+    free(g->outputs);
+    if (g->kernel)
+        gsl_matrix_free(g->kernel);
+    if (g->eigenvalues)
+        gsl_vector_free(g->eigenvalues);
+    if (g->eigen)
+        gsl_eigen_symm_free(g->eigen);
+    free(g);
+}
+
+sgdmc_gram *sgdmc_gram_alloc(const sgdmc_arch *arch, int points)
+{
+    sgdmc_gram *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->arch = *arch;
+    g->points = points;
+    g->n = sgdmc_arch_param_count(arch);
+    const size_t p = (size_t)points;
+    g->ws = sgdmc_workspace_alloc(arch, 1);
+    g->jacobian = malloc(p * g->n * sizeof *g->jacobian);
+    g->outputs = malloc(p * sizeof *g->outputs);
+    g->order = p < g->n ? p : g->n;
+    g->kernel = gsl_matrix_alloc(g->order, g->order);
+    g->eigenvalues = gsl_vector_alloc(g->order);
+    g->eigen = gsl_eigen_symm_alloc(g->order);
+    if (!g->ws || !g->jacobian || !g->outputs || !g->kernel || !g->eigenvalues || !g->eigen) {
+        sgdmc_gram_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, const double *y,
+                       sgdmc_gram_measures *out)
+{
+    const int points = g->points;
+    const size_t n = g->n;
+    /* row s of J: the gradient of f(x_s), from a pass over x_s alone */
+    memset(g->jacobian, 0, sizeof(double) * (size_t)points * n);
+    const double one = 1.0;
+    double *input = sgdmc_workspace_input(g->ws);
+    for (int s = 0; s < points; s++) {
+        for (int i = 0; i < g->arch.widths[0]; i++)
+            input[i] = x[(size_t)i * (size_t)points + (size_t)s];
+        sgdmc_forward(&g->arch, params, g->ws, 1);
+        g->outputs[s] = sgdmc_workspace_output(g->ws)[0];
+        sgdmc_backward(&g->arch, params, g->ws, 1, &one, g->jacobian + (size_t)s * n);
+    }
+    const double *f = g->outputs;
+    double risk = 0.0, grad_norm2 = 0.0;
+    for (int s = 0; s < points; s++)
+        risk += (f[s] - y[s]) * (f[s] - y[s]);
+    for (size_t i = 0; i < n; i++) {
+        double gi = 0.0;
+        for (int s = 0; s < points; s++)
+            gi += 2.0 * (f[s] - y[s]) / points * g->jacobian[(size_t)s * n + i];
+        grad_norm2 += gi * gi;
+    }
+    /* J J^T and J^T J share their non-zero eigenvalues: solve the smaller */
+    const bool by_rows = g->order == (size_t)points;
+    const size_t inner = by_rows ? n : (size_t)points;
+    for (size_t a = 0; a < g->order; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double dot = 0.0;
+            for (size_t i = 0; i < inner; i++)
+                dot += by_rows ? g->jacobian[a * n + i] * g->jacobian[b * n + i]
+                               : g->jacobian[i * n + a] * g->jacobian[i * n + b];
+            gsl_matrix_set(g->kernel, a, b, dot);
+            gsl_matrix_set(g->kernel, b, a, dot);
+        }
+    /* a non-finite network must come back as NaN, not abort through GSL */
+    gsl_error_handler_t *previous = gsl_set_error_handler_off();
+    const int status = gsl_eigen_symm(g->kernel, g->eigenvalues, g->eigen);
+    gsl_set_error_handler(previous);
+    if (status)
+        return -1;
+    /* K is positive semi-definite: a negative eigenvalue is rounding; with
+     * fewer parameters than inputs its rank is below its order */
+    out->min_eig = by_rows ? fmax(0.0, gsl_vector_min(g->eigenvalues)) : 0.0;
+    out->max_eig = gsl_vector_max(g->eigenvalues);
+    out->risk = risk / points;
+    out->grad_norm = sqrt(grad_norm2);
+    return 0;
+}
