@@ -43,6 +43,8 @@ void sgdmc_train_config_defaults(sgdmc_train_config *c)
     c->eval_points = 4096;
     c->gram_points = 32;
     c->tol = 1e-3;
+    c->rtol = 0.0;
+    c->min_risk = NAN;
     c->blowup = 1e10;
 }
 

@@ -48,6 +48,11 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
     fputs(", ", out);
     number(out, "min_risk", r->min_risk);
     fputs(", ", out);
+    fprintf(out, "\"min_risk_source\": \"%s\", ", sgdmc_min_risk_source_names[r->min_risk_source]);
+    number(out, "tol", r->tol);
+    fputs(", ", out);
+    number(out, "rtol", r->rtol);
+    fputs(", ", out);
     number(out, "risk_gap", r->risk_gap);
     fputs(", ", out);
     number(out, "dist_to_min", r->dist_to_min);

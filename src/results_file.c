@@ -15,6 +15,8 @@ enum { STATUS_PENDING = 0 };
 typedef enum {
     COL_FINAL_RISK,
     COL_MIN_RISK,
+    COL_TOL,
+    COL_RTOL,
     COL_RISK_GAP,
     COL_DIST_TO_MIN,
     COL_GRAD_NORM,
@@ -28,7 +30,8 @@ typedef enum {
 } double_column;
 
 static const char *const double_names[COL_DOUBLE_COUNT] = {
-    "final_risk",   "min_risk",     "risk_gap",  "dist_to_min",    "grad_norm", "min_grad_norm",
+    "final_risk",   "min_risk",     "tol",       "rtol",           "risk_gap",  "dist_to_min",
+    "grad_norm",    "min_grad_norm",
     "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "seconds"};
 
 struct sgdmc_results_file {
@@ -37,7 +40,7 @@ struct sgdmc_results_file {
     int max_depth;
     int trajectory;
     hid_t doubles[COL_DOUBLE_COUNT];
-    hid_t status, steps, rank, dead_init, dead_final, done;
+    hid_t status, min_risk_source, steps, rank, dead_init, dead_final, done;
     hid_t traj_step, traj_risk, traj_grad_norm;
     /* row buffers for one write call, grown on demand */
     size_t buffer_rows;
@@ -47,14 +50,17 @@ struct sgdmc_results_file {
     unsigned char *ubuf;
 };
 
-static hid_t status_type(void)
+/* A uint8 enum of the names, numbered 0, 1, ... */
+static hid_t enum_type(const char *const *names)
 {
     hid_t t = H5Tenum_create(H5T_NATIVE_UINT8);
-    const char *names[] = {"pending", "converged", "not_converged", "diverged"};
-    for (unsigned char v = 0; v < 4; v++)
+    for (unsigned char v = 0; names[v]; v++)
         H5Tenum_insert(t, names[v], &v);
     return t;
 }
+
+static const char *const status_names[] = {"pending", "converged", "not_converged", "diverged",
+                                           NULL};
 
 /* A contiguous dataset of `rank` dims, allocated now and filled with `fill`. */
 static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank,
@@ -228,7 +234,7 @@ static int max_depth_of(const sgdmc_study *study)
 
 static void close_datasets(sgdmc_results_file *f)
 {
-    hid_t ids[] = {f->status, f->steps, f->rank, f->dead_init, f->dead_final, f->done,
+    hid_t ids[] = {f->status, f->min_risk_source, f->steps, f->rank, f->dead_init, f->dead_final, f->done,
                    f->traj_step, f->traj_risk, f->traj_grad_norm};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i] > 0)
@@ -281,16 +287,20 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
         f->doubles[c] = create_dataset(runs, double_names[c], H5T_IEEE_F64LE, 1, rows, &nan);
         status |= f->doubles[c] < 0;
     }
-    hid_t enum_type = status_type();
+    hid_t statuses = enum_type(status_names);
     const unsigned char pending = STATUS_PENDING;
-    f->status = create_dataset(runs, "status", enum_type, 1, rows, &pending);
-    H5Tclose(enum_type);
+    f->status = create_dataset(runs, "status", statuses, 1, rows, &pending);
+    H5Tclose(statuses);
+    hid_t sources = enum_type(sgdmc_min_risk_source_names);
+    const unsigned char unknown = SGDMC_MIN_RISK_UNKNOWN;
+    f->min_risk_source = create_dataset(runs, "min_risk_source", sources, 1, rows, &unknown);
+    H5Tclose(sources);
     f->steps = create_dataset(runs, "steps", H5T_STD_I64LE, 1, rows, &minus_one_ll);
     f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
     f->dead_init = create_dataset(runs, "dead_init", H5T_STD_I32LE, 2, depth_dims, &minus_one);
     f->dead_final = create_dataset(runs, "dead_final", H5T_STD_I32LE, 2, depth_dims, &minus_one);
     f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
-    status |= f->status < 0 || f->steps < 0 || f->rank < 0 || f->dead_init < 0 ||
+    status |= f->status < 0 || f->min_risk_source < 0 || f->steps < 0 || f->rank < 0 || f->dead_init < 0 ||
               f->dead_final < 0 || f->done < 0;
     f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
     if (f->trajectory > 0) {
@@ -447,6 +457,7 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
             f->doubles[c] = open_dataset(f->file, name, &missing);
         }
         f->status = open_dataset(f->file, "runs/status", &missing);
+        f->min_risk_source = open_dataset(f->file, "runs/min_risk_source", &missing);
         f->steps = open_dataset(f->file, "runs/steps", &missing);
         f->rank = open_dataset(f->file, "runs/rank", &missing);
         f->dead_init = open_dataset(f->file, "runs/dead_init", &missing);
@@ -533,7 +544,8 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
         for (int i = 0; i < count; i++) {
             const sgdmc_result *r = &results[i];
             const double values[COL_DOUBLE_COUNT] = {
-                r->final_risk, r->min_risk,      r->risk_gap,     r->dist_to_min,
+                r->final_risk, r->min_risk,      r->tol,          r->rtol,
+                r->risk_gap,   r->dist_to_min,
                 r->grad_norm,  r->min_grad_norm, r->gram_min_eig, r->gram_max_eig,
                 r->gram_risk,  r->gram_grad_norm, r->seconds};
             f->dbuf[i] = values[c];
@@ -545,9 +557,14 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
         f->lbuf[i] = results[i].steps;
         f->ibuf[i] = rank;
     }
-    hid_t enum_type = status_type();
-    status |= write_rows(f->status, enum_type, first, count, 1, f->ubuf);
-    H5Tclose(enum_type);
+    hid_t statuses = enum_type(status_names);
+    status |= write_rows(f->status, statuses, first, count, 1, f->ubuf);
+    H5Tclose(statuses);
+    for (int i = 0; i < count; i++)
+        f->ubuf[i] = (unsigned char)results[i].min_risk_source;
+    hid_t sources = enum_type(sgdmc_min_risk_source_names);
+    status |= write_rows(f->min_risk_source, sources, first, count, 1, f->ubuf);
+    H5Tclose(sources);
     status |= write_rows(f->steps, H5T_NATIVE_LLONG, first, count, 1, f->lbuf);
     status |= write_rows(f->rank, H5T_NATIVE_INT, first, count, 1, f->ibuf);
     const int D = f->max_depth;

@@ -18,6 +18,8 @@
 
 const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"converged", "not_converged",
                                                                "diverged", NULL};
+const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1] = {
+    "unknown", "exact", "computed", "estimated", "given", NULL};
 
 struct sgdmc_trainer {
     sgdmc_train_config config;
@@ -368,9 +370,18 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->min_grad_norm = NAN;
     r->final_risk = risk;
     r->grad_norm = grad_norm;
-    r->min_risk = sgdmc_problem_min_risk(t->problem, &t->arch, c);
+    r->tol = c->tol;
+    r->rtol = c->rtol;
+    if (!isnan(c->min_risk)) {
+        r->min_risk = c->min_risk;
+        r->min_risk_source = SGDMC_MIN_RISK_GIVEN;
+    } else {
+        r->min_risk = sgdmc_problem_min_risk(t->problem, &t->arch, c);
+        r->min_risk_source = isnan(r->min_risk) ? SGDMC_MIN_RISK_UNKNOWN : SGDMC_MIN_RISK_EXACT;
+    }
     r->risk_gap = r->final_risk - r->min_risk;
-    r->dist_to_min = r->min_risk == 0.0 && c->loss == SGDMC_LOSS_MSE && risk >= 0.0
+    /* R* = 0 under plain mse: the target itself is the minimizer's function */
+    r->dist_to_min = r->min_risk == 0.0 && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0 && risk >= 0.0
                          ? sqrt(risk) : NAN;
     r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
     sgdmc_gram_measures gram;
@@ -388,7 +399,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     } else {
         /* every risk is >= 0 and so >= R*: risk <= tol implies gap <= tol */
         const double gap = isnan(r->min_risk) ? risk : r->risk_gap;
-        r->status = gap <= c->tol ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
+        const double allowed = c->tol + (isnan(r->min_risk) ? 0.0 : c->rtol * r->min_risk);
+        r->status = gap <= allowed ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
         if (sgdmc_count_dead(t->evaluator, t->params, r->dead_final))
             goto oom;
     }

@@ -54,7 +54,8 @@ import h5py
 import numpy as np
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent
-RESULT_KEYS = ["status", "final_risk", "min_risk", "risk_gap", "dist_to_min", "grad_norm",
+RESULT_KEYS = ["status", "final_risk", "min_risk", "min_risk_source", "tol", "rtol", "risk_gap",
+               "dist_to_min", "grad_norm",
                "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
                "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
 
@@ -466,6 +467,38 @@ def check_teacher():
               f"min_risk {r['min_risk']}")
 
 
+def check_tolerances():
+    """R* given by the user, its provenance, and the verdict risk_gap <= tol + rtol R*."""
+    base = ["--steps=0", "--depth=2", "--seed=3"]
+    r = train("square target, depth 2", *base)
+    if not r:
+        return
+    check("R* unknown: min_risk_source unknown", r["min_risk_source"] == "unknown",
+          f"{r['min_risk_source']}")
+    risk = r["final_risk"]
+    given = risk / 2
+    for rtol, status in [(1.0, "converged"), (0.99, "not_converged")]:
+        g = train(f"--min_risk and --rtol={rtol}", *base, f"--min_risk={given!r}", "--tol=0",
+                  f"--rtol={rtol}")
+        if not g:
+            continue
+        check(f"--min_risk: source given, value kept", g["min_risk_source"] == "given" and
+              g["min_risk"] == given, f"{g['min_risk_source']} {g['min_risk']}")
+        check(f"--min_risk: risk_gap = final_risk - R*", g["risk_gap"] == risk - given,
+              f"{g['risk_gap']} != {risk - given}")
+        check(f"--rtol={rtol}: tol and rtol recorded", g["tol"] == 0 and g["rtol"] == rtol,
+              f"tol {g['tol']} rtol {g['rtol']}")
+        check(f"gap = R*, tol 0, rtol {rtol}: status {status}", g["status"] == status,
+              f"status {g['status']}")
+    c = train("constant target: R* exact", "--target=constant:2", "--steps=10")
+    if c:
+        check("constant target: min_risk_source exact", c["min_risk_source"] == "exact",
+              f"{c['min_risk_source']}")
+    bad = sgdmc("train", "--min_risk=-1")
+    check("--min_risk=-1 is refused naming the flag", bad.code == 2 and "--min_risk" in bad.err,
+          bad.describe())
+
+
 # --- 8. data problems -----------------------------------------------------------------------
 
 def numpy_forward(path, x):
@@ -520,7 +553,8 @@ def main():
     SGDMC = os.path.abspath(sys.argv[1])
     start = time.monotonic()
     sections = [check_help_and_version, check_bad_input, check_output, check_parameter_files,
-                check_divergence, check_constant_target, check_teacher, check_data]
+                check_divergence, check_constant_target, check_teacher, check_tolerances,
+                check_data]
     with tempfile.TemporaryDirectory(prefix="sgdmc-cli-") as TMP:
         for section in sections:
             try:

@@ -72,6 +72,8 @@ typedef struct {
     int eval_points;
     int gram_points;                  /* inputs of the Gram measures, 0: none */
     double tol;
+    double rtol;                      /* converged: risk_gap <= tol + rtol R* */
+    double min_risk;                  /* R* given by the user; NaN: not given */
     double blowup;
     char save_file[SGDMC_PATH_MAX];
 } sgdmc_train_config;

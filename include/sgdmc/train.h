@@ -21,10 +21,24 @@ typedef enum {
 
 extern const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1];
 
+/* How R* (min_risk) is known. */
+typedef enum {
+    SGDMC_MIN_RISK_UNKNOWN,
+    SGDMC_MIN_RISK_EXACT,     /* 0 by construction: constant target, realizable teacher */
+    SGDMC_MIN_RISK_COMPUTED,  /* by a deterministic solver with a proven class (rstar.h) */
+    SGDMC_MIN_RISK_ESTIMATED, /* the best of a solver's multi-start runs, not proven */
+    SGDMC_MIN_RISK_GIVEN,     /* --min_risk */
+    SGDMC_MIN_RISK_SOURCE_COUNT
+} sgdmc_min_risk_source;
+
+extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1];
+
 typedef struct {
     sgdmc_status status;
     double final_risk;
     double min_risk;       /* R*, NaN when unknown */
+    sgdmc_min_risk_source min_risk_source;
+    double tol, rtol;      /* the convergence tolerance of the run */
     double risk_gap;       /* final_risk - R*, NaN when R* is unknown */
     double dist_to_min;    /* L2 distance to a global minimizer's function, NaN when unknown */
     double grad_norm;      /* of the risk at the end */
