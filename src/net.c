@@ -308,6 +308,21 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
     }
 }
 
+int sgdmc_count_nonpositive_incoming(const sgdmc_arch *arch, const double *params, int layer)
+{
+    const int rows = arch->widths[layer], cols = arch->widths[layer - 1];
+    const double *weight = params + sgdmc_arch_weight_offset(arch, layer);
+    const double *bias = params + sgdmc_arch_bias_offset(arch, layer);
+    int count = 0;
+    for (int j = 0; j < rows; j++) {
+        bool nonpositive = bias[j] <= 0.0;
+        for (int i = 0; i < cols && nonpositive; i++)
+            nonpositive = weight[(size_t)j * cols + i] <= 0.0;
+        count += nonpositive;
+    }
+    return count;
+}
+
 double sgdmc_weight_penalty(const sgdmc_arch *arch, const double *params, double lambda,
                             double *grad)
 {

@@ -72,6 +72,10 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
     counts(out, "dead_init", r->dead_init, r->depth);
     fputs(", ", out);
     counts(out, "dead_final", r->dead_final, r->depth);
+    fputs(", ", out);
+    counts(out, "dead_permanent_init", r->dead_permanent_init, r->depth);
+    fputs(", ", out);
+    counts(out, "dead_permanent_final", r->dead_permanent_final, r->depth);
     fprintf(out, ", \"steps\": %ld, ", r->steps);
     number(out, "seconds", r->seconds);
     if (r->trajectory_count > 0) {

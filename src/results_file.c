@@ -34,13 +34,27 @@ static const char *const double_names[COL_DOUBLE_COUNT] = {
     "grad_norm",    "min_grad_norm",
     "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "seconds"};
 
+/* The per-layer [tasks, max depth] datasets. */
+typedef enum { DEAD_INIT, DEAD_FINAL, DEAD_PERMANENT_INIT, DEAD_PERMANENT_FINAL, LAYER_COUNT } layer_column;
+
+static const char *const layer_names[LAYER_COUNT] = {"dead_init", "dead_final",
+                                                     "dead_permanent_init", "dead_permanent_final"};
+
+static const int *layer_values(const sgdmc_result *r, layer_column column)
+{
+    const int *const values[LAYER_COUNT] = {r->dead_init, r->dead_final, r->dead_permanent_init,
+                                            r->dead_permanent_final};
+    return values[column];
+}
+
 struct sgdmc_results_file {
     hid_t file;
     long tasks;
     int max_depth;
     int trajectory;
     hid_t doubles[COL_DOUBLE_COUNT];
-    hid_t status, min_risk_source, steps, rank, dead_init, dead_final, done;
+    hid_t status, min_risk_source, steps, rank, done;
+    hid_t per_layer[LAYER_COUNT];
     hid_t traj_step, traj_risk, traj_grad_norm;
     /* row buffers for one write call, grown on demand */
     size_t buffer_rows;
@@ -234,7 +248,10 @@ static int max_depth_of(const sgdmc_study *study)
 
 static void close_datasets(sgdmc_results_file *f)
 {
-    hid_t ids[] = {f->status, f->min_risk_source, f->steps, f->rank, f->dead_init, f->dead_final, f->done,
+    for (int c = 0; c < LAYER_COUNT; c++)
+        if (f->per_layer[c] > 0)
+            H5Dclose(f->per_layer[c]);
+    hid_t ids[] = {f->status, f->min_risk_source, f->steps, f->rank, f->done,
                    f->traj_step, f->traj_risk, f->traj_grad_norm};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i] > 0)
@@ -297,11 +314,14 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
     H5Tclose(sources);
     f->steps = create_dataset(runs, "steps", H5T_STD_I64LE, 1, rows, &minus_one_ll);
     f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
-    f->dead_init = create_dataset(runs, "dead_init", H5T_STD_I32LE, 2, depth_dims, &minus_one);
-    f->dead_final = create_dataset(runs, "dead_final", H5T_STD_I32LE, 2, depth_dims, &minus_one);
+    for (int c = 0; c < LAYER_COUNT; c++) {
+        f->per_layer[c] =
+            create_dataset(runs, layer_names[c], H5T_STD_I32LE, 2, depth_dims, &minus_one);
+        status |= f->per_layer[c] < 0;
+    }
     f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
-    status |= f->status < 0 || f->min_risk_source < 0 || f->steps < 0 || f->rank < 0 || f->dead_init < 0 ||
-              f->dead_final < 0 || f->done < 0;
+    status |= f->status < 0 || f->min_risk_source < 0 || f->steps < 0 || f->rank < 0 ||
+              f->done < 0;
     f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
     if (f->trajectory > 0) {
         const hsize_t traj_dims[2] = {(hsize_t)study->tasks, (hsize_t)f->trajectory};
@@ -460,8 +480,11 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
         f->min_risk_source = open_dataset(f->file, "runs/min_risk_source", &missing);
         f->steps = open_dataset(f->file, "runs/steps", &missing);
         f->rank = open_dataset(f->file, "runs/rank", &missing);
-        f->dead_init = open_dataset(f->file, "runs/dead_init", &missing);
-        f->dead_final = open_dataset(f->file, "runs/dead_final", &missing);
+        for (int c = 0; c < LAYER_COUNT; c++) {
+            char name[64];
+            snprintf(name, sizeof name, "runs/%s", layer_names[c]);
+            f->per_layer[c] = open_dataset(f->file, name, &missing);
+        }
         f->done = open_dataset(f->file, "runs/done", &missing);
         f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
         if (f->trajectory > 0) {
@@ -568,14 +591,13 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
     status |= write_rows(f->steps, H5T_NATIVE_LLONG, first, count, 1, f->lbuf);
     status |= write_rows(f->rank, H5T_NATIVE_INT, first, count, 1, f->ibuf);
     const int D = f->max_depth;
-    for (int which = 0; which < 2; which++) {
+    for (int c = 0; c < LAYER_COUNT; c++) {
         for (int i = 0; i < count; i++)
             for (int k = 0; k < D; k++) {
-                const int *dead = which ? results[i].dead_final : results[i].dead_init;
-                f->ibuf[(size_t)i * D + k] = k < results[i].depth ? dead[k] : -1;
+                const int *values = layer_values(&results[i], (layer_column)c);
+                f->ibuf[(size_t)i * D + k] = k < results[i].depth ? values[k] : -1;
             }
-        status |= write_rows(which ? f->dead_final : f->dead_init, H5T_NATIVE_INT, first, count,
-                             D, f->ibuf);
+        status |= write_rows(f->per_layer[c], H5T_NATIVE_INT, first, count, D, f->ibuf);
     }
     const int T = f->trajectory;
     if (T > 0) {

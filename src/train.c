@@ -284,6 +284,16 @@ static double norm2(const double *x, size_t n)
     return sqrt(sum);
 }
 
+/* The permanently dead neurons per layer, given the dead counts. */
+static void count_permanent(const sgdmc_trainer *t, const int *dead, int *permanent)
+{
+    const bool relu = t->arch.activation == SGDMC_ACT_RELU;
+    for (int k = 1; k <= t->arch.depth; k++)
+        permanent[k - 1] = !relu ? 0
+                           : k == 1 ? dead[0]
+                                    : sgdmc_count_nonpositive_incoming(&t->arch, t->params, k);
+}
+
 static bool all_finite(const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -316,6 +326,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
 
     if (sgdmc_count_dead(t->evaluator, t->params, r->dead_init))
         goto oom;
+    count_permanent(t, r->dead_init, r->dead_permanent_init);
     bool diverged = false;
     size_t ci = 0, ti = 0;
     double risk = NAN, grad_norm = NAN;
@@ -395,7 +406,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     if (diverged) {
         r->status = SGDMC_STATUS_DIVERGED;
         for (int k = 0; k < r->depth; k++)
-            r->dead_final[k] = -1;
+            r->dead_final[k] = r->dead_permanent_final[k] = -1;
     } else {
         /* every risk is >= 0 and so >= R*: risk <= tol implies gap <= tol */
         const double gap = isnan(r->min_risk) ? risk : r->risk_gap;
@@ -403,6 +414,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->status = gap <= allowed ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
         if (sgdmc_count_dead(t->evaluator, t->params, r->dead_final))
             goto oom;
+        count_permanent(t, r->dead_final, r->dead_permanent_final);
     }
     free(checkpoints);
     free(traj_steps);

@@ -55,7 +55,7 @@ import numpy as np
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ["status", "final_risk", "min_risk", "min_risk_source", "tol", "rtol", "risk_gap",
-               "dist_to_min", "grad_norm",
+               "dist_to_min", "grad_norm", "dead_permanent_init", "dead_permanent_final",
                "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
                "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
 
@@ -406,6 +406,44 @@ def check_parameter_files():
               "W1 unchanged")
 
 
+def check_permanent_dead():
+    """Paper 001's certificate: a second-layer neuron whose incoming weights and bias are
+    <= 0 never moves again, whatever the optimizer, and is counted as permanently dead."""
+    start, stuck, end = tmp("stuck_start.h5"), tmp("stuck.h5"), tmp("stuck_end.h5")
+    arch = ["--depth=2", "--width=3"]
+    if not train("permanent: a network to edit", *arch, "--steps=0", "--seed=1",
+                 f"--save={start}"):
+        return
+    with h5py.File(start, "r") as f:
+        params = {k: f[k][...] for k in f}
+    params["W2"][0, :] = -np.abs(params["W2"][0, :])
+    params["b2"][0] = -abs(params["b2"][0]) - 0.1
+    with h5py.File(stuck, "w") as f:
+        for k, v in params.items():
+            f[k] = v
+    r = train("permanent: adam from the edited network", *arch, f"--init={stuck}",
+              "--optimizer=adam", "--lr=0.01", "--steps=3000", f"--save={end}")
+    if not r:
+        return
+    with h5py.File(end, "r") as f:
+        moved = not (np.array_equal(f["W2"][0, :], params["W2"][0, :]) and
+                     f["b2"][0] == params["b2"][0])
+        others_moved = not np.array_equal(f["W2"][1:, :], params["W2"][1:, :])
+    check("permanent: the stuck neuron's weights and bias never moved", not moved)
+    check("permanent: the other neurons trained", others_moved)
+    check("permanent: counted at init and at the end in layer 2",
+          r["dead_permanent_init"][1] >= 1 and r["dead_permanent_final"][1] >= 1,
+          f"{r['dead_permanent_init']} {r['dead_permanent_final']}")
+    check("permanent: layer 1 counts the neurons dead on the domain",
+          r["dead_permanent_init"][0] == r["dead_init"][0] and
+          r["dead_permanent_final"][0] == r["dead_final"][0], f"{r}")
+    t = train("permanent: tanh networks have none", *arch, "--activation=tanh", "--steps=10")
+    if t:
+        check("permanent: tanh counts 0 in every layer",
+              t["dead_permanent_init"] == [0, 0] and t["dead_permanent_final"] == [0, 0],
+              f"{t['dead_permanent_init']} {t['dead_permanent_final']}")
+
+
 # --- 5. divergence --------------------------------------------------------------------------
 
 def check_divergence():
@@ -553,6 +591,7 @@ def main():
     SGDMC = os.path.abspath(sys.argv[1])
     start = time.monotonic()
     sections = [check_help_and_version, check_bad_input, check_output, check_parameter_files,
+                check_permanent_dead,
                 check_divergence, check_constant_target, check_teacher, check_tolerances,
                 check_data]
     with tempfile.TemporaryDirectory(prefix="sgdmc-cli-") as TMP:

@@ -62,6 +62,11 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
                     sgdmc_workspace *ws, int count, const double *dout,
                     double *grad);
 
+/* Neurons of hidden layer k (2..L) whose incoming weights and bias are all
+ * <= 0: behind ReLU layers (inputs >= 0, skips included) their
+ * pre-activation is <= 0 for every input, so no gradient ever reaches them. */
+int sgdmc_count_nonpositive_incoming(const sgdmc_arch *arch, const double *params, int layer);
+
 /* lambda times the squared Frobenius norm of all weight matrices (biases
  * excluded); adds its gradient to grad unless grad is NULL. */
 double sgdmc_weight_penalty(const sgdmc_arch *arch, const double *params, double lambda,

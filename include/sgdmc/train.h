@@ -49,6 +49,11 @@ typedef struct {
     int depth;
     int dead_init[SGDMC_MAX_DEPTH];
     int dead_final[SGDMC_MAX_DEPTH];
+    /* paper 001's certificate, ReLU networks only (0 otherwise): first-layer
+     * neurons dead on the whole input domain, deeper neurons with incoming
+     * weights and bias <= 0; no gradient ever revives them */
+    int dead_permanent_init[SGDMC_MAX_DEPTH];
+    int dead_permanent_final[SGDMC_MAX_DEPTH];
     long steps;            /* steps taken (fewer than asked when diverged) */
     double seconds;
     int trajectory_count;
