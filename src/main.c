@@ -1,4 +1,5 @@
 /* sgdmc: the command line. */
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,14 +309,15 @@ static int run_study(int argc, char **argv)
 
 static void print_summarize_help(FILE *out)
 {
-    fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json]\n"
+    fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json] [--grad_eps=E]\n"
           "\n"
           "For every grid cell of a study's results file (seeds pooled; only rows\n"
           "marked done count, so it works on a study still running or stopped): runs,\n"
           "done, converged, diverged, P(converged) with its exact 95% Clopper-Pearson\n"
           "interval, the share of runs with a dead first-layer neuron at initialization\n"
-          "and at the end (each with its interval), and the median final risk (a\n"
-          "diverged run's NaN risk counts as infinite).\n",
+          "and at the end (each with its interval), the share with min_grad_norm <= E\n"
+          "(default 1e-3; paper 003's stationarity) with its interval, and the median\n"
+          "final risk (a diverged run's NaN risk counts as infinite).\n",
           out);
 }
 
@@ -323,6 +325,7 @@ static int run_summarize(int argc, char **argv)
 {
     const char *path = NULL;
     sgdmc_summary_format format = SGDMC_SUMMARY_TABLE;
+    double grad_eps = 1e-3;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -333,6 +336,14 @@ static int run_summarize(int argc, char **argv)
             if (sgdmc_summary_format_parse(arg + 9, &format)) {
                 fprintf(stderr, "sgdmc summarize: --format: '%s' is not table, csv or json\n",
                         arg + 9);
+                return EXIT_USAGE;
+            }
+        } else if (!strncmp(arg, "--grad_eps=", 11)) {
+            char *end;
+            grad_eps = strtod(arg + 11, &end);
+            if (end == arg + 11 || *end || !(grad_eps >= 0.0) || !isfinite(grad_eps)) {
+                fprintf(stderr, "sgdmc summarize: --grad_eps: '%s' is not a number >= 0\n",
+                        arg + 11);
                 return EXIT_USAGE;
             }
         } else if (!strncmp(arg, "--", 2)) {
@@ -352,7 +363,7 @@ static int run_summarize(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[2048];
-    if (sgdmc_summarize(path, format, stdout, err, sizeof err)) {
+    if (sgdmc_summarize(path, format, grad_eps, stdout, err, sizeof err)) {
         fprintf(stderr, "sgdmc summarize: %s\n", err);
         return EXIT_FAILURE;
     }

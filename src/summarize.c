@@ -145,6 +145,8 @@ typedef struct {
      * and at the end, with their 95% intervals; NaN when done = 0 */
     double dead_at_init, dead_init_low, dead_init_high;
     double dead_at_end, dead_end_low, dead_end_high;
+    /* share of done runs with min_grad_norm <= grad_eps (paper 003) */
+    double p_stationary, stationary_low, stationary_high;
     double median_final_risk;            /* NaN when done = 0, may be +inf */
 } cell_stats;
 
@@ -168,9 +170,10 @@ static double median_of(double *values, long n)
 /* The statistics of one cell's rows; done_risks has room for `seeds`. */
 static void summarize_cell(long seeds, const unsigned char *done, const int *status,
                            const double *final_risk, const int *dead_first_layer,
-                           const int *dead_first_layer_end, double *done_risks, cell_stats *cell)
+                           const int *dead_first_layer_end, const double *min_grad_norm,
+                           double grad_eps, double *done_risks, cell_stats *cell)
 {
-    long n = 0, converged = 0, diverged = 0, dead = 0, dead_end = 0;
+    long n = 0, converged = 0, diverged = 0, dead = 0, dead_end = 0, stationary = 0;
     for (long i = 0; i < seeds; i++) {
         if (done[i] != 1)
             continue;
@@ -178,6 +181,7 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
         diverged += status[i] == SGDMC_STATUS_DIVERGED;
         dead += dead_first_layer[i] > 0;
         dead_end += dead_first_layer_end[i] > 0;
+        stationary += min_grad_norm[i] <= grad_eps;
         /* a diverged run's risk may be NaN: it ranks above every number */
         done_risks[n++] = isnan(final_risk[i]) ? INFINITY : final_risk[i];
     }
@@ -186,6 +190,7 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
         cell->p_converged = cell->ci_low = cell->ci_high = NAN;
         cell->dead_at_init = cell->dead_init_low = cell->dead_init_high = NAN;
         cell->dead_at_end = cell->dead_end_low = cell->dead_end_high = NAN;
+        cell->p_stationary = cell->stationary_low = cell->stationary_high = NAN;
         cell->median_final_risk = NAN;
         return;
     }
@@ -195,6 +200,8 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
     sgdmc_clopper_pearson(dead, n, &cell->dead_init_low, &cell->dead_init_high);
     cell->dead_at_end = (double)dead_end / (double)n;
     sgdmc_clopper_pearson(dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
+    cell->p_stationary = (double)stationary / (double)n;
+    sgdmc_clopper_pearson(stationary, n, &cell->stationary_low, &cell->stationary_high);
     cell->median_final_risk = median_of(done_risks, n);
 }
 
@@ -213,6 +220,7 @@ typedef struct {
 
 /* Everything read, ready to print. */
 typedef struct {
+    double grad_eps;
     long tasks, seeds, cells;
     int key_count;
     grid_column *grid;  /* [key_count] */
@@ -224,7 +232,7 @@ typedef struct {
 typedef struct {
     const char *path;
     hid_t file;
-    hid_t done, status, final_risk, dead_init, dead_final;
+    hid_t done, status, final_risk, min_grad_norm, dead_init, dead_final;
     hid_t status_type; /* in memory: pending = -1, else sgdmc_status */
 } results_reader;
 
@@ -248,7 +256,8 @@ static void summary_free(summary *s)
 
 static void reader_close(results_reader *r)
 {
-    hid_t datasets[] = {r->done, r->status, r->final_risk, r->dead_init, r->dead_final};
+    hid_t datasets[] = {r->done, r->status, r->final_risk, r->min_grad_norm, r->dead_init,
+                        r->dead_final};
     for (size_t i = 0; i < sizeof datasets / sizeof *datasets; i++)
         if (datasets[i] > 0)
             H5Dclose(datasets[i]);
@@ -456,8 +465,12 @@ static int open_results(results_reader *r, summary *s, char *err, size_t errlen)
     r->status = r->done < 0 ? -1 : open_runs_dataset(r->file, path, "status", 1, s->tasks, err, errlen);
     r->final_risk =
         r->status < 0 ? -1 : open_runs_dataset(r->file, path, "final_risk", 1, s->tasks, err, errlen);
-    r->dead_init =
-        r->final_risk < 0 ? -1 : open_runs_dataset(r->file, path, "dead_init", 2, s->tasks, err, errlen);
+    r->min_grad_norm = r->final_risk < 0 ? -1
+                                         : open_runs_dataset(r->file, path, "min_grad_norm", 1,
+                                                             s->tasks, err, errlen);
+    r->dead_init = r->min_grad_norm < 0
+                       ? -1
+                       : open_runs_dataset(r->file, path, "dead_init", 2, s->tasks, err, errlen);
     r->dead_final =
         r->dead_init < 0 ? -1 : open_runs_dataset(r->file, path, "dead_final", 2, s->tasks, err, errlen);
     if (r->dead_final < 0)
@@ -494,6 +507,7 @@ typedef struct {
     unsigned char *done;
     int *status;
     double *final_risk;
+    double *min_grad_norm;
     int *dead_first_layer;
     int *dead_first_layer_end;
     double *done_risks;   /* one cell's done runs' risks, sorted for the median */
@@ -506,6 +520,7 @@ static void block_free(block_buffers *b)
     free(b->done);
     free(b->status);
     free(b->final_risk);
+    free(b->min_grad_norm);
     free(b->dead_first_layer);
     free(b->dead_first_layer_end);
     free(b->done_risks);
@@ -527,12 +542,13 @@ static int block_alloc(block_buffers *b, const summary *s)
     b->done = malloc(rows);
     b->status = malloc(rows * sizeof *b->status);
     b->final_risk = malloc(rows * sizeof *b->final_risk);
+    b->min_grad_norm = malloc(rows * sizeof *b->min_grad_norm);
     b->dead_first_layer = malloc(rows * sizeof *b->dead_first_layer);
     b->dead_first_layer_end = malloc(rows * sizeof *b->dead_first_layer_end);
     b->done_risks = malloc((size_t)s->seeds * sizeof *b->done_risks);
     b->numbers = malloc((size_t)cells * sizeof *b->numbers);
     b->texts = malloc((size_t)cells * longest_text);
-    return b->done && b->status && b->final_risk && b->dead_first_layer &&
+    return b->done && b->status && b->final_risk && b->min_grad_norm && b->dead_first_layer &&
                    b->dead_first_layer_end && b->done_risks &&
                    b->numbers && b->texts
                ? 0
@@ -587,6 +603,7 @@ static int read_cells(const results_reader *r, summary *s, char *err, size_t err
             {r->done, H5T_NATIVE_UCHAR, b.done, "done"},
             {r->status, r->status_type, b.status, "status"},
             {r->final_risk, H5T_NATIVE_DOUBLE, b.final_risk, "final_risk"},
+            {r->min_grad_norm, H5T_NATIVE_DOUBLE, b.min_grad_norm, "min_grad_norm"},
             {r->dead_init, H5T_NATIVE_INT, b.dead_first_layer, "dead_init"},
             {r->dead_final, H5T_NATIVE_INT, b.dead_first_layer_end, "dead_final"},
         };
@@ -598,7 +615,8 @@ static int read_cells(const results_reader *r, summary *s, char *err, size_t err
         for (long c = 0; c < count; c++) {
             const size_t at = (size_t)(c * s->seeds);
             summarize_cell(s->seeds, b.done + at, b.status + at, b.final_risk + at,
-                           b.dead_first_layer + at, b.dead_first_layer_end + at, b.done_risks,
+                           b.dead_first_layer + at, b.dead_first_layer_end + at,
+                           b.min_grad_norm + at, s->grad_eps, b.done_risks,
                            &s->stats[first_cell + c]);
         }
     }
@@ -630,7 +648,7 @@ static const char *const stat_names[] = {
     "runs",        "done",           "converged",         "diverged",    "p_converged",
     "ci_low",      "ci_high",        "dead_at_init",      "dead_at_init_low",
     "dead_at_init_high", "dead_at_end", "dead_at_end_low", "dead_at_end_high",
-    "median_final_risk"};
+    "p_stationary", "p_stationary_low", "p_stationary_high", "median_final_risk"};
 enum { STAT_COUNT = sizeof stat_names / sizeof *stat_names };
 
 /* The statistics of a cell in stat_names order. */
@@ -640,7 +658,8 @@ static void stat_values(const cell_stats *c, double values[STAT_COUNT])
                                   (double)c->diverged, c->p_converged,    c->ci_low,
                                   c->ci_high,          c->dead_at_init,   c->dead_init_low,
                                   c->dead_init_high,   c->dead_at_end,    c->dead_end_low,
-                                  c->dead_end_high,    c->median_final_risk};
+                                  c->dead_end_high,    c->p_stationary,   c->stationary_low,
+                                  c->stationary_high,  c->median_final_risk};
     memcpy(values, v, sizeof v);
 }
 
@@ -670,7 +689,9 @@ static void print_json(const summary *s, const char *path, FILE *out)
 {
     fputs("{\"file\": ", out);
     json_string(out, path);
-    fprintf(out, ", \"tasks\": %ld, \"seeds\": %ld, \"grid_keys\": [", s->tasks, s->seeds);
+    fprintf(out, ", \"tasks\": %ld, \"seeds\": %ld, \"grad_eps\": ", s->tasks, s->seeds);
+    json_number(out, s->grad_eps);
+    fputs(", \"grid_keys\": [", out);
     for (int a = 0; a < s->key_count; a++) {
         fputs(a ? ", " : "", out);
         json_string(out, s->grid[a].key);
@@ -756,10 +777,10 @@ static void print_csv(const summary *s, FILE *out)
 
 /* Table columns after the grid keys. */
 enum { TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_DIVERGED, TABLE_P, TABLE_DEAD,
-       TABLE_DEAD_END, TABLE_MEDIAN, TABLE_STAT_COUNT };
+       TABLE_DEAD_END, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT };
 static const char *const table_headings[TABLE_STAT_COUNT] = {
     "runs", "done", "converged", "diverged", "p_converged [95% CI]", "dead_at_init [95% CI]",
-    "dead_at_end [95% CI]", "median_final_risk"};
+    "dead_at_end [95% CI]", "p_stationary [95% CI]", "median_final_risk"};
 
 /* The text of one table field; row -1 is the heading. Grid strings come
  * back as they are, everything else is written into buf. */
@@ -790,6 +811,9 @@ static const char *table_field(const summary *s, long row, int column, char *buf
     else if (stat == TABLE_DEAD_END)
         snprintf(buf, size, "%.3f [%.3f, %.3f]", c->dead_at_end, c->dead_end_low,
                  c->dead_end_high);
+    else if (stat == TABLE_STATIONARY)
+        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->p_stationary, c->stationary_low,
+                 c->stationary_high);
     else
         snprintf(buf, size, "%.4g", c->median_final_risk);
     return buf;
@@ -827,8 +851,8 @@ static int print_table(const summary *s, const char *path, FILE *out)
     return 0;
 }
 
-int sgdmc_summarize(const char *path, sgdmc_summary_format format, FILE *out, char *err,
-                    size_t errlen)
+int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_eps, FILE *out,
+                    char *err, size_t errlen)
 {
     /* a missing file or dataset is reported once, in our words */
     H5E_auto2_t saved_report;
@@ -836,8 +860,9 @@ int sgdmc_summarize(const char *path, sgdmc_summary_format format, FILE *out, ch
     H5Eget_auto2(H5E_DEFAULT, &saved_report, &saved_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     results_reader reader = {.path = path, .file = -1, .done = -1, .status = -1,
-                             .final_risk = -1, .dead_init = -1, .dead_final = -1, .status_type = -1};
-    summary s = {0};
+                             .final_risk = -1, .min_grad_norm = -1, .dead_init = -1,
+                             .dead_final = -1, .status_type = -1};
+    summary s = {.grad_eps = grad_eps};
     int status = open_results(&reader, &s, err, errlen) || read_cells(&reader, &s, err, errlen)
                      ? -1
                      : 0;

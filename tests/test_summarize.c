@@ -106,10 +106,15 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* Runs count as stationary when min_grad_norm <= GRAD_EPS; the rows below
+ * take their final risk as min_grad_norm. */
+#define GRAD_EPS 0.5
+
 static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, int dead_second)
 {
     sgdmc_result r = {.status = status, .final_risk = final_risk, .min_risk = NAN,
-                      .risk_gap = NAN, .dist_to_min = NAN, .grad_norm = 1, .min_grad_norm = 1,
+                      .risk_gap = NAN, .dist_to_min = NAN, .grad_norm = 1,
+                      .min_grad_norm = final_risk,
                       .depth = 2, .steps = 10, .seconds = 0.001};
     r.dead_init[0] = dead_first;
     r.dead_init[1] = dead_second;
@@ -127,7 +132,7 @@ static char *summarize_to_string(const char *path, sgdmc_summary_format format, 
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
-    const int status = sgdmc_summarize(path, format, out, err, errlen);
+    const int status = sgdmc_summarize(path, format, GRAD_EPS, out, err, errlen);
     fclose(out);
     if (status == 0)
         return text;
@@ -170,16 +175,17 @@ static int json_value(const char *cell, const char *key, double *value)
 /* Expected statistics of one cell; NaN where the summary has null. */
 typedef struct {
     long runs, done, converged, diverged;
-    double p, low, high, dead, dead_low, dead_high, dead_end, end_low, end_high, median;
+    double p, low, high, dead, dead_low, dead_high, dead_end, end_low, end_high;
+    double stationary, stationary_low, stationary_high, median;
 } expected_cell;
 
 /* dead and dead_end count the done runs with a dead first-layer neuron at
  * initialization and at the end. */
 static expected_cell expect(long runs, long done, long converged, long diverged, long dead,
-                            long dead_end, double median)
+                            long dead_end, long stationary, double median)
 {
     expected_cell e = {runs, done, converged, diverged, NAN, NAN, NAN, NAN, NAN,
-                       NAN,  NAN,  NAN,       NAN,      NAN};
+                       NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN};
     if (done > 0) {
         e.p = (double)converged / (double)done;
         e.low = reference_bound(converged, done, false);
@@ -190,6 +196,9 @@ static expected_cell expect(long runs, long done, long converged, long diverged,
         e.dead_end = (double)dead_end / (double)done;
         e.end_low = reference_bound(dead_end, done, false);
         e.end_high = reference_bound(dead_end, done, true);
+        e.stationary = (double)stationary / (double)done;
+        e.stationary_low = reference_bound(stationary, done, false);
+        e.stationary_high = reference_bound(stationary, done, true);
         e.median = median;
     }
     return e;
@@ -231,6 +240,9 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
     check_number(cell, "dead_at_end", e->dead_end, false, index);
     check_number(cell, "dead_at_end_low", e->end_low, e->dead_end > 0, index);
     check_number(cell, "dead_at_end_high", e->end_high, e->dead_end < 1, index);
+    check_number(cell, "p_stationary", e->stationary, false, index);
+    check_number(cell, "p_stationary_low", e->stationary_low, e->stationary > 0, index);
+    check_number(cell, "p_stationary_high", e->stationary_high, e->stationary < 1, index);
     check_number(cell, "median_final_risk", e->median, false, index);
 }
 
@@ -303,7 +315,8 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
                            "diverged",    "p_converged",    "ci_low",
                            "ci_high",     "dead_at_init",   "dead_at_init_low",
                            "dead_at_init_high", "dead_at_end", "dead_at_end_low",
-                           "dead_at_end_high",  "median_final_risk"};
+                           "dead_at_end_high",  "p_stationary", "p_stationary_low",
+                           "p_stationary_high", "median_final_risk"};
     enum { NAMES = sizeof names / sizeof *names };
     const char *cell = json_cell(json, index);
     for (int i = 0; i < NAMES && cell; i++) {
@@ -381,10 +394,10 @@ static void check_grid_study(void)
     write_rows(file, 18, 3, cell3_a);
     write_rows(file, 23, 1, &cell3_b);
     const expected_cell expected[4] = {
-        expect(6, 5, 3, 1, 2, 1, 3e-4),
-        expect(6, 6, 6, 0, 0, 6, 1.5),
-        expect(6, 0, 0, 0, 0, 0, 0),
-        expect(6, 4, 0, 1, 2, 0, 1.0),
+        expect(6, 5, 3, 1, 2, 1, 4, 3e-4),
+        expect(6, 6, 6, 0, 0, 6, 2, 1.5),
+        expect(6, 0, 0, 0, 0, 0, 0, 0),
+        expect(6, 4, 0, 1, 2, 0, 1, 1.0),
     };
 
     /* while the writer still holds the file open, as a running study does */
@@ -410,7 +423,8 @@ static void check_grid_study(void)
           while_open, json);
     char head[256];
     snprintf(head, sizeof head,
-             "{\"file\": \"%s\", \"tasks\": 24, \"seeds\": 6, \"grid_keys\": [\"widths\", "
+             "{\"file\": \"%s\", \"tasks\": 24, \"seeds\": 6, \"grad_eps\": 0.5, "
+             "\"grid_keys\": [\"widths\", "
              "\"lr\"], \"cells\": [\n",
              results_path);
     CHECK(!strncmp(json, head, strlen(head)), "json head:\n%s", json);
@@ -433,13 +447,13 @@ static void check_grid_study(void)
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "widths,lr,runs,done,converged,diverged,p_converged,ci_low,"
                                 "ci_high,dead_at_init,dead_at_init_low,dead_at_init_high,"
-                                "dead_at_end,dead_at_end_low,dead_at_end_high,"
-                                "median_final_risk"),
+                                "dead_at_end,dead_at_end_low,dead_at_end_high,p_stationary,"
+                                "p_stationary_low,p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,"),
               "csv row without done runs: %s", line);
     }
 
@@ -461,7 +475,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -490,16 +504,18 @@ static void check_study_without_grid(void)
     char *csv = summarize_to_string(results_path, SGDMC_SUMMARY_CSV, err, sizeof err);
     CHECK(json && csv, "summarize: %s", err);
     if (json && csv) {
-        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grid_keys\": [], \"cells\": [\n  {\"runs\""),
+        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grad_eps\": 0.5, \"grid_keys\": [], "
+                           "\"cells\": [\n  {\"runs\""),
               "json head:\n%s", json);
         CHECK(json_cell(json, 1) == NULL, "more than one cell:\n%s", json);
-        const expected_cell e = expect(3, 3, 1, 2, 1, 0, INFINITY);
+        const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, INFINITY);
         check_json_cell(json, 0, &e);
         char line[1024];
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "runs,done,converged,diverged,p_converged,ci_low,ci_high,"
                                 "dead_at_init,dead_at_init_low,dead_at_init_high,dead_at_end,"
-                                "dead_at_end_low,dead_at_end_high,median_final_risk"),
+                                "dead_at_end_low,dead_at_end_high,p_stationary,"
+                                "p_stationary_low,p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         check_csv_row(csv, json, 0, 0, NULL);
         CHECK(nth_line(csv, 1, line, sizeof line) && strlen(line) > 4 &&

@@ -37,8 +37,8 @@ int sgdmc_summary_format_parse(const char *text, sgdmc_summary_format *format);
  *
  * -1 with a one-line message in err naming the file, and the dataset or
  * attribute at fault, when the file cannot be read or is no results file. */
-int sgdmc_summarize(const char *path, sgdmc_summary_format format, FILE *out, char *err,
-                    size_t errlen);
+int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_eps, FILE *out,
+                    char *err, size_t errlen);
 
 /* The exact two-sided 95% Clopper-Pearson interval for k successes in n >= 1
  * trials: low = 0 if k = 0, else the 0.025 quantile of Beta(k, n-k+1);
