@@ -162,7 +162,7 @@ static void print_study_help(FILE *out)
           "  --print-default    print the built-in default study's config\n"
           "  --quiet            no progress output\n"
           "\n"
-          "exit status: 0 every task done; 75 stopped by SIGTERM/SIGINT before the end\n"
+          "exit status: 0 every task done; 75 stopped by SIGTERM/SIGINT/SIGUSR1 before the end\n"
           "(run the same command with --resume); 2 bad command line or config; 1 other\n"
           "failures.\n",
           out);

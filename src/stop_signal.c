@@ -20,6 +20,8 @@ void sgdmc_stop_signal_install(void)
     action.sa_flags = SA_RESETHAND;
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
+    /* SLURM's early warning (--signal=USR1@SECONDS), which mpirun forwards */
+    sigaction(SIGUSR1, &action, NULL);
 }
 
 int sgdmc_stop_signal_received(void) { return received_signal; }

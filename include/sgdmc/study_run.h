@@ -25,7 +25,7 @@ typedef struct {
 
 typedef enum {
     SGDMC_STUDY_COMPLETE,    /* every task is done */
-    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT: resume it */
+    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1: resume it */
     SGDMC_STUDY_FAILED,      /* err says why */
 } sgdmc_study_outcome;
 

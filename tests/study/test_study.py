@@ -12,8 +12,8 @@ Sections:
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
            once while resuming): the finished file equals an uninterrupted run.
-  sigterm  SIGTERM to every rank (as SLURM does at its time limit), or SIGINT to a
-           single process (Ctrl-C), stops the study
+  sigterm  SIGTERM to every rank (as SLURM does at its time limit), SIGUSR1 (SLURM's
+           early warning), or SIGINT to a single process (Ctrl-C), stops the study
            with exit status 75 and a consistent file (every row marked done equals
            the uninterrupted run; others pending); --resume completes it.
   errors   config errors name the file, line and key and create no file; an
@@ -233,7 +233,7 @@ def section_sigterm(sgdmc: str, configs: Path, tmp: Path) -> None:
     duration, reference = uninterrupted(sgdmc, config, tmp)
     tasks = len(reference["done"])
     # Ctrl-C reaches a process started without mpirun as SIGINT
-    for ranks, sig in [(None, signal.SIGINT), (2, signal.SIGTERM)]:
+    for ranks, sig in [(None, signal.SIGINT), (2, signal.SIGTERM), (3, signal.SIGUSR1)]:
         name = sig.name
         path = tmp / f"{name}_{ranks}.h5"
         process = subprocess.Popen(command(sgdmc, [config, f"--output={path}"], ranks),
