@@ -1,0 +1,508 @@
+/* R*(w) of one-hidden-layer ReLU networks on U[0,1] (rstar.h) against
+ * independent references: variances, teachers the class contains, a closed
+ * form for x^2, a brute-force grid search evaluated by midpoint-rule least
+ * squares, and GSL's adaptive quadrature for the minimizer's risk. Also the
+ * exact network-to-CPWL distance and `sgdmc reference`. */
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_rng.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sgdmc/problem.h"
+#include "sgdmc/reference_command.h"
+#include "sgdmc/rstar.h"
+
+typedef struct {
+    sgdmc_train_config config;
+    sgdmc_problem *problem;
+} setup;
+
+static void setup_open(setup *s, const char *flags)
+{
+    sgdmc_train_config_defaults(&s->config);
+    harness_config(&s->config, flags);
+    char err[512];
+    s->problem = sgdmc_problem_alloc(&s->config, 64, err, sizeof err);
+    if (!s->problem) {
+        fprintf(stderr, "%s: %s\n", flags, err);
+        exit(2);
+    }
+}
+
+static double rstar_of(setup *s, int width, sgdmc_pwl *minimizer, double *params)
+{
+    char err[512];
+    double r = NAN;
+    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, params, minimizer, err,
+                               sizeof err)) {
+        CHECK(0, "width %d: %s", width, err);
+        return NAN;
+    }
+    return r;
+}
+
+static double target(sgdmc_problem *p, double x)
+{
+    double y;
+    sgdmc_problem_targets(p, &x, 1, &y);
+    return y;
+}
+
+/* ---- R*(0) = Var g ------------------------------------------------------ */
+
+static void test_variance(void)
+{
+    const char *flags[] = {"--target=square", "--target=sin", "--target=constant:1.5"};
+    const double var[] = {4.0 / 45.0, 0.5, 0.0};
+    for (int k = 0; k < 3; k++) {
+        setup s;
+        setup_open(&s, flags[k]);
+        const double r = rstar_of(&s, 0, NULL, NULL);
+        CHECK(fabs(r - var[k]) <= 1e-15, "%s: R*(0) = %.17g, Var g = %.17g", flags[k], r, var[k]);
+        if (k == 2) {
+            const double r3 = rstar_of(&s, 3, NULL, NULL);
+            CHECK(r3 == 0.0, "constant target, width 3: R* = %g", r3);
+        }
+        sgdmc_problem_free(s.problem);
+    }
+}
+
+/* ---- teachers the class contains ------------------------------------------- */
+
+/* Teacher seeds 0..3 of widths 1..4, and two width-2 teachers whose both
+ * hinges face left inside (0,1) (seeds 99 and 236): at width 2 only the
+ * all-left pattern represents them, which checks the left-facing algebra. */
+static void test_teachers(void)
+{
+    const int cases[][2] = {{1, 0}, {1, 1}, {1, 2}, {1, 3}, {2, 0}, {2, 1}, {2, 2}, {2, 3},
+                            {3, 0}, {3, 1}, {3, 2}, {3, 3}, {4, 0}, {4, 1}, {4, 2}, {4, 3},
+                            {2, 99}, {2, 236}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        for (int extra = 0; extra <= 1; extra++) {
+            const int tw = cases[c][0], seed = cases[c][1];
+            {
+                char flags[128];
+                snprintf(flags, sizeof flags,
+                         "--target=teacher --teacher_width=%d --teacher_depth=1 --teacher_seed=%d",
+                         tw, seed);
+                setup s;
+                setup_open(&s, flags);
+                const int w = tw + extra;
+                sgdmc_pwl h = {0};
+                double *params = calloc((size_t)(3 * w + 1), sizeof *params);
+                const double r = rstar_of(&s, w, &h, params);
+                CHECK(r >= 0.0 && r <= 1e-14, "%s, width %d: R* = %g, the class contains g",
+                      flags, w, r);
+                /* the minimizer is the teacher: distance 0 to the teacher network */
+                const double *tp;
+                const sgdmc_arch *teacher = sgdmc_problem_teacher(s.problem, &tp);
+                const double d2 = sgdmc_pwl_network_distance2(&h, teacher, tp);
+                CHECK(d2 <= 1e-14, "%s, width %d: |minimizer - teacher|^2 = %g", flags, w, d2);
+                /* and the width-w network built from the solution is the minimizer */
+                sgdmc_arch student = {.depth = 1, .widths = {1, w, 1},
+                                      .activation = SGDMC_ACT_RELU};
+                const double d2s = sgdmc_pwl_network_distance2(&h, &student, params);
+                CHECK(d2s <= 1e-20, "%s, width %d: |minimizer - its network|^2 = %g", flags, w,
+                      d2s);
+                sgdmc_pwl_free(&h);
+                free(params);
+                sgdmc_problem_free(s.problem);
+            }
+        }
+}
+
+/* ---- x^2: closed form, monotonicity, the constraint ------------------------ */
+
+/* For x^2 all hinges right-facing with a flat first piece: reflecting that
+ * piece [0, h/2] to [-h/2, h/2] makes it one of w + 1 equal pieces of length
+ * h = 2/(2w+1) on [-h/2, 1], on each of which x^2's best line is the same
+ * (and continuous across the pieces), error h^4/180 per unit length:
+ * R*(w) = 4 / (45 (2w+1)^4). The solver does not know this. The unconstrained
+ * class with w - 1 knots and a free slope (structure A) has w equal pieces:
+ * 1 / (180 w^4). */
+static double square_closed_form(int w) { return 4.0 / (45.0 * pow(2.0 * w + 1.0, 4.0)); }
+
+static void test_square_and_sin(void)
+{
+    setup sq, sn;
+    setup_open(&sq, "--target=square");
+    setup_open(&sn, "--target=sin");
+    double prev_sq = INFINITY, prev_sn = INFINITY;
+    for (int w = 0; w <= 8; w++) {
+        const double rq = rstar_of(&sq, w, NULL, NULL);
+        const double rs = rstar_of(&sn, w, NULL, NULL);
+        CHECK(fabs(rq / square_closed_form(w) - 1.0) <= 1e-9,
+              "square, width %d: R* = %.17g, closed form %.17g", w, rq, square_closed_form(w));
+        if (w >= 1)
+            CHECK(rq < 1.0 / (180.0 * pow(w, 4.0)) * (1.0 - 1e-3),
+                  "square, width %d: R* = %g not below the w-1 knot free-slope optimum %g", w,
+                  rq, 1.0 / (180.0 * pow(w, 4.0)));
+        CHECK(rq < prev_sq, "square: R*(%d) = %g not below R*(%d) = %g", w, rq, w - 1, prev_sq);
+        CHECK(rs < prev_sn, "sin: R*(%d) = %g not below R*(%d) = %g", w, rs, w - 1, prev_sn);
+        prev_sq = rq;
+        prev_sn = rs;
+    }
+    sgdmc_problem_free(sq.problem);
+    sgdmc_problem_free(sn.problem);
+}
+
+/* ---- brute force on x^2 and sin, w = 1 and 2 ------------------------------------- */
+
+#define BRUTE_N 20000
+
+/* min over (c, a) of the midpoint-rule mean of (g - c - sum a_j h_j)^2 on
+ * BRUTE_N points (its own normal equations, Gaussian elimination with
+ * partial pivoting): a method that shares nothing with the solver. side[j]:
+ * 0 right-facing (x - t)_+, 1 left-facing (t - x)_+, 2 the affine x. */
+static double (*brute_target)(double);
+static double square(double x) { return x * x; }
+static double sine(double x) { return sin(2.0 * M_PI * x); }
+
+/* brute_target at the midpoints (i + 0.5) / n, for the two n in use */
+static double *midpoint_targets(int n)
+{
+    static double coarse[500], fine[BRUTE_N];
+    static double (*filled_for[2])(double);
+    double *y = n == 500 ? coarse : fine;
+    const int slot = n == 500 ? 0 : 1;
+    if (filled_for[slot] != brute_target) {
+        for (int i = 0; i < n; i++)
+            y[i] = brute_target((i + 0.5) / n);
+        filled_for[slot] = brute_target;
+    }
+    return y;
+}
+
+static double midpoint_risk(int k, const double *t, const int *side, int n)
+{
+    const double *yv = midpoint_targets(n);
+    double A[4][5] = {{0}};
+    const int m = k + 1;
+    for (int i = 0; i < n; i++) {
+        const double x = (i + 0.5) / n, y = yv[i];
+        double phi[4] = {1.0, 0, 0, 0};
+        for (int j = 0; j < k; j++) {
+            const double z = side[j] == 0 ? x - t[j] : side[j] == 1 ? t[j] - x : x;
+            phi[j + 1] = z > 0.0 ? z : 0.0;
+        }
+        for (int a = 0; a < m; a++) {
+            for (int b = 0; b < m; b++)
+                A[a][b] += phi[a] * phi[b];
+            A[a][m] += phi[a] * y;
+        }
+    }
+    double coef[4] = {0};
+    for (int c = 0; c < m; c++) {
+        int piv = c;
+        for (int r = c + 1; r < m; r++)
+            if (fabs(A[r][c]) > fabs(A[piv][c]))
+                piv = r;
+        for (int q = 0; q <= m; q++) {
+            const double tmp = A[c][q];
+            A[c][q] = A[piv][q];
+            A[piv][q] = tmp;
+        }
+        if (fabs(A[c][c]) < 1e-12 * n)
+            continue;   /* a vanishing hinge: coefficient 0 */
+        for (int r = c + 1; r < m; r++) {
+            const double f = A[r][c] / A[c][c];
+            for (int q = c; q <= m; q++)
+                A[r][q] -= f * A[c][q];
+        }
+    }
+    for (int c = m - 1; c >= 0; c--) {
+        if (fabs(A[c][c]) < 1e-12 * n)
+            continue;
+        double v = A[c][m];
+        for (int q = c + 1; q < m; q++)
+            v -= A[c][q] * coef[q];
+        coef[c] = v / A[c][c];
+    }
+    double risk = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double x = (i + 0.5) / n;
+        double f = coef[0];
+        for (int j = 0; j < k; j++) {
+            const double z = side[j] == 0 ? x - t[j] : side[j] == 1 ? t[j] - x : x;
+            f += coef[j + 1] * (z > 0.0 ? z : 0.0);
+        }
+        risk += (yv[i] - f) * (yv[i] - f);
+    }
+    return risk / n;
+}
+
+/* Grid over the free knots (grid points per knot), then a compass search
+ * around the best grid point down to step 1e-7, all on the coarse then the
+ * fine midpoint rule. */
+static double brute(int k, const int *side, const bool *free_knot, int grid, double *best_t)
+{
+    double t[2] = {0, 0}, best = INFINITY;
+    const int n_free = free_knot[0] + (k > 1 && free_knot[1]);
+    const int total = n_free == 2 ? grid * grid : n_free == 1 ? grid : 1;
+    for (int g = 0; g < total; g++) {
+        int idx[2] = {g % grid, g / grid};
+        for (int j = 0, f = 0; j < k; j++)
+            t[j] = free_knot[j] ? (idx[f++] + 0.5) / grid : 0.0;
+        const double r = midpoint_risk(k, t, side, 500);
+        if (r < best) {
+            best = r;
+            memcpy(best_t, t, sizeof t);
+        }
+    }
+    best = midpoint_risk(k, best_t, side, BRUTE_N);
+    for (double step = 1.0 / grid; step > 1e-7; step /= 2) {
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int j = 0; j < k; j++)
+                for (int dir = -1; dir <= 1 && free_knot[j]; dir += 2) {
+                    memcpy(t, best_t, sizeof t);
+                    t[j] = fmin(1.0, fmax(0.0, t[j] + dir * step));
+                    const double r = midpoint_risk(k, t, side, BRUTE_N);
+                    if (r < best) {
+                        best = r;
+                        memcpy(best_t, t, sizeof t);
+                        moved = true;
+                    }
+                }
+        }
+    }
+    return best;
+}
+
+static void test_brute_force(const char *flags, double (*g)(double))
+{
+    setup s;
+    setup_open(&s, flags);
+    brute_target = g;
+    for (int w = 1; w <= 2; w++) {
+        const int grid = w == 1 ? 2000 : 400;
+        double best_B = INFINITY, best_A, t[2];
+        /* structure B: every orientation pattern of w inner knots */
+        for (int pattern = 0; pattern < (1 << w); pattern++) {
+            const int side[2] = {pattern & 1, (pattern >> 1) & 1};
+            const bool free_knot[2] = {true, true};
+            best_B = fmin(best_B, brute(w, side, free_knot, grid, t));
+        }
+        /* structure A: the affine neuron and w - 1 knots */
+        const int side_A[2] = {2, 0};
+        const bool free_A[2] = {false, true};
+        best_A = brute(w, side_A, free_A, grid, t);
+        const double brute_best = fmin(best_A, best_B);
+        const double r = rstar_of(&s, w, NULL, NULL);
+        /* the midpoint rule on 20000 points: relative error well below 1e-5 */
+        const double tol = 1e-5 * brute_best;
+        CHECK(r <= brute_best + tol, "%s, width %d: R* = %.12g above the brute force's %.12g",
+              flags, w, r, brute_best);
+        CHECK(r >= brute_best - tol, "%s, width %d: R* = %.12g below the brute force's %.12g",
+              flags, w, r, brute_best);
+        /* the orientation-constrained class beats w - 1 knots with a free slope */
+        CHECK(best_B < best_A * 0.9, "%s, width %d: brute force B %.6g not below A %.6g", flags,
+              w, best_B, best_A);
+        CHECK(r < best_A * 0.9, "%s, width %d: R* %.6g not below structure A's %.6g", flags, w,
+              r, best_A);
+    }
+    sgdmc_problem_free(s.problem);
+}
+
+/* ---- the minimizer's own risk, by adaptive quadrature ------------------------ */
+
+typedef struct {
+    sgdmc_problem *problem;
+    const sgdmc_pwl *h;
+} residual_args;
+
+static double residual2(double x, void *p)
+{
+    const residual_args *a = p;
+    const double r = target(a->problem, x) - sgdmc_pwl_eval(a->h, x);
+    return r * r;
+}
+
+static void test_minimizer_risk(void)
+{
+    const char *flags[] = {"--target=square", "--target=sin",
+                           "--target=teacher --teacher_width=6 --teacher_seed=3"};
+    gsl_integration_workspace *ws = gsl_integration_workspace_alloc(1000);
+    gsl_error_handler_t *previous = gsl_set_error_handler_off();
+    for (int k = 0; k < 3; k++) {
+        setup s;
+        setup_open(&s, flags[k]);
+        const int widths[] = {1, 3, 4, 7};
+        for (int wi = 0; wi < 4; wi++) {
+            const int w = widths[wi];
+            sgdmc_pwl h = {0};
+            double *params = calloc((size_t)(3 * w + 1), sizeof *params);
+            const double r = rstar_of(&s, w, &h, params);
+            residual_args args = {s.problem, &h};
+            gsl_function F = {.function = residual2, .params = &args};
+            double total = 0.0;
+            for (int j = 0; j + 1 < h.count; j++) {
+                double part, abserr;
+                gsl_integration_qag(&F, h.x[j], h.x[j + 1], 1e-22, 1e-12, 1000,
+                                    GSL_INTEG_GAUSS61, ws, &part, &abserr);
+                total += part;
+            }
+            CHECK(fabs(total - r) <= 1e-9 * r + 1e-16,
+                  "%s, width %d: the minimizer's risk %.17g differs from R* %.17g", flags[k], w,
+                  total, r);
+            sgdmc_arch student = {.depth = 1, .widths = {1, w, 1}, .activation = SGDMC_ACT_RELU};
+            const double d2 = sgdmc_pwl_network_distance2(&h, &student, params);
+            CHECK(d2 <= 1e-24 + 1e-12 * r, "%s, width %d: |minimizer - its network|^2 = %g",
+                  flags[k], w, d2);
+            sgdmc_pwl_free(&h);
+            free(params);
+        }
+        sgdmc_problem_free(s.problem);
+    }
+    gsl_integration_workspace_free(ws);
+    gsl_set_error_handler(previous);
+}
+
+/* ---- the exact distance against a midpoint rule ------------------------------ */
+
+static void test_distance(void)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    for (int trial = 0; trial < 5; trial++) {
+        const int w = 1 + trial * 3;
+        sgdmc_arch arch = {.depth = 1, .widths = {1, w, 1}, .activation = SGDMC_ACT_RELU};
+        double *params = malloc((size_t)(3 * w + 1) * sizeof *params);
+        for (int i = 0; i < 3 * w + 1; i++)
+            params[i] = 2.0 * gsl_rng_uniform(rng) - 1.0;
+        sgdmc_pwl h = {.count = 2 + trial};
+        h.x = malloc((size_t)h.count * sizeof *h.x);
+        h.y = malloc((size_t)h.count * sizeof *h.y);
+        for (int j = 0; j < h.count; j++) {
+            h.x[j] = j == 0 ? 0.0 : j == h.count - 1 ? 1.0 : (j + 0.3 * gsl_rng_uniform(rng)) / (h.count - 1);
+            h.y[j] = 2.0 * gsl_rng_uniform(rng) - 1.0;
+        }
+        const int n = 1000000;
+        double mid = 0.0;
+        for (int i = 0; i < n; i++) {
+            const double x = (i + 0.5) / n;
+            double f = params[3 * w];
+            for (int j = 0; j < w; j++) {
+                const double z = params[j] * x + params[w + j];
+                f += params[2 * w + j] * (z > 0.0 ? z : 0.0);
+            }
+            const double e = f - sgdmc_pwl_eval(&h, x);
+            mid += e * e;
+        }
+        mid /= n;
+        const double exact = sgdmc_pwl_network_distance2(&h, &arch, params);
+        CHECK(fabs(exact - mid) <= 1e-9 * mid, "trial %d: distance2 %.15g, midpoint rule %.15g",
+              trial, exact, mid);
+        /* the network's own CPWL is at distance 0 */
+        sgdmc_pwl own;
+        CHECK(sgdmc_pwl_from_network(&arch, params, &own) == 0, "pwl_from_network failed");
+        const double zero = sgdmc_pwl_network_distance2(&own, &arch, params);
+        CHECK(zero <= 1e-28, "trial %d: distance to its own CPWL %g", trial, zero);
+        sgdmc_pwl_free(&own);
+        sgdmc_pwl_free(&h);
+        free(params);
+    }
+    gsl_rng_free(rng);
+}
+
+/* ---- unsupported problems ---------------------------------------------------- */
+
+static void test_unsupported(void)
+{
+    const char *flags[] = {"--input=normal", "--target=teacher --teacher_depth=2",
+                           "--l2=0.1", "--input_dim=2", "--activation=tanh"};
+    for (int k = 0; k < 5; k++) {
+        sgdmc_train_config c;
+        sgdmc_train_config_defaults(&c);
+        harness_config(&c, flags[k]);
+        CHECK(!sgdmc_rstar_supported(&c), "%s: reported supported", flags[k]);
+        char err[512];
+        sgdmc_problem *p = sgdmc_problem_alloc(&c, 16, err, sizeof err);
+        double r = 0.0;
+        err[0] = '\0';
+        CHECK(p && sgdmc_rstar_1d(p, &c, 2, &r, NULL, err, sizeof err) == -1 && err[0],
+              "%s: no error", flags[k]);
+        sgdmc_problem_free(p);
+    }
+    sgdmc_train_config c;
+    sgdmc_train_config_defaults(&c);
+    CHECK(sgdmc_rstar_supported(&c), "the default problem (x^2 on U[0,1]) is supported");
+}
+
+/* ---- `sgdmc reference` ------------------------------------------------------- */
+
+/* Runs the command with stdout into a file; returns its status, the output in out. */
+static int run_reference(const char *args, char *out, size_t outlen)
+{
+    char buf[512], *argv[16];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", args);
+    for (char *tok = strtok(buf, " "); tok && argc < 16; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    char path[] = "/tmp/sgdmc_test_rstar_XXXXXX";
+    const int fd = mkstemp(path);
+    fflush(stdout);
+    const int saved = dup(1);
+    dup2(fd, 1);
+    const int status = sgdmc_reference_main(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    const ssize_t got = pread(fd, out, outlen - 1, 0);
+    out[got > 0 ? got : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return status;
+}
+
+static void test_command(void)
+{
+    char out[4096];
+    int status = run_reference("--target=square --widths=0,1,2", out, sizeof out);
+    double r0, r1, r2;
+    int w0, w1, w2;
+    CHECK(status == 0 && sscanf(out, "%d %lf\n%d %lf\n%d %lf", &w0, &r0, &w1, &r1, &w2, &r2) == 6 &&
+              w0 == 0 && w1 == 1 && w2 == 2 && fabs(r0 - 4.0 / 45.0) < 1e-15 &&
+              fabs(r2 / square_closed_form(2) - 1.0) < 1e-9,
+          "text output: status %d, '%s'", status, out);
+    status = run_reference("--widths=0,1 --format=json --target=sin", out, sizeof out);
+    CHECK(status == 0 && !strncmp(out, "[{\"width\": 0, \"rstar\": 0.5", 26) &&
+              strstr(out, "{\"width\": 1, \"rstar\": "),
+          "json output: status %d, '%s'", status, out);
+    const char *bad[] = {"--target=square", "--widths=1,x", "--widths=-1", "--widths=1 --nope=1",
+                         "--widths=1 --input=normal", "--widths=1 --format=xml",
+                         "--widths=1 --target=cube", "stray"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        status = run_reference(bad[k], out, sizeof out);
+        CHECK(status == 2 && out[0] == '\0', "'%s': status %d (want 2), output '%s'", bad[k],
+              status, out);
+    }
+    CHECK(run_reference("--help", out, sizeof out) == 0 && strstr(out, "--widths"),
+          "--help: '%s'", out);
+}
+
+#define RUN(test)                                                                     \
+    do {                                                                              \
+        const clock_t start = clock();                                                \
+        test();                                                                       \
+        printf("%-22s %.2f s\n", #test, (double)(clock() - start) / CLOCKS_PER_SEC);   \
+    } while (0)
+
+int main(void)
+{
+    RUN(test_variance);
+    RUN(test_teachers);
+    RUN(test_square_and_sin);
+    const clock_t start = clock();
+    test_brute_force("--target=square", square);
+    test_brute_force("--target=sin", sine);
+    printf("%-22s %.2f s\n", "test_brute_force", (double)(clock() - start) / CLOCKS_PER_SEC);
+    RUN(test_minimizer_risk);
+    RUN(test_distance);
+    RUN(test_unsupported);
+    RUN(test_command);
+    return harness_exit("test_rstar");
+}
