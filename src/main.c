@@ -8,6 +8,7 @@
 
 #include "sgdmc/h5io.h"
 #include "sgdmc/options.h"
+#include "sgdmc/reference_command.h"
 #include "sgdmc/report.h"
 #include "sgdmc/stop_signal.h"
 #include "sgdmc/study_config.h"
@@ -32,6 +33,7 @@ static void print_usage(FILE *out)
           "            under mpirun or in one process\n"
           "  summarize per grid cell of a results file: runs done, P(converged) with its\n"
           "            95% interval, dead-neuron shares, median final risk\n"
+          "  reference R*(width) of one-hidden-layer ReLU networks on U[0,1] for a target\n"
           "\n"
           "  sgdmc --version       print the version\n"
           "  sgdmc COMMAND --help  list the command's flags with defaults and meaning\n",
@@ -391,8 +393,11 @@ int main(int argc, char **argv)
         return run_study(argc - 2, argv + 2);
     if (!strcmp(command, "summarize"))
         return run_summarize(argc - 2, argv + 2);
+    if (!strcmp(command, "reference"))
+        return sgdmc_reference_main(argc - 2, argv + 2);
     fprintf(stderr,
-            "sgdmc: unknown command '%s' (commands: train, study, summarize; see sgdmc --help)\n",
+            "sgdmc: unknown command '%s' (commands: train, study, summarize, reference; see "
+            "sgdmc --help)\n",
             command);
     return EXIT_USAGE;
 }

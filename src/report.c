@@ -76,6 +76,9 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
     counts(out, "dead_permanent_init", r->dead_permanent_init, r->depth);
     fputs(", ", out);
     counts(out, "dead_permanent_final", r->dead_permanent_final, r->depth);
+    fprintf(out, ", \"certified_nonconvergent\": %s",
+            r->certified_nonconvergent < 0 ? "null"
+            : r->certified_nonconvergent ? "true" : "false");
     fprintf(out, ", \"steps\": %ld, ", r->steps);
     number(out, "seconds", r->seconds);
     if (r->trajectory_count > 0) {

@@ -53,7 +53,7 @@ struct sgdmc_results_file {
     int max_depth;
     int trajectory;
     hid_t doubles[COL_DOUBLE_COUNT];
-    hid_t status, min_risk_source, steps, rank, done;
+    hid_t status, min_risk_source, certified, steps, rank, done;
     hid_t per_layer[LAYER_COUNT];
     hid_t traj_step, traj_risk, traj_grad_norm;
     /* row buffers for one write call, grown on demand */
@@ -251,7 +251,7 @@ static void close_datasets(sgdmc_results_file *f)
     for (int c = 0; c < LAYER_COUNT; c++)
         if (f->per_layer[c] > 0)
             H5Dclose(f->per_layer[c]);
-    hid_t ids[] = {f->status, f->min_risk_source, f->steps, f->rank, f->done,
+    hid_t ids[] = {f->status, f->min_risk_source, f->certified, f->steps, f->rank, f->done,
                    f->traj_step, f->traj_risk, f->traj_grad_norm};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i] > 0)
@@ -312,6 +312,10 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
     const unsigned char unknown = SGDMC_MIN_RISK_UNKNOWN;
     f->min_risk_source = create_dataset(runs, "min_risk_source", sources, 1, rows, &unknown);
     H5Tclose(sources);
+    const signed char unknown_verdict = -1;
+    f->certified = create_dataset(runs, "certified_nonconvergent", H5T_STD_I8LE, 1, rows,
+                                  &unknown_verdict);
+    status |= f->certified < 0;
     f->steps = create_dataset(runs, "steps", H5T_STD_I64LE, 1, rows, &minus_one_ll);
     f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
     for (int c = 0; c < LAYER_COUNT; c++) {
@@ -478,6 +482,7 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
         }
         f->status = open_dataset(f->file, "runs/status", &missing);
         f->min_risk_source = open_dataset(f->file, "runs/min_risk_source", &missing);
+        f->certified = open_dataset(f->file, "runs/certified_nonconvergent", &missing);
         f->steps = open_dataset(f->file, "runs/steps", &missing);
         f->rank = open_dataset(f->file, "runs/rank", &missing);
         for (int c = 0; c < LAYER_COUNT; c++) {
@@ -578,7 +583,6 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
     for (int i = 0; i < count; i++) {
         f->ubuf[i] = (unsigned char)(results[i].status + 1);
         f->lbuf[i] = results[i].steps;
-        f->ibuf[i] = rank;
     }
     hid_t statuses = enum_type(status_names);
     status |= write_rows(f->status, statuses, first, count, 1, f->ubuf);
@@ -589,6 +593,11 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
     status |= write_rows(f->min_risk_source, sources, first, count, 1, f->ubuf);
     H5Tclose(sources);
     status |= write_rows(f->steps, H5T_NATIVE_LLONG, first, count, 1, f->lbuf);
+    for (int i = 0; i < count; i++)
+        f->ibuf[i] = results[i].certified_nonconvergent;
+    status |= write_rows(f->certified, H5T_NATIVE_INT, first, count, 1, f->ibuf);
+    for (int i = 0; i < count; i++)
+        f->ibuf[i] = rank;
     status |= write_rows(f->rank, H5T_NATIVE_INT, first, count, 1, f->ibuf);
     const int D = f->max_depth;
     for (int c = 0; c < LAYER_COUNT; c++) {

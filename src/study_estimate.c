@@ -14,8 +14,9 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Seconds of one run of the cell's first task, or -1. */
-static double estimate_run(const sgdmc_study *study, long cell)
+/* Seconds of the cell's runs: the first run's, times the seeds, plus the
+ * one-off cost of a trainer (R*, computed once per cell); -1 on failure. */
+static double estimate_cell(const sgdmc_study *study, long cell)
 {
     sgdmc_train_config config;
     sgdmc_study_task(study, cell * study->seeds, &config, NULL);
@@ -26,9 +27,16 @@ static double estimate_run(const sgdmc_study *study, long cell)
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer)
         return -1.0;
+    /* the first run also computes what a trainer keeps (R*), the second
+     * only evaluates */
     sgdmc_result result;
     double start = now_seconds();
-    const int status = sgdmc_trainer_run(trainer, &result);
+    int status = sgdmc_trainer_run(trainer, &result);
+    const double first_run = now_seconds() - start;
+    if (status == 0)
+        sgdmc_result_free(&result);
+    start = now_seconds();
+    status |= sgdmc_trainer_run(trainer, &result);
     const double evaluation = now_seconds() - start;
     if (status == 0)
         sgdmc_result_free(&result);
@@ -38,17 +46,18 @@ static double estimate_run(const sgdmc_study *study, long cell)
         sgdmc_trainer_step(trainer);
     const double per_step = timed ? (now_seconds() - start) / (double)timed : 0.0;
     sgdmc_trainer_free(trainer);
-    return status ? -1.0 : evaluation * evaluations + per_step * (double)steps;
+    const double run = evaluation * evaluations + per_step * (double)steps;
+    return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation);
 }
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study)
 {
     double total = 0.0;
     for (long cell = 0; cell < study->cells; cell++) {
-        const double run = estimate_run(study, cell);
-        if (run < 0.0)
+        const double seconds = estimate_cell(study, cell);
+        if (seconds < 0.0)
             return -1.0;
-        total += run * (double)study->seeds;
+        total += seconds;
     }
     return total;
 }

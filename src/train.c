@@ -15,6 +15,7 @@
 #include "sgdmc/optim.h"
 #include "sgdmc/problem.h"
 #include "sgdmc/rng.h"
+#include "sgdmc/rstar.h"
 
 const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"converged", "not_converged",
                                                                "diverged", NULL};
@@ -40,6 +41,13 @@ struct sgdmc_trainer {
     sgdmc_gram *gram;      /* NULL when the Gram measures are skipped */
     double *gram_x;        /* [d][gram_points] */
     double *gram_y;        /* [gram_points] */
+    /* one-layer 1-D students (rstar.h): R*(k) for k = 0..width, NaN until
+     * first needed, and a minimizer of R*(width); computed once per trainer,
+     * so once per grid cell in a study */
+    bool rstar_supported;
+    double *rstar;         /* [width + 1] */
+    sgdmc_pwl minimizers[2]; /* the minimizer and, for sin, its mirror twin */
+    int minimizer_count;
     sgdmc_poll_fn poll;
     void *poll_context;
 };
@@ -60,6 +68,9 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t->dout);
     free(t->file_params);
     sgdmc_gram_free(t->gram);
+    free(t->rstar);
+    for (int i = 0; i < t->minimizer_count; i++)
+        sgdmc_pwl_free(&t->minimizers[i]);
     free(t->gram_x);
     free(t->gram_y);
     free(t);
@@ -179,6 +190,15 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
         goto oom;
     if (c->gram_points > 0 && c->loss == SGDMC_LOSS_MSE && setup_gram(t))
         goto oom;
+    t->rstar_supported = t->arch.depth == 1 && t->arch.widths[1] <= SGDMC_RSTAR_MAX_WIDTH &&
+                         sgdmc_rstar_supported(c);
+    if (t->rstar_supported) {
+        t->rstar = malloc(sizeof(double) * (size_t)(t->arch.widths[1] + 1));
+        if (!t->rstar)
+            goto oom;
+        for (int k = 0; k <= t->arch.widths[1]; k++)
+            t->rstar[k] = NAN;
+    }
     if (c->batch_size == 0) /* the whole data set is every step's batch: lay it out once */
         sgdmc_problem_data_columns(t->problem, sgdmc_workspace_input(t->ws), (size_t)data_count,
                                    t->y);
@@ -294,6 +314,78 @@ static void count_permanent(const sgdmc_trainer *t, const int *dead, int *perman
                                     : sgdmc_count_nonpositive_incoming(&t->arch, t->params, k);
 }
 
+/* g(1 - x) = -g(x) for sin(2 pi x): a minimizer h has the twin -h(1 - x). */
+static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
+{
+    twin->count = h->count;
+    twin->x = malloc(sizeof(double) * (size_t)h->count);
+    twin->y = malloc(sizeof(double) * (size_t)h->count);
+    if (!twin->x || !twin->y) {
+        sgdmc_pwl_free(twin);
+        return -1;
+    }
+    for (int j = 0; j < h->count; j++) {
+        twin->x[j] = 1.0 - h->x[h->count - 1 - j];
+        twin->y[j] = -h->y[h->count - 1 - j];
+    }
+    return 0;
+}
+
+/* R*(k) of a k-neuron one-layer student, computed on first use (NaN when the
+ * solver fails); for k = width also keeps the minimizers. */
+static double rstar_of(sgdmc_trainer *t, int k)
+{
+    if (!isnan(t->rstar[k]))
+        return t->rstar[k];
+    char err[512];
+    const bool full = k == t->arch.widths[1];
+    sgdmc_pwl minimizer = {0};
+    if (sgdmc_rstar_1d(t->problem, &t->config, k, &t->rstar[k], full ? &minimizer : NULL, err,
+                       sizeof err)) {
+        t->rstar[k] = NAN;
+        return NAN;
+    }
+    if (full) {
+        t->minimizers[t->minimizer_count++] = minimizer;
+        if (t->config.target == SGDMC_TARGET_SIN &&
+            mirror_twin(&minimizer, &t->minimizers[t->minimizer_count]) == 0)
+            t->minimizer_count++;
+    }
+    return t->rstar[k];
+}
+
+/* The L2 distance from the network to the nearest known minimizer of R*. */
+static double distance_to_minimizers(const sgdmc_trainer *t)
+{
+    double best = NAN;
+    for (int i = 0; i < t->minimizer_count; i++) {
+        const double d2 = sgdmc_pwl_network_distance2(&t->minimizers[i], &t->arch, t->params);
+        if (isnan(best) || d2 < best * best)
+            best = sqrt(fmax(d2, 0.0));
+    }
+    return best;
+}
+
+/* Paper 001's verdict from the permanently dead first-layer neurons. */
+static int certify(sgdmc_trainer *t, const sgdmc_result *r)
+{
+    const sgdmc_train_config *c = &t->config;
+    if (r->status == SGDMC_STATUS_DIVERGED)
+        return -1;
+    /* zero risk stays reachable with dead neurons: output weights 0 */
+    if (c->target == SGDMC_TARGET_CONSTANT && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0)
+        return 0;
+    if (!t->rstar_supported || r->min_risk_source != SGDMC_MIN_RISK_COMPUTED)
+        return -1;
+    const int dead = r->dead_permanent_final[0];
+    if (dead == 0)
+        return 0;
+    const double reachable = rstar_of(t, t->arch.widths[1] - dead);
+    if (isnan(reachable))
+        return -1;
+    return reachable > r->min_risk + c->tol + c->rtol * r->min_risk;
+}
+
 static bool all_finite(const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -389,11 +481,18 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     } else {
         r->min_risk = sgdmc_problem_min_risk(t->problem, &t->arch, c);
         r->min_risk_source = isnan(r->min_risk) ? SGDMC_MIN_RISK_UNKNOWN : SGDMC_MIN_RISK_EXACT;
+        if (isnan(r->min_risk) && t->rstar_supported) {
+            r->min_risk = rstar_of(t, t->arch.widths[1]);
+            if (!isnan(r->min_risk))
+                r->min_risk_source = SGDMC_MIN_RISK_COMPUTED;
+        }
     }
     r->risk_gap = r->final_risk - r->min_risk;
     /* R* = 0 under plain mse: the target itself is the minimizer's function */
     r->dist_to_min = r->min_risk == 0.0 && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0 && risk >= 0.0
                          ? sqrt(risk) : NAN;
+    if (r->min_risk_source == SGDMC_MIN_RISK_COMPUTED)
+        r->dist_to_min = distance_to_minimizers(t);
     r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
     sgdmc_gram_measures gram;
     if (t->gram && !diverged &&
@@ -416,6 +515,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
             goto oom;
         count_permanent(t, r->dead_final, r->dead_permanent_final);
     }
+    r->certified_nonconvergent = certify(t, r);
     free(checkpoints);
     free(traj_steps);
     clock_gettime(CLOCK_MONOTONIC, &end);

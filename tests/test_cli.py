@@ -56,6 +56,7 @@ import numpy as np
 SOURCE_DIR = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ["status", "final_risk", "min_risk", "min_risk_source", "tol", "rtol", "risk_gap",
                "dist_to_min", "grad_norm", "dead_permanent_init", "dead_permanent_final",
+               "certified_nonconvergent",
                "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
                "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
 
@@ -501,7 +502,13 @@ def check_teacher():
               r["risk_gap"] is None and r["dist_to_min"] is None, f"result {r}")
     r = train("teacher, narrower student", "--target=teacher", "--teacher_width=3", "--width=2")
     if r:
-        check("student narrower than the teacher: min_risk null", r["min_risk"] is None,
+        check("student narrower than the teacher: R* computed by the solver",
+              r["min_risk_source"] == "computed" and r["min_risk"] > 0,
+              f"min_risk {r['min_risk']} ({r['min_risk_source']})")
+    r = train("teacher, narrower deeper student", "--target=teacher", "--teacher_width=3",
+              "--width=2", "--depth=2", "--teacher_depth=2")
+    if r:
+        check("deeper student narrower than the teacher: min_risk null", r["min_risk"] is None,
               f"min_risk {r['min_risk']}")
 
 

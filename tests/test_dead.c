@@ -45,17 +45,23 @@ static void check_first_layer(int d, int runs, int width)
     char flags[256];
     snprintf(flags, sizeof flags, "--input_dim=%d --width=%d --steps=0 --eval_points=16", d,
              width);
-    for (int seed = 0; seed < runs; seed++) {
-        sgdmc_train_config config;
-        sgdmc_result r;
-        sgdmc_trainer *t = run_seed(flags, seed, &config, &r);
-        if (!t)
-            return;
+    /* one trainer restarted per seed, as a study runs a grid cell: the
+     * problem's R* is computed once */
+    sgdmc_train_config config;
+    sgdmc_result r;
+    sgdmc_trainer *t = run_seed(flags, 0, &config, &r);
+    char err[256];
+    for (int seed = 0; t && seed < runs; seed++) {
+        if (seed > 0 && (sgdmc_trainer_restart(t, (unsigned long)seed, err, sizeof err) ||
+                         sgdmc_trainer_run(t, &r))) {
+            CHECK(0, "%s seed %d: restart or run failed", flags, seed);
+            break;
+        }
         dead += r.dead_init[0];
         total += width;
         sgdmc_result_free(&r);
-        sgdmc_trainer_free(t);
     }
+    sgdmc_trainer_free(t);
     const double p = dead_probability(d), freq = (double)dead / (double)total;
     const double se = sqrt(p * (1 - p) / (double)total);
     printf("  d = %d: dead frequency %.5f over %ld neurons, P = %.5f, %.2f standard errors\n", d,

@@ -54,6 +54,11 @@ typedef struct {
      * weights and bias <= 0; no gradient ever revives them */
     int dead_permanent_init[SGDMC_MAX_DEPTH];
     int dead_permanent_final[SGDMC_MAX_DEPTH];
+    /* 1: the permanently dead neurons at the end provably keep the network
+     * from R* within the tolerance (one-layer 1-D students: R*(width - dead)
+     * > R*(width) + tol + rtol R*(width)); 0: not certified; -1: unknown
+     * (a diverged run, or no R* for the smaller network) */
+    int certified_nonconvergent;
     long steps;            /* steps taken (fewer than asked when diverged) */
     double seconds;
     int trajectory_count;
