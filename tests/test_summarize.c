@@ -118,6 +118,8 @@ static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, 
                       .depth = 2, .steps = 10, .seconds = 0.001};
     r.dead_init[0] = dead_first;
     r.dead_init[1] = dead_second;
+    /* the verdict: unknown for a diverged run, else certified when layer 2 has a dead neuron */
+    r.certified_nonconvergent = status == SGDMC_STATUS_DIVERGED ? -1 : dead_second > 0;
     /* swapped at the end, so that dead_at_end must read its own dataset */
     r.dead_final[0] = dead_second;
     r.dead_final[1] = dead_first;
@@ -176,16 +178,23 @@ static int json_value(const char *cell, const char *key, double *value)
 typedef struct {
     long runs, done, converged, diverged;
     double p, low, high, dead, dead_low, dead_high, dead_end, end_low, end_high;
-    double stationary, stationary_low, stationary_high, median;
+    double stationary, stationary_low, stationary_high;
+    double certified, certified_low, certified_high, median;
 } expected_cell;
 
 /* dead and dead_end count the done runs with a dead first-layer neuron at
  * initialization and at the end. */
 static expected_cell expect(long runs, long done, long converged, long diverged, long dead,
-                            long dead_end, long stationary, double median)
+                            long dead_end, long stationary, long certified, long known,
+                            double median)
 {
-    expected_cell e = {runs, done, converged, diverged, NAN, NAN, NAN, NAN, NAN,
-                       NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN};
+    expected_cell e = {runs, done, converged, diverged, NAN, NAN, NAN, NAN, NAN, NAN,
+                       NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN, NAN, NAN};
+    if (known > 0) {
+        e.certified = (double)certified / (double)known;
+        e.certified_low = reference_bound(certified, known, false);
+        e.certified_high = reference_bound(certified, known, true);
+    }
     if (done > 0) {
         e.p = (double)converged / (double)done;
         e.low = reference_bound(converged, done, false);
@@ -240,6 +249,9 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
     check_number(cell, "dead_at_end", e->dead_end, false, index);
     check_number(cell, "dead_at_end_low", e->end_low, e->dead_end > 0, index);
     check_number(cell, "dead_at_end_high", e->end_high, e->dead_end < 1, index);
+    check_number(cell, "p_certified", e->certified, false, index);
+    check_number(cell, "p_certified_low", e->certified_low, e->certified > 0, index);
+    check_number(cell, "p_certified_high", e->certified_high, e->certified < 1, index);
     check_number(cell, "p_stationary", e->stationary, false, index);
     check_number(cell, "p_stationary_low", e->stationary_low, e->stationary > 0, index);
     check_number(cell, "p_stationary_high", e->stationary_high, e->stationary < 1, index);
@@ -315,7 +327,8 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
                            "diverged",    "p_converged",    "ci_low",
                            "ci_high",     "dead_at_init",   "dead_at_init_low",
                            "dead_at_init_high", "dead_at_end", "dead_at_end_low",
-                           "dead_at_end_high",  "p_stationary", "p_stationary_low",
+                           "dead_at_end_high",  "p_certified", "p_certified_low",
+                           "p_certified_high",  "p_stationary", "p_stationary_low",
                            "p_stationary_high", "median_final_risk"};
     enum { NAMES = sizeof names / sizeof *names };
     const char *cell = json_cell(json, index);
@@ -394,10 +407,10 @@ static void check_grid_study(void)
     write_rows(file, 18, 3, cell3_a);
     write_rows(file, 23, 1, &cell3_b);
     const expected_cell expected[4] = {
-        expect(6, 5, 3, 1, 2, 1, 4, 3e-4),
-        expect(6, 6, 6, 0, 0, 6, 2, 1.5),
-        expect(6, 0, 0, 0, 0, 0, 0, 0),
-        expect(6, 4, 0, 1, 2, 0, 1, 1.0),
+        expect(6, 5, 3, 1, 2, 1, 4, 1, 4, 3e-4),
+        expect(6, 6, 6, 0, 0, 6, 2, 6, 6, 1.5),
+        expect(6, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        expect(6, 4, 0, 1, 2, 0, 1, 0, 3, 1.0),
     };
 
     /* while the writer still holds the file open, as a running study does */
@@ -447,13 +460,14 @@ static void check_grid_study(void)
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "widths,lr,runs,done,converged,diverged,p_converged,ci_low,"
                                 "ci_high,dead_at_init,dead_at_init_low,dead_at_init_high,"
-                                "dead_at_end,dead_at_end_low,dead_at_end_high,p_stationary,"
+                                "dead_at_end,dead_at_end_low,dead_at_end_high,p_certified,"
+                                "p_certified_low,p_certified_high,p_stationary,"
                                 "p_stationary_low,p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,,,,"),
               "csv row without done runs: %s", line);
     }
 
@@ -475,7 +489,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -508,14 +522,15 @@ static void check_study_without_grid(void)
                            "\"cells\": [\n  {\"runs\""),
               "json head:\n%s", json);
         CHECK(json_cell(json, 1) == NULL, "more than one cell:\n%s", json);
-        const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, INFINITY);
+        const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, 0, 1, INFINITY);
         check_json_cell(json, 0, &e);
         char line[1024];
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "runs,done,converged,diverged,p_converged,ci_low,ci_high,"
                                 "dead_at_init,dead_at_init_low,dead_at_init_high,dead_at_end,"
-                                "dead_at_end_low,dead_at_end_high,p_stationary,"
-                                "p_stationary_low,p_stationary_high,median_final_risk"),
+                                "dead_at_end_low,dead_at_end_high,p_certified,p_certified_low,"
+                                "p_certified_high,p_stationary,p_stationary_low,"
+                                "p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         check_csv_row(csv, json, 0, 0, NULL);
         CHECK(nth_line(csv, 1, line, sizeof line) && strlen(line) > 4 &&

@@ -25,7 +25,10 @@ Sections:
            of runs with a dead first-layer neuron at initialization contains
            1 - (5/8)^width in its 95% interval; a file with rows not done (a study
            stopped half-way) counts only the done rows; bad files and flags are
-           errors naming them.
+           errors naming them. With R* computed (one-layer students of x^2 and sin):
+           no run ends below R* (beyond rounding), every certified run has a
+           permanently dead first-layer neuron, and summarize's p_certified
+           agrees with the file.
 
 Prints each failure and a closing line; exits 1 when any check failed.
 """
@@ -421,6 +424,32 @@ def section_summarize(sgdmc: str, configs: Path, tmp: Path) -> None:
     table = summarize(sgdmc, dead, "table")
     check(table.returncode == 0 and "16000 tasks = 4 cells x 4000 seeds, 10000 done"
           in table.stdout, f"table: {table.stdout!r}")
+
+    rstar = tmp / "rstar.h5"
+    result = run(sgdmc, [str(configs / "rstar.cfg"), f"--output={rstar}", "--quiet"], 2)
+    check(result.returncode == 0, f"R* study: {result.stderr}")
+    with h5py.File(rstar, "r") as f:
+        runs = f["runs"]
+        sources = runs["min_risk_source"][...]
+        min_risk, gap = runs["min_risk"][...], runs["risk_gap"][...]
+        certified = runs["certified_nonconvergent"][...]
+        dead_end = runs["dead_permanent_final"][:, 0]
+        status = runs["status"][...]
+    check(bool((sources == 2).all()), f"R* study: min_risk_source not all computed: {sources}")
+    check(bool((min_risk > 0).all()), "R* study: an R* of x^2 or sin is not positive")
+    check(bool((gap >= -1e-12 * np.maximum(1.0, min_risk)).all()),
+          f"R* study: a run ended below R*: min gap {gap.min()}")
+    check(bool((dead_end[certified == 1] > 0).all()),
+          "R* study: a certified run has no permanently dead first-layer neuron")
+    check(bool((certified[status == 1] != 1).all()), "R* study: a converged run is certified")
+    check(int((certified == 1).sum()) > 0, "R* study: no run certified (the test needs some)")
+    cells = summary_cells(sgdmc, rstar)
+    for i, c in enumerate(cells):
+        rows = slice(i * 40, (i + 1) * 40)
+        known = certified[rows] >= 0
+        expected = (certified[rows] == 1).sum() / known.sum()
+        check(abs(c["p_certified"] - expected) < 1e-15,
+              f"R* study cell {i}: p_certified {c['p_certified']}, file {expected}")
 
     for args, needle in [([str(tmp / "missing.h5")], "missing.h5"),
                          ([str(configs / "small.cfg")], "small.cfg"),
