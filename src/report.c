@@ -47,35 +47,39 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
     number(out, "final_risk", r->final_risk);
     fputs(", ", out);
     number(out, "min_risk", r->min_risk);
-    fputs(", ", out);
-    fprintf(out, "\"min_risk_source\": \"%s\", ", sgdmc_min_risk_source_names[r->min_risk_source]);
-    number(out, "tol", r->tol);
-    fputs(", ", out);
-    number(out, "rtol", r->rtol);
-    fputs(", ", out);
-    number(out, "risk_gap", r->risk_gap);
-    fputs(", ", out);
-    number(out, "dist_to_min", r->dist_to_min);
-    fputs(", ", out);
-    number(out, "grad_norm", r->grad_norm);
-    fputs(", ", out);
-    number(out, "min_grad_norm", r->min_grad_norm);
-    fputs(", ", out);
-    number(out, "gram_min_eig", r->gram_min_eig);
-    fputs(", ", out);
-    number(out, "gram_max_eig", r->gram_max_eig);
-    fputs(", ", out);
-    number(out, "gram_risk", r->gram_risk);
-    fputs(", ", out);
-    number(out, "gram_grad_norm", r->gram_grad_norm);
-    fputs(", ", out);
-    counts(out, "dead_init", r->dead_init, r->depth);
-    fputs(", ", out);
-    counts(out, "dead_final", r->dead_final, r->depth);
-    fputs(", ", out);
-    counts(out, "dead_permanent_init", r->dead_permanent_init, r->depth);
-    fputs(", ", out);
-    counts(out, "dead_permanent_final", r->dead_permanent_final, r->depth);
+    fprintf(out, ", \"min_risk_source\": \"%s\"", sgdmc_min_risk_source_names[r->min_risk_source]);
+    const struct {
+        const char *key;
+        double value;
+    } scalars[] = {
+        {"tol", r->tol},
+        {"rtol", r->rtol},
+        {"risk_gap", r->risk_gap},
+        {"dist_to_min", r->dist_to_min},
+        {"grad_norm", r->grad_norm},
+        {"min_grad_norm", r->min_grad_norm},
+        {"gram_min_eig", r->gram_min_eig},
+        {"gram_max_eig", r->gram_max_eig},
+        {"gram_risk", r->gram_risk},
+        {"gram_grad_norm", r->gram_grad_norm},
+    };
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
+        fputs(", ", out);
+        number(out, scalars[i].key, scalars[i].value);
+    }
+    const struct {
+        const char *key;
+        const int *values;
+    } layers[] = {
+        {"dead_init", r->dead_init},
+        {"dead_final", r->dead_final},
+        {"dead_permanent_init", r->dead_permanent_init},
+        {"dead_permanent_final", r->dead_permanent_final},
+    };
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+        fputs(", ", out);
+        counts(out, layers[i].key, layers[i].values, r->depth);
+    }
     fprintf(out, ", \"certified_nonconvergent\": %s",
             r->certified_nonconvergent < 0 ? "null"
             : r->certified_nonconvergent ? "true" : "false");
