@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""The quick study of each paper (jobs/*/quick.cfg) run by real `mpirun -n 2 sgdmc
+study`, and the paper's qualitative claim asserted on its results with intervals.
+
+Usage: test_papers.py SGDMC JOBS_DIR PAPER
+
+  000  constant target, plain SGD, lr/(k+1)^gamma: in every cell (depth, gamma) the
+       mean risk over seeds at the last step, plus 1.96 standard errors, is below
+       1% of the mean initial risk, and no run diverged; some runs end with dead
+       neurons and still reach a small risk (dead neurons are no failure here).
+  001  x^2 on U[0,1], one hidden layer: for every optimizer the share of
+       certified non-convergent runs at width 8 is above that at width 1 (disjoint
+       95% intervals) and P(converged) at width 8 is 0 within [0, 0.02]; the
+       dead-at-init share contains 1 - (5/8)^width in its interval; a certified run
+       never converged (the certificate is a lower bound on non-convergence).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+failures: list[str] = []
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        failures.append(message)
+        print(f"FAIL: {message}", flush=True)
+
+
+def run_quick(sgdmc: str, config: Path, out: Path) -> bool:
+    cmd = ["mpirun", "--oversubscribe", "-n", "2", sgdmc, "study", str(config),
+           f"--output={out}", "--quiet"]
+    if os.geteuid() == 0:
+        cmd.insert(1, "--allow-run-as-root")
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    check(result.returncode == 0, f"{config}: exit {result.returncode}: {result.stderr}")
+    return result.returncode == 0
+
+
+def summary(sgdmc: str, path: Path) -> list[dict]:
+    result = subprocess.run([sgdmc, "summarize", str(path), "--format=json"],
+                            capture_output=True, text=True, timeout=120)
+    check(result.returncode == 0, f"summarize: {result.stderr}")
+    return json.loads(result.stdout)["cells"] if result.returncode == 0 else []
+
+
+def paper_000(sgdmc: str, jobs: Path, tmp: Path) -> None:
+    out = tmp / "000.h5"
+    if not run_quick(sgdmc, jobs / "000-constant-target" / "quick.cfg", out):
+        return
+    with h5py.File(out, "r") as f:
+        runs = f["runs"]
+        seeds = int(f.attrs["seeds"])
+        risk = runs["trajectory/risk"][...]
+        status = runs["status"][...]
+        dead_end = runs["dead_final"][:, 0]
+        final = runs["final_risk"][...]
+        depth, schedule = runs["depth"][...], runs["lr_schedule"][...]
+    check(not (status == 3).any(), "000: a run diverged")
+    for start in range(0, len(status), seeds):
+        cell = risk[start:start + seeds]
+        name = f"depth {depth[start]:g}, {schedule[start].decode()}"
+        mean0, mean_end = cell[:, 0].mean(), cell[:, -1].mean()
+        band = 1.96 * cell[:, -1].std(ddof=1) / np.sqrt(seeds)
+        check(mean_end + band < 0.01 * mean0,
+              f"000 {name}: mean risk {mean0:.3g} -> {mean_end:.3g} +- {band:.2g}, not below 1%")
+        later = cell[:, -4:].mean(axis=0)
+        check(later[-1] <= later[0], f"000 {name}: mean risk rises over the last checkpoints "
+              f"{later}")
+    with_dead = dead_end > 0
+    check(with_dead.any() and np.median(final[with_dead]) < 1e-2,
+          f"000: runs with dead neurons do not reach a small risk ({with_dead.sum()} runs)")
+
+
+def paper_001(sgdmc: str, jobs: Path, tmp: Path) -> None:
+    out = tmp / "001.h5"
+    if not run_quick(sgdmc, jobs / "001-nonconvergence" / "quick.cfg", out):
+        return
+    cells = summary(sgdmc, out)
+    by_key = {(c["optimizer"], c["width"]): c for c in cells}
+    for optimizer in sorted({c["optimizer"] for c in cells}):
+        narrow, wide = by_key[(optimizer, 1)], by_key[(optimizer, 8)]
+        check(wide["p_certified_low"] > narrow["p_certified_high"],
+              f"001 {optimizer}: certified share at width 8 {wide['p_certified']:.3f} "
+              f"[{wide['p_certified_low']:.3f}, ...] not above width 1's "
+              f"{narrow['p_certified']:.3f} [..., {narrow['p_certified_high']:.3f}]")
+        check(wide["converged"] == 0 and wide["ci_high"] <= 0.02,
+              f"001 {optimizer}: P(converged) at width 8 is {wide['p_converged']} "
+              f"[{wide['ci_low']}, {wide['ci_high']}]")
+    for c in cells:
+        exact = 1 - (5 / 8) ** c["width"]
+        check(c["dead_at_init_low"] <= exact <= c["dead_at_init_high"],
+              f"001 {c['optimizer']} width {c['width']}: dead at init {c['dead_at_init']:.3f} "
+              f"[{c['dead_at_init_low']:.3f}, {c['dead_at_init_high']:.3f}] misses {exact:.3f}")
+    with h5py.File(out, "r") as f:
+        certified = f["runs/certified_nonconvergent"][...]
+        status = f["runs/status"][...]
+    check(not ((certified == 1) & (status == 1)).any(), "001: a certified run converged")
+
+
+def main() -> int:
+    sgdmc, jobs, paper = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
+    papers = {"000": paper_000, "001": paper_001}
+    with tempfile.TemporaryDirectory() as tmp:
+        papers[paper](sgdmc, jobs, Path(tmp))
+    print(f"test_papers {paper}: {'ok' if not failures else f'{len(failures)} failures'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
