@@ -391,6 +391,36 @@ static void mark_alive(sgdmc_evaluator *ev, const double *params, const double *
     }
 }
 
+double sgdmc_dead_at_init_probability(const sgdmc_train_config *c, int input_dim)
+{
+    if (c->activation != SGDMC_ACT_RELU || c->data_file[0] || c->init == SGDMC_INIT_FILE)
+        return NAN;
+    if (c->input == SGDMC_INPUT_NORMAL)
+        return 0.0;
+    const int d = input_dim;
+    switch (c->init) {
+    case SGDMC_INIT_UNIFORM: {
+        /* P(b <= 0 and b + sum_i max(w_i, 0) <= 0): k of the d weights positive */
+        double p = 0.0, binomial = 1.0, factorial = 1.0;
+        for (int k = 0; k <= d; k++) {
+            factorial *= k + 1;
+            p += binomial * ldexp(1.0, -(d + 1)) / factorial;
+            binomial = binomial * (d - k) / (k + 1);
+        }
+        return p;
+    }
+    case SGDMC_INIT_NORMAL:
+        return d == 1 ? 3.0 / 8.0 : NAN;
+    case SGDMC_INIT_HE:
+    case SGDMC_INIT_GLOROT:
+        return ldexp(1.0, -d);
+    case SGDMC_INIT_FILE:
+    case SGDMC_INIT_COUNT:
+        break;
+    }
+    return NAN;
+}
+
 int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead)
 {
     const int units = sgdmc_arch_hidden_units(&ev->arch);

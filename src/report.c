@@ -62,6 +62,7 @@ void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
         {"gram_max_eig", r->gram_max_eig},
         {"gram_risk", r->gram_risk},
         {"gram_grad_norm", r->gram_grad_norm},
+        {"dead_init_probability", r->dead_init_probability},
     };
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
         fputs(", ", out);

@@ -25,6 +25,7 @@ typedef enum {
     COL_GRAM_MAX_EIG,
     COL_GRAM_RISK,
     COL_GRAM_GRAD_NORM,
+    COL_DEAD_INIT_PROBABILITY,
     COL_SECONDS,
     COL_DOUBLE_COUNT
 } double_column;
@@ -32,7 +33,8 @@ typedef enum {
 static const char *const double_names[COL_DOUBLE_COUNT] = {
     "final_risk",   "min_risk",     "tol",       "rtol",           "risk_gap",  "dist_to_min",
     "grad_norm",    "min_grad_norm",
-    "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "seconds"};
+    "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "dead_init_probability",
+    "seconds"};
 
 /* The per-layer [tasks, max depth] datasets. */
 typedef enum { DEAD_INIT, DEAD_FINAL, DEAD_PERMANENT_INIT, DEAD_PERMANENT_FINAL, LAYER_COUNT } layer_column;
@@ -575,7 +577,7 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
                 r->final_risk, r->min_risk,      r->tol,          r->rtol,
                 r->risk_gap,   r->dist_to_min,
                 r->grad_norm,  r->min_grad_norm, r->gram_min_eig, r->gram_max_eig,
-                r->gram_risk,  r->gram_grad_norm, r->seconds};
+                r->gram_risk,  r->gram_grad_norm, r->dead_init_probability, r->seconds};
             f->dbuf[i] = values[c];
         }
         status |= write_rows(f->doubles[c], H5T_NATIVE_DOUBLE, first, count, 1, f->dbuf);

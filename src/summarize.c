@@ -144,6 +144,7 @@ typedef struct {
     /* shares of done runs with a dead first-layer neuron at initialization
      * and at the end, with their 95% intervals; NaN when done = 0 */
     double dead_at_init, dead_init_low, dead_init_high;
+    double dead_init_probability; /* the runs' 1 - (1 - p)^width, NaN when unknown */
     double dead_at_end, dead_end_low, dead_end_high;
     /* share of certified non-convergent runs among done runs with a verdict */
     long certified_known;
@@ -174,9 +175,10 @@ static double median_of(double *values, long n)
 static void summarize_cell(long seeds, const unsigned char *done, const int *status,
                            const double *final_risk, const int *dead_first_layer,
                            const int *dead_first_layer_end, const double *min_grad_norm,
-                           const signed char *certified, double grad_eps, double *done_risks,
-                           cell_stats *cell)
+                           const signed char *certified, const double *dead_probability,
+                           double grad_eps, double *done_risks, cell_stats *cell)
 {
+    double theory = NAN;
     long n = 0, converged = 0, diverged = 0, dead = 0, dead_end = 0, stationary = 0;
     long known = 0, certified_count = 0;
     for (long i = 0; i < seeds; i++) {
@@ -187,6 +189,8 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
         dead += dead_first_layer[i] > 0;
         dead_end += dead_first_layer_end[i] > 0;
         stationary += min_grad_norm[i] <= grad_eps;
+        if (isnan(theory))
+            theory = dead_probability[i];
         known += certified[i] >= 0;
         certified_count += certified[i] == 1;
         /* a diverged run's risk may be NaN: it ranks above every number */
@@ -195,6 +199,7 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
     *cell = (cell_stats){.runs = seeds, .done = n, .converged = converged, .diverged = diverged,
                          .certified_known = known};
     cell->p_certified = cell->certified_low = cell->certified_high = NAN;
+    cell->dead_init_probability = theory;
     if (known > 0) {
         cell->p_certified = (double)certified_count / (double)known;
         sgdmc_clopper_pearson(certified_count, known, &cell->certified_low, &cell->certified_high);
@@ -246,6 +251,7 @@ typedef struct {
     const char *path;
     hid_t file;
     hid_t done, status, final_risk, min_grad_norm, dead_init, dead_final, certified;
+    hid_t dead_probability;
     hid_t status_type; /* in memory: pending = -1, else sgdmc_status */
 } results_reader;
 
@@ -270,7 +276,7 @@ static void summary_free(summary *s)
 static void reader_close(results_reader *r)
 {
     hid_t datasets[] = {r->done,      r->status,     r->final_risk, r->min_grad_norm,
-                        r->dead_init, r->dead_final, r->certified};
+                        r->dead_init, r->dead_final, r->certified, r->dead_probability};
     for (size_t i = 0; i < sizeof datasets / sizeof *datasets; i++)
         if (datasets[i] > 0)
             H5Dclose(datasets[i]);
@@ -489,7 +495,11 @@ static int open_results(results_reader *r, summary *s, char *err, size_t errlen)
     r->certified = r->dead_final < 0 ? -1
                                      : open_runs_dataset(r->file, path, "certified_nonconvergent",
                                                          1, s->tasks, err, errlen);
-    if (r->certified < 0)
+    r->dead_probability = r->certified < 0 ? -1
+                                           : open_runs_dataset(r->file, path,
+                                                               "dead_init_probability", 1,
+                                                               s->tasks, err, errlen);
+    if (r->dead_probability < 0)
         return -1;
     r->status_type = memory_status_type();
     return open_grid_columns(r->file, path, s, err, errlen);
@@ -525,6 +535,7 @@ typedef struct {
     double *final_risk;
     double *min_grad_norm;
     signed char *certified;
+    double *dead_probability;
     int *dead_first_layer;
     int *dead_first_layer_end;
     double *done_risks;   /* one cell's done runs' risks, sorted for the median */
@@ -539,6 +550,7 @@ static void block_free(block_buffers *b)
     free(b->final_risk);
     free(b->min_grad_norm);
     free(b->certified);
+    free(b->dead_probability);
     free(b->dead_first_layer);
     free(b->dead_first_layer_end);
     free(b->done_risks);
@@ -562,12 +574,14 @@ static int block_alloc(block_buffers *b, const summary *s)
     b->final_risk = malloc(rows * sizeof *b->final_risk);
     b->min_grad_norm = malloc(rows * sizeof *b->min_grad_norm);
     b->certified = malloc(rows * sizeof *b->certified);
+    b->dead_probability = malloc(rows * sizeof *b->dead_probability);
     b->dead_first_layer = malloc(rows * sizeof *b->dead_first_layer);
     b->dead_first_layer_end = malloc(rows * sizeof *b->dead_first_layer_end);
     b->done_risks = malloc((size_t)s->seeds * sizeof *b->done_risks);
     b->numbers = malloc((size_t)cells * sizeof *b->numbers);
     b->texts = malloc((size_t)cells * longest_text);
     return b->done && b->status && b->final_risk && b->min_grad_norm && b->certified &&
+                   b->dead_probability &&
                    b->dead_first_layer &&
                    b->dead_first_layer_end && b->done_risks &&
                    b->numbers && b->texts
@@ -625,6 +639,7 @@ static int read_cells(const results_reader *r, summary *s, char *err, size_t err
             {r->final_risk, H5T_NATIVE_DOUBLE, b.final_risk, "final_risk"},
             {r->min_grad_norm, H5T_NATIVE_DOUBLE, b.min_grad_norm, "min_grad_norm"},
             {r->certified, H5T_NATIVE_SCHAR, b.certified, "certified_nonconvergent"},
+            {r->dead_probability, H5T_NATIVE_DOUBLE, b.dead_probability, "dead_init_probability"},
             {r->dead_init, H5T_NATIVE_INT, b.dead_first_layer, "dead_init"},
             {r->dead_final, H5T_NATIVE_INT, b.dead_first_layer_end, "dead_final"},
         };
@@ -637,7 +652,8 @@ static int read_cells(const results_reader *r, summary *s, char *err, size_t err
             const size_t at = (size_t)(c * s->seeds);
             summarize_cell(s->seeds, b.done + at, b.status + at, b.final_risk + at,
                            b.dead_first_layer + at, b.dead_first_layer_end + at,
-                           b.min_grad_norm + at, b.certified + at, s->grad_eps, b.done_risks,
+                           b.min_grad_norm + at, b.certified + at, b.dead_probability + at,
+                           s->grad_eps, b.done_risks,
                            &s->stats[first_cell + c]);
         }
     }
@@ -668,7 +684,8 @@ static void format_round_trip(char *buf, size_t size, double v)
 static const char *const stat_names[] = {
     "runs",        "done",           "converged",         "diverged",    "p_converged",
     "ci_low",      "ci_high",        "dead_at_init",      "dead_at_init_low",
-    "dead_at_init_high", "dead_at_end", "dead_at_end_low", "dead_at_end_high",
+    "dead_at_init_high", "dead_init_probability", "dead_at_end", "dead_at_end_low",
+    "dead_at_end_high",
     "p_certified", "p_certified_low", "p_certified_high",
     "p_stationary", "p_stationary_low", "p_stationary_high", "median_final_risk"};
 enum { STAT_COUNT = sizeof stat_names / sizeof *stat_names };
@@ -679,7 +696,8 @@ static void stat_values(const cell_stats *c, double values[STAT_COUNT])
     const double v[STAT_COUNT] = {(double)c->runs,    (double)c->done,   (double)c->converged,
                                   (double)c->diverged, c->p_converged,    c->ci_low,
                                   c->ci_high,          c->dead_at_init,   c->dead_init_low,
-                                  c->dead_init_high,   c->dead_at_end,    c->dead_end_low,
+                                  c->dead_init_high,   c->dead_init_probability,
+                                  c->dead_at_end,      c->dead_end_low,
                                   c->dead_end_high,    c->p_certified,    c->certified_low,
                                   c->certified_high,   c->p_stationary,   c->stationary_low,
                                   c->stationary_high,  c->median_final_risk};
@@ -800,10 +818,10 @@ static void print_csv(const summary *s, FILE *out)
 
 /* Table columns after the grid keys. */
 enum { TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_DIVERGED, TABLE_P, TABLE_DEAD,
-       TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT };
+       TABLE_THEORY, TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT };
 static const char *const table_headings[TABLE_STAT_COUNT] = {
     "runs", "done", "converged", "diverged", "p_converged [95% CI]", "dead_at_init [95% CI]",
-    "dead_at_end [95% CI]", "p_certified [95% CI]", "p_stationary [95% CI]",
+    "1-(1-p)^width", "dead_at_end [95% CI]", "p_certified [95% CI]", "p_stationary [95% CI]",
     "median_final_risk"};
 
 /* The text of one table field; row -1 is the heading. Grid strings come
@@ -835,6 +853,10 @@ static const char *table_field(const summary *s, long row, int column, char *buf
     else if (stat == TABLE_DEAD_END)
         snprintf(buf, size, "%.3f [%.3f, %.3f]", c->dead_at_end, c->dead_end_low,
                  c->dead_end_high);
+    else if (stat == TABLE_THEORY && isnan(c->dead_init_probability))
+        return "-";
+    else if (stat == TABLE_THEORY)
+        snprintf(buf, size, "%.3f", c->dead_init_probability);
     else if (stat == TABLE_CERTIFIED && c->certified_known == 0)
         return "-";
     else if (stat == TABLE_CERTIFIED)
@@ -890,6 +912,7 @@ int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_e
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     results_reader reader = {.path = path, .file = -1, .done = -1, .status = -1,
                              .final_risk = -1, .min_grad_norm = -1, .dead_init = -1,
+                             .certified = -1, .dead_probability = -1,
                              .dead_final = -1, .status_type = -1};
     summary s = {.grad_eps = grad_eps};
     int status = open_results(&reader, &s, err, errlen) || read_cells(&reader, &s, err, errlen)

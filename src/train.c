@@ -516,6 +516,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         count_permanent(t, r->dead_final, r->dead_permanent_final);
     }
     r->certified_nonconvergent = certify(t, r);
+    const double p = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
+    r->dead_init_probability = 1.0 - pow(1.0 - p, t->arch.widths[1]);
     free(checkpoints);
     free(traj_steps);
     clock_gettime(CLOCK_MONOTONIC, &end);

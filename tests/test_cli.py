@@ -56,7 +56,7 @@ import numpy as np
 SOURCE_DIR = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ["status", "final_risk", "min_risk", "min_risk_source", "tol", "rtol", "risk_gap",
                "dist_to_min", "grad_norm", "dead_permanent_init", "dead_permanent_final",
-               "certified_nonconvergent",
+               "certified_nonconvergent", "dead_init_probability",
                "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
                "min_grad_norm", "dead_init", "dead_final", "steps", "seconds"]
 

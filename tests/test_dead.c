@@ -39,12 +39,14 @@ static sgdmc_trainer *run_seed(const char *flags, int seed, sgdmc_train_config *
     return t;
 }
 
-static void check_first_layer(int d, int runs, int width)
+/* The frequency of dead first-layer neurons at initialization against p,
+ * and against the library's probability for the same configuration. */
+static void check_first_layer(int d, int runs, int width, const char *init, double p)
 {
     long dead = 0, total = 0;
     char flags[256];
-    snprintf(flags, sizeof flags, "--input_dim=%d --width=%d --steps=0 --eval_points=16", d,
-             width);
+    snprintf(flags, sizeof flags,
+             "--input_dim=%d --width=%d --steps=0 --eval_points=16 --init=%s", d, width, init);
     /* one trainer restarted per seed, as a study runs a grid cell: the
      * problem's R* is computed once */
     sgdmc_train_config config;
@@ -62,10 +64,13 @@ static void check_first_layer(int d, int runs, int width)
         sgdmc_result_free(&r);
     }
     sgdmc_trainer_free(t);
-    const double p = dead_probability(d), freq = (double)dead / (double)total;
+    CHECK(fabs(sgdmc_dead_at_init_probability(&config, d) - p) < 1e-15,
+          "%s: the library's probability %.17g, expected %.17g", flags,
+          sgdmc_dead_at_init_probability(&config, d), p);
+    const double freq = (double)dead / (double)total;
     const double se = sqrt(p * (1 - p) / (double)total);
-    printf("  d = %d: dead frequency %.5f over %ld neurons, P = %.5f, %.2f standard errors\n", d,
-           freq, total, p, (freq - p) / se);
+    printf("  d = %d, %s: dead frequency %.5f over %ld neurons, P = %.5f, %.2f standard errors\n",
+           d, init, freq, total, p, (freq - p) / se);
     CHECK(fabs(freq - p) <= 5 * se, "d = %d: frequency %.5f, expected %.5f +- %.5f", d, freq, p,
           5 * se);
 }
@@ -126,9 +131,12 @@ int main(void)
     CHECK(fabs(dead_probability(1) - 3.0 / 8) < 1e-15, "P(dead | d = 1) = %g", dead_probability(1));
     CHECK(fabs(dead_probability(2) - 13.0 / 48) < 1e-15, "P(dead | d = 2) = %g",
           dead_probability(2));
-    check_first_layer(1, 10000, 16);
-    check_first_layer(2, 10000, 16);
-    check_first_layer(3, 4000, 16);
+    check_first_layer(1, 10000, 16, "uniform", dead_probability(1));
+    check_first_layer(2, 10000, 16, "uniform", dead_probability(2));
+    check_first_layer(3, 4000, 16, "uniform", dead_probability(3));
+    check_first_layer(1, 4000, 16, "normal", 3.0 / 8);
+    check_first_layer(2, 4000, 16, "he", 0.25);
+    check_first_layer(3, 4000, 16, "glorot", 0.125);
     check_deep_layers("--depth=4 --width=8 --steps=0", 200);
     check_deep_layers("--depth=3 --width=6 --skip --steps=0", 200);
     check_deep_layers("--depth=3 --width=8 --input=normal --steps=0", 100);

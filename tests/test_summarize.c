@@ -114,7 +114,7 @@ static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, 
 {
     sgdmc_result r = {.status = status, .final_risk = final_risk, .min_risk = NAN,
                       .risk_gap = NAN, .dist_to_min = NAN, .grad_norm = 1,
-                      .min_grad_norm = final_risk,
+                      .min_grad_norm = final_risk, .dead_init_probability = 0.25,
                       .depth = 2, .steps = 10, .seconds = 0.001};
     r.dead_init[0] = dead_first;
     r.dead_init[1] = dead_second;
@@ -246,6 +246,7 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
     check_number(cell, "dead_at_init", e->dead, false, index);
     check_number(cell, "dead_at_init_low", e->dead_low, e->dead > 0, index);
     check_number(cell, "dead_at_init_high", e->dead_high, e->dead < 1, index);
+    check_number(cell, "dead_init_probability", e->done ? 0.25 : NAN, false, index);
     check_number(cell, "dead_at_end", e->dead_end, false, index);
     check_number(cell, "dead_at_end_low", e->end_low, e->dead_end > 0, index);
     check_number(cell, "dead_at_end_high", e->end_high, e->dead_end < 1, index);
@@ -326,7 +327,8 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
     const char *names[] = {"runs",        "done",           "converged",
                            "diverged",    "p_converged",    "ci_low",
                            "ci_high",     "dead_at_init",   "dead_at_init_low",
-                           "dead_at_init_high", "dead_at_end", "dead_at_end_low",
+                           "dead_at_init_high", "dead_init_probability", "dead_at_end",
+                           "dead_at_end_low",
                            "dead_at_end_high",  "p_certified", "p_certified_low",
                            "p_certified_high",  "p_stationary", "p_stationary_low",
                            "p_stationary_high", "median_final_risk"};
@@ -460,6 +462,7 @@ static void check_grid_study(void)
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "widths,lr,runs,done,converged,diverged,p_converged,ci_low,"
                                 "ci_high,dead_at_init,dead_at_init_low,dead_at_init_high,"
+                                "dead_init_probability,"
                                 "dead_at_end,dead_at_end_low,dead_at_end_high,p_certified,"
                                 "p_certified_low,p_certified_high,p_stationary,"
                                 "p_stationary_low,p_stationary_high,median_final_risk"),
@@ -467,7 +470,7 @@ static void check_grid_study(void)
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,,,,,"),
               "csv row without done runs: %s", line);
     }
 
@@ -489,7 +492,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -527,7 +530,8 @@ static void check_study_without_grid(void)
         char line[1024];
         CHECK(nth_line(csv, 0, line, sizeof line) &&
                   !strcmp(line, "runs,done,converged,diverged,p_converged,ci_low,ci_high,"
-                                "dead_at_init,dead_at_init_low,dead_at_init_high,dead_at_end,"
+                                "dead_at_init,dead_at_init_low,dead_at_init_high,"
+                                "dead_init_probability,dead_at_end,"
                                 "dead_at_end_low,dead_at_end_high,p_certified,p_certified_low,"
                                 "p_certified_high,p_stationary,p_stationary_low,"
                                 "p_stationary_high,median_final_risk"),

@@ -44,6 +44,14 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
  * and on every sample for data problems. Returns -1 when out of memory. */
 int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead);
 
+/* The probability that one first-layer ReLU neuron is dead at
+ * initialization (paper 001): for weights and bias iid U[-a,a] on [0,1]^d,
+ * 2^-(d+1) sum_k C(d,k)/(k+1)! (3/8 for d = 1); N(0,a^2) with d = 1: 3/8;
+ * he and glorot (bias 0): 2^-d; normal inputs: 0 (a neuron dead on R^d needs
+ * w = 0). NaN when unknown: data problems, --init files, normal
+ * initialization with d >= 2, other activations. */
+double sgdmc_dead_at_init_probability(const sgdmc_train_config *config, int input_dim);
+
 /* The number of nodes of the last evaluation (for tests and diagnostics). */
 int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev);
 

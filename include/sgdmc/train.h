@@ -59,6 +59,9 @@ typedef struct {
      * > R*(width) + tol + rtol R*(width)); 0: not certified; -1: unknown
      * (a diverged run, or no R* for the smaller network) */
     int certified_nonconvergent;
+    /* 1 - (1 - p)^width, p = sgdmc_dead_at_init_probability: the probability
+     * of a dead first-layer neuron at initialization; NaN when unknown */
+    double dead_init_probability;
     long steps;            /* steps taken (fewer than asked when diverged) */
     double seconds;
     int trajectory_count;

@@ -49,7 +49,7 @@ EXIT_RESUME = 75
 # datasets whose values depend only on the task
 SAME = ["final_risk", "min_risk", "min_risk_source", "certified_nonconvergent", "tol", "rtol",
         "risk_gap", "dist_to_min", "grad_norm", "min_grad_norm",
-        "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm",
+        "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "dead_init_probability",
         "status", "steps", "dead_init", "dead_final", "dead_permanent_init",
         "dead_permanent_final", "done", "seed",
         "trajectory/step", "trajectory/risk", "trajectory/grad_norm"]
