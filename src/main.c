@@ -54,61 +54,6 @@ static void print_train_help(FILE *out)
     sgdmc_options_print_help(out);
 }
 
-/* Parses `sgdmc train` flags into config; prints the error and returns -1. */
-static int parse_train_flags(int argc, char **argv, sgdmc_train_config *config)
-{
-    char err[512];
-    const sgdmc_option *seen[128];
-    int seen_count = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
-            fprintf(stderr, "sgdmc train: unexpected argument '%s' (flags look like --name=value)\n",
-                    arg);
-            return -1;
-        }
-        char name[64];
-        const char *eq = strchr(arg, '=');
-        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (len >= sizeof name) {
-            fprintf(stderr, "sgdmc train: unknown flag '%.*s'\n", (int)(len + 2), arg);
-            return -1;
-        }
-        memcpy(name, arg + 2, len);
-        name[len] = '\0';
-        const sgdmc_option *option = sgdmc_option_find(name);
-        if (!option) {
-            const char *guess = sgdmc_option_suggest(name);
-            fprintf(stderr, "sgdmc train: unknown flag '--%s'%s%s%s (see sgdmc train --help)\n",
-                    name, guess ? "; did you mean --" : "", guess ? guess : "", guess ? "?" : "");
-            return -1;
-        }
-        const char *value;
-        if (eq)
-            value = eq + 1;
-        else if (sgdmc_option_is_switch(option))
-            value = "true";
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else {
-            fprintf(stderr, "sgdmc train: --%s: missing value\n", name);
-            return -1;
-        }
-        for (int j = 0; j < seen_count; j++)
-            if (seen[j] == option) {
-                fprintf(stderr, "sgdmc train: --%s: given twice\n", name);
-                return -1;
-            }
-        if (seen_count < 128)
-            seen[seen_count++] = option;
-        if (sgdmc_option_set(option, config, value, err, sizeof err)) {
-            fprintf(stderr, "sgdmc train: --%s: %s\n", name, err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int run_train(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -118,7 +63,7 @@ static int run_train(int argc, char **argv)
         }
     sgdmc_train_config config;
     sgdmc_train_config_defaults(&config);
-    if (parse_train_flags(argc, argv, &config))
+    if (sgdmc_options_parse(argc, argv, "train", &config, NULL, NULL, NULL))
         return EXIT_USAGE;
     char err[1024];
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);

@@ -439,3 +439,73 @@ void sgdmc_options_print_help(FILE *out)
         fprintf(out, "  %-30s %s\n  %-30s (default: %s)\n", flag, o->help, "", o->default_text);
     }
 }
+
+static bool is_own(const char *const *own, const char *name)
+{
+    for (int i = 0; own && own[i]; i++)
+        if (!strcmp(own[i], name))
+            return true;
+    return false;
+}
+
+int sgdmc_options_parse(int argc, char **argv, const char *command, sgdmc_train_config *config,
+                        const char *const *own, sgdmc_own_flag_fn own_flag, void *context)
+{
+    char err[512];
+    const sgdmc_option *seen[128];
+    int seen_count = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
+            fprintf(stderr, "sgdmc %s: unexpected argument '%s' (flags look like --name=value)\n",
+                    command, arg);
+            return -1;
+        }
+        char name[64];
+        const char *eq = strchr(arg, '=');
+        const size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof name) {
+            fprintf(stderr, "sgdmc %s: unknown flag '%.*s'\n", command, (int)(len + 2), arg);
+            return -1;
+        }
+        memcpy(name, arg + 2, len);
+        name[len] = '\0';
+        const bool mine = is_own(own, name);
+        const sgdmc_option *option = mine ? NULL : sgdmc_option_find(name);
+        if (!mine && !option) {
+            const char *guess = sgdmc_option_suggest(name);
+            fprintf(stderr, "sgdmc %s: unknown flag '--%s'%s%s%s (see sgdmc %s --help)\n",
+                    command, name, guess ? "; did you mean --" : "", guess ? guess : "",
+                    guess ? "?" : "", command);
+            return -1;
+        }
+        const char *value;
+        if (eq)
+            value = eq + 1;
+        else if (option && sgdmc_option_is_switch(option))
+            value = "true";
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(stderr, "sgdmc %s: --%s: missing value\n", command, name);
+            return -1;
+        }
+        if (mine) {
+            if (own_flag(name, value, context))
+                return -1;
+            continue;
+        }
+        for (int j = 0; j < seen_count; j++)
+            if (seen[j] == option) {
+                fprintf(stderr, "sgdmc %s: --%s: given twice\n", command, name);
+                return -1;
+            }
+        if (seen_count < 128)
+            seen[seen_count++] = option;
+        if (sgdmc_option_set(option, config, value, err, sizeof err)) {
+            fprintf(stderr, "sgdmc %s: --%s: %s\n", command, name, err);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -67,6 +67,36 @@ static int parse_widths(const char *value, int *widths, int *count)
     }
 }
 
+/* What --widths and --format set. */
+typedef struct {
+    int widths[MAX_WIDTHS], count;
+    bool have_widths, json, have_format;
+} reference_flags;
+
+static int own_flag(const char *name, const char *value, void *context)
+{
+    reference_flags *f = context;
+    if (!strcmp(name, "widths")) {
+        if (f->have_widths) {
+            fprintf(stderr, "sgdmc reference: --widths: given twice\n");
+            return -1;
+        }
+        f->have_widths = true;
+        return parse_widths(value, f->widths, &f->count);
+    }
+    if (f->have_format) {
+        fprintf(stderr, "sgdmc reference: --format: given twice\n");
+        return -1;
+    }
+    f->have_format = true;
+    if (strcmp(value, "text") && strcmp(value, "json")) {
+        fprintf(stderr, "sgdmc reference: --format: '%s' is not text or json\n", value);
+        return -1;
+    }
+    f->json = !strcmp(value, "json");
+    return 0;
+}
+
 int sgdmc_reference_main(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -76,85 +106,16 @@ int sgdmc_reference_main(int argc, char **argv)
         }
     sgdmc_train_config config;
     sgdmc_train_config_defaults(&config);
-    int widths[MAX_WIDTHS], count = 0;
-    bool have_widths = false, json = false, have_format = false;
-    const sgdmc_option *seen[128];
-    int seen_count = 0;
+    /* --widths here lists the widths to solve, not train's per-layer widths */
+    static const char *const own[] = {"widths", "format", NULL};
+    reference_flags f = {.count = 0};
+    if (sgdmc_options_parse(argc, argv, "reference", &config, own, own_flag, &f))
+        return EXIT_USAGE;
     char err[1024];
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
-            fprintf(stderr,
-                    "sgdmc reference: unexpected argument '%s' (flags look like --name=value)\n",
-                    arg);
-            return EXIT_USAGE;
-        }
-        char name[64];
-        const char *eq = strchr(arg, '=');
-        const size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (len >= sizeof name) {
-            fprintf(stderr, "sgdmc reference: unknown flag '%.*s'\n", (int)(len + 2), arg);
-            return EXIT_USAGE;
-        }
-        memcpy(name, arg + 2, len);
-        name[len] = '\0';
-        const bool own = !strcmp(name, "widths") || !strcmp(name, "format");
-        const sgdmc_option *option = own ? NULL : sgdmc_option_find(name);
-        if (!own && !option) {
-            const char *guess = sgdmc_option_suggest(name);
-            fprintf(stderr,
-                    "sgdmc reference: unknown flag '--%s'%s%s%s (see sgdmc reference --help)\n",
-                    name, guess ? "; did you mean --" : "", guess ? guess : "",
-                    guess ? "?" : "");
-            return EXIT_USAGE;
-        }
-        const char *value;
-        if (eq)
-            value = eq + 1;
-        else if (option && sgdmc_option_is_switch(option))
-            value = "true";
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else {
-            fprintf(stderr, "sgdmc reference: --%s: missing value\n", name);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(name, "widths")) {
-            if (have_widths) {
-                fprintf(stderr, "sgdmc reference: --widths: given twice\n");
-                return EXIT_USAGE;
-            }
-            have_widths = true;
-            if (parse_widths(value, widths, &count))
-                return EXIT_USAGE;
-            continue;
-        }
-        if (!strcmp(name, "format")) {
-            if (have_format) {
-                fprintf(stderr, "sgdmc reference: --format: given twice\n");
-                return EXIT_USAGE;
-            }
-            have_format = true;
-            if (strcmp(value, "text") && strcmp(value, "json")) {
-                fprintf(stderr, "sgdmc reference: --format: '%s' is not text or json\n", value);
-                return EXIT_USAGE;
-            }
-            json = !strcmp(value, "json");
-            continue;
-        }
-        for (int j = 0; j < seen_count; j++)
-            if (seen[j] == option) {
-                fprintf(stderr, "sgdmc reference: --%s: given twice\n", name);
-                return EXIT_USAGE;
-            }
-        if (seen_count < 128)
-            seen[seen_count++] = option;
-        if (sgdmc_option_set(option, &config, value, err, sizeof err)) {
-            fprintf(stderr, "sgdmc reference: --%s: %s\n", name, err);
-            return EXIT_USAGE;
-        }
-    }
-    if (!have_widths) {
+    const int *widths = f.widths;
+    const int count = f.count;
+    const bool json = f.json;
+    if (!f.have_widths) {
         fprintf(stderr, "sgdmc reference: --widths is required (e.g. --widths=0,1,2,4,8)\n");
         return EXIT_USAGE;
     }
