@@ -4,8 +4,9 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "sgdmc/clock.h"
 
 enum { BAR_WIDTH = 30 };
 
@@ -17,13 +18,6 @@ struct sgdmc_progress {
     double started, last_print;
 };
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 sgdmc_progress *sgdmc_progress_start(FILE *out, long total, long already_done)
 {
     sgdmc_progress *p = calloc(1, sizeof *p);
@@ -34,7 +28,7 @@ sgdmc_progress *sgdmc_progress_start(FILE *out, long total, long already_done)
     p->interval = p->terminal ? 1.0 : 10.0;
     p->total = total;
     p->done_at_start = already_done;
-    p->started = p->last_print = now_seconds();
+    p->started = p->last_print = sgdmc_now_seconds();
     return p;
 }
 
@@ -79,7 +73,7 @@ void sgdmc_progress_update(sgdmc_progress *p, long done)
 {
     if (!p || !p->out)
         return;
-    const double now = now_seconds();
+    const double now = sgdmc_now_seconds();
     if (now - p->last_print >= p->interval)
         print_line(p, done, now);
 }
@@ -89,7 +83,7 @@ void sgdmc_progress_finish(sgdmc_progress *p, long done, const char *outcome)
     if (!p)
         return;
     if (p->out) {
-        const double elapsed = now_seconds() - p->started;
+        const double elapsed = sgdmc_now_seconds() - p->started;
         const long done_here = done - p->done_at_start;
         char took[32];
         format_duration(elapsed, took, sizeof took);

@@ -1,18 +1,11 @@
 /* The cost estimate of `sgdmc study --dry-run`: a few timed steps and one
  * timed evaluation of every grid cell, scaled to the full runs. */
-#include <time.h>
 
+#include "sgdmc/clock.h"
 #include "sgdmc/study_run.h"
 #include "sgdmc/train.h"
 
 enum { TIMED_STEPS = 200 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Seconds of the cell's runs: the first run's, times the seeds, plus the
  * one-off cost of a trainer (R*, computed once per cell); -1 on failure. */
@@ -30,21 +23,21 @@ static double estimate_cell(const sgdmc_study *study, long cell)
     /* the first run also computes what a trainer keeps (R*), the second
      * only evaluates */
     sgdmc_result result;
-    double start = now_seconds();
+    double start = sgdmc_now_seconds();
     int status = sgdmc_trainer_run(trainer, &result);
-    const double first_run = now_seconds() - start;
+    const double first_run = sgdmc_now_seconds() - start;
     if (status == 0)
         sgdmc_result_free(&result);
-    start = now_seconds();
+    start = sgdmc_now_seconds();
     status |= sgdmc_trainer_run(trainer, &result);
-    const double evaluation = now_seconds() - start;
+    const double evaluation = sgdmc_now_seconds() - start;
     if (status == 0)
         sgdmc_result_free(&result);
     const long timed = steps < TIMED_STEPS ? steps : TIMED_STEPS;
-    start = now_seconds();
+    start = sgdmc_now_seconds();
     for (long s = 0; s < timed; s++)
         sgdmc_trainer_step(trainer);
-    const double per_step = timed ? (now_seconds() - start) / (double)timed : 0.0;
+    const double per_step = timed ? (sgdmc_now_seconds() - start) / (double)timed : 0.0;
     sgdmc_trainer_free(trainer);
     const double run = evaluation * evaluations + per_step * (double)steps;
     return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation);

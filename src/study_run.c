@@ -1,12 +1,12 @@
 /* The study engine: master/worker dispatch over MPI and chunked row writes. */
 #include "sgdmc/study_run.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sgdmc/clock.h"
 #include "sgdmc/progress.h"
 #include "sgdmc/results_file.h"
 #include "sgdmc/stop_signal.h"
@@ -29,13 +29,6 @@ static const double WRITE_INTERVAL = 1.0;
 static const double SERVE_INTERVAL = 2e-4;
 /* The master's longest sleep when idle. */
 static const long IDLE_SLEEP_MAX_NS = 1000000;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- running tasks (every rank) ---------------------------------------- */
 
@@ -95,7 +88,7 @@ static long run_chunk(runner *r, long first, long count)
 {
     long done = 0;
     int buffered = 0;
-    double last_write = now_seconds();
+    double last_write = sgdmc_now_seconds();
     while (done < count && !r->failed && !r->poll(r->poll_context)) {
         const long task = first + done;
         sgdmc_trainer *trainer = trainer_for(r, task);
@@ -113,10 +106,10 @@ static long run_chunk(runner *r, long first, long count)
         }
         buffered++;
         done++;
-        if (buffered == ROWS_PER_WRITE || now_seconds() - last_write >= WRITE_INTERVAL) {
+        if (buffered == ROWS_PER_WRITE || sgdmc_now_seconds() - last_write >= WRITE_INTERVAL) {
             r->failed |= write_rows(r, task + 1 - buffered, buffered) != 0;
             buffered = 0;
-            last_write = now_seconds();
+            last_write = sgdmc_now_seconds();
         }
     }
     if (write_rows(r, first + done - buffered, buffered)) {
@@ -268,14 +261,14 @@ static void serve(dispatcher *d)
         long long reply[2] = {chunk.first, chunk.end - chunk.first};
         MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
     }
-    d->last_serve = now_seconds();
+    d->last_serve = sgdmc_now_seconds();
 }
 
 /* The master's poll while it trains: serve now and then, stop on request. */
 static int master_poll(void *context)
 {
     dispatcher *d = context;
-    if (d->ranks > 1 && now_seconds() - d->last_serve >= SERVE_INTERVAL)
+    if (d->ranks > 1 && sgdmc_now_seconds() - d->last_serve >= SERVE_INTERVAL)
         serve(d);
     else if (sgdmc_stop_signal_received())
         d->stopping = true;
@@ -305,10 +298,10 @@ static void run_master(dispatcher *d, runner *r)
         serve(d);
         const task_range chunk = take_chunk(d);
         if (chunk.end > chunk.first) {
-            const double start = now_seconds();
+            const double start = sgdmc_now_seconds();
             const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
             const long long report[REPORT_LENGTH] = {
-                done, (long long)(1e9 * (now_seconds() - start)),
+                done, (long long)(1e9 * (sgdmc_now_seconds() - start)),
                 r->failed ? FLAG_FAILED : 0};
             absorb_report(d, report);
             if (done < chunk.end - chunk.first)
@@ -342,10 +335,10 @@ static void run_worker(MPI_Comm comm, runner *r)
         memcpy(sent, report, sizeof sent);
         MPI_Isend(sent, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
         MPI_Irecv(next, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
-        const double start = now_seconds();
+        const double start = sgdmc_now_seconds();
         const long done = run_chunk(r, (long)chunk[0], (long)chunk[1]);
         report[REPORT_COMPLETED] = done;
-        report[REPORT_NANOSECONDS] = (long long)(1e9 * (now_seconds() - start));
+        report[REPORT_NANOSECONDS] = (long long)(1e9 * (sgdmc_now_seconds() - start));
         report[REPORT_FLAGS] = (r->failed ? FLAG_FAILED : 0) |
                                (done < chunk[1] || worker_poll(NULL) ? FLAG_STOPPING : 0);
         MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "sgdmc/clock.h"
 #include "sgdmc/evaluate.h"
 #include "sgdmc/gram.h"
 #include "sgdmc/h5io.h"
@@ -397,8 +397,7 @@ static bool all_finite(const double *x, size_t n)
 int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
 {
     const sgdmc_train_config *c = &t->config;
-    struct timespec start, end;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    const double start = sgdmc_now_seconds();
     memset(r, 0, sizeof *r);
     r->depth = t->arch.depth;
     r->min_grad_norm = INFINITY;
@@ -520,8 +519,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     r->dead_init_probability = 1.0 - pow(1.0 - p, t->arch.widths[1]);
     free(checkpoints);
     free(traj_steps);
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    r->seconds = (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec);
+    r->seconds = sgdmc_now_seconds() - start;
     return 0;
 oom:
     free(checkpoints);
