@@ -101,7 +101,7 @@ void sgdmc_optimizer_free(sgdmc_optimizer *opt) { free(opt); }
 
 static double sign(double x) { return (double)((x > 0.0) - (x < 0.0)); }
 
-static double norm2(const double *x, size_t n)
+double sgdmc_norm2(const double *x, size_t n)
 {
     double sum = 0.0;
     for (size_t i = 0; i < n; i++)
@@ -136,7 +136,7 @@ static void directed_step(direction dir, double clip, double *restrict x,
         return;
     }
     if (dir != DIRECTION_IDENTITY) {
-        const double norm = norm2(d, n);
+        const double norm = sgdmc_norm2(d, n);
         if (norm == 0.0)
             return;
         scale = dir == DIRECTION_NORMALIZE ? lr / norm : lr * fmin(1.0, clip / norm);

@@ -296,14 +296,6 @@ static size_t unique_longs(long *v, size_t n)
     return kept;
 }
 
-static double norm2(const double *x, size_t n)
-{
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += x[i] * x[i];
-    return sqrt(sum);
-}
-
 /* The permanently dead neurons per layer, given the dead counts. */
 static void count_permanent(const sgdmc_trainer *t, const int *dead, int *permanent)
 {
@@ -428,7 +420,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         const bool at_traj = ti < n_traj && traj_steps[ti] == k;
         if (at_check || at_traj) {
             risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
-            grad_norm = norm2(t->grad, t->n);
+            grad_norm = sgdmc_norm2(t->grad, t->n);
             evaluated_at = s;
             ci += at_check;
             if (at_traj) {
@@ -463,7 +455,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     r->trajectory_count = (int)ti;
     if (evaluated_at != t->step) {
         risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
-        grad_norm = norm2(t->grad, t->n);
+        grad_norm = sgdmc_norm2(t->grad, t->n);
     }
     diverged |= !isfinite(risk) || risk > c->blowup || !all_finite(t->params, t->n);
     if (!diverged && grad_norm < r->min_grad_norm)

@@ -57,6 +57,9 @@ sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, siz
 void sgdmc_optimizer_free(sgdmc_optimizer *opt);
 /* Forgets every step: the state of a freshly allocated optimizer. */
 void sgdmc_optimizer_reset(sgdmc_optimizer *opt);
+/* The Euclidean norm of x [n] (normalized and clipped steps, gradient norms). */
+double sgdmc_norm2(const double *x, size_t n);
+
 /* One update of x [n] from gradient g [n] with this step's learning rate. */
 void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *x, const double *g, double lr);
 
