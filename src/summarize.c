@@ -480,27 +480,26 @@ static int open_results(results_reader *r, summary *s, char *err, size_t errlen)
     s->cells = s->tasks / s->seeds;
     if (read_grid_keys(r->file, path, s, err, errlen))
         return -1;
-    r->done = open_runs_dataset(r->file, path, "done", 1, s->tasks, err, errlen);
-    r->status = r->done < 0 ? -1 : open_runs_dataset(r->file, path, "status", 1, s->tasks, err, errlen);
-    r->final_risk =
-        r->status < 0 ? -1 : open_runs_dataset(r->file, path, "final_risk", 1, s->tasks, err, errlen);
-    r->min_grad_norm = r->final_risk < 0 ? -1
-                                         : open_runs_dataset(r->file, path, "min_grad_norm", 1,
-                                                             s->tasks, err, errlen);
-    r->dead_init = r->min_grad_norm < 0
-                       ? -1
-                       : open_runs_dataset(r->file, path, "dead_init", 2, s->tasks, err, errlen);
-    r->dead_final =
-        r->dead_init < 0 ? -1 : open_runs_dataset(r->file, path, "dead_final", 2, s->tasks, err, errlen);
-    r->certified = r->dead_final < 0 ? -1
-                                     : open_runs_dataset(r->file, path, "certified_nonconvergent",
-                                                         1, s->tasks, err, errlen);
-    r->dead_probability = r->certified < 0 ? -1
-                                           : open_runs_dataset(r->file, path,
-                                                               "dead_init_probability", 1,
-                                                               s->tasks, err, errlen);
-    if (r->dead_probability < 0)
-        return -1;
+    const struct {
+        const char *name;
+        int rank; /* 2: [tasks, max depth] */
+        hid_t *dataset;
+    } columns[] = {
+        {"done", 1, &r->done},
+        {"status", 1, &r->status},
+        {"final_risk", 1, &r->final_risk},
+        {"min_grad_norm", 1, &r->min_grad_norm},
+        {"dead_init", 2, &r->dead_init},
+        {"dead_final", 2, &r->dead_final},
+        {"certified_nonconvergent", 1, &r->certified},
+        {"dead_init_probability", 1, &r->dead_probability},
+    };
+    for (size_t i = 0; i < sizeof columns / sizeof *columns; i++) {
+        *columns[i].dataset = open_runs_dataset(r->file, path, columns[i].name, columns[i].rank,
+                                                s->tasks, err, errlen);
+        if (*columns[i].dataset < 0)
+            return -1;
+    }
     r->status_type = memory_status_type();
     return open_grid_columns(r->file, path, s, err, errlen);
 }
