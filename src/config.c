@@ -45,6 +45,8 @@ void sgdmc_train_config_defaults(sgdmc_train_config *c)
     c->tol = 1e-3;
     c->rtol = 0.0;
     c->min_risk = NAN;
+    c->rstar_starts = 0;
+    c->rstar_iterations = 2000;
     c->blowup = 1e10;
 }
 

@@ -365,6 +365,26 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
     return risk + sgdmc_weight_penalty(&ev->arch, params, ev->l2, grad);
 }
 
+double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b)
+{
+    if (ev->mode == MODE_BREAKPOINTS &&
+        (vec_copy(&ev->vertices, &ev->base) || add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices) ||
+         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices) || nodes_from_vertices(ev)))
+        return NAN;
+    double sum = 0.0;
+    for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
+        const int count = chunk_size(ev->n, start);
+        load_chunk(ev, ev->x, ev->n, start, count);
+        sgdmc_forward(&ev->arch, a, ev->ws, count);
+        memcpy(ev->dout, sgdmc_workspace_output(ev->ws), sizeof(double) * (size_t)count);
+        sgdmc_forward(&ev->arch, b, ev->ws, count);
+        const double *fb = sgdmc_workspace_output(ev->ws), *w = ev->w + start;
+        for (int s = 0; s < count; s++)
+            sum += w[s] * (ev->dout[s] - fb[s]) * (ev->dout[s] - fb[s]);
+    }
+    return sqrt(sum);
+}
+
 /* Marks the neurons of every hidden layer that are positive somewhere among
  * the points xs (feature-major [dim][n]). */
 static void mark_alive(sgdmc_evaluator *ev, const double *params, const double *xs, size_t n,

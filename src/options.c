@@ -354,6 +354,12 @@ static const sgdmc_option options[] = {
     {"min_risk", "R", "none",
      "the global-minimum risk R*, when you know it and sgdmc does not (min_risk_source given)",
      set_double, OPT_FIELD(min_risk), 0, BIG, false, NULL},
+    {"rstar_starts", "S", "0",
+     "when R* is neither exact, computed nor given: estimate it as the best of S full-batch BFGS "
+     "minimizations from initializations of their own (min_risk_source estimated; 0: R* unknown)",
+     set_int, OPT_FIELD(rstar_starts), 0, 100000, false, NULL},
+    {"rstar_iterations", "I", "2000", "BFGS iterations per start of --rstar_starts", set_int,
+     OPT_FIELD(rstar_iterations), 1, 100000000, false, NULL},
     {"trajectory", "T", "0", "record risk and gradient norm at T log-spaced checkpoints", set_int,
      OPT_FIELD(trajectory), 0, 100000, false, NULL},
     {"checkpoints", "C", "8",

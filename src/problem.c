@@ -211,16 +211,20 @@ double sgdmc_problem_min_risk(const sgdmc_problem *p, const sgdmc_arch *student,
     if (p->target != SGDMC_TARGET_TEACHER)
         return NAN;
     /* The student embeds the teacher: copy its neurons and zero the outgoing
-     * weights of the rest. A deeper ReLU student passes the teacher's last
-     * hidden layer, which is >= 0, through identity layers unchanged. Identity
-     * skips would add terms the teacher lacks. */
+     * weights of the rest. Each layer past the teacher's depth passes the
+     * teacher's last hidden layer on unchanged: a plain ReLU layer as the
+     * identity on its inputs >= 0, any layer with an identity skip by zero
+     * weights and bias (h + act(0), the constant absorbed by the output
+     * bias). A skip into one of the teacher's own layers would add terms the
+     * teacher lacks. */
     const int teacher_depth = p->teacher.depth;
-    if (student->depth < teacher_depth ||
-        (student->depth > teacher_depth && student->activation != SGDMC_ACT_RELU))
+    if (student->depth < teacher_depth)
         return NAN;
     for (int k = 1; k <= student->depth; k++) {
         const int needed = p->teacher.widths[k <= teacher_depth ? k : teacher_depth];
-        if (student->widths[k] < needed || sgdmc_arch_skips_into(student, k))
+        const bool skip = sgdmc_arch_skips_into(student, k);
+        const bool passes_on = skip || student->activation == SGDMC_ACT_RELU;
+        if (student->widths[k] < needed || (k <= teacher_depth ? skip : !passes_on))
             return NAN;
     }
     return 0.0;

@@ -107,6 +107,24 @@ static int check_flag(const char *path, const char *section, const char *key, in
     return 0;
 }
 
+/* A relative data or init file is relative to the config's folder, so that
+ * a study config and its data set travel together (jobs/002-logistic). */
+static int resolve_file(const char *path, const char *key, char *value, size_t size)
+{
+    bool is_file = !strcmp(key, "data") || !strcmp(key, "init");
+    for (int i = 0; is_file && !strcmp(key, "init") && sgdmc_init_names[i]; i++)
+        is_file = strcmp(value, sgdmc_init_names[i]) != 0;
+    const char *slash = strrchr(path, '/');
+    if (!is_file || value[0] == '/' || !slash)
+        return 0;
+    char joined[SGDMC_PATH_MAX + 64];
+    const int len = snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path, value);
+    if (len < 0 || (size_t)len >= size)
+        return -1;
+    memcpy(value, joined, (size_t)len + 1);
+    return 0;
+}
+
 static int load_train(const char *path, config_setting_t *train, sgdmc_study *s, char *err,
                       size_t errlen)
 {
@@ -119,6 +137,10 @@ static int load_train(const char *path, config_setting_t *train, sgdmc_study *s,
         if (scalar_text(item, value, sizeof value)) {
             snprintf(err, errlen, "%s:%d: train.%s: must be one value (lists go in grid)", path,
                      line, key);
+            return -1;
+        }
+        if (resolve_file(path, key, value, sizeof value)) {
+            snprintf(err, errlen, "%s:%d: train.%s: file name too long", path, line, key);
             return -1;
         }
         if (check_flag(path, "train", key, line, value, &s->base, err, errlen))
@@ -171,6 +193,11 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
             if (scalar_text(item, value, sizeof value)) {
                 snprintf(err, errlen, "%s:%d: grid.%s: element %d is not a single value", path,
                          axis->line, key, i + 1);
+                return -1;
+            }
+            if (resolve_file(path, key, value, sizeof value)) {
+                snprintf(err, errlen, "%s:%d: grid.%s: file name too long", path, axis->line,
+                         key);
                 return -1;
             }
             sgdmc_train_config scratch = s->base;

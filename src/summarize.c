@@ -180,13 +180,14 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
 {
     double theory = NAN;
     long n = 0, converged = 0, diverged = 0, dead = 0, dead_end = 0, stationary = 0;
-    long known = 0, certified_count = 0;
+    long known = 0, certified_count = 0, dead_known = 0;
     for (long i = 0; i < seeds; i++) {
         if (done[i] != 1)
             continue;
         converged += status[i] == SGDMC_STATUS_CONVERGED;
         diverged += status[i] == SGDMC_STATUS_DIVERGED;
         dead += dead_first_layer[i] > 0;
+        dead_known += dead_first_layer[i] >= 0;
         dead_end += dead_first_layer_end[i] > 0;
         stationary += min_grad_norm[i] <= grad_eps;
         if (isnan(theory))
@@ -214,10 +215,14 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
     }
     cell->p_converged = (double)converged / (double)n;
     sgdmc_clopper_pearson(converged, n, &cell->ci_low, &cell->ci_high);
-    cell->dead_at_init = (double)dead / (double)n;
-    sgdmc_clopper_pearson(dead, n, &cell->dead_init_low, &cell->dead_init_high);
-    cell->dead_at_end = (double)dead_end / (double)n;
-    sgdmc_clopper_pearson(dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
+    cell->dead_at_init = cell->dead_init_low = cell->dead_init_high = NAN;
+    cell->dead_at_end = cell->dead_end_low = cell->dead_end_high = NAN;
+    if (dead_known > 0) { /* none for smooth activations */
+        cell->dead_at_init = (double)dead / (double)n;
+        sgdmc_clopper_pearson(dead, n, &cell->dead_init_low, &cell->dead_init_high);
+        cell->dead_at_end = (double)dead_end / (double)n;
+        sgdmc_clopper_pearson(dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
+    }
     cell->p_stationary = (double)stationary / (double)n;
     sgdmc_clopper_pearson(stationary, n, &cell->stationary_low, &cell->stationary_high);
     cell->median_final_risk = median_of(done_risks, n);
@@ -842,7 +847,8 @@ static const char *table_field(const summary *s, long row, int column, char *buf
     const int stat = column - s->key_count;
     if (stat <= TABLE_DIVERGED)
         snprintf(buf, size, "%ld", counts[stat]);
-    else if (c->done == 0)
+    else if (c->done == 0 || ((stat == TABLE_DEAD || stat == TABLE_DEAD_END) &&
+                              isnan(c->dead_at_init)))
         return "-";
     else if (stat == TABLE_P)
         snprintf(buf, size, "%.3f [%.3f, %.3f]", c->p_converged, c->ci_low, c->ci_high);

@@ -16,6 +16,7 @@
 #include "sgdmc/problem.h"
 #include "sgdmc/rng.h"
 #include "sgdmc/rstar.h"
+#include "sgdmc/rstar_estimate.h"
 
 const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"converged", "not_converged",
                                                                "diverged", NULL};
@@ -48,6 +49,11 @@ struct sgdmc_trainer {
     double *rstar;         /* [width + 1] */
     sgdmc_pwl minimizers[2]; /* the minimizer and, for sin, its mirror twin */
     int minimizer_count;
+    /* --rstar_starts: the estimate and the best start's end point, computed
+     * on first use, once per trainer */
+    bool estimated;
+    sgdmc_rstar_estimate_result estimate;
+    double *estimate_params; /* [n] */
     sgdmc_poll_fn poll;
     void *poll_context;
 };
@@ -69,6 +75,7 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t->file_params);
     sgdmc_gram_free(t->gram);
     free(t->rstar);
+    free(t->estimate_params);
     for (int i = 0; i < t->minimizer_count; i++)
         sgdmc_pwl_free(&t->minimizers[i]);
     free(t->gram_x);
@@ -76,22 +83,11 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t);
 }
 
-/* Draws the initial parameters in flat order W1, b1, W2, ... */
-static int init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, double *params,
-                       char *err, size_t errlen)
+/* Draws parameters in flat order W1, b1, W2, ... from the configured
+ * initialization. */
+static void draw_params(const sgdmc_train_config *c, const sgdmc_arch *arch, gsl_rng *rng,
+                        double *params)
 {
-    if (c->init == SGDMC_INIT_FILE) {
-        char why[800];
-        if (sgdmc_h5_read_params(c->init_file, arch, params, why, sizeof why) == 0)
-            return 0;
-        snprintf(err, errlen, "--init: %s", why);
-        return -1;
-    }
-    gsl_rng *rng = sgdmc_rng_alloc(c->seed, SGDMC_STREAM_INIT);
-    if (!rng) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     const double a = c->init_scale;
     for (int k = 1; k <= arch->depth + 1; k++) {
         const int fan_in = arch->widths[k - 1], fan_out = arch->widths[k];
@@ -128,6 +124,25 @@ static int init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, doub
             break;
         }
     }
+}
+
+/* The run's initial parameters: its seed's draw, or the --init file. */
+static int init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, double *params,
+                       char *err, size_t errlen)
+{
+    if (c->init == SGDMC_INIT_FILE) {
+        char why[800];
+        if (sgdmc_h5_read_params(c->init_file, arch, params, why, sizeof why) == 0)
+            return 0;
+        snprintf(err, errlen, "--init: %s", why);
+        return -1;
+    }
+    gsl_rng *rng = sgdmc_rng_alloc(c->seed, SGDMC_STREAM_INIT);
+    if (!rng) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    draw_params(c, arch, rng, params);
     gsl_rng_free(rng);
     return 0;
 }
@@ -297,6 +312,17 @@ static size_t unique_longs(long *v, size_t n)
 }
 
 /* The permanently dead neurons per layer, given the dead counts. */
+/* Dead neurons per hidden layer; -1 for smooth activations, whose neurons
+ * never stop passing gradient. -1 when out of memory. */
+static int count_dead(sgdmc_trainer *t, int *dead)
+{
+    if (t->arch.activation == SGDMC_ACT_RELU)
+        return sgdmc_count_dead(t->evaluator, t->params, dead);
+    for (int k = 0; k < t->arch.depth; k++)
+        dead[k] = -1;
+    return 0;
+}
+
 static void count_permanent(const sgdmc_trainer *t, const int *dead, int *permanent)
 {
     const bool relu = t->arch.activation == SGDMC_ACT_RELU;
@@ -344,6 +370,48 @@ static double rstar_of(sgdmc_trainer *t, int k)
             t->minimizer_count++;
     }
     return t->rstar[k];
+}
+
+/* The --rstar_starts estimate, computed on first use (rstar_estimate.h).
+ * Start i is the configured initialization drawn from the estimate's own
+ * stream with seed i (uniform for an --init file), so that the starts never
+ * coincide with a run's; for ReLU networks drawn again (up to 100 times)
+ * while a first-layer neuron is dead, since such a start is a smaller
+ * network. Returns -1 when out of memory. */
+static int estimate_rstar(sgdmc_trainer *t)
+{
+    if (t->estimated)
+        return 0;
+    const int count = t->config.rstar_starts;
+    sgdmc_train_config draw = t->config;
+    if (draw.init == SGDMC_INIT_FILE)
+        draw.init = SGDMC_INIT_UNIFORM;
+    double *starts = malloc(sizeof(double) * t->n * (size_t)count);
+    t->estimate_params = malloc(sizeof(double) * t->n);
+    gsl_rng *rng = sgdmc_rng_alloc(0, SGDMC_STREAM_ESTIMATE);
+    int status = starts && t->estimate_params && rng ? 0 : -1;
+    int dead[SGDMC_MAX_DEPTH];
+    for (int i = 0; i < count && status == 0; i++) {
+        double *start = starts + (size_t)i * t->n;
+        sgdmc_rng_seed(rng, (unsigned long)i, SGDMC_STREAM_ESTIMATE);
+        for (int attempt = 0; attempt < 100 && status == 0; attempt++) {
+            draw_params(&draw, &t->arch, rng, start);
+            if (t->arch.activation != SGDMC_ACT_RELU)
+                break;
+            status = sgdmc_count_dead(t->evaluator, start, dead);
+            if (dead[0] == 0)
+                break;
+        }
+    }
+    if (status == 0)
+        status = sgdmc_rstar_estimate(t->evaluator, t->n, starts, count,
+                                      t->config.rstar_iterations, t->estimate_params,
+                                      &t->estimate);
+    if (rng)
+        gsl_rng_free(rng);
+    free(starts);
+    t->estimated = status == 0;
+    return status;
 }
 
 /* The L2 distance from the network to the nearest known minimizer of R*. */
@@ -407,7 +475,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     size_t n_check = unique_longs(checkpoints, log_spaced(c->steps, c->checkpoints, checkpoints));
     size_t n_traj = traj > 0 ? unique_longs(traj_steps, log_spaced(c->steps, traj, traj_steps)) : 0;
 
-    if (sgdmc_count_dead(t->evaluator, t->params, r->dead_init))
+    if (count_dead(t, r->dead_init))
         goto oom;
     count_permanent(t, r->dead_init, r->dead_permanent_init);
     bool diverged = false;
@@ -477,6 +545,13 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
             if (!isnan(r->min_risk))
                 r->min_risk_source = SGDMC_MIN_RISK_COMPUTED;
         }
+        if (isnan(r->min_risk) && c->rstar_starts > 0) {
+            if (estimate_rstar(t))
+                goto oom;
+            r->min_risk = t->estimate.rstar;
+            if (!isnan(r->min_risk))
+                r->min_risk_source = SGDMC_MIN_RISK_ESTIMATED;
+        }
     }
     r->risk_gap = r->final_risk - r->min_risk;
     /* R* = 0 under plain mse: the target itself is the minimizer's function */
@@ -484,6 +559,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
                          ? sqrt(risk) : NAN;
     if (r->min_risk_source == SGDMC_MIN_RISK_COMPUTED)
         r->dist_to_min = distance_to_minimizers(t);
+    if (r->min_risk_source == SGDMC_MIN_RISK_ESTIMATED && !diverged)
+        r->dist_to_min = sgdmc_evaluate_distance(t->evaluator, t->params, t->estimate_params);
     r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
     sgdmc_gram_measures gram;
     if (t->gram && !diverged &&
@@ -502,7 +579,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         const double gap = isnan(r->min_risk) ? risk : r->risk_gap;
         const double allowed = c->tol + (isnan(r->min_risk) ? 0.0 : c->rtol * r->min_risk);
         r->status = gap <= allowed ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
-        if (sgdmc_count_dead(t->evaluator, t->params, r->dead_final))
+        if (count_dead(t, r->dead_final))
             goto oom;
         count_permanent(t, r->dead_final, r->dead_permanent_final);
     }

@@ -105,12 +105,16 @@ static void check_embedded_teacher(const char *flags)
         double *b = s.params + sgdmc_arch_bias_offset(&s.arch, k);
         const int cols = s.arch.widths[k - 1];
         const int tk = k <= T ? k : (k == L + 1 ? T + 1 : 0); /* 0: identity layer */
+        /* past the teacher, a layer with a skip passes its input on with zero
+         * weights and bias (act(0) = 0 for ReLU and tanh) */
+        const double diagonal = k <= L && sgdmc_arch_skips_into(&s.arch, k) ? 0.0 : 1.0;
         const int rows = tk ? t->widths[tk] : t->widths[T];
         const int tcols = tk ? t->widths[tk - 1] : t->widths[T];
         for (int j = 0; j < rows; j++) {
             for (int i = 0; i < tcols; i++)
                 w[(size_t)j * cols + i] =
-                    tk ? tp[sgdmc_arch_weight_offset(t, tk) + (size_t)j * tcols + i] : (i == j);
+                    tk ? tp[sgdmc_arch_weight_offset(t, tk) + (size_t)j * tcols + i]
+                       : (i == j) * diagonal;
             b[j] = tk ? tp[sgdmc_arch_bias_offset(t, tk) + j] : 0.0;
         }
     }
@@ -131,6 +135,9 @@ int main(void)
                            "--width=3 --input_dim=2 --input=normal");
     check_embedded_teacher("--target=teacher --teacher_width=3 --depth=1 --width=6 "
                            "--activation=tanh");
+    check_embedded_teacher("--target=teacher --teacher_width=2 --depth=3 --width=4 --skip");
+    check_embedded_teacher("--target=teacher --teacher_width=3 --depth=2 --width=3 --skip "
+                           "--activation=tanh --input_dim=2");
     /* closed forms: E(c - x^2)^2 = c^2 - 2c E x^2 + E x^4 */
     for (double c = -1.0; c <= 2.0; c += 0.75) {
         check_constant("--target=square", c, c * c - 2 * c / 3 + 0.2, 1e-15);

@@ -1,5 +1,6 @@
 /* Study configs: grid expansion and task order, and errors that name the
  * file, line and key before any work starts. */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -29,8 +30,48 @@ static void check_error(const char *text, const char *expected1, const char *exp
           "message '%s' lacks '%s' or '%s'", err, expected1, expected2);
 }
 
+/* A relative data file is found beside the config, wherever sgdmc runs. */
+static void test_relative_data(void)
+{
+    char dir[64], data[128], config[128];
+    snprintf(dir, sizeof dir, "relative_%d", (int)getpid());
+    snprintf(data, sizeof data, "%s/points.h5", dir);
+    snprintf(config, sizeof config, "%s/study.cfg", dir);
+    CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    const double x[4] = {0.0, 0.25, 0.5, 1.0}, y[4] = {1.0, 0.0, 1.0, 0.0};
+    hid_t file = H5Fcreate(data, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[2] = {4, 1};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    const char *names[2] = {"x", "y"};
+    const double *values[2] = {x, y};
+    for (int i = 0; i < 2; i++) {
+        hid_t set = H5Dcreate2(file, names[i], H5T_NATIVE_DOUBLE, space, H5P_DEFAULT,
+                               H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values[i]);
+        H5Dclose(set);
+    }
+    H5Sclose(space);
+    H5Fclose(file);
+    FILE *f = fopen(config, "w");
+    fputs("name = \"relative\";\nseeds = 2;\ngrid = { init = [\"uniform\", \"he\"]; };\n"
+          "train = { data = \"points.h5\"; loss = \"logistic\"; batch_size = 0; };\n", f);
+    fclose(f);
+    sgdmc_study study;
+    char err[1024];
+    CHECK(sgdmc_study_load(config, &study, err, sizeof err) == 0, "%s", err);
+    CHECK(!strcmp(study.base.data_file, data), "data file %s, expected %s", study.base.data_file,
+          data);
+    CHECK(!strcmp(study.axes[0].values[1], "he"), "init name changed to %s",
+          study.axes[0].values[1]);
+    sgdmc_study_free(&study);
+    remove(config);
+    remove(data);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_relative_data();
     snprintf(path, sizeof path, "test_study_%d.cfg", (int)getpid());
     write_config("name = \"nonconvergence\";\n"
                  "seeds = 1000;\n"

@@ -74,6 +74,8 @@ typedef struct {
     double tol;
     double rtol;                      /* converged: risk_gap <= tol + rtol R* */
     double min_risk;                  /* R* given by the user; NaN: not given */
+    int rstar_starts;                 /* starts of the R* estimate (rstar_estimate.h), 0: none */
+    int rstar_iterations;             /* BFGS iterations per start */
     double blowup;
     char save_file[SGDMC_PATH_MAX];
 } sgdmc_train_config;

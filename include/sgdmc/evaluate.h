@@ -37,6 +37,13 @@ void sgdmc_evaluator_free(sgdmc_evaluator *ev);
  * it is overwritten with the risk's gradient. NaN when out of memory. */
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad);
 
+/* The L2(mu) distance between the output functions of two parameter vectors
+ * of the evaluator's network (mu the input distribution, or the data set's
+ * empirical measure), by the risk's quadrature; for 1-D ReLU networks on the
+ * pieces between both networks' breakpoints, so exact for uniform inputs.
+ * NaN when out of memory. */
+double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b);
+
 /* dead[k-1] = number of neurons of hidden layer k whose pre-activation is <= 0
  * on the whole input domain. Exact for d = 1 ReLU networks (checked at every
  * breakpoint) and for the first layer (closed form over the box [0,1]^d, or

@@ -12,6 +12,7 @@ typedef enum {
     SGDMC_STREAM_SAMPLE,
     SGDMC_STREAM_TEACHER,
     SGDMC_STREAM_GRAM, /* the Gram measures' inputs, the same for every run */
+    SGDMC_STREAM_ESTIMATE, /* the starts of the R* estimate, the same for every run */
 } sgdmc_stream;
 
 /* A generator for `stream` of `seed`; NULL when out of memory. */

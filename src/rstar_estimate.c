@@ -1,0 +1,114 @@
+/* Multi-start full-batch BFGS estimate of the global-minimum risk. */
+#include "sgdmc/rstar_estimate.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multimin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    sgdmc_evaluator *evaluator;
+    size_t n;
+} objective;
+
+static double risk_of(const gsl_vector *x, void *context)
+{
+    objective *o = context;
+    const double risk = sgdmc_evaluate_risk(o->evaluator, x->data, NULL);
+    /* BFGS's line search treats an infinite value as "step too long" */
+    return isfinite(risk) ? risk : INFINITY;
+}
+
+static void risk_and_gradient(const gsl_vector *x, void *context, double *risk, gsl_vector *grad)
+{
+    objective *o = context;
+    *risk = sgdmc_evaluate_risk(o->evaluator, x->data, grad->data);
+    if (!isfinite(*risk)) {
+        *risk = INFINITY;
+        gsl_vector_set_zero(grad);
+    }
+}
+
+static void gradient_of(const gsl_vector *x, void *context, gsl_vector *grad)
+{
+    double risk;
+    risk_and_gradient(x, context, &risk, grad);
+}
+
+/* Minimizes from x (overwritten with the end point); returns its risk. */
+static double minimize(gsl_multimin_fdfminimizer *min, gsl_multimin_function_fdf *fdf,
+                       gsl_vector *x, int iterations)
+{
+    int stalls = 0;
+    double best = risk_of(x, fdf->params);
+    if (!isfinite(best))
+        return NAN;
+    /* a stalled line search restarts BFGS from the point it reached, which
+     * forgets the curvature model that a kink has spoiled */
+    for (int used = 0; used < iterations && stalls < 3;) {
+        gsl_multimin_fdfminimizer_set(min, fdf, x, 0.01 * (1.0 + gsl_blas_dnrm2(x)), 0.1);
+        int status = GSL_CONTINUE;
+        for (; used < iterations && status == GSL_CONTINUE; used++) {
+            if (gsl_multimin_fdfminimizer_iterate(min) != GSL_SUCCESS) {
+                status = GSL_ENOPROG;
+                break;
+            }
+            const double f = gsl_multimin_fdfminimizer_minimum(min);
+            status = gsl_multimin_test_gradient(min->gradient, 1e-10 * (1.0 + fabs(f)));
+        }
+        const double f = gsl_multimin_fdfminimizer_minimum(min);
+        if (f < best) {
+            gsl_vector_memcpy(x, gsl_multimin_fdfminimizer_x(min));
+            stalls = f < best - 1e-12 * (1.0 + fabs(best)) ? 0 : stalls + 1;
+            best = f;
+        } else {
+            stalls++;
+        }
+        if (status == GSL_SUCCESS)
+            break;
+    }
+    return best;
+}
+
+int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *starts,
+                         int start_count, int iterations, double *best_params,
+                         sgdmc_rstar_estimate_result *result)
+{
+    result->rstar = NAN;
+    result->hits = 0;
+    result->starts = start_count;
+    objective o = {evaluator, n};
+    gsl_multimin_function_fdf fdf = {
+        .f = risk_of, .df = gradient_of, .fdf = risk_and_gradient, .n = n, .params = &o};
+    gsl_multimin_fdfminimizer *min =
+        gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, n);
+    gsl_vector *x = gsl_vector_alloc(n);
+    double *ends = malloc(sizeof(double) * (size_t)(start_count > 0 ? start_count : 1));
+    if (!min || !x || !ends) {
+        if (min)
+            gsl_multimin_fdfminimizer_free(min);
+        if (x)
+            gsl_vector_free(x);
+        free(ends);
+        return -1;
+    }
+    /* GSL's default handler aborts; a failed line search is a result here */
+    gsl_error_handler_t *previous = gsl_set_error_handler_off();
+    for (int i = 0; i < start_count; i++) {
+        memcpy(x->data, starts + (size_t)i * n, sizeof(double) * n);
+        ends[i] = minimize(min, &fdf, x, iterations);
+        if (!isnan(ends[i]) && (isnan(result->rstar) || ends[i] < result->rstar)) {
+            result->rstar = ends[i];
+            memcpy(best_params, x->data, sizeof(double) * n);
+        }
+    }
+    gsl_set_error_handler(previous);
+    for (int i = 0; i < start_count; i++)
+        result->hits += ends[i] <= result->rstar + 1e-6 * (1.0 + fabs(result->rstar));
+    free(ends);
+    gsl_vector_free(x);
+    gsl_multimin_fdfminimizer_free(min);
+    return 0;
+}
