@@ -1,0 +1,72 @@
+"""Regenerates the README figures: runs every jobs/*/quick.cfg with
+`mpirun -n RANKS sgdmc study` and draws every plot its file supports, as small
+PNGs (plus the per-cell table and fitted rates as text) under docs/figures/."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .load import load_study
+from .plots import PLOTS, save
+from .report import rates_text, table_text
+from .stats import cell_table, rate_table
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE_LIMIT = 100_000  # bytes per PNG: committed figures stay small
+
+
+def default_sgdmc() -> str:
+    return os.environ.get("SGDMC", str(REPO / "build" / "sgdmc"))
+
+
+def run_study(sgdmc: str, config: Path, output: Path, ranks: int) -> None:
+    cmd = ["mpirun", "--oversubscribe", "-n", str(ranks), sgdmc, "study", str(config),
+           f"--output={output}", "--quiet", "--force"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.insert(1, "--allow-run-as-root")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {result.returncode}\n{result.stderr}")
+
+
+def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int = 2,
+               keep: Path | None = None, dpi: int = 100) -> list[Path]:
+    configs = sorted((REPO / "jobs").glob("*/quick.cfg"))
+    if jobs:
+        configs = [c for c in configs if any(c.parent.name.startswith(j) for j in jobs)]
+    if not configs:
+        raise RuntimeError(f"no jobs/*/quick.cfg matching {jobs}")
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        studies = keep or Path(tmp)
+        studies.mkdir(parents=True, exist_ok=True)
+        for config in configs:
+            job = config.parent.name
+            results = studies / f"{job}.h5"
+            print(f"{job}: running {config.relative_to(REPO)}", file=sys.stderr, flush=True)
+            run_study(sgdmc, config, results, ranks)
+            study = load_study(str(results))
+            # the file name in the text is the job's, not the temporary path
+            study.path = f"jobs/{job}/quick.cfg"
+            table = cell_table(study)
+            text = [table_text(study, table)]
+            for x in ("width", "depth"):
+                if x in study.grid_keys:
+                    text += [f"\nexponential rate of P(converged) in {x}:\n",
+                             rates_text(rate_table(study, x, table))]
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{job}.txt").write_text("".join(text))
+            written.append(out / f"{job}.txt")
+            for plot in PLOTS.values():
+                if plot.missing(study) is None:
+                    fig = plot.draw(study)
+                    for path in save(fig, out, f"{job}-{plot.name}", ["png"], dpi, compact=True):
+                        size = path.stat().st_size
+                        flag = "  (over 100 KB)" if size > SIZE_LIMIT else ""
+                        print(f"  {path.relative_to(out.parent) if out.parent in path.parents else path}"
+                              f" {size // 1024} KB{flag}", file=sys.stderr)
+                        written.append(path)
+    return written

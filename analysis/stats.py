@@ -1,0 +1,249 @@
+"""Per-cell statistics and the exponential rate of P(converged).
+
+cell_table reproduces `sgdmc summarize` (same columns, same counting rules) so
+that the plots and the command-line summary tell the same story; the tests hold
+the two against each other on the same file.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .load import Study
+
+LEVEL = 0.95
+
+
+def clopper_pearson(k, n, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Exact two-sided interval for a binomial proportion k/n: the beta
+    quantiles, with 0 at k = 0 and 1 at k = n exactly; NaN where n = 0."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    tail = (1 - level) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.isf(tail, k + 1, np.maximum(n - k, 1)), 1.0)
+    empty = n <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def _first_layer(study: Study, name: str) -> pd.Series:
+    column = f"{name}_1"
+    if column in study.runs:
+        return study.runs[column]
+    return pd.Series(pd.array([None] * len(study.runs), dtype="Int64"), index=study.runs.index)
+
+
+def _median(values: np.ndarray) -> float:
+    # summarize's rule: NaN (a diverged run) ranks above every number, and the
+    # mean of the two middle values is taken as halves
+    if len(values) == 0:
+        return math.nan
+    values = np.sort(np.where(np.isnan(values), np.inf, values))
+    upper = values[len(values) // 2]
+    return float(upper) if len(values) % 2 else float(0.5 * values[len(values) // 2 - 1] + 0.5 * upper)
+
+
+SUMMARY_COLUMNS = [
+    "runs", "done", "converged", "diverged", "p_converged", "ci_low", "ci_high",
+    "dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_init_probability",
+    "dead_at_end", "dead_at_end_low", "dead_at_end_high", "p_certified", "p_certified_low",
+    "p_certified_high", "p_stationary", "p_stationary_low", "p_stationary_high",
+    "median_final_risk"]
+
+
+def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd.DataFrame:
+    """One row per grid cell (done or not), the columns of `sgdmc summarize`
+    plus `certified_known` (done runs with a certificate verdict)."""
+    runs = study.runs
+    flags = pd.DataFrame({
+        "cell": runs["cell"],
+        "done": 1,
+        "converged": (runs["status"] == "converged").astype(int),
+        "diverged": (runs["status"] == "diverged").astype(int),
+        "dead_init": (_first_layer(study, "dead_init").fillna(0) > 0).astype(int),
+        "dead_final": (_first_layer(study, "dead_final").fillna(0) > 0).astype(int),
+        "stationary": (runs["min_grad_norm"].fillna(np.inf) <= grad_eps).astype(int),
+    })
+    certified = runs.get("certified_nonconvergent")
+    if certified is None:
+        certified = pd.Series(pd.array([None] * len(runs), dtype="boolean"), index=runs.index)
+    flags["certified_known"] = certified.notna().astype(int)
+    flags["certified"] = certified.fillna(False).astype(int)
+    counts = flags.groupby("cell").sum()
+    table = study.cells.set_index("cell").join(counts, how="left")
+    count_columns = ["done", "converged", "diverged", "dead_init", "dead_final", "stationary",
+                     "certified_known", "certified"]
+    table[count_columns] = table[count_columns].fillna(0).astype(np.int64)
+
+    def share(k: str, n: str, name: str, low: str, high: str) -> None:
+        kk, nn = table[k].to_numpy(), table[n].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[name] = np.where(nn > 0, kk / np.maximum(nn, 1), np.nan)
+        table[low], table[high] = clopper_pearson(kk, nn, level)
+
+    share("converged", "done", "p_converged", "ci_low", "ci_high")
+    share("dead_init", "done", "dead_at_init", "dead_at_init_low", "dead_at_init_high")
+    share("dead_final", "done", "dead_at_end", "dead_at_end_low", "dead_at_end_high")
+    share("certified", "certified_known", "p_certified", "p_certified_low", "p_certified_high")
+    share("stationary", "done", "p_stationary", "p_stationary_low", "p_stationary_high")
+
+    # the theory line: the first done run's value that is known (it is the
+    # same for every run of a cell)
+    theory = runs.dropna(subset=["dead_init_probability"]).groupby("cell")[
+        "dead_init_probability"].first() if "dead_init_probability" in runs else pd.Series(dtype=float)
+    table["dead_init_probability"] = theory.reindex(table.index)
+    medians = runs.groupby("cell")["final_risk"].apply(lambda s: _median(s.to_numpy()))
+    table["median_final_risk"] = medians.reindex(table.index)
+    table = table.reset_index()
+    return table[["cell", *study.grid_keys, *SUMMARY_COLUMNS, "certified_known"]]
+
+
+# ---- the exponential rate ----
+
+
+@dataclass
+class RateFit:
+    """P(success) = exp(intercept - rate * x), fitted by maximum likelihood on
+    binomial counts; [low, high] is the profile-likelihood interval of rate.
+    rate = +inf when every success sits at the smallest x (the likelihood keeps
+    rising as the curve drops faster); NaN when there is nothing to fit (no
+    success at all, or fewer than two distinct x)."""
+    rate: float
+    low: float
+    high: float
+    intercept: float
+    points: int
+    successes: int
+    trials: int
+    level: float = LEVEL
+    note: str = ""
+
+    def predict(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if not math.isfinite(self.rate) or not math.isfinite(self.intercept):
+            return np.full_like(x, np.nan)
+        return np.exp(np.minimum(self.intercept - self.rate * x, 0.0))
+
+    def describe(self) -> str:
+        if math.isnan(self.rate):
+            return f"no rate ({self.note})"
+        return f"rate {_fmt(self.rate)} [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+
+def _fmt(v: float) -> str:
+    return ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:.3g}"
+
+
+def _loglik(eta: np.ndarray, k: np.ndarray, n: np.ndarray) -> float:
+    """Binomial log likelihood (without the constant) at log p = eta <= 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        failures = np.where(n > k, (n - k) * np.log(-np.expm1(np.minimum(eta, 0.0))), 0.0)
+        hits = np.where(k > 0, k * eta, 0.0)
+    return float(np.sum(hits + failures))
+
+
+def _profile(r: float, u: np.ndarray, k: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """max over b of the log likelihood of log p = b - r u (u >= 0, u = 0 at
+    the smallest x), with the constraint p <= 1 everywhere. Returns (loglik, b).
+    The likelihood is concave in the linear predictor, so in b: one root of
+    the score, found by bracketing."""
+    total = k.sum()
+    b_max = min(0.0, r * u.max())  # b - r u_i <= 0 for every i
+    if total == 0:
+        return 0.0, -math.inf
+
+    def score(b: float) -> float:
+        eta = np.minimum(b - r * u, 0.0)
+        with np.errstate(divide="ignore", over="ignore"):
+            return float(total - np.sum((n - k) / np.expm1(-eta)))
+
+    top = b_max - 1e-12 * max(1.0, abs(b_max))
+    if score(top) >= 0:  # no failures where p would reach 1: the boundary is the optimum
+        return _loglik(top - r * u, k, n), top
+    step, bottom = 1.0, top - 1.0
+    while score(bottom) <= 0:
+        step *= 2
+        bottom = top - step
+    b = optimize.brentq(score, bottom, top, xtol=1e-14, rtol=1e-14, maxiter=500)
+    return _loglik(b - r * u, k, n), b
+
+
+def fit_exponential_rate(x, k, n, level: float = LEVEL) -> RateFit:
+    """Maximum-likelihood fit of log P = a - r x to k successes of n trials at
+    each x (a binomial GLM with log link, P <= 1 enforced), with the
+    profile-likelihood interval {r: 2 (l(r_hat) - l_prof(r)) <= chi2_1(level)}.
+
+    The profile likelihood is concave in r, and unlike a Wald interval it
+    stays honest where counts reach 0: when only the smallest x has successes
+    the estimate is +inf and the interval [low, inf). Rates beyond 40 per unit
+    of the closest x spacing (a factor e^-40 between neighbours) cannot be
+    told from infinite with any feasible number of runs and are reported so."""
+    x, k, n = (np.asarray(v, dtype=float) for v in (x, k, n))
+    keep = n > 0
+    x, k, n = x[keep], k[keep], n[keep]
+    successes, trials = int(k.sum()), int(n.sum())
+    distinct = np.unique(x)
+    if len(distinct) < 2:
+        return RateFit(math.nan, math.nan, math.nan, math.nan, len(distinct), successes, trials,
+                       level, "fewer than two x values")
+    if successes == 0:
+        return RateFit(math.nan, -math.inf, math.inf, -math.inf, len(distinct), 0, trials, level,
+                       "no successes")
+    x0 = distinct[0]
+    u = x - x0
+    bound = 40.0 / np.min(np.diff(distinct))
+
+    def negative(r: float) -> float:
+        return -_profile(r, u, k, n)[0]
+
+    # concave profile: a bounded scalar search finds its maximum, or the edge
+    best = optimize.minimize_scalar(negative, bounds=(-bound, bound), method="bounded",
+                                    options={"xatol": 1e-10 * bound, "maxiter": 500})
+    r_hat = float(best.x)
+    l_hat = -float(best.fun)
+    if abs(r_hat) < 1e-8 * bound and -negative(0.0) >= l_hat:
+        r_hat, l_hat = 0.0, -negative(0.0)  # flat in x: the search's last digits are noise
+    # an edge value is checked against the edge itself: monotone profiles
+    # (all successes at one end) have their supremum at infinity
+    for edge in (-bound, bound):
+        l_edge = -negative(edge)
+        if l_edge >= l_hat - 1e-9:
+            r_hat, l_hat = math.copysign(math.inf, edge), max(l_hat, l_edge)
+    cut = l_hat - stats.chi2.ppf(level, 1) / 2
+
+    def crossing(a: float, b: float) -> float:
+        return float(optimize.brentq(lambda r: -negative(r) - cut, a, b, xtol=1e-12 * bound))
+
+    centre = r_hat if math.isfinite(r_hat) else math.copysign(bound, r_hat)
+    low = -math.inf if -negative(-bound) >= cut or r_hat == -math.inf else crossing(-bound, centre)
+    high = math.inf if -negative(bound) >= cut or r_hat == math.inf else crossing(centre, bound)
+    intercept = math.nan  # no finite curve at an infinite rate
+    if math.isfinite(r_hat):
+        b = _profile(r_hat, u, k, n)[1]
+        intercept = b + r_hat * x0  # log p = b - r (x - x0) = (b + r x0) - r x
+    return RateFit(r_hat, low, high, intercept, len(distinct), successes, trials, level)
+
+
+def rate_table(study: Study, x: str = "width", table: pd.DataFrame | None = None,
+               level: float = LEVEL) -> pd.DataFrame:
+    """The fitted rate of P(converged) against grid key x, one row per
+    combination of the other grid keys."""
+    if table is None:
+        table = cell_table(study)
+    others = [key for key in study.grid_keys if key != x]
+    # one key is passed bare: pandas warns about length-1 lists
+    groups = table.groupby(others if len(others) > 1 else others[0], sort=False) \
+        if others else [((), table)]
+    rows = []
+    for values, cells in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        fit = fit_exponential_rate(cells[x], cells["converged"], cells["done"], level)
+        rows.append({**dict(zip(others, values)), "x": x, "rate": fit.rate, "rate_low": fit.low,
+                     "rate_high": fit.high, "intercept": fit.intercept, "points": fit.points,
+                     "converged": fit.successes, "done": fit.trials, "note": fit.note})
+    return pd.DataFrame(rows)

@@ -1,0 +1,182 @@
+"""python3 -m analysis: plot, table, rates and figures, as a user runs them."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis.plots import PLOTS
+from conftest import REPO, summarize
+from test_plots import assert_pdf, assert_png
+from test_stats import assert_table_matches
+
+
+def analysis(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=cwd)
+
+
+def test_help():
+    result = analysis("--help")
+    assert result.returncode == 0
+    for word in ("plot", "table", "rates", "figures", "--out", "--format", "--plots"):
+        assert word in result.stdout, word
+    plot_help = analysis("plot", "--help")
+    assert plot_help.returncode == 0
+    for name in PLOTS:
+        assert name in plot_help.stdout
+
+
+def test_plot_every_figure(study_file, tmp_path):
+    out = tmp_path / "figures"
+    result = analysis(str(study_file), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout.split()
+    assert listed == [str(out / f"{name}.{fmt}") for name in PLOTS for fmt in ("png", "pdf")]
+    for name in PLOTS:
+        assert_png(out / f"{name}.png")
+        assert_pdf(out / f"{name}.pdf")
+
+
+def test_plot_default_folder_and_selection(study_file, tmp_path):
+    result = analysis("plot", str(study_file), "--plots", "risk_gap_cdf,min_grad_norm",
+                      "--format", "png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "study_figures"
+    assert sorted(p.name for p in out.iterdir()) == ["min_grad_norm.png", "risk_gap_cdf.png"]
+
+
+def test_plot_errors(study_file, tmp_path):
+    result = analysis(str(study_file), "--plots", "nonsense", "--out", str(tmp_path))
+    assert result.returncode == 2 and "unknown plot nonsense" in result.stderr
+    missing = analysis(str(tmp_path / "absent.h5"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_plot_skips_what_the_file_lacks(tmp_path, sgdmc):
+    from conftest import mpirun
+    config = tmp_path / "flat.cfg"
+    config.write_text('name = "flat"; seeds = 6; grid = { optimizer = ["sgd", "adam"]; };\n'
+                      'train = { target = "square"; steps = 100; };\n')
+    out = tmp_path / "flat.h5"
+    made = subprocess.run(mpirun(2, sgdmc, "study", str(config), f"--output={out}", "--quiet"),
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    result = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png")
+    assert result.returncode == 0, result.stderr
+    assert "skipped convergence_width: width is not a grid key" in result.stderr
+    assert "skipped risk_trajectory: no trajectory datasets" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
+        ["gram_bounds.png", "min_grad_norm.png", "risk_gap_cdf.png"]
+    # asked for by name, a plot the file cannot make is an error
+    asked = analysis(str(out), "--plots", "convergence_width", "--out", str(tmp_path / "g"))
+    assert asked.returncode == 1
+
+
+def test_table_json_agrees_with_summarize(study_file, summary):
+    result = analysis("table", str(study_file), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    mine = json.loads(result.stdout)
+    assert mine["tasks"] == summary["tasks"] and mine["seeds"] == summary["seeds"]
+    assert mine["grid_keys"] == summary["grid_keys"]
+    assert_table_matches(pd.DataFrame(mine["cells"]).fillna(float("nan")), summary,
+                         summary["grid_keys"])
+
+
+def test_table_json_half_done(half_done):
+    path, _ = half_done
+    result = analysis("table", str(path), "--format", "json", "--grad_eps", "0.01")
+    assert result.returncode == 0, result.stderr
+    summary = summarize(path, "--grad_eps=0.01")
+    assert_table_matches(pd.DataFrame(json.loads(result.stdout)["cells"]).fillna(float("nan")),
+                         summary, summary["grid_keys"])
+
+
+def test_table_text_and_csv(study_file, summary):
+    text = analysis("table", str(study_file))
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert "768 tasks = 24 cells x 32 seeds, 768 done" in lines[0]
+    assert "p_converged [95% CI]" in lines[1] and len(lines) == 2 + 24
+    first = summary["cells"][0]
+    assert f"{first['ci_high']:.3f}" in lines[2]
+    csv = analysis("table", str(study_file), "--format", "csv")
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert len(frame) == 24 and list(frame["converged"]) == [c["converged"] for c in summary["cells"]]
+
+
+def test_rates(study_file):
+    result = analysis("rates", str(study_file), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rates = json.loads(result.stdout)
+    assert len(rates) == 8 and all(r["x"] == "width" for r in rates)
+    text = analysis("rates", str(study_file), "--x", "depth")
+    assert text.returncode == 0 and "rate [95% CI]" in text.stdout
+    bad = analysis("rates", str(study_file), "--x", "seed")
+    assert bad.returncode == 2 and "not a grid key" in bad.stderr
+
+
+@pytest.mark.skipif(not (REPO / "jobs" / "000-constant-target" / "quick.cfg").exists(),
+                    reason="jobs/000-constant-target/quick.cfg is not there")
+def test_figures_command(tmp_path, sgdmc):
+    out = tmp_path / "docs"
+    result = analysis("figures", "--jobs", "000", "--out", str(out), "--sgdmc", sgdmc)
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(out.glob("*.png"))
+    assert [p.name for p in pngs] == sorted(
+        f"000-constant-target-{name}.png" for name in
+        ("convergence_depth", "risk_trajectory", "risk_gap_cdf", "min_grad_norm", "gram_bounds"))
+    for png in pngs:
+        assert_png(png)
+        assert png.stat().st_size < 100_000, png
+    text = (out / "000-constant-target.txt").read_text()
+    assert "p_converged [95% CI]" in text and "exponential rate of P(converged) in depth" in text
+
+
+def test_study_without_grid(tmp_path, sgdmc):
+    """No grid keys at all (the attribute is empty): one cell, and the table
+    still agrees with summarize."""
+    from conftest import mpirun
+    config = tmp_path / "single.cfg"
+    config.write_text('name = "single"; seeds = 10; train = { target = "square"; steps = 100; };\n'
+                      'output = { trajectory = 4; };\n')
+    out = tmp_path / "single.h5"
+    made = subprocess.run(mpirun(2, sgdmc, "study", str(config), f"--output={out}", "--quiet"),
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    result = analysis("table", str(out), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    summary = summarize(out)
+    assert summary["grid_keys"] == [] and len(summary["cells"]) == 1
+    assert_table_matches(pd.DataFrame(json.loads(result.stdout)["cells"]).fillna(float("nan")),
+                         summary, [])
+    plots = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png")
+    assert plots.returncode == 0, plots.stderr
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
+        ["gram_bounds.png", "min_grad_norm.png", "risk_gap_cdf.png", "risk_trajectory.png"]
+
+
+def test_nothing_done_yet(study_file, tmp_path):
+    """A file just created: every cell listed with done = 0, no plot."""
+    import shutil
+
+    import h5py
+    path = tmp_path / "fresh.h5"
+    shutil.copy(study_file, path)
+    with h5py.File(path, "r+") as f:
+        f["runs/done"][...] = 0
+    result = analysis("table", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    cells = json.loads(result.stdout)["cells"]
+    assert len(cells) == 24 and all(c["done"] == 0 and c["p_converged"] is None for c in cells)
+    assert_table_matches(pd.DataFrame(cells).fillna(float("nan")), summarize(path),
+                         ["optimizer", "depth", "width", "lr"])
+    plots = analysis(str(path), "--out", str(tmp_path / "f"))
+    assert plots.returncode == 0 and plots.stdout == ""
+    assert plots.stderr.count("no done runs") == 6

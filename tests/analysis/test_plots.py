@@ -1,0 +1,122 @@
+"""Every plot from the real study file (and its half-done copy) as valid PNG
+and PDF files; which plots a file supports; the Agg backend."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis import load_study
+from analysis.plots import PLOTS, gram_bounds_frame, gram_points, save
+from conftest import REPO, mpirun
+
+
+def assert_png(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        image.load()
+        assert image.width > 300 and image.height > 200
+        # not blank: a drawn figure has more than background and a frame
+        assert len(image.convert("RGB").getcolors(1 << 20) or []) > 8
+        return image.size
+
+
+def assert_pdf(path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-") and b"%%EOF" in data[-64:], path
+    assert len(data) > 2000
+
+
+def test_the_study_supports_every_plot(study):
+    assert {name: plot.missing(study) for name, plot in PLOTS.items()} == \
+        {name: None for name in PLOTS}
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_plot_png_and_pdf(study, tmp_path, name):
+    fig = PLOTS[name].draw(study)
+    title = fig._suptitle.get_text()
+    # the title says what was run, from the config attribute
+    assert "analysis_test" in title and "target=square" in title and "32 seeds" in title
+    for ax in fig.axes:
+        if ax.get_visible() and ax.has_data():
+            assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
+    written = save(fig, tmp_path, name, ["png", "pdf"])
+    assert [p.name for p in written] == [f"{name}.png", f"{name}.pdf"]
+    assert_png(written[0])
+    assert_pdf(written[1])
+    compact = save(fig, tmp_path / "compact", name, ["png"], compact=True)[0]
+    assert assert_png(compact) == assert_png(written[0])
+    assert compact.stat().st_size < 100_000
+
+
+def test_half_done_file_plots(half_done, tmp_path):
+    path, _ = half_done
+    half = load_study(str(path))
+    for name, plot in PLOTS.items():
+        assert plot.missing(half) is None, name
+        fig = plot.draw(half)
+        assert "of 768 runs done" in fig._suptitle.get_text()
+        assert_png(save(fig, tmp_path, name, ["png"])[0])
+
+
+def test_plots_a_file_cannot_make(study):
+    no_trajectory = dataclasses.replace(study, trajectory=None)
+    assert PLOTS["risk_trajectory"].missing(no_trajectory) == "no trajectory datasets"
+    one_width = dataclasses.replace(study, runs=study.runs[study.runs["width"] == 2])
+    assert "fewer than two width" in PLOTS["convergence_width"].missing(one_width)
+    no_depth = dataclasses.replace(study, grid_keys=["optimizer", "width", "lr"])
+    assert PLOTS["convergence_depth"].missing(no_depth) == "depth is not a grid key"
+    empty = dataclasses.replace(study, runs=study.runs.iloc[:0])
+    assert all(plot.missing(empty) == "no done runs" for plot in PLOTS.values())
+
+
+def test_gram_bounds_hold_with_n_from_the_config(study):
+    # gram_points = 16 in study.cfg; with 32 the lower bound would double
+    assert (gram_points(study) == 16).all()
+    bounds = gram_bounds_frame(study).dropna()
+    assert len(bounds) > 100
+    slack = 1e-9 * bounds["risk"] + 1e-15
+    assert (bounds["lower"] <= bounds["risk"] + slack).all()
+    assert (bounds["risk"] <= bounds["upper"] + slack).all()
+
+
+def test_gram_bounds_with_n_as_a_grid_key(tmp_path, sgdmc):
+    """On one input (n = 1) J J^T is |J|^2 and both bounds equal the risk
+    exactly, so the n the plot uses is checked, not only the inequalities."""
+    config = tmp_path / "gram.cfg"
+    config.write_text('name = "gram"; seeds = 8; grid = { gram_points = [1, 5]; };\n'
+                      'train = { target = "square"; width = 3; depth = 2; steps = 200; };\n')
+    out = tmp_path / "gram.h5"
+    result = subprocess.run(mpirun(2, sgdmc, "study", str(config), f"--output={out}", "--quiet"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    study = load_study(str(out))
+    assert sorted(gram_points(study).unique()) == [1, 5]
+    bounds = gram_bounds_frame(study)
+    one = (study.runs["gram_points"] == 1) & (bounds["risk"] > 0)
+    assert one.sum() >= 4
+    assert np.allclose(bounds.loc[one, "lower"], bounds.loc[one, "risk"], rtol=1e-9)
+    assert np.allclose(bounds.loc[one, "upper"], bounds.loc[one, "risk"], rtol=1e-9)
+    five = study.runs["gram_points"] == 5
+    assert (bounds.loc[five, "lower"] <= bounds.loc[five, "risk"] * (1 + 1e-9)).all()
+    assert (bounds.loc[five, "lower"] < bounds.loc[five, "risk"] * 0.999).any()
+    assert_png(save(PLOTS["gram_bounds"].draw(study), tmp_path, "gram", ["png"])[0])
+
+
+def test_agg_backend_without_a_display():
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(MPLBACKEND="TkAgg", PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", "import analysis.plots, matplotlib; "
+                             "print(matplotlib.get_backend())"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().lower() == "agg"
