@@ -16,6 +16,16 @@ static const char *const reserved_keys[][2] = {
     {"trajectory", "set it as output.trajectory"},
 };
 
+/* Flags whose grid column would collide with a result dataset of the same
+ * name in /runs (results_file.h). */
+static const char *const result_named_keys[][2] = {
+    {"steps", "the steps taken; set steps in train and read the risk and gradient norm "
+              "against steps from output.trajectory"},
+    {"tol", "the tolerance of each run; the verdict at any tolerance follows from risk_gap"},
+    {"rtol", "the tolerance of each run; the verdict at any tolerance follows from risk_gap"},
+    {"min_risk", "R* of each run; run one study per value"},
+};
+
 void sgdmc_study_free(sgdmc_study *s)
 {
     for (int a = 0; a < s->axis_count; a++) {
@@ -172,6 +182,14 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
                      path, axis->line, key);
             return -1;
         }
+        for (size_t i = 0; i < sizeof result_named_keys / sizeof *result_named_keys; i++)
+            if (!strcmp(key, result_named_keys[i][0])) {
+                snprintf(err, errlen,
+                         "%s:%d: grid.%s: not allowed in the grid: its column would collide with "
+                         "the result dataset /runs/%s (%s)",
+                         path, axis->line, key, key, result_named_keys[i][1]);
+                return -1;
+            }
         if (train && config_setting_get_member(train, key)) {
             snprintf(err, errlen, "%s:%d: grid.%s: also set in train; give it in one place",
                      path, axis->line, key);

@@ -133,6 +133,9 @@ int main(void)
                 ":3: grid.width", "also set in train");
     check_error("name = \"a\";\ntrain = { widths = \"4,4\"; };\ngrid = { depth = [2, 3]; };\n",
                 "grid cell depth=3", "--widths");
+    check_error("name = \"a\";\ngrid = { steps = [10, 100]; };\n", "grid.steps",
+                "/runs/steps");
+    check_error("name = \"a\";\ngrid = { tol = [0.1, 0.01]; };\n", "grid.tol", "collide");
     check_error("name = \"a\";\ntrain = { data = \"/nonexistent.h5\"; batch_size = 0; };\n",
                 "/nonexistent.h5", "--data");
     check_error("name = \"a\";\ntrain = { lr = -1.0; };\n", ":2: train.lr", "out of range");

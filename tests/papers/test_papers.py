@@ -13,6 +13,12 @@ Usage: test_papers.py SGDMC JOBS_DIR PAPER
        95% intervals) and P(converged) at width 8 is 0 within [0, 0.02]; the
        dead-at-init share contains 1 - (5/8)^width in its interval; a certified run
        never converged (the certificate is a lower bound on non-convergence).
+  002  two moons, logistic loss + lambda |W|_F^2, tanh and sigmoid, widths 2-32:
+       at the largest lambda every (activation, width) cell converges (95%
+       interval above 0.9) and its P(converged) interval lies above the
+       smallest lambda's; the range of the final objective across seeds is
+       smaller at the largest lambda than at the smallest; R* is estimated in
+       every run and no SGD run ends more than 1e-6 below it.
 """
 import json
 import os
@@ -104,9 +110,43 @@ def paper_001(sgdmc: str, jobs: Path, tmp: Path) -> None:
     check(not ((certified == 1) & (status == 1)).any(), "001: a certified run converged")
 
 
+def paper_002(sgdmc: str, jobs: Path, tmp: Path) -> None:
+    out = tmp / "002.h5"
+    if not run_quick(sgdmc, jobs / "002-logistic" / "quick.cfg", out):
+        return
+    cells = summary(sgdmc, out)
+    by_key = {(c["activation"], c["l2"], c["width"]): c for c in cells}
+    lambdas = sorted({c["l2"] for c in cells})
+    low, high = lambdas[0], lambdas[-1]
+    with h5py.File(out, "r") as f:
+        runs = f["runs"]
+        seeds = int(f.attrs["seeds"])
+        final, gap = runs["final_risk"][...], runs["risk_gap"][...]
+        source = runs["min_risk_source"][...]
+        activation, l2, width = runs["activation"][...], runs["l2"][...], runs["width"][...]
+        estimated = h5py.check_enum_dtype(runs["min_risk_source"].dtype)["estimated"]
+    check((source == estimated).all(), "002: R* not estimated in every run")
+    check(np.nanmin(gap) >= -1e-6, f"002: an SGD run ends {-np.nanmin(gap):.3g} below R*")
+    spread = {}
+    for start in range(0, len(final), seeds):
+        key = (activation[start].decode(), float(l2[start]), float(width[start]))
+        spread[key] = np.ptp(final[start:start + seeds])
+    for act, w in sorted({(c["activation"], c["width"]) for c in cells}):
+        above, below = by_key[(act, high, w)], by_key[(act, low, w)]
+        name = f"002 {act} width {w:g}"
+        check(above["ci_low"] >= 0.9, f"{name}: P(converged) at lambda {high:g} is "
+              f"{above['p_converged']:.3f} [{above['ci_low']:.3f}, {above['ci_high']:.3f}]")
+        check(above["ci_low"] > below["ci_high"], f"{name}: P(converged) at lambda {high:g} "
+              f"[{above['ci_low']:.3f}, ...] not above lambda {low:g}'s [..., "
+              f"{below['ci_high']:.3f}]")
+        check(spread[(act, high, w)] < spread[(act, low, w)],
+              f"{name}: objective range {spread[(act, high, w)]:.3g} at lambda {high:g} not "
+              f"below {spread[(act, low, w)]:.3g} at lambda {low:g}")
+
+
 def main() -> int:
     sgdmc, jobs, paper = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
-    papers = {"000": paper_000, "001": paper_001}
+    papers = {"000": paper_000, "001": paper_001, "002": paper_002}
     with tempfile.TemporaryDirectory() as tmp:
         papers[paper](sgdmc, jobs, Path(tmp))
     print(f"test_papers {paper}: {'ok' if not failures else f'{len(failures)} failures'}")
