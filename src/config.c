@@ -70,7 +70,7 @@ int sgdmc_train_config_check(const sgdmc_train_config *c, char *err, size_t errl
     if (c->optimizer.timescale != SGDMC_TIMESCALE_NONE &&
         !sgdmc_optimizer_has_framework(c->optimizer.kind))
         FAIL("--timescale=%s: not defined for --optimizer=%s (use sgd, momentum, signsgd, "
-             "normalized_sgd or clipped_sgd)",
+             "normalized_sgd, clipped_sgd or lion)",
              sgdmc_timescale_names[c->optimizer.timescale],
              sgdmc_optimizer_names[c->optimizer.kind]);
     if (c->input_dim > 40 && !data)

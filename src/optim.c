@@ -59,7 +59,8 @@ void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *c)
 int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind)
 {
     return kind == SGDMC_OPT_SGD || kind == SGDMC_OPT_MOMENTUM || kind == SGDMC_OPT_SIGNSGD ||
-           kind == SGDMC_OPT_NORMALIZED_SGD || kind == SGDMC_OPT_CLIPPED_SGD;
+           kind == SGDMC_OPT_NORMALIZED_SGD || kind == SGDMC_OPT_CLIPPED_SGD ||
+           kind == SGDMC_OPT_LION;
 }
 
 struct sgdmc_optimizer {
@@ -163,7 +164,7 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
         g = gd;
     }
 
-    if (c->timescale != SGDMC_TIMESCALE_NONE) {
+    if (c->timescale != SGDMC_TIMESCALE_NONE && c->kind != SGDMC_OPT_LION) {
         /* Paper 003's framework; the buffer starts at the first gradient, as in the
          * authors' code (github.com/xnchxy/GeneralSGD). */
         const double theta = c->timescale == SGDMC_TIMESCALE_TWO ? 1.0 - c->momentum
@@ -266,11 +267,15 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
         directed_step(direction_of(c->kind), c->clip, x, g, n, lr);
         break;
     case SGDMC_OPT_LION: {
-        const double b1 = c->beta1, b2 = c->beta2, wd = c->weight_decay;
+        /* paper 003: the momentum rate 1 - beta2 is the two-timescale theta;
+         * the single timescale ties it to the step, theta_k = min(1, tau eta_k) */
+        const double b1 = c->beta1, wd = c->weight_decay;
+        const double rate =
+            c->timescale == SGDMC_TIMESCALE_SINGLE ? fmin(1.0, c->tau * lr) : 1.0 - c->beta2;
         for (size_t i = 0; i < n; i++) {
             const double update = sign(b1 * m[i] + (1.0 - b1) * g[i]);
             x[i] -= lr * (update + wd * x[i]);
-            m[i] = b2 * m[i] + (1.0 - b2) * g[i];
+            m[i] += rate * (g[i] - m[i]);
         }
         break;
     }

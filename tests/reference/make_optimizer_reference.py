@@ -134,7 +134,9 @@ def framework(kind: str, theta_of: Callable[[float], float], clip: float = 1.0) 
     return update
 
 
-def lion(b1: float = 0.9, b2: float = 0.99, wd: float = 0.0) -> Update:
+def lion(b1: float = 0.9, b2: float = 0.99, wd: float = 0.0,
+         theta_of: Callable[[float], float] | None = None) -> Update:
+    """Lion; in paper 003's single timescale the momentum rate 1 - b2 becomes theta_k."""
     state = {}
 
     def update(params, k, lr):
@@ -142,7 +144,8 @@ def lion(b1: float = 0.9, b2: float = 0.99, wd: float = 0.0) -> Update:
         m = state.get("m", torch.zeros_like(g))
         x = values(params)
         apply(params, lr * (torch.sign(b1 * m + (1 - b1) * g) + wd * x))
-        state["m"] = b2 * m + (1 - b2) * g
+        rate = 1 - b2 if theta_of is None else theta_of(lr)
+        state["m"] = m + rate * (g - m)
     return update
 
 
@@ -217,6 +220,10 @@ def main(out: Path) -> None:
         "lion": ("--optimizer=lion --lr=0.001", run_case(init, x, y, lion(), const(0.001))),
         "lion_weight_decay": ("--optimizer=lion --lr=0.001 --weight_decay=0.5 --beta1=0.8",
                               run_case(init, x, y, lion(b1=0.8, wd=0.5), const(0.001))),
+        "lion_single_timescale": (
+            "--optimizer=lion --timescale=single --tau=20 --lr=0.01 --lr_schedule=power:0.5",
+            run_case(init, x, y, lion(theta_of=lambda lr: min(1.0, 20 * lr)),
+                     power(0.01, 0.5, 1.0))),
         "momentum_two_timescale": ("--optimizer=momentum --timescale=two --momentum=0.8 --lr=0.05",
                                    run_case(init, x, y, framework("identity", lambda lr: 0.2),
                                             const(0.05))),
