@@ -24,6 +24,12 @@ Usage: test_papers.py SGDMC JOBS_DIR PAPER
        minimum of the exact gradient norm at the last step lies below its
        median after about 200 steps, with disjoint distribution-free 95%
        intervals (order statistics), and no run diverged.
+  004  a depth-1 teacher learnt by depth-8 ReLU students with and without skips:
+       every run's Gram measures satisfy n|grad R|^2 / (4 lambda_max) <= R <=
+       n|grad R|^2 / (4 lambda_min) on its n inputs; in every (width, scale) the
+       median lambda_min with skips lies above the one without, and at every
+       (skip, scale) width 32's above width 8's (disjoint 95% intervals of the
+       medians). P(converged) with and without skips is printed, not asserted.
 """
 import json
 import math
@@ -188,9 +194,50 @@ def paper_003(sgdmc: str, jobs: Path, tmp: Path) -> None:
               f"not below step {steps[early]}'s (interval from {early_low:.3g})")
 
 
+def paper_004(sgdmc: str, jobs: Path, tmp: Path) -> None:
+    out = tmp / "004.h5"
+    if not run_quick(sgdmc, jobs / "004-structural-error" / "quick.cfg", out):
+        return
+    with h5py.File(out, "r") as f:
+        runs = f["runs"]
+        seeds = int(f.attrs["seeds"])
+        n = 16  # gram_points of quick.cfg
+        check(f"gram_points = {n};" in f.attrs["config"], "004: quick.cfg's gram_points changed")
+        low_eig, high_eig = runs["gram_min_eig"][...], runs["gram_max_eig"][...]
+        risk, grad = runs["gram_risk"][...], runs["gram_grad_norm"][...]
+        skip, width, scale = runs["skip"][...], runs["width"][...], runs["init_scale"][...]
+        status = runs["status"][...]
+        converged = h5py.check_enum_dtype(runs["status"].dtype)["converged"]
+    measured = np.isfinite(low_eig) & np.isfinite(risk)
+    check(measured.mean() > 0.9, f"004: Gram measures in only {measured.mean():.2f} of the runs")
+    lower = n * grad ** 2 / (4 * high_eig)
+    with np.errstate(divide="ignore"):
+        upper = np.where(low_eig > 0, n * grad ** 2 / (4 * low_eig), np.inf)
+    slack = 1e-9 * risk + 1e-300
+    bad = measured & ((lower > risk + slack) | (risk > upper + slack))
+    check(not bad.any(), f"004: {bad.sum()} runs outside their gradient-norm bounds")
+    median_of = {}
+    for start in range(0, len(status), seeds):
+        key = (skip[start].decode(), float(width[start]), float(scale[start]))
+        cell = slice(start, start + seeds)
+        median_of[key] = median_interval(low_eig[cell][measured[cell]])
+        print(f"004 skip {key[0]} width {key[1]:g} scale {key[2]:g}: P(converged) "
+              f"{np.mean(status[cell] == converged):.3f}, median lambda_min "
+              f"{np.median(low_eig[cell][measured[cell]]):.3g}")
+    for (s, w, a), (low, high) in median_of.items():
+        if s == "false":
+            with_skip = median_of[("true", w, a)]
+            check(with_skip[0] > high, f"004 width {w:g} scale {a:g}: lambda_min with skips "
+                  f"[{with_skip[0]:.3g}, ...] not above without [..., {high:.3g}]")
+        if w == 8:
+            wide = median_of[(s, 32.0, a)]
+            check(wide[0] > high, f"004 skip {s} scale {a:g}: lambda_min at width 32 "
+                  f"[{wide[0]:.3g}, ...] not above width 8's [..., {high:.3g}]")
+
+
 def main() -> int:
     sgdmc, jobs, paper = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
-    papers = {"000": paper_000, "001": paper_001, "002": paper_002, "003": paper_003}
+    papers = {"000": paper_000, "001": paper_001, "002": paper_002, "003": paper_003, "004": paper_004}
     with tempfile.TemporaryDirectory() as tmp:
         papers[paper](sgdmc, jobs, Path(tmp))
     print(f"test_papers {paper}: {'ok' if not failures else f'{len(failures)} failures'}")
