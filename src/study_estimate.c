@@ -5,10 +5,12 @@
 #include "sgdmc/study_run.h"
 #include "sgdmc/train.h"
 
-enum { TIMED_STEPS = 200 };
+enum { TIMED_STEPS = 200, TIMED_ESTIMATE_STARTS = 2 };
 
 /* Seconds of the cell's runs: the first run's, times the seeds, plus the
- * one-off cost of a trainer (R*, computed once per cell); -1 on failure. */
+ * one-off cost of a trainer (R*, computed once per cell; an R* estimate is
+ * timed on two of its starts and scaled, so that a dry run stays quick);
+ * -1 on failure. */
 static double estimate_cell(const sgdmc_study *study, long cell)
 {
     sgdmc_train_config config;
@@ -16,6 +18,11 @@ static double estimate_cell(const sgdmc_study *study, long cell)
     const long steps = config.steps;
     const int evaluations = config.checkpoints + study->trajectory + 1;
     config.steps = 0;
+    const double estimate_scale = config.rstar_starts > TIMED_ESTIMATE_STARTS
+                                      ? (double)config.rstar_starts / TIMED_ESTIMATE_STARTS
+                                      : 1.0;
+    if (config.rstar_starts > TIMED_ESTIMATE_STARTS)
+        config.rstar_starts = TIMED_ESTIMATE_STARTS;
     char err[1024];
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer)
@@ -40,7 +47,7 @@ static double estimate_cell(const sgdmc_study *study, long cell)
     const double per_step = timed ? (sgdmc_now_seconds() - start) / (double)timed : 0.0;
     sgdmc_trainer_free(trainer);
     const double run = evaluation * evaluations + per_step * (double)steps;
-    return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation);
+    return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation) * estimate_scale;
 }
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study)
