@@ -11,6 +11,7 @@
 
 #include "sgdmc/config.h"
 #include "sgdmc/options.h"
+#include "sgdmc/problem.h"
 
 static int harness_failures;
 
@@ -40,6 +41,22 @@ static inline void harness_config(sgdmc_train_config *config, const char *flags)
             exit(2);
         }
     }
+}
+
+/* Sets config from defaults and flags and builds its problem (batches of at
+ * most `capacity`); exits the test when the problem cannot be set up. */
+static inline sgdmc_problem *harness_problem(sgdmc_train_config *config, const char *flags,
+                                             int capacity)
+{
+    sgdmc_train_config_defaults(config);
+    harness_config(config, flags);
+    char err[512];
+    sgdmc_problem *problem = sgdmc_problem_alloc(config, capacity, err, sizeof err);
+    if (!problem) {
+        fprintf(stderr, "%s: %s\n", flags, err);
+        exit(2);
+    }
+    return problem;
 }
 
 /* Writes a data file with x [n, d] (row-major) and y [n, 1]. */

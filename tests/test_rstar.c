@@ -21,14 +21,7 @@ typedef struct {
 
 static void setup_open(setup *s, const char *flags)
 {
-    sgdmc_train_config_defaults(&s->config);
-    harness_config(&s->config, flags);
-    char err[512];
-    s->problem = sgdmc_problem_alloc(&s->config, 64, err, sizeof err);
-    if (!s->problem) {
-        fprintf(stderr, "%s: %s\n", flags, err);
-        exit(2);
-    }
+    s->problem = harness_problem(&s->config, flags, 64);
 }
 
 static double rstar_of(setup *s, int width, sgdmc_pwl *minimizer, double *params)

@@ -23,14 +23,7 @@ typedef struct {
 
 static void setup_open(setup *s, const char *flags)
 {
-    sgdmc_train_config_defaults(&s->config);
-    harness_config(&s->config, flags);
-    char err[512];
-    s->problem = sgdmc_problem_alloc(&s->config, 64, err, sizeof err);
-    if (!s->problem) {
-        fprintf(stderr, "%s: %s\n", flags, err);
-        exit(2);
-    }
+    s->problem = harness_problem(&s->config, flags, 64);
     sgdmc_train_config_arch(&s->config, sgdmc_problem_input_dim(s->problem), &s->arch);
     s->evaluator = sgdmc_evaluator_alloc(&s->config, s->problem, &s->arch);
     s->n = sgdmc_arch_param_count(&s->arch);

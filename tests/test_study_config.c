@@ -39,19 +39,7 @@ static void test_relative_data(void)
     snprintf(config, sizeof config, "%s/study.cfg", dir);
     CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
     const double x[4] = {0.0, 0.25, 0.5, 1.0}, y[4] = {1.0, 0.0, 1.0, 0.0};
-    hid_t file = H5Fcreate(data, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    const hsize_t dims[2] = {4, 1};
-    hid_t space = H5Screate_simple(2, dims, NULL);
-    const char *names[2] = {"x", "y"};
-    const double *values[2] = {x, y};
-    for (int i = 0; i < 2; i++) {
-        hid_t set = H5Dcreate2(file, names[i], H5T_NATIVE_DOUBLE, space, H5P_DEFAULT,
-                               H5P_DEFAULT, H5P_DEFAULT);
-        H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values[i]);
-        H5Dclose(set);
-    }
-    H5Sclose(space);
-    H5Fclose(file);
+    harness_write_data(data, x, y, 4, 1);
     FILE *f = fopen(config, "w");
     fputs("name = \"relative\";\nseeds = 2;\ngrid = { init = [\"uniform\", \"he\"]; };\n"
           "train = { data = \"points.h5\"; loss = \"logistic\"; batch_size = 0; };\n", f);
