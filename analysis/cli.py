@@ -10,12 +10,13 @@ COMMANDS = ("plot", "table", "rates", "figures")
 DESCRIPTION = """\
 Analyse an sgdmc study file (complete or half-done: only rows marked done count).
 
-  python3 -m analysis [plot] [--out DIR] [--format png,pdf] [--plots NAME,...] FILE.h5
+  python3 -m analysis [plot] FILE.h5 [--out DIR] [--format png,pdf] [--plots NAME,...|all] [--x KEY]
   python3 -m analysis table FILE.h5 [--format text|csv|json] [--grad_eps E]
   python3 -m analysis rates FILE.h5 [--x width|depth|KEY] [--format text|csv|json]
   python3 -m analysis figures [--jobs 000,001] [--out docs/figures] [--sgdmc PATH]
 
-plot (the default command) draws every figure the file's grid supports; `table`
+plot (the default command) draws the figures that show what the study is about
+(chosen by its grid and config; --plots all: every figure the file supports); `table`
 prints the per-cell table of `sgdmc summarize` (same counts and intervals);
 `rates` the fitted exponential rate of P(converged); `figures` reruns every
 jobs/*/quick.cfg and writes the README's PNGs. `python3 -m analysis COMMAND -h`
@@ -24,7 +25,9 @@ for each command's options."""
 
 def _plot_names() -> str:
     from .plots import PLOTS
-    return "\n".join(f"  {p.name:18} {p.what}" for p in PLOTS.values())
+    return "\n".join(f"  {p.name:25} {p.what}" for p in PLOTS.values()) + \
+        "\n  convergence_KEY           P(converged) against any grid key KEY (also --x KEY)" \
+        "\n  objective_spread_KEY      the final objective's spread against grid key KEY"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,16 +37,24 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="draw the figures (the default command)",
                           formatter_class=argparse.RawDescriptionHelpFormatter,
-                          epilog="plots:\n" + _plot_names() + "\n\nA plot the file cannot "
-                          "make (say, no width in the grid) is skipped with a line saying why; "
-                          "asking for it by --plots makes the exit status 1.")
+                          epilog="plots:\n" + _plot_names() + "\n\nWithout --plots and --x: "
+                          "the plots the study is about, by its grid and config (l2: "
+                          "convergence_l2, objective_spread_l2; skip: convergence_skip; else "
+                          "width, depth: convergence_width/depth; gram_points set: gram_min_eig, "
+                          "gram_bounds; R* unknown in every run: min_grad_norm, "
+                          "min_grad_norm_trajectory; else risk_trajectory, risk_gap_cdf). "
+                          "--plots all: every plot above the file can make. A plot the file "
+                          "cannot make (say, no width in the grid) is skipped with a line "
+                          "saying why; asking for it by name makes the exit status 1.")
     plot.add_argument("file", metavar="FILE.h5")
     plot.add_argument("--out", type=Path, help="output folder (default: FILE_figures next to "
                       "the current folder, named after the file)")
     plot.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg "
                       "(default png,pdf)")
-    plot.add_argument("--plots", help="comma-separated plot names (default: every plot the "
-                      "file supports)")
+    plot.add_argument("--plots", help="comma-separated plot names, or all (default: the plots "
+                      "the study is about)")
+    plot.add_argument("--x", metavar="KEY[,KEY]", help="draw P(converged) against these grid "
+                      "keys (plots convergence_KEY), besides --plots")
     plot.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
 
     table = sub.add_parser("table", help="per-cell table, as sgdmc summarize")
@@ -120,24 +131,41 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text[args.format]())
         return 0
 
-    from .plots import PLOTS, save
+    from .plots import PLOTS, automatic, plot_named, save
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    wanted = args.plots.split(",") if args.plots else list(PLOTS)
-    unknown = [name for name in wanted if name not in PLOTS]
+    asked = [n.strip() for n in args.plots.split(",") if n.strip()] if args.plots else []
+    every = asked == ["all"]
+    keys = [k.strip() for k in args.x.split(",") if k.strip()] if args.x else []
+    chosen = not asked and not keys  # the automatic selection
+    wanted = list(PLOTS) if every else asked
+    wanted += [f"convergence_{k}" for k in keys if f"convergence_{k}" not in wanted]
+    unknown = [name for name in wanted if plot_named(name) is None]
     if unknown:
         print(f"analysis: unknown plot {', '.join(unknown)}; plots:\n{_plot_names()}",
               file=sys.stderr)
         return 2
-    # the trajectory frame has tasks x T rows: only read it when it is drawn
-    study = load_study(args.file, trajectory="risk_trajectory" in wanted)
+    # the trajectory frame has tasks x T rows: only read it when it may be drawn
+    study = load_study(args.file, trajectory=chosen or any(plot_named(n).trajectory
+                                                            for n in wanted))
+    if chosen and study.runs.empty:
+        print(f"analysis: no done runs in {args.file}: nothing to plot", file=sys.stderr)
+        return 0
+    if chosen:
+        wanted = automatic(study)
+        others = [name for name, plot in PLOTS.items()
+                  if name not in wanted and plot.missing(study) is None]
+        if others:
+            print(f"also possible: {', '.join(others)} (--plots NAME,... or --plots all)",
+                  file=sys.stderr)
     out = args.out or Path(Path(args.file).stem + "_figures")
     status = 0
     for name in wanted:
-        why = PLOTS[name].missing(study)
+        plot = plot_named(name)
+        why = plot.missing(study)
         if why:
             print(f"skipped {name}: {why}", file=sys.stderr)
-            status = 1 if args.plots else status
+            status = status if every else 1
             continue
-        for path in save(PLOTS[name].draw(study), out, name, formats, args.dpi):
+        for path in save(plot.draw(study), out, name, formats, args.dpi):
             print(path)
     return status

@@ -1,6 +1,8 @@
 """Regenerates the README figures: runs every jobs/*/quick.cfg with
-`mpirun -n RANKS sgdmc study` and draws every plot its file supports, as small
-PNGs (plus the per-cell table and fitted rates as text) under docs/figures/."""
+`mpirun -n RANKS sgdmc study` and draws the plots the study is about
+(plots.automatic), as small PNGs under docs/figures/, plus JOB.txt with the
+per-cell table, the fitted rates and the numbers each figure shows. PNGs of the
+job that are no longer drawn are removed."""
 from __future__ import annotations
 
 import os
@@ -10,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from .load import load_study
-from .plots import PLOTS, save
-from .report import rates_text, table_text
+from .plots import automatic, plot_named, save
+from .report import numbers_text, rates_text, table_text
 from .stats import cell_table, rate_table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,16 +59,27 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
                 if x in study.grid_keys:
                     text += [f"\nexponential rate of P(converged) in {x}:\n",
                              rates_text(rate_table(study, x, table))]
+            names = automatic(study)
+            for name in names:
+                numbers = plot_named(name).numbers_frame(study)
+                if numbers is not None:
+                    text += [f"\nnumbers of {job}-{name}.png:\n",
+                             numbers_text(numbers, study.grid_keys)]
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{job}.txt").write_text("".join(text))
             written.append(out / f"{job}.txt")
-            for plot in PLOTS.values():
-                if plot.missing(study) is None:
-                    fig = plot.draw(study)
-                    for path in save(fig, out, f"{job}-{plot.name}", ["png"], dpi, compact=True):
-                        size = path.stat().st_size
-                        flag = "  (over 100 KB)" if size > SIZE_LIMIT else ""
-                        print(f"  {path.relative_to(out.parent) if out.parent in path.parents else path}"
-                              f" {size // 1024} KB{flag}", file=sys.stderr)
-                        written.append(path)
+            drawn = set()
+            for name in names:
+                fig = plot_named(name).draw(study)
+                for path in save(fig, out, f"{job}-{name}", ["png"], dpi, compact=True):
+                    size = path.stat().st_size
+                    flag = "  (over 100 KB)" if size > SIZE_LIMIT else ""
+                    print(f"  {path.name} {size // 1024} KB{flag}", file=sys.stderr)
+                    written.append(path)
+                    drawn.add(path.name)
+            # figures of plots no longer chosen for this job would go stale
+            for old in sorted(out.glob(f"{job}-*.png")):
+                if old.name not in drawn:
+                    old.unlink()
+                    print(f"  removed {old.name}", file=sys.stderr)
     return written

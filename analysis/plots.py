@@ -20,7 +20,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .load import Study  # noqa: E402
-from .stats import cell_table, fit_exponential_rate  # noqa: E402
+from .stats import (LEVEL, cell_table, distribution_row, fit_exponential_rate,  # noqa: E402
+                    median_interval)
 
 MAX_CURVES = 8  # curves per axes before the grid is split into panels
 GRAD_EPS = 1e-3  # summarize's default stationarity threshold
@@ -28,6 +29,7 @@ GRAD_EPS = 1e-3  # summarize's default stationarity threshold
 AXIS_NAMES = {
     "width": "width (neurons per hidden layer)",
     "depth": "depth (hidden layers)",
+    "l2": "l2 = lambda, the weight of |W|_F^2 in the objective",
 }
 
 
@@ -346,6 +348,31 @@ def gram_bounds_frame(study: Study) -> pd.DataFrame:
     return pd.DataFrame({"risk": runs["gram_risk"], "lower": lower, "upper": upper}, index=runs.index)
 
 
+def gram_bounds_table(study: Study) -> pd.DataFrame:
+    """Per cell: runs with Gram measures, how many lie within their bounds
+    (relative slack 1e-9), how many have an infinite upper bound
+    (lambda_min = 0), and the medians of risk / lower and upper / risk."""
+    bounds = gram_bounds_frame(study)
+    rows = []
+    for values, cell in _groups(study.runs, study.grid_keys):
+        b = bounds.loc[cell.index]
+        measured = np.isfinite(b["risk"]) & np.isfinite(b["lower"])
+        b = b[measured]
+        slack = 1e-9 * b["risk"] + 1e-300
+        within = (b["lower"] <= b["risk"] + slack) & (b["risk"] <= b["upper"] + slack)
+        finite = np.isfinite(b["upper"]) & (b["risk"] > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
+                         "measured": int(measured.sum()), "within": int(within.sum()),
+                         "infinite": int((~np.isfinite(b["upper"])).sum()),
+                         "median risk/lower": float(np.median(b["risk"] / b["lower"]))
+                         if len(b) else math.nan,
+                         "median upper/risk": float(np.median(b["upper"][finite] /
+                                                              b["risk"][finite]))
+                         if finite.any() else math.nan})
+    return pd.DataFrame(rows)
+
+
 def gram_bounds(study: Study) -> Figure:
     runs = study.runs
     bounds = gram_bounds_frame(study)
@@ -391,7 +418,384 @@ def gram_bounds(study: Study) -> Figure:
     return _finish(fig)
 
 
-# ---- which plots a file supports ----
+# ---- positions on an x axis of grid values ----
+
+
+def _numeric(values) -> bool:
+    return pd.api.types.is_numeric_dtype(pd.Series(values)) and \
+        not pd.api.types.is_bool_dtype(pd.Series(values))
+
+
+def _x_axis(values) -> tuple[dict, bool, bool]:
+    """Where each grid value sits: numbers at themselves (log axis when all
+    are positive and span a decade or more), anything else at 0, 1, 2, ...
+    in file order. Returns (value -> position, numeric, log)."""
+    distinct = list(dict.fromkeys(values))
+    if _numeric(distinct):
+        xs = np.array(sorted(float(v) for v in distinct))
+        log = bool(xs.min() > 0 and xs.max() / xs.min() >= 10)
+        return {v: float(v) for v in distinct}, True, log
+    return {v: float(i) for i, v in enumerate(distinct)}, False, False
+
+
+def _offsets(positions, count: int, log: bool, share: float = 0.5) -> list:
+    """Side-by-side shifts of `count` curves at the same x, within `share` of
+    the closest spacing (a factor on a log axis): shift(i) maps x to x'."""
+    xs = np.unique(np.asarray(list(positions), dtype=float))
+    scale = np.log(xs) if log else xs
+    spacing = float(np.diff(scale).min()) if len(xs) > 1 else 1.0
+    span = float(np.ptp(scale)) if len(xs) > 1 else 1.0
+    step = min(0.03 * span, share * spacing / max(count, 1)) if count > 1 else 0.0
+
+    def shift(i: int):
+        delta = (i - (count - 1) / 2) * step
+        return (lambda x: np.asarray(x, float) * math.exp(delta)) if log else \
+            (lambda x: np.asarray(x, float) + delta)
+    return [shift(i) for i in range(count)]
+
+
+def _estimated_note(study: Study) -> str:
+    source = study.runs.get("min_risk_source")
+    if source is not None and (source == "estimated").any():
+        return "; R* estimated by BFGS (an upper bound), so P(converged) is an upper bound"
+    return ""
+
+
+# ---- P(converged) against any grid key ----
+
+
+def convergence_curves(study: Study, x: str, table: pd.DataFrame | None = None) -> Figure:
+    """P(converged) against a numeric grid key (paper 002: lambda = l2), one
+    curve per combination of the other keys (panels by one of them past 4
+    curves), 95% Clopper-Pearson bars and bands, linear probability axis."""
+    table = cell_table(study) if table is None else table
+    table = table[table["done"] > 0]
+    others = _varying(table, [k for k in study.grid_keys if k != x])
+    facet, curves = _facets(table, others, ("activation", "optimizer", "depth", "skip"), limit=4)
+    facet_groups = list(_groups(table, [facet] if facet else []))
+    columns = min(2, len(facet_groups))
+    rows = math.ceil(len(facet_groups) / columns)
+    fig, axes = _panels(rows, columns, 6.2, 4.6)
+    for ax in axes.ravel()[len(facet_groups):]:
+        ax.set_visible(False)
+    where, numeric, log = _x_axis(table[x])
+    for ax, (facet_values, sub) in zip(axes.ravel(), facet_groups):
+        groups = list(_groups(sub, curves))
+        shifts = _offsets(where.values(), len(groups), log)
+        for (values, cells), color, shift in zip(groups, _colors(len(groups)), shifts):
+            cells = cells.assign(_x=cells[x].map(where)).sort_values("_x")
+            xs = cells["_x"].to_numpy(dtype=float)
+            p, lo, hi = (cells[c].to_numpy(dtype=float) for c in ("p_converged", "ci_low", "ci_high"))
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.1, lw=0)
+            ax.errorbar(shift(xs), p, yerr=[p - lo, hi - p], fmt="o-", color=color, ms=4, lw=1.3,
+                        capsize=2, label=_label(curves, values))
+        if log:
+            ax.set_xscale("log")
+        ax.set_xticks(sorted(where.values()))
+        ax.set_xticklabels([f"{v:g}" if numeric else str(v) for v in sorted(where, key=where.get)])
+        if log:
+            ax.minorticks_off()
+        ax.set_ylim(-0.02, 1.05)
+        ax.set_xlabel(AXIS_NAMES.get(x, x) + (" (log scale)" if log else ""))
+        ax.set_ylabel("P(converged)")
+        ax.set_title(f"{facet}={facet_values[0]}" if facet else f"P(converged) against {x}",
+                     fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    _title(fig, f"P(converged) against {x}; bars and bands: 95% Clopper-Pearson intervals"
+                f"{_estimated_note(study)}", study)
+    return _finish(fig)
+
+
+def convergence_groups(study: Study, key: str, table: pd.DataFrame | None = None) -> Figure:
+    """P(converged) for each value of `key` side by side (paper 004: with and
+    without skips), at every combination of the other grid keys, with 95%
+    Clopper-Pearson bars and the counts k/n."""
+    table = cell_table(study) if table is None else table
+    table = table[table["done"] > 0]
+    others = _varying(table, [k for k in study.grid_keys if k != key])
+    categories = list(_groups(table, others))
+    levels = list(dict.fromkeys(table[key]))
+    fig = Figure(figsize=(max(6.5, 1.1 * len(categories) * max(len(levels), 2) / 2 + 2.5), 5.2))
+    ax = fig.subplots()
+    width = 0.7 / len(levels)
+    for j, (level, color) in enumerate(zip(levels, _colors(len(levels)))):
+        xs, p, lo, hi, counts = [], [], [], [], []
+        for i, (_, cells) in enumerate(categories):
+            cell = cells[cells[key] == level]
+            if cell.empty:
+                continue
+            row = cell.iloc[0]
+            xs.append(i + (j - (len(levels) - 1) / 2) * width)
+            p.append(row["p_converged"])
+            lo.append(row["ci_low"])
+            hi.append(row["ci_high"])
+            counts.append(f"{int(row['converged'])}/{int(row['done'])}")
+        p, lo, hi = (np.array(v, dtype=float) for v in (p, lo, hi))
+        ax.bar(xs, p, width=width * 0.9, color=color, alpha=0.35, lw=0)
+        ax.errorbar(xs, p, yerr=[p - lo, hi - p], fmt="o", color=color, ms=5, capsize=3,
+                    label=f"{key}={level}")
+        for xi, top, text in zip(xs, hi, counts):
+            ax.text(xi, top + 0.015, text, ha="center", va="bottom", fontsize=6.5, color=color)
+    ax.set_xticks(range(len(categories)))
+    ax.set_xticklabels(["\n".join(f"{k}={v}" for k, v in zip(others, values)) or "all runs"
+                        for values, _ in categories], fontsize=8)
+    ax.set_xlim(-0.6, len(categories) - 0.4)
+    legend_columns = min(len(levels), 3)
+    ax.set_ylim(0, 1.1 + 0.07 * math.ceil(len(levels) / legend_columns))
+    ax.set_xlabel(", ".join(others) if others else "")
+    ax.set_ylabel("P(converged)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7.5, loc="upper left", ncol=legend_columns)
+    _title(fig, f"P(converged) by {key}, bars: 95% Clopper-Pearson intervals, numbers: "
+                f"converged/done{_estimated_note(study)}", study)
+    return _finish(fig)
+
+
+def convergence_against(study: Study, x: str) -> Figure:
+    """The P(converged) figure for grid key x: width and depth with the fitted
+    exponential rate and the certificate, other numbers as curves (3+ values,
+    or values spanning a decade, like l2), anything else (names, booleans,
+    two close numbers) side by side."""
+    if x in ("width", "depth"):
+        return convergence(study, x)
+    values = study.runs[x].unique()
+    if _numeric(values) and (len(values) >= 3 or _x_axis(values)[2]):
+        return convergence_curves(study, x)
+    return convergence_groups(study, x)
+
+
+# ---- spread of the final objective across seeds (paper 002) ----
+
+
+def spread_table(study: Study) -> pd.DataFrame:
+    """Per cell: R* (the cell's median min_risk) and the distribution of
+    final_risk across its done runs (diverged runs have none): min,
+    quartiles, median with its 95% interval, max and range; gap_* the same
+    of risk_gap = final_risk - R* (NaN where R* is unknown)."""
+    runs = study.runs
+    rows = []
+    for values, cell in _groups(runs, study.grid_keys):
+        gap = distribution_row(cell["risk_gap"])
+        rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
+                     "rstar": float(cell["min_risk"].median()),
+                     **distribution_row(cell["final_risk"]),
+                     **{f"gap_{k}": gap[k] for k in ("min", "q25", "median", "q75", "max")}})
+    return pd.DataFrame(rows)
+
+
+def objective_spread(study: Study, x: str) -> Figure:
+    """Top: the final objective of every seed per cell against x, less the
+    cell's R* where known (thin line min to max, thick box quartiles, dot
+    median). Bottom: its range max - min across seeds, against the
+    tolerance: one value for every seed (paper 002's claim above the lambda
+    threshold) is a range near 0."""
+    table = spread_table(study)
+    table = table[table["n"] > 0]
+    others = _varying(table, [k for k in study.grid_keys if k != x])
+    facet, curves = _facets(table, others, ("activation", "optimizer", "depth", "skip"), limit=4)
+    facet_groups = list(_groups(table, [facet] if facet else []))
+    fig, axes = _panels(2, len(facet_groups), 6.0, 3.9)
+    where, numeric, log = _x_axis(table[x])
+    gap = bool(np.isfinite(table["gap_median"]).all())
+    prefix = "gap_" if gap else ""
+    parts = table[[f"{prefix}{k}" for k in ("min", "q25", "median", "q75", "max")]].to_numpy(float)
+    positive = np.r_[parts[parts > 0], table["range"][table["range"] > 0]]
+    floor = positive.min() / 10 if len(positive) else 1e-12
+    clipped = int((table[f"{prefix}min"] <= 0).sum()) if gap else 0
+    zero_ranges = int((table["range"] <= 0).sum())
+    tol = float(study.runs["tol"].median())
+    for col, (facet_values, sub) in enumerate(facet_groups):
+        top, bottom = axes[0][col], axes[1][col]
+        groups = list(_groups(sub, curves))
+        shifts = _offsets(where.values(), len(groups), log, share=0.7)
+        for (values, cells), color, shift in zip(groups, _colors(len(groups)), shifts):
+            cells = cells.assign(_x=cells[x].map(where)).sort_values("_x")
+            xs = shift(cells["_x"].to_numpy(dtype=float))
+            low, q25, median, q75, high = (np.maximum(cells[f"{prefix}{k}"].to_numpy(float), floor)
+                                           for k in ("min", "q25", "median", "q75", "max"))
+            top.vlines(xs, low, high, color=color, lw=1)
+            top.vlines(xs, q25, q75, color=color, lw=5, alpha=0.7)
+            top.plot(xs, median, "o", color=color, ms=3.5, mec="white", mew=0.5,
+                     label=_label(curves, values))
+            bottom.plot(xs, np.maximum(cells["range"], floor), "o-", color=color, ms=4,
+                        label=_label(curves, values))
+        for ax in (top, bottom):
+            if log:
+                ax.set_xscale("log")
+            ax.set_xticks(sorted(where.values()))
+            ax.set_xticklabels([f"{v:g}" if numeric else str(v)
+                                for v in sorted(where, key=where.get)])
+            if log:
+                ax.minorticks_off()
+            ax.set_xlabel(AXIS_NAMES.get(x, x) + (" (log scale)" if log else ""))
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            ax.axhline(tol, color="k", ls=":", lw=1)
+            ax.text(0.01, tol, f" tol = {tol:g}", transform=ax.get_yaxis_transform(),
+                    va="bottom", fontsize=7)
+            ax.legend(fontsize=7, loc="best")
+        top.set_ylabel("final objective - R*, across seeds" if gap else
+                       "final objective across seeds")
+        top.set_title(f"{facet}={facet_values[0]}" if facet else "final objective", fontsize=10)
+        bottom.set_ylabel("range (max - min) across seeds")
+    notes = [f"{clipped} cells with a gap <= 0" if clipped else "",
+             f"{zero_ranges} ranges of 0" if zero_ranges else ""]
+    note = "; ".join(n for n in notes if n)
+    note = f"; {note} drawn at {floor:.2g}" if note else ""
+    what = "final objective - R*" if gap else "final objective"
+    _title(fig, f"Spread of the final objective across seeds against {x}. Top: {what}, thin "
+                f"lines min to max, boxes quartiles, dots medians; bottom: the range max - min"
+                f"{note}", study)
+    return _finish(fig)
+
+
+# ---- the running minimum of the gradient norm against steps (paper 003) ----
+
+
+def running_min_table(study: Study, level: float = LEVEL) -> pd.DataFrame:
+    """From the trajectory datasets: per run the running minimum over the
+    recorded points of the exact gradient norm (np.fmin.accumulate: a
+    non-finite norm never lowers it), then per cell and point its median with
+    the distribution-free interval and the 10% and 90% quantiles. Points past
+    a diverged run's end are not counted."""
+    traj = study.trajectory
+    grad = traj.pivot(index="task", columns="point", values="grad_norm")
+    recorded = traj.pivot(index="task", columns="point", values="step").notna().to_numpy()
+    running = np.fmin.accumulate(grad.to_numpy(dtype=float), axis=1)
+    running[~recorded] = np.nan
+    cell_of = study.runs.set_index("task").loc[grad.index, "cell"].to_numpy()
+    steps = traj.groupby("point")["step"].max()
+    cells = study.cells.set_index("cell")
+    rows = []
+    for cell in np.unique(cell_of):
+        block = running[cell_of == cell]
+        for j, point in enumerate(grad.columns):
+            rows.append({"cell": int(cell), **{k: cells.loc[cell, k] for k in study.grid_keys},
+                         "point": int(point), "step": int(steps.loc[point]),
+                         **distribution_row(block[:, j], level)})
+    return pd.DataFrame(rows)
+
+
+def min_grad_norm_trajectory(study: Study) -> Figure:
+    """Median over seeds of the running minimum of the exact gradient norm
+    against steps, log-log, with the 95% distribution-free interval of the
+    median as a band, one line per cell (panels by timescale and the like)."""
+    table = running_min_table(study)
+    keys = _varying(study.runs, study.grid_keys)
+    facet, curves = _facets(study.runs, keys, ("timescale", "depth", "width", "lr_schedule"),
+                            limit=6)
+    facet_groups = list(_groups(table, [facet] if facet else []))
+    columns = min(2, len(facet_groups))
+    rows = math.ceil(len(facet_groups) / columns)
+    fig, axes = _panels(rows, columns, 6.2, 4.6)
+    for ax in axes.ravel()[len(facet_groups):]:
+        ax.set_visible(False)
+    drawn = table[["median_low", "median"]].to_numpy(dtype=float).ravel()
+    drawn = drawn[drawn > 0]
+    floor = drawn.min() / 3 if len(drawn) else 1e-12
+    for ax, (facet_values, sub) in zip(axes.ravel(), facet_groups):
+        groups = list(_groups(sub, curves))
+        for (values, points), color in zip(groups, _colors(len(groups))):
+            points = points.sort_values("point")
+            ax.fill_between(points["step"], np.maximum(points["median_low"], floor),
+                            points["median_high"], color=color, alpha=0.2, lw=0)
+            ax.plot(points["step"], np.maximum(points["median"], floor), "o-", color=color, ms=3,
+                    label=_label(curves, values))
+        ax.set_xscale("symlog", linthresh=1, linscale=0.3)
+        ax.set_yscale("log")
+        ax.set_xlabel("step (log scale; 0 at the left)")
+        ax.set_ylabel("median running min of |grad risk|")
+        ax.set_title(f"{facet}={facet_values[0]}" if facet else "running minimum", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    _title(fig, "Running minimum of the exact gradient norm over the recorded steps "
+                "(output.trajectory): median over seeds, bands: distribution-free 95% "
+                "interval of the median", study)
+    return _finish(fig)
+
+
+# ---- lambda_min of the Gram matrix per cell (paper 004) ----
+
+
+def gram_min_eig_table(study: Study) -> pd.DataFrame:
+    """Per cell: runs with Gram measures, how many have lambda_min = 0, and
+    the distribution of gram_min_eig (median with its 95% interval)."""
+    rows = []
+    for values, cell in _groups(study.runs, study.grid_keys):
+        eig = cell["gram_min_eig"].to_numpy(dtype=float)
+        rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
+                     "zero": int((eig <= 0).sum()),
+                     "p_converged": float((cell["status"] == "converged").mean()),
+                     **distribution_row(eig)})
+    return pd.DataFrame(rows)
+
+
+def gram_min_eig(study: Study) -> Figure:
+    """One box per cell of lambda_min = gram_min_eig (log axis; quartile boxes,
+    whiskers min to max, notches the 95% interval of the median, dots the
+    runs), cells with and without skips side by side when skip is a key."""
+    runs = study.runs
+    keys = _varying(runs, study.grid_keys)
+    split = "skip" if "skip" in keys else (keys[0] if len(keys) > 1 else None)
+    others = [k for k in keys if k != split]
+    categories = list(_groups(runs, others))
+    levels = list(dict.fromkeys(runs[split])) if split else [None]
+    eig = runs["gram_min_eig"]
+    positive = eig[eig > 0]
+    floor = positive.min() / 10 if len(positive) else 1e-12
+    zeros = int((eig <= 0).sum())
+    fig = Figure(figsize=(max(7.0, 0.75 * len(categories) * len(levels) + 2.5), 5.4))
+    ax = fig.subplots()
+    width = 0.75 / len(levels)
+    rng = np.random.default_rng(0)  # the jitter of the dots, fixed
+    for j, (level, color) in enumerate(zip(levels, _colors(len(levels)))):
+        data, positions, notches, medians = [], [], [], []
+        for i, (_, cells) in enumerate(categories):
+            cell = cells[cells[split] == level] if split else cells
+            v = cell["gram_min_eig"].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if len(v) == 0:
+                continue
+            # the median of the values themselves (not of the floored ones)
+            medians.append(max(float(np.median(v)), floor))
+            v = np.maximum(v, floor)
+            position = i + (j - (len(levels) - 1) / 2) * width
+            data.append(v)
+            positions.append(position)
+            notches.append(median_interval(v))
+            ax.scatter(position + rng.uniform(-0.25, 0.25, len(v)) * width, v, s=4, color=color,
+                       alpha=0.45, lw=0, zorder=3)
+        if not data:
+            continue
+        box = ax.boxplot(data, positions=positions, widths=width * 0.8, whis=(0, 100),
+                         notch=True, conf_intervals=notches, usermedians=medians,
+                         patch_artist=True,
+                         showfliers=False, manage_ticks=False)
+        for patch in box["boxes"]:
+            patch.set(facecolor=(*color[:3], 0.25), edgecolor=color)
+        for part in ("whiskers", "caps", "medians"):
+            for line in box[part]:
+                line.set(color=color if part != "medians" else "k", lw=1.2)
+        ax.plot([], [], "s", color=color, alpha=0.6, label=f"{split}={level}" if split else "runs")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(categories)))
+    ax.set_xticklabels(["\n".join(f"{k}={v}" for k, v in zip(others, values)) or "all runs"
+                        for values, _ in categories], fontsize=8)
+    ax.set_xlim(-0.6, len(categories) - 0.4)
+    ax.set_xlabel(", ".join(others))
+    ax.set_ylabel("gram_min_eig = lambda_min(J J^T)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="best")
+    n = sorted(gram_points(study).unique())
+    note = f"; {zeros} runs with lambda_min = 0 drawn at {floor:.2g}" if zeros else ""
+    _title(fig, f"lambda_min of the Gram matrix on n = {', '.join(f'{v:g}' for v in n)} inputs "
+                f"at the end: boxes quartiles, whiskers min-max, notches 95% interval of the "
+                f"median{note}", study)
+    return _finish(fig)
+
+
+# ---- which plots a file supports, and which it is about ----
 
 
 def _grid_with(study: Study, key: str) -> str | None:
@@ -409,8 +813,23 @@ def _has_finite(study: Study, *columns: str) -> str | None:
     return None
 
 
+def _has_trajectory(study: Study) -> str | None:
+    if study.trajectory is None or not len(study.trajectory):
+        return "no trajectory datasets"
+    return None
+
+
 def _needs_runs(check: Callable[[Study], str | None]) -> Callable[[Study], str | None]:
     return lambda study: "no done runs" if study.runs.empty else check(study)
+
+
+def _all(*checks: Callable[[Study], str | None]) -> Callable[[Study], str | None]:
+    def check(study: Study) -> str | None:
+        for c in checks:
+            if (why := c(study)) is not None:
+                return why
+        return None
+    return _needs_runs(check)
 
 
 @dataclass(frozen=True)
@@ -419,24 +838,127 @@ class Plot:
     what: str
     draw: Callable[[Study], Figure]
     missing: Callable[[Study], str | None]  # why the file cannot make it, or None
+    trajectory: bool = False  # reads study.trajectory
+    # the numbers it shows, as a table (figures writes them beside the PNGs),
+    # and the columns of it worth reading as text (None: all)
+    numbers: Callable[[Study], pd.DataFrame] | None = None
+    text_columns: tuple[str, ...] | None = None
+
+    def numbers_frame(self, study: Study) -> pd.DataFrame | None:
+        """The plotted numbers with grid keys and the text columns only."""
+        if self.numbers is None:
+            return None
+        frame = self.numbers(study)
+        if self.text_columns is None:
+            return frame
+        keys = [k for k in study.grid_keys if k in frame]
+        return frame[keys + [c for c in self.text_columns if c in frame]]
+
+
+def convergence_plot(x: str) -> Plot:
+    """P(converged) against grid key x (python3 -m analysis plot --x KEY)."""
+    what = {"width": "P(converged) and certified non-convergence against width, fitted "
+                     "exponential rate, 1-(1-p)^width",
+            "depth": "the same against depth"}.get(
+        x, f"P(converged) against {x}, 95% Clopper-Pearson bands (any grid key: convergence_KEY)")
+    return Plot(f"convergence_{x}", what, lambda s: convergence_against(s, x),
+                _needs_runs(lambda s: _grid_with(s, x)))
+
+
+def spread_plot(x: str) -> Plot:
+    """The final objective's spread across seeds against grid key x."""
+    return Plot(f"objective_spread_{x}", f"final objective across seeds (min, quartiles, max) "
+                f"and its range against {x} (any grid key: objective_spread_KEY)",
+                lambda s: objective_spread(s, x),
+                _all(lambda s: _grid_with(s, x), lambda s: _has_finite(s, "final_risk")),
+                numbers=spread_table,
+                text_columns=("runs", "n", "rstar", "min", "q25", "median", "median_low",
+                              "median_high", "q75", "max", "range", "gap_median"))
 
 
 PLOTS = {p.name: p for p in [
-    Plot("convergence_width", "P(converged) and certified non-convergence against width, "
-         "fitted exponential rate, 1-(1-p)^width", convergence_width,
-         _needs_runs(lambda s: _grid_with(s, "width"))),
-    Plot("convergence_depth", "the same against depth", convergence_depth,
-         _needs_runs(lambda s: _grid_with(s, "depth"))),
+    convergence_plot("width"),
+    convergence_plot("depth"),
+    convergence_plot("l2"),
+    spread_plot("l2"),
+    convergence_plot("skip"),
     Plot("risk_trajectory", "mean risk over seeds against steps (output.trajectory)",
-         risk_trajectory, _needs_runs(lambda s: None if s.trajectory is not None
-                                      and len(s.trajectory) else "no trajectory datasets")),
+         risk_trajectory, _needs_runs(_has_trajectory), trajectory=True),
     Plot("risk_gap_cdf", "empirical CDF of risk_gap per cell", risk_gap_cdf,
          _needs_runs(lambda s: _has_finite(s, "risk_gap"))),
     Plot("min_grad_norm", "min_grad_norm distribution per cell", min_grad_norm,
          _needs_runs(lambda s: _has_finite(s, "min_grad_norm"))),
+    Plot("min_grad_norm_trajectory", "median running minimum of the gradient norm against "
+         "steps (output.trajectory)", min_grad_norm_trajectory,
+         _all(_has_trajectory, lambda s: None if np.isfinite(s.trajectory["grad_norm"]).any()
+              else "no finite trajectory grad_norm"), trajectory=True, numbers=running_min_table,
+         text_columns=("step", "n", "q10", "median", "median_low", "median_high", "q90")),
+    Plot("gram_min_eig", "gram_min_eig (lambda_min) per cell, with and without skips",
+         gram_min_eig, _needs_runs(lambda s: _has_finite(s, "gram_min_eig")),
+         numbers=gram_min_eig_table,
+         text_columns=("runs", "p_converged", "n", "zero", "min", "q25", "median", "median_low",
+                       "median_high", "q75", "max")),
     Plot("gram_bounds", "gram_risk against its gradient-norm bounds", gram_bounds,
-         _needs_runs(lambda s: _has_finite(s, "gram_risk", "gram_grad_norm", "gram_max_eig"))),
+         _needs_runs(lambda s: _has_finite(s, "gram_risk", "gram_grad_norm", "gram_max_eig")),
+         numbers=gram_bounds_table),
 ]}
+
+PATTERNS = ("convergence_KEY", "objective_spread_KEY")
+
+
+def plot_named(name: str) -> Plot | None:
+    """A plot of PLOTS, or convergence_KEY / objective_spread_KEY for any grid key."""
+    if name in PLOTS:
+        return PLOTS[name]
+    for prefix, make in (("convergence_", convergence_plot), ("objective_spread_", spread_plot)):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return make(name[len(prefix):])
+    return None
+
+
+def gram_requested(study: Study) -> bool:
+    """The config asks for Gram measures (gram_points in the grid or train
+    group). sgdmc also measures them by default, but then nobody asked."""
+    if "gram_points" in study.grid_keys:
+        return True
+    value = study.setting("gram_points", 0)
+    return isinstance(value, (int, float)) and value > 0
+
+
+def automatic(study: Study) -> list[str]:
+    """The plots that show what a study is about, by its grid and config:
+    - l2 in the grid (paper 002): P(converged) and the objective's spread
+      against l2; skip in the grid (paper 004): P(converged) with and
+      without skips; otherwise width and depth: P(converged) against them.
+    - Gram measures asked for (gram_points, paper 004): lambda_min per cell
+      and the risk against its gradient-norm bounds.
+    - R* unknown for every run (paper 003): convergence cannot be judged,
+      stationarity can: min_grad_norm and, with trajectories, its running
+      minimum against steps.
+    - R* known, in a study that is neither about l2 nor Gram measures (000,
+      001): the ECDF of risk_gap and, with trajectories, the risk against steps.
+    Only plots the file can make; any other plot can be asked for by name."""
+    runs = study.runs
+    varied = [k for k in study.grid_keys if k in runs and runs[k].nunique() > 1]
+    names: list[str] = []
+    own = [k for k in ("l2", "skip") if k in varied]
+    for key in own:
+        names.append(f"convergence_{key}")
+        if key == "l2":
+            names.append("objective_spread_l2")
+    if not own:
+        names += [f"convergence_{k}" for k in ("width", "depth") if k in varied]
+    gram = gram_requested(study)
+    if gram:
+        names += ["gram_min_eig", "gram_bounds"]
+    rstar_known = "risk_gap" in runs and bool(np.isfinite(runs["risk_gap"]).any())
+    if not rstar_known:
+        names += ["min_grad_norm", "min_grad_norm_trajectory"]
+    elif "l2" not in varied and not gram:
+        names += ["risk_trajectory", "risk_gap_cdf"]
+    order = list(PLOTS)
+    names.sort(key=lambda n: order.index(n) if n in order else len(order))
+    return [n for n in names if plot_named(n).missing(study) is None]
 
 
 def save(fig: Figure, out_dir: Path, name: str, formats: list[str], dpi: int = 100,

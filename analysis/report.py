@@ -90,3 +90,32 @@ def rates_text(rates: pd.DataFrame) -> str:
 def rates_json(rates: pd.DataFrame) -> str:
     return json.dumps([{k: _plain(v) for k, v in row.items()} for row in
                        rates.to_dict(orient="records")], indent=1)
+
+
+def numbers_text(frame: pd.DataFrame, grid_keys: list[str]) -> str:
+    """A plot's numbers (plots.Plot.numbers) as a text table: grid keys as
+    written, counts as integers, other numbers to 4 significant digits, the
+    medians with their 95% interval in one column."""
+    if frame.empty:
+        return "none\n"
+    shown = frame.drop(columns=[c for c in ("cell",) if c in frame]).copy()
+
+    def fmt(v) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "-" if math.isnan(v) else f"{v:.4g}"
+        return str(v)
+    for prefix in ("", "gap_"):
+        median, low, high = f"{prefix}median", f"{prefix}median_low", f"{prefix}median_high"
+        if {median, low, high} <= set(shown.columns):
+            joined = [f"{fmt(m)} [{fmt(a)}, {fmt(b)}]" for m, a, b in
+                      zip(shown[median], shown[low], shown[high])]
+            shown.insert(list(shown.columns).index(median), f"{prefix}median [95% CI]", joined)
+            shown = shown.drop(columns=[median, low, high])
+    for column in shown.columns:
+        if column in grid_keys:
+            shown[column] = shown[column].astype(str)
+        elif column in ("runs", "n", "zero", "point", "step", "measured", "within", "infinite"):
+            shown[column] = shown[column].astype(int).astype(str)
+        elif shown[column].dtype != object:
+            shown[column] = [fmt(v) for v in shown[column]]
+    return shown.to_string(index=False) + "\n"

@@ -247,3 +247,38 @@ def rate_table(study: Study, x: str = "width", table: pd.DataFrame | None = None
                      "rate_high": fit.high, "intercept": fit.intercept, "points": fit.points,
                      "converged": fit.successes, "done": fit.trials, "note": fit.note})
     return pd.DataFrame(rows)
+
+
+# ---- medians of per-cell distributions (papers 003 and 004) ----
+
+
+def median_interval(values, level: float = LEVEL) -> tuple[float, float]:
+    """A distribution-free interval of the median: the order statistics
+    x[j] <= x[n-1-j] (sorted, 0-based) with the largest j such that
+    P(x[j] <= median <= x[n-1-j]) = P(j < Binomial(n, 1/2) < n - j) >= level.
+    With fewer than 6 values no j reaches 95%: [min, max] then. NaNs are left
+    out; (NaN, NaN) for no values."""
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan
+    j = (n - 1) // 2
+    while j > 0 and stats.binom.cdf(n - j - 1, n, 0.5) - stats.binom.cdf(j, n, 0.5) < level:
+        j -= 1
+    return float(x[j]), float(x[n - 1 - j])
+
+
+def distribution_row(values, level: float = LEVEL) -> dict[str, float]:
+    """n, min, quartiles, median with its distribution-free interval, 10% and
+    90% quantiles, max and range of the finite values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return {"n": 0, **{k: math.nan for k in ("min", "q10", "q25", "median", "median_low",
+                                                 "median_high", "q75", "q90", "max", "range")}}
+    low, high = median_interval(v, level)
+    q10, q25, median, q75, q90 = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
+    return {"n": len(v), "min": float(v.min()), "q10": float(q10), "q25": float(q25),
+            "median": float(median), "median_low": low, "median_high": high, "q75": float(q75),
+            "q90": float(q90), "max": float(v.max()), "range": float(np.ptp(v))}

@@ -57,6 +57,34 @@ def study_file(tmp_path_factory, sgdmc) -> Path:
     return out
 
 
+def run_study(config: Path, out: Path) -> Path:
+    result = subprocess.run(mpirun(2, sgdmc_path(), "study", str(config), f"--output={out}",
+                                   "--quiet"), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def logistic_file(tmp_path_factory, sgdmc) -> Path:
+    """Paper 002 in miniature (logistic.cfg: l2 x width, R* estimated)."""
+    if not (REPO / "jobs" / "002-logistic" / "two_moons.h5").exists():
+        pytest.skip("jobs/002-logistic/two_moons.h5 is not there")
+    return run_study(HERE / "logistic.cfg", tmp_path_factory.mktemp("logistic") / "logistic.h5")
+
+
+@pytest.fixture(scope="session")
+def stationarity_file(tmp_path_factory, sgdmc) -> Path:
+    """Paper 003 in miniature (stationarity.cfg: optimizer x timescale, trajectories)."""
+    return run_study(HERE / "stationarity.cfg",
+                     tmp_path_factory.mktemp("stationarity") / "stationarity.h5")
+
+
+@pytest.fixture(scope="session")
+def skip_file(tmp_path_factory, sgdmc) -> Path:
+    """Paper 004 in miniature (skip.cfg: skip x width, gram_points = 8)."""
+    return run_study(HERE / "skip.cfg", tmp_path_factory.mktemp("skip") / "skip.h5")
+
+
 @pytest.fixture(scope="session")
 def study(study_file):
     return load_study(str(study_file))

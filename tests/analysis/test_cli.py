@@ -33,13 +33,30 @@ def test_help():
         assert name in plot_help.stdout
 
 
-def test_plot_every_figure(study_file, tmp_path):
+def test_plot_chosen_figures(study_file, tmp_path):
     out = tmp_path / "figures"
     result = analysis(str(study_file), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    listed = result.stdout.split()
-    assert listed == [str(out / f"{name}.{fmt}") for name in PLOTS for fmt in ("png", "pdf")]
-    for name in PLOTS:
+    chosen = ["convergence_width", "convergence_depth", "gram_min_eig", "gram_bounds"]
+    assert result.stdout.split() == [str(out / f"{name}.{fmt}") for name in chosen
+                                     for fmt in ("png", "pdf")]
+    for name in chosen:
+        assert_png(out / f"{name}.png")
+        assert_pdf(out / f"{name}.pdf")
+    assert "also possible: risk_trajectory, risk_gap_cdf, min_grad_norm, " \
+           "min_grad_norm_trajectory (--plots NAME,... or --plots all)" in result.stderr
+
+
+def test_plot_every_figure(study_file, tmp_path):
+    out = tmp_path / "figures"
+    result = analysis(str(study_file), "--out", str(out), "--plots", "all")
+    assert result.returncode == 0, result.stderr
+    supported = [name for name in PLOTS if name not in
+                 ("convergence_l2", "objective_spread_l2", "convergence_skip")]
+    assert result.stdout.split() == [str(out / f"{name}.{fmt}") for name in supported
+                                     for fmt in ("png", "pdf")]
+    assert "skipped convergence_l2: l2 is not a grid key" in result.stderr
+    for name in supported:
         assert_png(out / f"{name}.png")
         assert_pdf(out / f"{name}.pdf")
 
@@ -68,12 +85,17 @@ def test_plot_skips_what_the_file_lacks(tmp_path, sgdmc):
     made = subprocess.run(mpirun(2, sgdmc, "study", str(config), f"--output={out}", "--quiet"),
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
-    result = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png")
+    result = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png",
+                      "--plots", "all")
     assert result.returncode == 0, result.stderr
     assert "skipped convergence_width: width is not a grid key" in result.stderr
     assert "skipped risk_trajectory: no trajectory datasets" in result.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
-        ["gram_bounds.png", "min_grad_norm.png", "risk_gap_cdf.png"]
+        ["gram_bounds.png", "gram_min_eig.png", "min_grad_norm.png", "risk_gap_cdf.png"]
+    # chosen: R* is computed (one layer on x^2), no trajectory, no Gram request
+    chosen = analysis(str(out), "--out", str(tmp_path / "h"), "--format", "png")
+    assert chosen.returncode == 0, chosen.stderr
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["risk_gap_cdf.png"]
     # asked for by name, a plot the file cannot make is an error
     asked = analysis(str(out), "--plots", "convergence_width", "--out", str(tmp_path / "g"))
     assert asked.returncode == 1
@@ -126,12 +148,18 @@ def test_rates(study_file):
                     reason="jobs/000-constant-target/quick.cfg is not there")
 def test_figures_command(tmp_path, sgdmc):
     out = tmp_path / "docs"
+    out.mkdir()
+    # a figure no longer drawn for 000 goes; another job's stays
+    (out / "000-constant-target-gram_bounds.png").write_bytes(b"stale")
+    (out / "001-nonconvergence-gram_bounds.png").write_bytes(b"other job")
     result = analysis("figures", "--jobs", "000", "--out", str(out), "--sgdmc", sgdmc)
     assert result.returncode == 0, result.stderr
-    pngs = sorted(out.glob("*.png"))
+    assert "removed 000-constant-target-gram_bounds.png" in result.stderr
+    assert (out / "001-nonconvergence-gram_bounds.png").read_bytes() == b"other job"
+    pngs = sorted(out.glob("000-*.png"))
     assert [p.name for p in pngs] == sorted(
         f"000-constant-target-{name}.png" for name in
-        ("convergence_depth", "risk_trajectory", "risk_gap_cdf", "min_grad_norm", "gram_bounds"))
+        ("convergence_depth", "risk_trajectory", "risk_gap_cdf"))
     for png in pngs:
         assert_png(png)
         assert png.stat().st_size < 100_000, png
@@ -156,10 +184,11 @@ def test_study_without_grid(tmp_path, sgdmc):
     assert summary["grid_keys"] == [] and len(summary["cells"]) == 1
     assert_table_matches(pd.DataFrame(json.loads(result.stdout)["cells"]).fillna(float("nan")),
                          summary, [])
-    plots = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png")
+    plots = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png", "--plots", "all")
     assert plots.returncode == 0, plots.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
-        ["gram_bounds.png", "min_grad_norm.png", "risk_gap_cdf.png", "risk_trajectory.png"]
+        ["gram_bounds.png", "gram_min_eig.png", "min_grad_norm.png",
+         "min_grad_norm_trajectory.png", "risk_gap_cdf.png", "risk_trajectory.png"]
 
 
 def test_nothing_done_yet(study_file, tmp_path):
@@ -179,4 +208,7 @@ def test_nothing_done_yet(study_file, tmp_path):
                          ["optimizer", "depth", "width", "lr"])
     plots = analysis(str(path), "--out", str(tmp_path / "f"))
     assert plots.returncode == 0 and plots.stdout == ""
-    assert plots.stderr.count("no done runs") == 6
+    assert "no done runs" in plots.stderr and "nothing to plot" in plots.stderr
+    every = analysis(str(path), "--out", str(tmp_path / "f"), "--plots", "all")
+    assert every.returncode == 0 and every.stdout == ""
+    assert every.stderr.count("no done runs") == len(PLOTS)
