@@ -66,6 +66,8 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
         "converged": (runs["status"] == "converged").astype(int),
         "diverged": (runs["status"] == "diverged").astype(int),
         "dead_init": (_first_layer(study, "dead_init").fillna(0) > 0).astype(int),
+        # smooth activations have no dead neurons: the file holds -1 (missing)
+        "dead_known": _first_layer(study, "dead_init").notna().astype(int),
         "dead_final": (_first_layer(study, "dead_final").fillna(0) > 0).astype(int),
         "stationary": (runs["min_grad_norm"].fillna(np.inf) <= grad_eps).astype(int),
     })
@@ -77,7 +79,7 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
     counts = flags.groupby("cell").sum()
     table = study.cells.set_index("cell").join(counts, how="left")
     count_columns = ["done", "converged", "diverged", "dead_init", "dead_final", "stationary",
-                     "certified_known", "certified"]
+                     "certified_known", "certified", "dead_known"]
     table[count_columns] = table[count_columns].fillna(0).astype(np.int64)
 
     def share(k: str, n: str, name: str, low: str, high: str) -> None:
@@ -89,6 +91,9 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
     share("converged", "done", "p_converged", "ci_low", "ci_high")
     share("dead_init", "done", "dead_at_init", "dead_at_init_low", "dead_at_init_high")
     share("dead_final", "done", "dead_at_end", "dead_at_end_low", "dead_at_end_high")
+    dead_columns = ["dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_at_end",
+                    "dead_at_end_low", "dead_at_end_high"]
+    table.loc[table["dead_known"] == 0, dead_columns] = np.nan
     share("certified", "certified_known", "p_certified", "p_certified_low", "p_certified_high")
     share("stationary", "done", "p_stationary", "p_stationary_low", "p_stationary_high")
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from analysis import cell_table, clopper_pearson, fit_exponential_rate, rate_table
+from analysis import cell_table, clopper_pearson, fit_exponential_rate, load_study, rate_table
 from analysis.stats import SUMMARY_COLUMNS
 from conftest import summarize
 
@@ -54,6 +54,14 @@ def test_table_matches_summarize_grad_eps(study, study_file):
     summary = summarize(study_file, "--grad_eps=0.05")
     assert_table_matches(table, summary, study.grid_keys)
     assert not table["p_stationary"].equals(cell_table(study)["p_stationary"])
+
+
+def test_table_matches_summarize_smooth_activations(logistic_file):
+    """tanh/sigmoid runs have no dead-neuron counts: null in both tables."""
+    study = load_study(logistic_file)
+    table = cell_table(study)
+    assert_table_matches(table, summarize(logistic_file), study.grid_keys)
+    assert table["dead_at_init"].isna().all() and table["dead_at_end"].isna().all()
 
 
 def binomial_tail(k: int, n: int, p: float, upper: bool) -> float:
