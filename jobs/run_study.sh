@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs one sgdmc study inside a SLURM batch job; the job scripts (jobs/quick.sbatch,
+# jobs/*/job.sbatch) exec it after their #SBATCH header:
+#
+#   run_study.sh FOLDER DEFAULT_CONFIG
+#
+# runs `sgdmc study FOLDER/DEFAULT_CONFIG.cfg --output=... --resume` on the job's tasks. A study
+# stopped early (the --signal warning before the time limit: sgdmc exits 75) requeues the job,
+# which resumes it from its results file; any other failure fails the job.
+#
+# Environment (all optional):
+#   CONFIG    config name in FOLDER (quick, full) or a path to any .cfg file
+#   SGDMC     the sgdmc program (default: sgdmc on PATH), e.g. $PWD/build/sgdmc
+#   LAUNCHER  srun (default: direct launch through PMIx) or mpirun (Open MPI's own launcher,
+#             which takes its hosts and slots from the allocation)
+#   OUTPUT    the results file (default: NAME.h5 in the submission folder, NAME from the config)
+set -euo pipefail
+
+# --signal=B:USR1@... (the warning before the time limit) reaches this shell only: the
+# launcher forwards it to every rank, which abandon their runs in flight, write the ones they
+# finished and exit 75. TERM (scancel, the time limit itself) reaches every process of the job
+# from SLURM directly; forwarding it too would be a second signal, which kills a rank instead of
+# stopping it. Counted from the start: bash's default for USR1 would end the job without a word.
+signals=0 warnings=0 ranks=
+on_warning() {
+  signals=$((signals + 1)) warnings=$((warnings + 1))
+  [[ -z $ranks ]] && return
+  echo "run_study.sh: USR1 at $(date -u +%FT%TZ): stopping the study" >&2
+  kill -USR1 "$ranks" 2>/dev/null || true
+}
+trap on_warning USR1
+trap 'signals=$((signals + 1))' TERM
+
+folder=${1:?usage: run_study.sh FOLDER DEFAULT_CONFIG}
+config=${CONFIG:-${2:?usage: run_study.sh FOLDER DEFAULT_CONFIG}}
+case $config in
+  */* | *.cfg) ;;
+  *) config=$folder/$config.cfg ;;
+esac
+# a relative path means relative to where the job was submitted, where the job also starts
+submit_dir=${SLURM_SUBMIT_DIR:-$PWD}
+[[ $config == /* ]] || config=$submit_dir/$config
+if [[ ! -r $config ]]; then
+  echo "run_study.sh: cannot read the config $config" >&2
+  exit 2
+fi
+name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$config")
+name=${name%%$'\n'*}
+output=${OUTPUT:-$submit_dir/${name:-$(basename "$config" .cfg)}.h5}
+
+# Open MPI's OMPIO can hang in HDF5's collective writes (HDF5 issue 1227) and corrupts data in
+# some cases before 4.1.5 (Open MPI issue 12718); ROMIO's known crash needs chunked datasets,
+# which sgdmc never creates. So ROMIO, unless the user chose; both are tested in tests/study.
+if [[ -z ${OMPI_MCA_io:-} ]] && command -v ompi_info >/dev/null; then
+  romio=$(ompi_info --parsable 2>/dev/null | sed -n 's/^mca:io:\(romio[0-9]*\):version:.*/\1/p')
+  romio=${romio%%$'\n'*}
+  [[ -z $romio ]] || export OMPI_MCA_io=$romio
+fi
+# Root runs MPI only on a test machine (tests/slurm); Open MPI refuses it unless told twice.
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+ntasks=${SLURM_NTASKS:-1}
+case ${LAUNCHER:-srun} in
+  # srun of 22.05 no longer inherits --cpus-per-task from sbatch
+  srun) launch=(srun --mpi=pmix -n "$ntasks" --cpus-per-task="${SLURM_CPUS_PER_TASK:-1}") ;;
+  mpirun) launch=(mpirun -n "$ntasks") ;;
+  *) echo "run_study.sh: LAUNCHER must be srun or mpirun, not ${LAUNCHER}" >&2; exit 2 ;;
+esac
+
+echo "run_study.sh: job ${SLURM_JOB_ID:-none} start $((${SLURM_RESTART_COUNT:-0} + 1))" \
+  "on $(hostname) at $(date -u +%FT%TZ): ${launch[*]} ${SGDMC:-sgdmc} study $config" \
+  "--output=$output --resume (OMPI_MCA_io=${OMPI_MCA_io:-default})"
+
+if ((warnings > 0)); then
+  echo "run_study.sh: the time-limit warning came before the study started: give --signal" \
+    "fewer seconds than --time" >&2
+  exit 1
+fi
+"${launch[@]}" "${SGDMC:-sgdmc}" study "$config" --output="$output" --resume &
+ranks=$!
+
+while :; do
+  before=$signals
+  status=0
+  wait "$ranks" || status=$?
+  # a trap ends `wait` early with 128 + signal while the ranks still run: wait again
+  ((status > 128 && signals != before)) || break
+done
+
+# Only the warning requeues: after scancel (TERM without a warning) the job must end. A job
+# submitted with --no-requeue cannot be requeued: it ends too. Under mpirun a TERM from SLURM
+# reaches the ranks twice (directly and forwarded), which can end them with another status.
+if ((status == 0)); then
+  echo "run_study.sh: study complete: $output"
+elif ((status == 75 && warnings > 0)) && [[ -n ${SLURM_JOB_ID:-} ]] \
+  && scontrol requeue "$SLURM_JOB_ID"; then
+  echo "run_study.sh: study incomplete: job $SLURM_JOB_ID requeued, it resumes $output"
+elif ((status == 75 || signals > 0)); then
+  echo "run_study.sh: study stopped before the end (status $status): submit again to resume" \
+    "$output" >&2
+else
+  echo "run_study.sh: sgdmc study failed with status $status (see the error file)" >&2
+fi
+exit "$status"
