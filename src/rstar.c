@@ -31,6 +31,9 @@ enum { RIGHT = 0, LEFT = 1 };
  * coarse optimizations stop; the best few are then polished. */
 #define COARSE 1e-5
 #define POOL 3
+/* pattern_sweep: every orientation pattern up to this width, then the best few */
+#define SWEEP_WIDTH 14
+#define SWEEP_TRIES 6
 
 /* ---- the target ------------------------------------------------------- */
 
@@ -757,6 +760,58 @@ static double optimize_with_patterns(solver *s)
     return r;
 }
 
+/* Every orientation pattern at the knots of b (widths up to SWEEP_WIDTH;
+ * wider, b's pattern with any one or two hinges flipped), ranked by the risk
+ * at those knots; the best SWEEP_TRIES are re-optimized into the pool.
+ * Single flips cannot cross between patterns that differ in several hinges
+ * at once; this finds them. */
+static int pattern_sweep(solver *s, const candidate *b, pool *B, int width)
+{
+    /* wider: b's pattern with one or two hinges flipped, as bit masks */
+    const bool every = width <= SWEEP_WIDTH;
+    const long count = every ? 1L << width : (long)width * (width + 1) / 2;
+    double best_risk[SWEEP_TRIES];
+    unsigned long long best_pattern[SWEEP_TRIES];
+    int kept = 0;
+    candidate_load(s, b, width);
+    unsigned long long base = 0;
+    for (int k = 0; k < width; k++)
+        base |= (unsigned long long)(s->side[k] & 1) << k;
+    for (long c = 0; c < count; c++) {
+        unsigned long long pattern = (unsigned long long)c;
+        if (!every) { /* c-th pair i <= j: flip i and j (i == j: one flip) */
+            int i = 0;
+            long rest = c;
+            while (rest >= width - i) {
+                rest -= width - i;
+                i++;
+            }
+            pattern = base ^ (1ULL << i) ^ (rest > 0 ? 1ULL << (i + rest) : 0);
+        }
+        candidate_load(s, b, width);
+        for (int k = 0; k < width; k++)
+            s->side[k] = (pattern >> k) & 1;
+        const double r = evaluate(s, NULL);
+        if (!isfinite(r) || (kept == SWEEP_TRIES && !(r < best_risk[kept - 1])))
+            continue;
+        int at = kept < SWEEP_TRIES ? kept++ : SWEEP_TRIES - 1;
+        for (; at > 0 && r < best_risk[at - 1]; at--) {
+            best_risk[at] = best_risk[at - 1];
+            best_pattern[at] = best_pattern[at - 1];
+        }
+        best_risk[at] = r;
+        best_pattern[at] = pattern;
+    }
+    for (int i = 0; i < kept; i++) {
+        candidate_load(s, b, width);
+        for (int k = 0; k < width; k++)
+            s->side[k] = (best_pattern[i] >> k) & 1;
+        solver_structure(s, width);
+        pool_consider(B, s, optimize_with_patterns(s));
+    }
+    return 0;
+}
+
 /* Searches structures A and B; the best in *best. */
 static int search(solver *s, int width, candidate *best)
 {
@@ -844,6 +899,17 @@ static int search(solver *s, int width, candidate *best)
         candidate_free(&flipped);
         candidate_load(s, &trial, width);
         pool_consider(&B, s, trial.risk);
+        /* sweep the pool, then again from each new best while it improves */
+        const int entries = B.count;
+        for (int i = 0; i < entries; i++) {
+            candidate_copy(&trial, &B.entry[i], width);
+            pattern_sweep(s, &trial, &B, width);
+        }
+        for (int round = 0; round < 2 * width && B.entry[0].risk < trial.risk * (1.0 - 1e-12);
+             round++) {
+            candidate_copy(&trial, &B.entry[0], width);
+            pattern_sweep(s, &trial, &B, width);
+        }
     }
     /* polish the best of A and the pool of B */
     if (isfinite(bestA.risk)) {

@@ -38,7 +38,9 @@
  * facing), r = g - f (envelope theorem), from deterministic multi-starts, for
  * (A) and for (B) with orientation patterns: every pattern for w <= 4, else
  * the best "left-facing prefix" patterns at each start, then single flips
- * re-optimized until none improves. The risk is always evaluated as
+ * re-optimized until none improves, then a sweep at the best knots over
+ * every pattern (w <= 14) or every one- and two-hinge flip (wider), the
+ * best few re-optimized. The risk is always evaluated as
  * int (g - f)^2 by Gauss-Legendre on the pieces between the knots (and the
  * teacher's kinks): 3 nodes, exact for the constant, square and teacher
  * targets; 10 nodes on panels of at most 1/16 for sin. No cancellation, so a
