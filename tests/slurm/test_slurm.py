@@ -120,7 +120,7 @@ def submit(cluster: Cluster, sgdmc: str, jobs: Path, folder: Path, config: Path,
            options: list[str], timeout: float) -> tuple[dict[str, str], set[str], str, str]:
     """sbatch jobs/quick.sbatch from folder; waits; returns the job's last fields, the states
     seen on the way, its output and error files."""
-    env = dict(os.environ, SGDMC=sgdmc, CONFIG=str(config), LAUNCHER=launcher)
+    env = dict(cluster.env, SGDMC=sgdmc, CONFIG=str(config), LAUNCHER=launcher)
     env.pop("OUTPUT", None)
     start = time.monotonic()
     job = cluster.sbatch([*options, str(jobs / "quick.sbatch")], cwd=folder, env=env)
