@@ -95,6 +95,18 @@ def _panels(count: int, columns: int, width: float, height: float):
     return fig, axes
 
 
+def _facet_panels(frame: pd.DataFrame, facet: str | None, width: float, height: float):
+    """The groups of `frame` by `facet` (one group without), and a figure
+    with one panel each, two per row; unused panels hidden."""
+    facet_groups = list(_groups(frame, [facet] if facet else []))
+    columns = min(2, len(facet_groups))
+    rows = math.ceil(len(facet_groups) / columns)
+    fig, axes = _panels(rows, columns, width, height)
+    for ax in axes.ravel()[len(facet_groups):]:
+        ax.set_visible(False)
+    return facet_groups, fig, axes
+
+
 def _finish(fig: Figure) -> Figure:
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
@@ -207,12 +219,7 @@ def risk_trajectory(study: Study) -> Figure:
     keys = _varying(study.runs, study.grid_keys)
     # bands of crossing curves hide each other: fewer curves per panel here
     facet, curves = _facets(study.runs, keys, ("depth", "width", "optimizer"), limit=4)
-    facet_groups = list(_groups(traj, [facet] if facet else []))
-    columns = min(2, len(facet_groups))
-    rows = math.ceil(len(facet_groups) / columns)
-    fig, axes = _panels(rows, columns, 6.4, 4.3)
-    for ax in axes.ravel()[len(facet_groups):]:
-        ax.set_visible(False)
+    facet_groups, fig, axes = _facet_panels(traj, facet, 6.4, 4.3)
     # a band reaching 0 is cut a decade below the lowest mean, where a log
     # axis would otherwise stretch to the smallest single run
     means = traj.groupby(["cell", "point"])["risk"].mean()
@@ -251,12 +258,7 @@ def risk_gap_cdf(study: Study) -> Figure:
     runs = study.runs
     keys = _varying(runs, study.grid_keys)
     facet, curves = _facets(runs, keys, ("depth", "width", "optimizer"))
-    facet_groups = list(_groups(runs, [facet] if facet else []))
-    columns = min(2, len(facet_groups))
-    rows = math.ceil(len(facet_groups) / columns)
-    fig, axes = _panels(rows, columns, 6.4, 4.3)
-    for ax in axes.ravel()[len(facet_groups):]:
-        ax.set_visible(False)
+    facet_groups, fig, axes = _facet_panels(runs, facet, 6.4, 4.3)
     gaps = runs["risk_gap"]
     positive = gaps[gaps > 0]
     floor = positive.min() / 10 if len(positive) else 1e-12
@@ -472,12 +474,7 @@ def convergence_curves(study: Study, x: str, table: pd.DataFrame | None = None) 
     table = table[table["done"] > 0]
     others = _varying(table, [k for k in study.grid_keys if k != x])
     facet, curves = _facets(table, others, ("activation", "optimizer", "depth", "skip"), limit=4)
-    facet_groups = list(_groups(table, [facet] if facet else []))
-    columns = min(2, len(facet_groups))
-    rows = math.ceil(len(facet_groups) / columns)
-    fig, axes = _panels(rows, columns, 6.2, 4.6)
-    for ax in axes.ravel()[len(facet_groups):]:
-        ax.set_visible(False)
+    facet_groups, fig, axes = _facet_panels(table, facet, 6.2, 4.6)
     where, numeric, log = _x_axis(table[x])
     for ax, (facet_values, sub) in zip(axes.ravel(), facet_groups):
         groups = list(_groups(sub, curves))
@@ -685,12 +682,7 @@ def min_grad_norm_trajectory(study: Study) -> Figure:
     keys = _varying(study.runs, study.grid_keys)
     facet, curves = _facets(study.runs, keys, ("timescale", "depth", "width", "lr_schedule"),
                             limit=6)
-    facet_groups = list(_groups(table, [facet] if facet else []))
-    columns = min(2, len(facet_groups))
-    rows = math.ceil(len(facet_groups) / columns)
-    fig, axes = _panels(rows, columns, 6.2, 4.6)
-    for ax in axes.ravel()[len(facet_groups):]:
-        ax.set_visible(False)
+    facet_groups, fig, axes = _facet_panels(table, facet, 6.2, 4.6)
     drawn = table[["median_low", "median"]].to_numpy(dtype=float).ravel()
     drawn = drawn[drawn > 0]
     floor = drawn.min() / 3 if len(drawn) else 1e-12
