@@ -219,8 +219,11 @@ def section_requeue(cluster: Cluster, sgdmc: str, jobs: Path) -> None:
         check(starts == restarts + 1, f"{starts} starts in the log, {restarts} restarts")
         check(out.count("requeued") == restarts and "study complete" in out,
               "the log does not show a requeue per restart and a complete study")
-        check(err.count("run_study.sh: USR1") == restarts,
-              f"{err.count('run_study.sh: USR1')} USR1 warnings for {restarts} restarts")
+        # every requeue follows a warning; the last allocation may get its warning too, when
+        # the study completes just as it comes (it then ends complete, not requeued)
+        warnings = err.count("run_study.sh: USR1")
+        check(restarts <= warnings <= restarts + 1,
+              f"{warnings} USR1 warnings for {restarts} restarts")
         check("mpirun -n 2" in out, "not launched by mpirun")
         check("PENDING" in seen and "RUNNING" in seen, f"states seen: {seen}")
         # each start resumes exactly where the previous one stopped, and the runs of all starts
