@@ -443,7 +443,7 @@ static int estimate_rstar(sgdmc_trainer *t)
             if (t->arch.activation != SGDMC_ACT_RELU)
                 break;
             status = sgdmc_count_dead(t->evaluator, start, dead);
-            if (dead[0] == 0)
+            if (status == 0 && dead[0] == 0)
                 break;
         }
     }
