@@ -31,6 +31,8 @@ Usage: test_papers.py SGDMC JOBS_DIR PAPER
        (skip, scale) width 32's above width 8's (disjoint 95% intervals of the
        medians). P(converged) with and without skips is printed, not asserted.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
@@ -64,14 +66,16 @@ def median_interval(values: np.ndarray) -> tuple[float, float]:
     return float(x[j]), float(x[n - 1 - j])
 
 
-def run_quick(sgdmc: str, config: Path, out: Path) -> bool:
+def run_quick(sgdmc: str, jobs: Path, folder: str, tmp: Path) -> Path | None:
+    """Runs jobs/FOLDER/quick.cfg into tmp; the results file, or None when it failed."""
+    config, out = jobs / folder / "quick.cfg", tmp / f"{folder}.h5"
     cmd = ["mpirun", "--oversubscribe", "-n", "2", sgdmc, "study", str(config),
            f"--output={out}", "--quiet"]
     if os.geteuid() == 0:
         cmd.insert(1, "--allow-run-as-root")
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     check(result.returncode == 0, f"{config}: exit {result.returncode}: {result.stderr}")
-    return result.returncode == 0
+    return out if result.returncode == 0 else None
 
 
 def summary(sgdmc: str, path: Path) -> list[dict]:
@@ -82,8 +86,8 @@ def summary(sgdmc: str, path: Path) -> list[dict]:
 
 
 def paper_000(sgdmc: str, jobs: Path, tmp: Path) -> None:
-    out = tmp / "000.h5"
-    if not run_quick(sgdmc, jobs / "000-constant-target" / "quick.cfg", out):
+    out = run_quick(sgdmc, jobs, "000-constant-target", tmp)
+    if out is None:
         return
     with h5py.File(out, "r") as f:
         runs = f["runs"]
@@ -110,8 +114,8 @@ def paper_000(sgdmc: str, jobs: Path, tmp: Path) -> None:
 
 
 def paper_001(sgdmc: str, jobs: Path, tmp: Path) -> None:
-    out = tmp / "001.h5"
-    if not run_quick(sgdmc, jobs / "001-nonconvergence" / "quick.cfg", out):
+    out = run_quick(sgdmc, jobs, "001-nonconvergence", tmp)
+    if out is None:
         return
     cells = summary(sgdmc, out)
     by_key = {(c["optimizer"], c["width"]): c for c in cells}
@@ -136,8 +140,8 @@ def paper_001(sgdmc: str, jobs: Path, tmp: Path) -> None:
 
 
 def paper_002(sgdmc: str, jobs: Path, tmp: Path) -> None:
-    out = tmp / "002.h5"
-    if not run_quick(sgdmc, jobs / "002-logistic" / "quick.cfg", out):
+    out = run_quick(sgdmc, jobs, "002-logistic", tmp)
+    if out is None:
         return
     cells = summary(sgdmc, out)
     by_key = {(c["activation"], c["l2"], c["width"]): c for c in cells}
@@ -170,8 +174,8 @@ def paper_002(sgdmc: str, jobs: Path, tmp: Path) -> None:
 
 
 def paper_003(sgdmc: str, jobs: Path, tmp: Path) -> None:
-    out = tmp / "003.h5"
-    if not run_quick(sgdmc, jobs / "003-stationarity" / "quick.cfg", out):
+    out = run_quick(sgdmc, jobs, "003-stationarity", tmp)
+    if out is None:
         return
     with h5py.File(out, "r") as f:
         runs = f["runs"]
@@ -195,8 +199,8 @@ def paper_003(sgdmc: str, jobs: Path, tmp: Path) -> None:
 
 
 def paper_004(sgdmc: str, jobs: Path, tmp: Path) -> None:
-    out = tmp / "004.h5"
-    if not run_quick(sgdmc, jobs / "004-structural-error" / "quick.cfg", out):
+    out = run_quick(sgdmc, jobs, "004-structural-error", tmp)
+    if out is None:
         return
     with h5py.File(out, "r") as f:
         runs = f["runs"]
