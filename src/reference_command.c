@@ -3,6 +3,7 @@
 #include "sgdmc/reference_command.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,11 @@ static void print_help(FILE *out)
           "\n"
           "  --widths=W1,W2,...  the widths (>= 0), e.g. 0,1,2,4,8,16,32\n"
           "  --format=text       one line 'WIDTH RSTAR' per width (default)\n"
-          "  --format=json       one JSON list [{\"width\": W, \"rstar\": R}, ...]\n"
+          "  --format=json       one JSON list [{\"width\": W, \"rstar\": R,\n"
+          "                      \"lower_bound\": L}, ...]: L is the least risk of a\n"
+          "                      CPWL with at most W breakpoints (a class containing the\n"
+          "                      networks'), null where its search evidently failed;\n"
+          "                      R* - L bounds the error of R*\n"
           "\n"
           "exit status: 0 done; 2 bad flags or an unsupported problem; 1 out of memory.\n",
           out);
@@ -134,19 +139,27 @@ int sgdmc_reference_main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     double *rstar = malloc((size_t)count * sizeof *rstar);
-    int status = rstar ? EXIT_SUCCESS : EXIT_FAILURE;
-    if (!rstar)
+    double *lower = malloc((size_t)count * sizeof *lower);
+    int status = rstar && lower ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (status != EXIT_SUCCESS)
         fprintf(stderr, "sgdmc reference: out of memory\n");
     for (int k = 0; k < count && status == EXIT_SUCCESS; k++)
-        if (sgdmc_rstar_1d(problem, &config, widths[k], &rstar[k], NULL, err, sizeof err)) {
+        if (sgdmc_rstar_1d_network(problem, &config, widths[k], &rstar[k], &lower[k], NULL, NULL,
+                                   err, sizeof err)) {
             fprintf(stderr, "sgdmc reference: --widths: %s\n", err);
             status = EXIT_FAILURE;
         }
     if (status == EXIT_SUCCESS) {
         if (json) {
             fputc('[', stdout);
-            for (int k = 0; k < count; k++)
-                printf("%s{\"width\": %d, \"rstar\": %.17g}", k ? ", " : "", widths[k], rstar[k]);
+            for (int k = 0; k < count; k++) {
+                printf("%s{\"width\": %d, \"rstar\": %.17g, \"lower_bound\": ", k ? ", " : "",
+                       widths[k], rstar[k]);
+                if (isnan(lower[k]))
+                    fputs("null}", stdout);
+                else
+                    printf("%.17g}", lower[k]);
+            }
             fputs("]\n", stdout);
         } else {
             for (int k = 0; k < count; k++)
@@ -154,6 +167,7 @@ int sgdmc_reference_main(int argc, char **argv)
         }
     }
     free(rstar);
+    free(lower);
     sgdmc_problem_free(problem);
     return status;
 }

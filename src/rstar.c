@@ -34,6 +34,8 @@ enum { RIGHT = 0, LEFT = 1 };
 /* pattern_sweep: every orientation pattern up to this width, then the best few */
 #define SWEEP_WIDTH 14
 #define SWEEP_TRIES 6
+/* sweep_relaxed, wider than SWEEP_WIDTH: this many patterns nearest to feasible */
+#define NEAR_PATTERNS 1024
 
 /* ---- the target ------------------------------------------------------- */
 
@@ -760,37 +762,19 @@ static double optimize_with_patterns(solver *s)
     return r;
 }
 
-/* Every orientation pattern at the knots of b (widths up to SWEEP_WIDTH;
- * wider, b's pattern with any one or two hinges flipped), ranked by the risk
- * at those knots; the best SWEEP_TRIES are re-optimized into the pool.
- * Single flips cannot cross between patterns that differ in several hinges
- * at once; this finds them. */
-static int pattern_sweep(solver *s, const candidate *b, pool *B, int width)
+/* The orientation patterns (bit k set: hinge k faces left) at the knots of
+ * b, ranked by the risk at those knots; the best SWEEP_TRIES are
+ * re-optimized into the pool. */
+static void sweep_patterns(solver *s, const candidate *b, pool *B, int width,
+                           const unsigned long long *patterns, long count)
 {
-    /* wider: b's pattern with one or two hinges flipped, as bit masks */
-    const bool every = width <= SWEEP_WIDTH;
-    const long count = every ? 1L << width : (long)width * (width + 1) / 2;
     double best_risk[SWEEP_TRIES];
     unsigned long long best_pattern[SWEEP_TRIES];
     int kept = 0;
-    candidate_load(s, b, width);
-    unsigned long long base = 0;
-    for (int k = 0; k < width; k++)
-        base |= (unsigned long long)(s->side[k] & 1) << k;
     for (long c = 0; c < count; c++) {
-        unsigned long long pattern = (unsigned long long)c;
-        if (!every) { /* c-th pair i <= j: flip i and j (i == j: one flip) */
-            int i = 0;
-            long rest = c;
-            while (rest >= width - i) {
-                rest -= width - i;
-                i++;
-            }
-            pattern = base ^ (1ULL << i) ^ (rest > 0 ? 1ULL << (i + rest) : 0);
-        }
         candidate_load(s, b, width);
         for (int k = 0; k < width; k++)
-            s->side[k] = (pattern >> k) & 1;
+            s->side[k] = (patterns[c] >> k) & 1;
         const double r = evaluate(s, NULL);
         if (!isfinite(r) || (kept == SWEEP_TRIES && !(r < best_risk[kept - 1])))
             continue;
@@ -800,7 +784,7 @@ static int pattern_sweep(solver *s, const candidate *b, pool *B, int width)
             best_pattern[at] = best_pattern[at - 1];
         }
         best_risk[at] = r;
-        best_pattern[at] = pattern;
+        best_pattern[at] = patterns[c];
     }
     for (int i = 0; i < kept; i++) {
         candidate_load(s, b, width);
@@ -809,15 +793,227 @@ static int pattern_sweep(solver *s, const candidate *b, pool *B, int width)
         solver_structure(s, width);
         pool_consider(B, s, optimize_with_patterns(s));
     }
+}
+
+/* Every orientation pattern at the knots of b (widths up to SWEEP_WIDTH;
+ * wider, b's pattern with any one or two hinges flipped), swept. Single
+ * flips cannot cross between patterns that differ in several hinges at
+ * once; this finds them. */
+static int pattern_sweep(solver *s, const candidate *b, pool *B, int width)
+{
+    const bool every = width <= SWEEP_WIDTH;
+    const long count = every ? 1L << width : (long)width * (width + 1) / 2;
+    unsigned long long *patterns = malloc((size_t)count * sizeof *patterns);
+    if (!patterns)
+        return -1;
+    unsigned long long base = 0;
+    for (int k = 0; k < width; k++)
+        base |= (unsigned long long)(b->side[k] & 1) << k;
+    long c = 0;
+    if (every)
+        for (; c < count; c++)
+            patterns[c] = (unsigned long long)c;
+    else
+        for (int i = 0; i < width; i++)
+            for (int j = i; j < width; j++)
+                patterns[c++] = base ^ (1ULL << i) ^ (j > i ? 1ULL << j : 0);
+    sweep_patterns(s, b, B, width, patterns, count);
+    free(patterns);
     return 0;
 }
 
-/* Searches structures A and B; the best in *best. */
-static int search(solver *s, int width, candidate *best)
+/* Structure A: the affine neuron (a right-facing hinge at 0, not moved) and
+ * width - 1 right-facing hinges at knots[]. */
+static void affine_structure(solver *s, int width, const double *knots)
 {
-    if (width == 0) {
+    s->t[0] = 0.0;
+    s->side[0] = RIGHT;
+    s->fixed[0] = true;
+    for (int k = 0; k < width - 1; k++) {
+        s->t[k + 1] = knots[k];
+        s->side[k + 1] = RIGHT;
+        s->fixed[k + 1] = false;
+    }
+    solver_structure(s, width);
+}
+
+/* ---- the relaxation: a lower bound, and the patterns near its optimum ---- */
+
+/* F_w lies in the CPWL functions with at most w breakpoints, which is
+ * structure A of width w + 1 without the orientation constraint, so its
+ * minimum bounds R*(w) from below. r is a solver for width + 1; searched like
+ * structure A (width >= 1), polished, and left at its optimum with the
+ * coefficients set. Returns its risk, NaN when out of memory. */
+static double relaxation(solver *r, int width)
+{
+    const int m = width + 1;
+    candidate best = {0};
+    double *start = malloc((size_t)width * sizeof *start);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    double risk = NAN;
+    if (candidate_alloc(&best, m) == 0 && start && rng) {
+        gsl_rng_set(rng, SEED + 1000UL + (unsigned long)m);
+        for (int st = 0; st < start_count(m); st++) {
+            start_knots(rng, st, width, start);
+            affine_structure(r, m, start);
+            consider(&best, r, optimize(r, COARSE));
+        }
+        if (isfinite(best.risk)) {
+            candidate_load(r, &best, m);
+            risk = optimize(r, 0.0);
+        }
+    }
+    candidate_free(&best);
+    free(start);
+    if (rng)
+        gsl_rng_free(rng);
+    return risk;
+}
+
+typedef struct {
+    double sum;
+    unsigned long long mask;
+} subset_sum;
+
+static int compare_sums(const void *a, const void *b)
+{
+    return compare_doubles(&((const subset_sum *)a)->sum, &((const subset_sum *)b)->sum);
+}
+
+/* Keeps the `want` patterns with the smallest violation in a max-heap. */
+typedef struct {
+    long count, want;
+    subset_sum *entry;   /* sum = |violation| */
+} heap;
+
+static void heap_push(heap *h, double violation, unsigned long long mask)
+{
+    long i;
+    if (h->count < h->want) {
+        i = h->count++;
+    } else if (violation < h->entry[0].sum) {   /* replace the worst, sift down */
+        i = 0;
+        for (;;) {
+            long c = 2 * i + 1;
+            if (c >= h->count)
+                break;
+            if (c + 1 < h->count && h->entry[c + 1].sum > h->entry[c].sum)
+                c++;
+            if (!(h->entry[c].sum > violation))
+                break;
+            h->entry[i] = h->entry[c];
+            i = c;
+        }
+        h->entry[i] = (subset_sum){violation, mask};
+        return;
+    } else {
+        return;
+    }
+    for (; i > 0 && h->entry[(i - 1) / 2].sum < violation; i = (i - 1) / 2)
+        h->entry[i] = h->entry[(i - 1) / 2];
+    h->entry[i] = (subset_sum){violation, mask};
+}
+
+/* Sums of a[k] over every subset of a[0..n-1], by mask. */
+static void subset_sums(const double *a, int n, double *sums)
+{
+    sums[0] = 0.0;
+    for (unsigned long long mask = 1; mask < 1ULL << n; mask++) {
+        int k = 0;
+        while (!((mask >> k) & 1))
+            k++;
+        sums[mask] = sums[mask & (mask - 1)] + a[k];
+    }
+}
+
+/* The orientation patterns L (bit k: hinge k faces left) that the relaxed
+ * optimum c + alpha x + sum a_k (x - t_k)_+ nearly satisfies: structure B's
+ * constraint is alpha + sum_L a_k = 0, so the want patterns with the least
+ * |alpha + sum_L a_k|. Meet in the middle: for each subset of the first half,
+ * the nearest sums of the second half. Returns their number (0 when out of
+ * memory). */
+static long near_feasible_patterns(int width, double alpha, const double *a,
+                                   unsigned long long *out, long want)
+{
+    const int lo = width / 2, hi = width - lo;
+    const size_t nlo = (size_t)1 << lo, nhi = (size_t)1 << hi;
+    double *first = malloc(nlo * sizeof *first), *second = malloc(nhi * sizeof *second);
+    subset_sum *sorted = malloc(nhi * sizeof *sorted);
+    heap h = {0, want, malloc((size_t)want * sizeof *h.entry)};
+    long found = 0;
+    if (first && second && sorted && h.entry) {
+        subset_sums(a, lo, first);
+        subset_sums(a + lo, hi, second);
+        for (size_t m = 0; m < nhi; m++)
+            sorted[m] = (subset_sum){second[m], (unsigned long long)m << lo};
+        qsort(sorted, nhi, sizeof *sorted, compare_sums);
+        for (size_t m = 0; m < nlo; m++) {
+            const double need = -(alpha + first[m]);
+            size_t l = 0, r = nhi;   /* the first sorted sum >= need */
+            while (l < r) {
+                const size_t mid = (l + r) / 2;
+                if (sorted[mid].sum < need)
+                    l = mid + 1;
+                else
+                    r = mid;
+            }
+            for (size_t j = l >= 2 ? l - 2 : 0; j < l + 2 && j < nhi; j++)
+                heap_push(&h, fabs(sorted[j].sum - need), sorted[j].mask | m);
+        }
+        for (long i = 0; i < h.count; i++)
+            out[i] = h.entry[i].mask;
+        found = h.count;
+    }
+    free(first);
+    free(second);
+    free(sorted);
+    free(h.entry);
+    return found;
+}
+
+/* Sweeps structure B's patterns at the relaxed optimum's knots (r, left by
+ * relaxation()): every pattern up to SWEEP_WIDTH, else the NEAR_PATTERNS
+ * nearest to feasible. When the relaxed optimum nearly meets a pattern's
+ * constraint, that pattern's optimum is as near the lower bound. */
+static int sweep_relaxed(solver *s, const solver *r, pool *B, int width)
+{
+    candidate seed = {0};
+    const long count = width <= SWEEP_WIDTH ? 1L << width : NEAR_PATTERNS;
+    unsigned long long *patterns = malloc((size_t)count * sizeof *patterns);
+    double *a = malloc((size_t)width * sizeof *a);
+    int status = -1;
+    if (candidate_alloc(&seed, width) || !patterns || !a)
+        goto done;
+    for (int k = 0; k < width; k++) {   /* hinge 0 of r is the affine part */
+        seed.t[k] = r->t[k + 1];
+        a[k] = r->coef[k + 2];
+    }
+    long n = count;
+    if (width <= SWEEP_WIDTH)
+        for (long c = 0; c < count; c++)
+            patterns[c] = (unsigned long long)c;
+    else
+        n = near_feasible_patterns(width, r->coef[1], a, patterns, count);
+    if (n > 0) {
+        sweep_patterns(s, &seed, B, width, patterns, n);
+        status = 0;
+    }
+done:
+    candidate_free(&seed);
+    free(patterns);
+    free(a);
+    return status;
+}
+
+/* Searches structures A and B; the best in *best. relaxed is a solver for
+ * width + 1 (relaxation()); its optimum's risk in *lower. */
+static int search(solver *s, solver *relaxed, int width, candidate *best, double *lower)
+{
+    *lower = NAN;
+    if (width == 0) {   /* the constants: exact, nothing to relax */
         solver_structure(s, 0);
         consider(best, s, evaluate(s, NULL));
+        *lower = best->risk;
         return 0;
     }
     candidate bestA = {0}, trial = {0};
@@ -833,17 +1029,8 @@ static int search(solver *s, int width, candidate *best)
         goto done;
     gsl_rng_set(rng, SEED + (unsigned long)width);
     for (int st = 0; st < start_count(width); st++) {
-        /* structure A: the affine neuron (right-facing hinge at 0) and w - 1 knots */
         start_knots(rng, st, width - 1, start);
-        s->t[0] = 0.0;
-        s->side[0] = RIGHT;
-        s->fixed[0] = true;
-        for (int k = 0; k < width - 1; k++) {
-            s->t[k + 1] = start[k];
-            s->side[k + 1] = RIGHT;
-            s->fixed[k + 1] = false;
-        }
-        solver_structure(s, width);
+        affine_structure(s, width, start);
         consider(&bestA, s, optimize(s, COARSE));
         /* structure B: w inner knots with orientations */
         start_knots(rng, st, width, start);
@@ -889,6 +1076,9 @@ static int search(solver *s, int width, candidate *best)
             pool_consider(&B, s, optimize_with_patterns(s));
         }
     }
+    *lower = relaxation(relaxed, width);
+    if (!isfinite(*lower) || sweep_relaxed(s, relaxed, &B, width))
+        goto done;
     if (width > EXHAUSTIVE_WIDTH && B.count > 0) {
         candidate_copy(&trial, &B.entry[0], width);
         candidate flipped = {0};
@@ -903,12 +1093,14 @@ static int search(solver *s, int width, candidate *best)
         const int entries = B.count;
         for (int i = 0; i < entries; i++) {
             candidate_copy(&trial, &B.entry[i], width);
-            pattern_sweep(s, &trial, &B, width);
+            if (pattern_sweep(s, &trial, &B, width))
+                goto done;
         }
         for (int round = 0; round < 2 * width && B.entry[0].risk < trial.risk * (1.0 - 1e-12);
              round++) {
             candidate_copy(&trial, &B.entry[0], width);
-            pattern_sweep(s, &trial, &B, width);
+            if (pattern_sweep(s, &trial, &B, width))
+                goto done;
         }
     }
     /* polish the best of A and the pool of B */
@@ -921,6 +1113,12 @@ static int search(solver *s, int width, candidate *best)
         consider(best, s, optimize(s, 0.0));
     }
     status = isfinite(best->risk) ? 0 : -1;
+    /* the relaxation is a lower bound only where its search found its global
+     * minimum; above R* it evidently did not */
+    if (status == 0 && !(*lower <= best->risk * (1.0 + 1e-12)))
+        *lower = NAN;
+    else if (status == 0)
+        *lower = fmin(*lower, best->risk);
 done:
     candidate_free(&bestA);
     candidate_free(&trial);
@@ -990,8 +1188,8 @@ static int solution_pwl(solver *s, sgdmc_pwl *f)
 }
 
 int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
-                           double *rstar, double *params, sgdmc_pwl *minimizer, char *err,
-                           size_t errlen)
+                           double *rstar, double *lower_bound, double *params,
+                           sgdmc_pwl *minimizer, char *err, size_t errlen)
 {
     if (minimizer) {
         minimizer->count = 0;
@@ -1007,15 +1205,20 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
         return -1;
     }
     solver *s = solver_alloc(problem, config, width);
+    solver *relaxed = solver_alloc(problem, config, width + 1);
     candidate best = {0};
-    if (!s || candidate_alloc(&best, width)) {
+    if (!s || !relaxed || candidate_alloc(&best, width)) {
         solver_free(s);
+        solver_free(relaxed);
         candidate_free(&best);
         snprintf(err, errlen, "out of memory computing R* for width %d", width);
         return -1;
     }
-    int status = search(s, width, &best);
+    double lower;
+    int status = search(s, relaxed, width, &best, &lower);
     if (status == 0 && isfinite(best.risk)) {
+        if (lower_bound)
+            *lower_bound = lower;
         candidate_load(s, &best, width);
         const double risk = evaluate(s, NULL);   /* sets the coefficients */
         if (rstar)
@@ -1037,11 +1240,13 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
         snprintf(err, errlen, "out of memory computing R* for width %d", width);
     candidate_free(&best);
     solver_free(s);
+    solver_free(relaxed);
     return status;
 }
 
 int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
                    double *rstar, sgdmc_pwl *minimizer, char *err, size_t errlen)
 {
-    return sgdmc_rstar_1d_network(problem, config, width, rstar, NULL, minimizer, err, errlen);
+    return sgdmc_rstar_1d_network(problem, config, width, rstar, NULL, NULL, minimizer, err,
+                                  errlen);
 }

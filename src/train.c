@@ -392,7 +392,7 @@ static int consider_shallow_minimizer(sgdmc_trainer *t)
         return -1;
     double rstar;
     char err[512];
-    if (sgdmc_rstar_1d_network(t->problem, &t->config, m, &rstar, shallow, NULL, err,
+    if (sgdmc_rstar_1d_network(t->problem, &t->config, m, &rstar, NULL, shallow, NULL, err,
                                sizeof err) ||
         !(rstar < t->estimate.rstar || isnan(t->estimate.rstar))) {
         free(shallow);

@@ -28,7 +28,7 @@ static double rstar_of(setup *s, int width, sgdmc_pwl *minimizer, double *params
 {
     char err[512];
     double r = NAN;
-    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, params, minimizer, err,
+    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, NULL, params, minimizer, err,
                                sizeof err)) {
         CHECK(0, "width %d: %s", width, err);
         return NAN;
