@@ -3,7 +3,6 @@
 #include "sgdmc/reference_command.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +33,8 @@ static void print_help(FILE *out)
           "  --format=json       one JSON list [{\"width\": W, \"rstar\": R,\n"
           "                      \"lower_bound\": L}, ...]: L is the least risk of a\n"
           "                      CPWL with at most W breakpoints (a class containing the\n"
-          "                      networks'), null where its search evidently failed;\n"
-          "                      R* - L bounds the error of R*\n"
+          "                      networks') the search found; R* - L bounds the error\n"
+          "                      of R* as far as that search is global\n"
           "\n"
           "exit status: 0 done; 2 bad flags or an unsupported problem; 1 out of memory.\n",
           out);
@@ -153,12 +152,8 @@ int sgdmc_reference_main(int argc, char **argv)
         if (json) {
             fputc('[', stdout);
             for (int k = 0; k < count; k++) {
-                printf("%s{\"width\": %d, \"rstar\": %.17g, \"lower_bound\": ", k ? ", " : "",
-                       widths[k], rstar[k]);
-                if (isnan(lower[k]))
-                    fputs("null}", stdout);
-                else
-                    printf("%.17g}", lower[k]);
+                printf("%s{\"width\": %d, \"rstar\": %.17g, \"lower_bound\": %.17g}",
+                       k ? ", " : "", widths[k], rstar[k], lower[k]);
             }
             fputs("]\n", stdout);
         } else {

@@ -24,16 +24,22 @@ static void setup_open(setup *s, const char *flags)
     s->problem = harness_problem(&s->config, flags, 64);
 }
 
-static double rstar_of(setup *s, int width, sgdmc_pwl *minimizer, double *params)
+static double rstar_and_bound(setup *s, int width, double *lower, sgdmc_pwl *minimizer,
+                              double *params)
 {
     char err[512];
     double r = NAN;
-    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, NULL, params, minimizer, err,
+    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, lower, params, minimizer, err,
                                sizeof err)) {
         CHECK(0, "width %d: %s", width, err);
         return NAN;
     }
     return r;
+}
+
+static double rstar_of(setup *s, int width, sgdmc_pwl *minimizer, double *params)
+{
+    return rstar_and_bound(s, width, NULL, minimizer, params);
 }
 
 static double target(sgdmc_problem *p, double x)
@@ -139,6 +145,42 @@ static void test_square_and_sin(void)
     }
     sgdmc_problem_free(sq.problem);
     sgdmc_problem_free(sn.problem);
+}
+
+/* The lower bound: the best CPWL with at most w breakpoints. For x^2 that
+ * is w + 1 equal pieces, 1 / (180 (w+1)^4) (see square_closed_form). For sin
+ * at w = 20 and 28 it certifies R* to 1e-9 relative (README). */
+static void test_lower_bound(void)
+{
+    setup sq, sn, teacher;
+    setup_open(&sq, "--target=square");
+    setup_open(&sn, "--target=sin");
+    setup_open(&teacher, "--target=teacher --teacher_width=32 --teacher_seed=1");
+    for (int w = 1; w <= 8; w++) {
+        double lower = NAN;
+        const double r = rstar_and_bound(&sq, w, &lower, NULL, NULL);
+        const double exact = 1.0 / (180.0 * pow(w + 1.0, 4.0));
+        CHECK(fabs(lower / exact - 1.0) <= 1e-9 && lower < r,
+              "square, width %d: lower bound %.17g, want %.17g below R* = %.17g", w, lower, exact, r);
+    }
+    const int widths[] = {1, 2, 5, 9, 14, 20, 28};
+    for (size_t k = 0; k < sizeof widths / sizeof *widths; k++) {
+        const int w = widths[k];
+        double lower = NAN, lower_teacher = NAN;
+        const double r = rstar_and_bound(&sn, w, &lower, NULL, NULL);
+        CHECK(lower > 0.0 && lower <= r, "sin, width %d: lower bound %.17g, R* %.17g", w, lower, r);
+        if (w < 10) {
+            const double rt = rstar_and_bound(&teacher, w, &lower_teacher, NULL, NULL);
+            CHECK(lower_teacher >= 0.0 && lower_teacher <= rt,
+                  "teacher, width %d: lower bound %.17g, R* %.17g", w, lower_teacher, rt);
+        }
+        if (w >= 20)
+            CHECK(r - lower <= 1e-9 * r, "sin, width %d: R* = %.17g, lower bound %.17g: gap %.3g R*",
+                  w, r, lower, (r - lower) / r);
+    }
+    sgdmc_problem_free(sq.problem);
+    sgdmc_problem_free(sn.problem);
+    sgdmc_problem_free(teacher.problem);
 }
 
 /* ---- brute force on x^2 and sin, w = 1 and 2 ------------------------------------- */
@@ -463,7 +505,8 @@ static void test_command(void)
           "text output: status %d, '%s'", status, out);
     status = run_reference("--widths=0,1 --format=json --target=sin", out, sizeof out);
     CHECK(status == 0 && !strncmp(out, "[{\"width\": 0, \"rstar\": 0.5", 26) &&
-              strstr(out, "{\"width\": 1, \"rstar\": "),
+              strstr(out, "\"lower_bound\": 0.5") &&
+              strstr(out, "{\"width\": 1, \"rstar\": ") && strstr(out, "\"lower_bound\": 0.137"),
           "json output: status %d, '%s'", status, out);
     const char *bad[] = {"--target=square", "--widths=1,x", "--widths=-1", "--widths=1 --nope=1",
                          "--widths=1 --input=normal", "--widths=1 --format=xml",
@@ -489,6 +532,7 @@ int main(void)
     RUN(test_variance);
     RUN(test_teachers);
     RUN(test_square_and_sin);
+    RUN(test_lower_bound);
     const clock_t start = clock();
     test_brute_force("--target=square", square);
     test_brute_force("--target=sin", sine);

@@ -76,10 +76,10 @@ int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int
 /* The same, and also
  *   - a lower bound of R*(width): the least risk of a CPWL with at most width
  *     breakpoints (the class without the orientation constraint), as found by
- *     the same multi-start search; a bound as far as that search is global,
- *     NaN where it evidently is not (it found more than R*). R* - lower bound
- *     is the solver's certificate: where it is below 1e-9 R*, R* is accurate
- *     to 1e-9 relative;
+ *     a multi-start search like structure A's and from R*'s own knots; a
+ *     bound as far as that search is global. R* - lower bound is the solver's
+ *     certificate: where it is below 1e-9 R*, R* is accurate to 1e-9
+ *     relative;
  *   - a width-`width` network realizing the minimizer: params [3 width + 1]
  *     in net.h's layout for depth 1, input dim 1 (W1, b1, W2, b2); hinge i is
  *     w_i = +-1, b_i = -+t_i, v_i = a_i.
