@@ -8,10 +8,11 @@
 enum { TIMED_STEPS = 200, TIMED_ESTIMATE_STARTS = 2 };
 
 /* Seconds of the cell's runs: the first run's, times the seeds, plus the
- * one-off cost of a trainer (R*, computed once per cell; an R* estimate is
- * timed on two of its starts and scaled, so that a dry run stays quick);
- * -1 on failure. */
-static double estimate_cell(const sgdmc_study *study, long cell)
+ * one-off cost of a trainer (R*, computed once per problem and process, so
+ * cells that share it with an earlier one, through cache, count it no more;
+ * an R* estimate is timed on two of its starts and scaled, so that a dry
+ * run stays quick); -1 on failure. */
+static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cache *cache)
 {
     sgdmc_train_config config;
     sgdmc_study_task(study, cell * study->seeds, &config, NULL);
@@ -27,6 +28,7 @@ static double estimate_cell(const sgdmc_study *study, long cell)
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer)
         return -1.0;
+    sgdmc_trainer_set_rstar_cache(trainer, cache);
     /* the first run also computes what a trainer keeps (R*), the second
      * only evaluates */
     sgdmc_result result;
@@ -52,12 +54,12 @@ static double estimate_cell(const sgdmc_study *study, long cell)
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study)
 {
-    double total = 0.0;
-    for (long cell = 0; cell < study->cells; cell++) {
-        const double seconds = estimate_cell(study, cell);
-        if (seconds < 0.0)
-            return -1.0;
-        total += seconds;
+    sgdmc_rstar_cache *cache = sgdmc_rstar_cache_alloc();
+    double total = cache ? 0.0 : -1.0;
+    for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
+        const double seconds = estimate_cell(study, cell, cache);
+        total = seconds < 0.0 ? -1.0 : total + seconds;
     }
+    sgdmc_rstar_cache_free(cache);
     return total;
 }

@@ -37,6 +37,7 @@ typedef struct {
     sgdmc_results_file *file;
     int rank;
     sgdmc_trainer *trainer;  /* kept from task to task within a grid cell */
+    sgdmc_rstar_cache *rstar_cache;  /* R* results shared by the cells */
     long trainer_cell;
     sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
     sgdmc_poll_fn poll;      /* non-zero: stop now */
@@ -71,6 +72,7 @@ static sgdmc_trainer *trainer_for(runner *r, long task)
         r->trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
         r->trainer_cell = cell;
         if (r->trainer) {
+            sgdmc_trainer_set_rstar_cache(r->trainer, r->rstar_cache);
             sgdmc_trainer_set_poll(r->trainer, r->poll, r->poll_context);
             return r->trainer;
         }
@@ -384,7 +386,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                                             : SGDMC_CHUNK_SECONDS};
     runner r = {.study = study, .file = file, .rank = me, .trainer_cell = -1};
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
-    int setup_failed = !r.rows;
+    r.rstar_cache = sgdmc_rstar_cache_alloc();
+    int setup_failed = !r.rows || !r.rstar_cache;
     if (me == 0 && !setup_failed)
         setup_failed = find_pending(&d, file, study->tasks) != 0;
     int any_failed;
@@ -412,6 +415,7 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         run_worker(protocol, &r);
     }
     sgdmc_trainer_free(r.trainer);
+    sgdmc_rstar_cache_free(r.rstar_cache);
     free(r.rows);
     free(d.ranges);
     MPI_Comm_free(&protocol);

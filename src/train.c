@@ -16,6 +16,7 @@
 #include "sgdmc/problem.h"
 #include "sgdmc/rng.h"
 #include "sgdmc/rstar.h"
+#include "sgdmc/rstar_cache.h"
 #include "sgdmc/rstar_estimate.h"
 
 const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"converged", "not_converged",
@@ -54,6 +55,7 @@ struct sgdmc_trainer {
     bool estimated;
     sgdmc_rstar_estimate_result estimate;
     double *estimate_params; /* [n] */
+    sgdmc_rstar_cache *rstar_cache; /* shared R* results; NULL: none */
     sgdmc_poll_fn poll;
     void *poll_context;
 };
@@ -238,6 +240,11 @@ int sgdmc_trainer_restart(sgdmc_trainer *t, unsigned long seed, char *err, size_
     return init_params(&t->config, &t->arch, t->params, err, errlen);
 }
 
+void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *t, sgdmc_rstar_cache *cache)
+{
+    t->rstar_cache = cache;
+}
+
 void sgdmc_trainer_set_poll(sgdmc_trainer *t, sgdmc_poll_fn poll, void *context)
 {
     t->poll = poll;
@@ -349,20 +356,71 @@ static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
     return 0;
 }
 
+/* The keys of R* results in a shared cache (rstar_cache.h): everything the
+ * result depends on. The problem's: the target, the inputs, the loss and
+ * the penalty, and the activation (a teacher's too). */
+static void problem_key(const sgdmc_train_config *c, char *key, size_t len)
+{
+    snprintf(key, len, "input %d %d target %d %a teacher %d %d %lu data '%s' loss %d %a act %d",
+             c->input_dim, (int)c->input, (int)c->target, c->target_constant, c->teacher_width,
+             c->teacher_depth, c->teacher_seed, c->data_file, (int)c->loss, c->l2,
+             (int)c->activation);
+}
+
+/* The estimate's also: the architecture, the starts' initialization, the
+ * evaluator's sample and the BFGS budget. Not the optimizer, steps, seed,
+ * batch or tolerances. */
+static void estimate_key(const sgdmc_trainer *t, char *key, size_t len)
+{
+    const sgdmc_train_config *c = &t->config;
+    problem_key(c, key, len);
+    size_t used = strlen(key);
+    used += (size_t)snprintf(key + used, len - used,
+                             " | estimate init %d %a '%s' eval %d starts %d %d skip %d widths",
+                             (int)c->init, c->init_scale, c->init_file, c->eval_points,
+                             c->rstar_starts, c->rstar_iterations, (int)t->arch.skip);
+    for (int k = 0; k <= t->arch.depth + 1 && used < len; k++)
+        used += (size_t)snprintf(key + used, len - used, " %d", t->arch.widths[k]);
+}
+
+enum { KEY_LEN = 3 * SGDMC_PATH_MAX };
+
+/* R*(k) of one-layer students of width k and a network realizing it
+ * (params [3k + 1], rstar.h), from the cache or computed (and cached). */
+static int one_layer_rstar(sgdmc_trainer *t, int k, double *rstar, double *params)
+{
+    char key[KEY_LEN], err[512];
+    problem_key(&t->config, key, sizeof key);
+    snprintf(key + strlen(key), sizeof key - strlen(key), " | one layer %d", k);
+    const size_t count = 3 * (size_t)k + 1;
+    if (sgdmc_rstar_cache_get(t->rstar_cache, key, rstar, params, count))
+        return 0;
+    if (sgdmc_rstar_1d_network(t->problem, &t->config, k, rstar, NULL, params, NULL, err,
+                               sizeof err))
+        return -1;
+    if (t->rstar_cache && sgdmc_rstar_cache_put(t->rstar_cache, key, *rstar, params, count))
+        return -1;
+    return 0;
+}
+
 /* R*(k) of a k-neuron one-layer student, computed on first use (NaN when the
  * solver fails); for k = width also keeps the minimizers. */
 static double rstar_of(sgdmc_trainer *t, int k)
 {
     if (!isnan(t->rstar[k]))
         return t->rstar[k];
-    char err[512];
     const bool full = k == t->arch.widths[1];
+    double *params = malloc(sizeof(double) * (3 * (size_t)k + 1));
     sgdmc_pwl minimizer = {0};
-    if (sgdmc_rstar_1d(t->problem, &t->config, k, &t->rstar[k], full ? &minimizer : NULL, err,
-                       sizeof err)) {
+    sgdmc_arch one_layer = t->arch;   /* depth 1, input dim 1: rstar_supported */
+    one_layer.widths[1] = k;
+    if (!params || one_layer_rstar(t, k, &t->rstar[k], params) ||
+        (full && sgdmc_pwl_from_network(&one_layer, params, &minimizer))) {
+        free(params);
         t->rstar[k] = NAN;
         return NAN;
     }
+    free(params);
     if (full) {
         t->minimizers[t->minimizer_count++] = minimizer;
         if (t->config.target == SGDMC_TARGET_SIN &&
@@ -391,9 +449,7 @@ static int consider_shallow_minimizer(sgdmc_trainer *t)
     if (!shallow)
         return -1;
     double rstar;
-    char err[512];
-    if (sgdmc_rstar_1d_network(t->problem, &t->config, m, &rstar, NULL, shallow, NULL, err,
-                               sizeof err) ||
+    if (one_layer_rstar(t, m, &rstar, shallow) ||
         !(rstar < t->estimate.rstar || isnan(t->estimate.rstar))) {
         free(shallow);
         return 0;
@@ -426,12 +482,25 @@ static int estimate_rstar(sgdmc_trainer *t)
 {
     if (t->estimated)
         return 0;
+    /* cached: R*, then the best start's end point, hits and starts */
+    char key[KEY_LEN];
+    estimate_key(t, key, sizeof key);
+    if (!t->estimate_params)
+        t->estimate_params = malloc(sizeof(double) * (t->n + 2));
+    if (!t->estimate_params)
+        return -1;
+    if (sgdmc_rstar_cache_get(t->rstar_cache, key, &t->estimate.rstar, t->estimate_params,
+                              t->n + 2)) {
+        t->estimate.hits = (int)t->estimate_params[t->n];
+        t->estimate.starts = (int)t->estimate_params[t->n + 1];
+        t->estimated = true;
+        return 0;
+    }
     const int count = t->config.rstar_starts;
     sgdmc_train_config draw = t->config;
     if (draw.init == SGDMC_INIT_FILE)
         draw.init = SGDMC_INIT_UNIFORM;
     double *starts = malloc(sizeof(double) * t->n * (size_t)count);
-    t->estimate_params = malloc(sizeof(double) * t->n);
     gsl_rng *rng = sgdmc_rng_alloc(0, SGDMC_STREAM_ESTIMATE);
     int status = starts && t->estimate_params && rng ? 0 : -1;
     int dead[SGDMC_MAX_DEPTH];
@@ -456,6 +525,12 @@ static int estimate_rstar(sgdmc_trainer *t)
     free(starts);
     if (status == 0)
         status = consider_shallow_minimizer(t);
+    if (status == 0 && t->rstar_cache) {
+        t->estimate_params[t->n] = t->estimate.hits;
+        t->estimate_params[t->n + 1] = t->estimate.starts;
+        status = sgdmc_rstar_cache_put(t->rstar_cache, key, t->estimate.rstar, t->estimate_params,
+                                       t->n + 2);
+    }
     t->estimated = status == 0;
     return status;
 }

@@ -1,7 +1,9 @@
 /* A study runs every seed of a grid cell through one trainer: a restarted
  * trainer must give bitwise the result of a freshly allocated one, for every
  * optimizer (their state must be forgotten), every initialization, with
- * mini-batches and with an --init file. */
+ * mini-batches and with an --init file. And its cells share R* results
+ * through a cache: a trainer that finds them there must give bitwise the
+ * result of one that computes them. */
 #include <string.h>
 
 #include "harness.h"
@@ -73,8 +75,75 @@ static void check_restart(const char *flags, bool seeds_differ)
     sgdmc_trainer_free(t);
 }
 
+static bool same_rstar(const sgdmc_result *a, const sgdmc_result *b)
+{
+    return a->min_risk_source == b->min_risk_source &&
+           a->certified_nonconvergent == b->certified_nonconvergent &&
+           !memcmp(&a->min_risk, &b->min_risk, sizeof(double)) &&
+           !memcmp(&a->risk_gap, &b->risk_gap, sizeof(double)) &&
+           !memcmp(&a->dist_to_min, &b->dist_to_min, sizeof(double));
+}
+
+/* Seeds 0..7 of `flags` through a trainer sharing a cache that a trainer of
+ * `other` (the same problem, another optimizer) filled, against trainers
+ * without one; the cache must have served them (not grown). */
+static void check_cache(const char *flags, const char *other, const char *min_risk_source)
+{
+    sgdmc_rstar_cache *cache = sgdmc_rstar_cache_alloc();
+    sgdmc_train_config c;
+    char err[512];
+    sgdmc_trainer *filler = NULL, *cached = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        sgdmc_train_config_defaults(&c);
+        harness_config(&c, pass ? flags : other);
+        sgdmc_trainer *t = sgdmc_trainer_alloc(&c, err, sizeof err);
+        CHECK(t != NULL, "%s: %s", pass ? flags : other, err);
+        if (!t)
+            goto done;
+        sgdmc_trainer_set_rstar_cache(t, cache);
+        *(pass ? &cached : &filler) = t;
+    }
+    size_t filled = 0;
+    for (unsigned long seed = 0; seed < 8; seed++) {
+        sgdmc_result from_cache, computed, filling;
+        CHECK(sgdmc_trainer_restart(filler, seed, err, sizeof err) == 0 &&
+                  sgdmc_trainer_run(filler, &filling) == 0,
+              "%s: %s", other, err);
+        sgdmc_result_free(&filling);
+        filled = sgdmc_rstar_cache_size(cache);
+        CHECK(sgdmc_trainer_restart(cached, seed, err, sizeof err) == 0 &&
+                  sgdmc_trainer_run(cached, &from_cache) == 0,
+              "%s: %s", flags, err);
+        CHECK(fresh_result(flags, seed, &computed) == 0, "%s: fresh run", flags);
+        CHECK(same_result(&from_cache, &computed) && same_rstar(&from_cache, &computed) &&
+                  !strcmp(sgdmc_min_risk_source_names[computed.min_risk_source],
+                          min_risk_source),
+              "%s, seed %lu: from the cache R* %.17g (%s), distance %.17g, certified %d; "
+              "computed %.17g (%s), %.17g, %d",
+              flags, seed, from_cache.min_risk,
+              sgdmc_min_risk_source_names[from_cache.min_risk_source], from_cache.dist_to_min,
+              from_cache.certified_nonconvergent, computed.min_risk,
+              sgdmc_min_risk_source_names[computed.min_risk_source], computed.dist_to_min,
+              computed.certified_nonconvergent);
+        sgdmc_result_free(&from_cache);
+        sgdmc_result_free(&computed);
+    }
+    CHECK(filled > 0 && sgdmc_rstar_cache_size(cache) <= filled + 1,
+          "%s: the cache holds %zu entries after the filler, %zu after",
+          flags, filled, sgdmc_rstar_cache_size(cache));
+done:
+    sgdmc_trainer_free(filler);
+    sgdmc_trainer_free(cached);
+    sgdmc_rstar_cache_free(cache);
+}
+
 int main(void)
 {
+    check_cache("--target=sin --width=6 --steps=300", "--target=sin --width=6 --steps=300 "
+                "--optimizer=adam", "computed");
+    check_cache("--width=3 --depth=2 --rstar_starts=3 --steps=200",
+                "--width=3 --depth=2 --rstar_starts=3 --steps=200 --optimizer=momentum",
+                "estimated");
     char flags[512];
     for (int k = 0; k < SGDMC_OPT_COUNT; k++) {
         snprintf(flags, sizeof flags, "--optimizer=%s --width=3 --depth=2 --steps=300 "

@@ -11,6 +11,7 @@
 
 #include "sgdmc/config.h"
 #include "sgdmc/net.h"
+#include "sgdmc/rstar_cache.h"
 
 typedef enum {
     SGDMC_STATUS_CONVERGED,
@@ -88,6 +89,12 @@ size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
  * stream), without setting up the problem and evaluator again. A study runs
  * every seed of a grid cell through one trainer. */
 int sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed, char *err, size_t errlen);
+
+/* R* results (the one-layer solver's, the --rstar_starts estimate) are
+ * looked up in and added to cache, shared by the trainers of a process (a
+ * study's grid cells); NULL (the default): computed per trainer. The cache
+ * must outlive the trainer. Results are the same either way. */
+void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *trainer, sgdmc_rstar_cache *cache);
 
 /* Called every few steps of sgdmc_trainer_run: a study's master serves its
  * workers from here, and a non-zero return abandons the run (on SIGTERM). */
