@@ -45,13 +45,13 @@ struct sgdmc_trainer {
     double *gram_y;        /* [gram_points] */
     /* one-layer 1-D students (rstar.h): R*(k) for k = 0..width, NaN until
      * first needed, and a minimizer of R*(width); computed once per trainer,
-     * so once per grid cell in a study */
+     * or taken from rstar_cache */
     bool rstar_supported;
     double *rstar;         /* [width + 1] */
     sgdmc_pwl minimizers[2]; /* the minimizer and, for sin, its mirror twin */
     int minimizer_count;
     /* --rstar_starts: the estimate and the best start's end point, computed
-     * on first use, once per trainer */
+     * on first use, once per trainer (or taken from rstar_cache) */
     bool estimated;
     sgdmc_rstar_estimate_result estimate;
     double *estimate_params; /* [n] */

@@ -40,7 +40,11 @@
  * the best "left-facing prefix" patterns at each start, then single flips
  * re-optimized until none improves, then a sweep at the best knots over
  * every pattern (w <= 14) or every one- and two-hinge flip (wider), the
- * best few re-optimized. The risk is always evaluated as
+ * best few re-optimized. And from the relaxation: the best CPWL with w
+ * breakpoints (structure A of width w + 1, a lower bound of R*), at whose
+ * optimum every orientation pattern is ranked by the second-order cost of
+ * its constraint (w <= 24; the 1024 nearest to feasible wider), the
+ * cheapest re-optimized. The risk is always evaluated as
  * int (g - f)^2 by Gauss-Legendre on the pieces between the knots (and the
  * teacher's kinks): 3 nodes, exact for the constant, square and teacher
  * targets; 10 nodes on panels of at most 1/16 for sin. No cancellation, so a
@@ -62,8 +66,8 @@
  * constant, square, sin, or a teacher of depth 1. */
 const char *sgdmc_rstar_unsupported_reason(const sgdmc_train_config *config);
 
-/* Runs compute R* of their own width up to this one (about 5 s at 32; the
- * solver's cost grows steeply with the width). */
+/* Runs compute R* of their own width up to this one (about 5-6 s at 32;
+ * the solver's cost grows steeply with the width). */
 #define SGDMC_RSTAR_MAX_WIDTH 32
 bool sgdmc_rstar_supported(const sgdmc_train_config *config);
 
