@@ -631,10 +631,22 @@ static void candidate_load(solver *s, const candidate *c, int nh)
     solver_structure(s, nh);
 }
 
-/* Start s of the multi-start: m sorted knots in (0,1). */
-static void start_knots(gsl_rng *rng, int start, int m, double *t)
+/* Start s of the multi-start: m sorted knots in (0,1). For a teacher, every
+ * other random start puts its knots at distinct kinks of the target drawn
+ * at random (the rest, beyond the kinks, uniform): the best fits of a CPWL
+ * target keep many knots on its kinks, which uniform starts rarely find. */
+static void start_knots(const target *g, gsl_rng *rng, int start, int m, double *t)
 {
-    for (int k = 0; k < m; k++) {
+    const int kinks = g->teacher.count > 2 ? g->teacher.count - 2 : 0;
+    const bool on_kinks = kinks > 0 && start > 1 && start % 2 == 1;
+    int taken = 0;
+    if (on_kinks) {
+        /* m of the kinks (all when fewer) by selection sampling, in order */
+        for (int j = 0; j < kinks && taken < m; j++)
+            if (gsl_rng_uniform(rng) * (kinks - j) < m - taken)
+                t[taken++] = g->teacher.x[j + 1];
+    }
+    for (int k = taken; k < m; k++) {
         if (start == 0)
             t[k] = (k + 1.0) / (m + 1.0);
         else if (start == 1)
@@ -861,7 +873,7 @@ static double relaxation(solver *r, int width)
     if (candidate_alloc(&best, m) == 0 && start && rng) {
         gsl_rng_set(rng, SEED + 1000UL + (unsigned long)m);
         for (int st = 0; st < start_count(m); st++) {
-            start_knots(rng, st, width, start);
+            start_knots(&r->g, rng, st, width, start);
             affine_structure(r, m, start);
             consider(&best, r, optimize(r, COARSE));
         }
@@ -1187,11 +1199,11 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
         goto done;
     gsl_rng_set(rng, SEED + (unsigned long)width);
     for (int st = 0; st < start_count(width); st++) {
-        start_knots(rng, st, width - 1, start);
+        start_knots(&s->g, rng, st, width - 1, start);
         affine_structure(s, width, start);
         consider(&bestA, s, optimize(s, COARSE));
         /* structure B: w inner knots with orientations */
-        start_knots(rng, st, width, start);
+        start_knots(&s->g, rng, st, width, start);
         for (int k = 0; k < width; k++)
             s->fixed[k] = false;
         if (width <= EXHAUSTIVE_WIDTH) {
