@@ -18,6 +18,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))  # the analysis package, also without PYTHONPATH
+sys.path.insert(0, str(HERE.parent))  # tests/order_statistics.py
 
 from analysis import load_study  # noqa: E402
 

@@ -4,7 +4,6 @@ them against an independent computation from the HDF5 file with h5py and numpy."
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from analysis import load_study
 from analysis.plots import (automatic, gram_bounds_frame, gram_min_eig_table, gram_points,
                             plot_named, running_min_table, save, spread_table)
 from conftest import REPO
+from order_statistics import median_interval
 from test_plots import assert_pdf, assert_png
 
 
@@ -49,18 +49,6 @@ def cells(data: dict, seeds: int, keys: list[str]):
     """(values of the keys, row slice) per cell, in file order."""
     for start in range(0, len(data["status"]), seeds):
         yield tuple(data[k][start].item() for k in keys), slice(start, start + seeds)
-
-
-def order_statistic_interval(values) -> tuple[float, float]:
-    """tests/papers' distribution-free 95% interval of the median, by exact
-    binomial sums (math.comb), independent of scipy."""
-    x = np.sort(values)
-    n = len(x)
-    cdf = np.cumsum([math.comb(n, i) for i in range(n + 1)]) / 2.0 ** n
-    j = (n - 1) // 2
-    while j > 0 and cdf[n - j - 1] - cdf[j] < 0.95:
-        j -= 1
-    return float(x[j]), float(x[n - 1 - j])
 
 
 def errorbars(ax) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -177,7 +165,7 @@ def test_running_min_medians(stationarity_file, tmp_path):
         mine = mine.sort_values("point")
         assert list(mine["step"]) == list(steps[rows.start])
         assert np.allclose(mine["median"], median, rtol=1e-12)
-        intervals = [order_statistic_interval(block[:, j]) for j in range(block.shape[1])]
+        intervals = [median_interval(block[:, j]) for j in range(block.shape[1])]
         assert np.allclose(mine["median_low"], [i[0] for i in intervals], rtol=0)
         assert np.allclose(mine["median_high"], [i[1] for i in intervals], rtol=0)
         assert (mine["n"] == seeds).all()
@@ -237,7 +225,7 @@ def test_gram_min_eig_per_cell(skip_file, tmp_path):
         assert row["median"] == pytest.approx(np.median(values), rel=1e-12, abs=0)
         assert row["zero"] == int((values <= 0).sum())
         assert row["p_converged"] == np.mean(data["status"][rows] == data["converged_code"])
-        low, high = order_statistic_interval(values)
+        low, high = median_interval(values)
         assert (row["median_low"], row["median_high"]) == (low, high)
         # boxes: categories by width, without skip left of with skip
         position = [4, 8].index(width) + (-0.1875 if skip == "false" else 0.1875)

@@ -34,7 +34,6 @@ Usage: test_papers.py SGDMC JOBS_DIR PAPER
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -44,6 +43,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/order_statistics.py
+from order_statistics import median_interval  # noqa: E402
+
 failures: list[str] = []
 
 
@@ -51,19 +53,6 @@ def check(condition: bool, message: str) -> None:
     if not condition:
         failures.append(message)
         print(f"FAIL: {message}", flush=True)
-
-
-def median_interval(values: np.ndarray) -> tuple[float, float]:
-    """A distribution-free 95% interval of the median: the order statistics
-    x[j] <= x[n-1-j] (0-based) with the largest j such that
-    P(x[j] <= median <= x[n-1-j]) = P(j < Binomial(n, 1/2) < n - j) >= 0.95."""
-    x = np.sort(values)
-    n = len(x)
-    cdf = np.cumsum([math.comb(n, i) for i in range(n + 1)]) / 2.0 ** n
-    j = (n - 1) // 2
-    while j > 0 and cdf[n - j - 1] - cdf[j] < 0.95:
-        j -= 1
-    return float(x[j]), float(x[n - 1 - j])
 
 
 def run_quick(sgdmc: str, jobs: Path, folder: str, tmp: Path) -> Path | None:
