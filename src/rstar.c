@@ -4,6 +4,8 @@
  * orientations. The class and the method are described in rstar.h. */
 #include "sgdmc/rstar.h"
 
+#include "sgdmc/cpwl_fit.h"
+
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
@@ -43,6 +45,14 @@ enum { RIGHT = 0, LEFT = 1 };
 #define MODEL_WIDTH 24
 #define MODEL_TRIES 16
 #define MODEL_GTOL 1e-8
+/* The grid search (cpwl_fit.h) for the starts of structure A and of the
+ * relaxation: this many uniform cells (and the teacher's kinks), the best
+ * GRID_STARTS knot sets that differ by more than GRID_SPREAD cells, searched
+ * within GRID_SLACK times the best risk the multi-start found */
+#define GRID_CELLS(knots) (128 + 8 * (knots))
+#define GRID_STARTS 8
+#define GRID_SPREAD 2
+#define GRID_SLACK 2.0
 
 /* ---- the target ------------------------------------------------------- */
 
@@ -101,6 +111,35 @@ static void target_moments(const target *g, double a, double b, double *m0, doub
         *m0 = s0;
         *m1 = s1;
         return;
+    }
+    }
+}
+
+/* int_a^b g(x)^2 dx, 0 <= a <= b <= 1. */
+static double target_square_moment(const target *g, double a, double b)
+{
+    switch (g->kind) {
+    case SGDMC_TARGET_CONSTANT:
+        return g->constant * g->constant * (b - a);
+    case SGDMC_TARGET_SQUARE:
+        return (pow(b, 5.0) - pow(a, 5.0)) / 5.0;
+    case SGDMC_TARGET_SIN: {
+        const double k = 4.0 * M_PI;
+        return (b - a) / 2.0 - (sin(k * b) - sin(k * a)) / (2.0 * k);
+    }
+    default: {
+        /* g^2 is quadratic on each teacher piece: Simpson's rule is exact */
+        const sgdmc_pwl *t = &g->teacher;
+        double s2 = 0.0;
+        for (int j = 0; j + 1 < t->count; j++) {
+            const double lo = fmax(a, t->x[j]), hi = fmin(b, t->x[j + 1]);
+            if (hi <= lo)
+                continue;
+            const double glo = sgdmc_pwl_eval(t, lo), ghi = sgdmc_pwl_eval(t, hi);
+            const double gmid = (glo + ghi) / 2.0;
+            s2 += (hi - lo) * (glo * glo + 4.0 * gmid * gmid + ghi * ghi) / 6.0;
+        }
+        return s2;
     }
     }
 }
@@ -856,6 +895,124 @@ static void affine_structure(solver *s, int width, const double *knots)
     solver_structure(s, width);
 }
 
+/* ---- starts from the grid search ------------------------------------------- */
+
+/* count knot sets of `knots` sorted knots each, at t[j * knots ..]. */
+typedef struct {
+    int count;
+    double *t;
+} grid_starts;
+
+/* The grid search of cpwl_fit.h on GRID_CELLS uniform cells plus the
+ * teacher's kinks (where the best fits of a CPWL target keep knots), for up
+ * to max_knots knots; the fit's values searched within the target's range
+ * widened by that range on each side. */
+static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_bound)
+{
+    const int cells = GRID_CELLS(max_knots);
+    const int kinks = g->teacher.count > 2 ? g->teacher.count - 2 : 0;
+    const size_t cap = (size_t)cells + 1 + (size_t)kinks;
+    double *grid = malloc(cap * sizeof *grid);
+    double *m0 = malloc(cap * sizeof *m0), *m1 = malloc(cap * sizeof *m1);
+    double *m2 = malloc(cap * sizeof *m2);
+    sgdmc_cpwl_fit *fit = NULL;
+    if (grid && m0 && m1 && m2) {
+        int n = 0;
+        for (int i = 0; i <= cells; i++)
+            grid[n++] = (double)i / cells;
+        for (int j = 1; j <= kinks; j++)
+            grid[n++] = g->teacher.x[j];
+        qsort(grid, (size_t)n, sizeof *grid, compare_doubles);
+        int distinct = 1;
+        for (int i = 1; i < n; i++)
+            if (grid[i] > grid[distinct - 1] + 1e-12)
+                grid[distinct++] = grid[i];
+        grid[distinct - 1] = 1.0;   /* a kink within 1e-12 of 1 gave way */
+        n = distinct;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            const double v = target_value(g, grid[i]);
+            lo = fmin(lo, v);
+            hi = fmax(hi, v);
+        }
+        const double span = hi - lo > 0.0 ? hi - lo : 1.0;
+        for (int i = 0; i + 1 < n; i++) {
+            target_moments(g, grid[i], grid[i + 1], &m0[i], &m1[i]);
+            m2[i] = target_square_moment(g, grid[i], grid[i + 1]);
+        }
+        fit = sgdmc_cpwl_fit_alloc(grid, n, m0, m1, m2, max_knots, lo - span, hi + span,
+                                   risk_bound);
+    }
+    free(grid);
+    free(m0);
+    free(m1);
+    free(m2);
+    return fit;
+}
+
+/* The GRID_STARTS best knot sets of the grid search with at most `knots`
+ * knots; sets with fewer get knots at the middle of their widest gaps (a
+ * knot without a jump changes nothing). 0, or -1 when out of memory. */
+static int grid_starts_get(const sgdmc_cpwl_fit *fit, int knots, grid_starts *out)
+{
+    out->count = 0;
+    out->t = NULL;
+    if (knots <= 0)
+        return 0;
+    int count[GRID_STARTS];
+    out->t = malloc((size_t)GRID_STARTS * (size_t)knots * sizeof *out->t);
+    if (!out->t)
+        return -1;
+    const int found = sgdmc_cpwl_fit_best(fit, knots, GRID_STARTS, GRID_SPREAD, out->t, count,
+                                          NULL);
+    if (found < 0)
+        return -1;
+    for (int j = 0; j < found; j++) {
+        double *t = out->t + (size_t)j * (size_t)knots;
+        for (int c = count[j]; c < knots; c++) {
+            int widest = 0;   /* the gap before t[widest]; c: the one before 1 */
+            double gap = -1.0;
+            for (int i = 0; i <= c; i++) {
+                const double width = (i < c ? t[i] : 1.0) - (i > 0 ? t[i - 1] : 0.0);
+                if (width > gap) {
+                    gap = width;
+                    widest = i;
+                }
+            }
+            const double mid = (widest > 0 ? t[widest - 1] : 0.0) + gap / 2.0;
+            memmove(t + widest + 1, t + widest, (size_t)(c - widest) * sizeof *t);
+            t[widest] = mid;
+        }
+    }
+    out->count = found;
+    return 0;
+}
+
+/* The grid starts of structure A (width - 1 knots) and of the relaxation
+ * (width knots), from one grid search bounded by GRID_SLACK times `risk`,
+ * the best structure A found so far, an upper bound of both optima (the
+ * grid's own optima lie a little above them); looser when that bound prunes
+ * every fit. 0, or -1 when out of memory. */
+static int grid_search(const target *g, int width, double risk, grid_starts *affine,
+                       grid_starts *relaxed)
+{
+    double bound = GRID_SLACK * risk;
+    for (int tries = 0; tries < 3; tries++, bound *= 8.0) {
+        sgdmc_cpwl_fit *fit = grid_fit(g, width, bound);
+        const int failed = !fit || grid_starts_get(fit, width - 1, affine) ||
+                           grid_starts_get(fit, width, relaxed);
+        sgdmc_cpwl_fit_free(fit);
+        if (failed)
+            return -1;
+        if (relaxed->count > 0)
+            return 0;
+        free(affine->t);
+        free(relaxed->t);
+        affine->t = relaxed->t = NULL;
+    }
+    return 0;
+}
+
 /* ---- the relaxation: a lower bound, and the patterns near its optimum ---- */
 
 /* F_w lies in the CPWL functions with at most w breakpoints, which is
@@ -863,7 +1020,7 @@ static void affine_structure(solver *s, int width, const double *knots)
  * minimum bounds R*(w) from below. r is a solver for width + 1; searched like
  * structure A (width >= 1), polished, and left at its optimum with the
  * coefficients set. Returns its risk, NaN when out of memory. */
-static double relaxation(solver *r, int width)
+static double relaxation(solver *r, int width, const grid_starts *grid)
 {
     const int m = width + 1;
     candidate best = {0};
@@ -871,6 +1028,10 @@ static double relaxation(solver *r, int width)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     double risk = NAN;
     if (candidate_alloc(&best, m) == 0 && start && rng) {
+        for (int st = 0; st < grid->count; st++) {
+            affine_structure(r, m, grid->t + (size_t)st * (size_t)width);
+            consider(&best, r, optimize(r, COARSE));
+        }
         gsl_rng_set(rng, SEED + 1000UL + (unsigned long)m);
         for (int st = 0; st < start_count(m); st++) {
             start_knots(&r->g, rng, st, width, start);
@@ -1093,7 +1254,7 @@ done:
 static long cheapest_patterns(const solver *r, int width, unsigned long long *out, long want)
 {
     const int m = width + 1;
-    double *M = malloc((size_t)m * (size_t)m * sizeof *M);
+    double *M = calloc((size_t)m * (size_t)m, sizeof *M);
     double *u = malloc((size_t)m * sizeof *u);
     heap h = {0, want, malloc((size_t)want * sizeof *h.entry)};
     long found = 0;
@@ -1188,6 +1349,7 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
     }
     candidate bestA = {0}, trial = {0};
     pool B = {0};
+    grid_starts affine_starts = {0}, relaxed_starts = {0};
     double *start = malloc((size_t)width * sizeof *start);
     double *prefix_risk = malloc(((size_t)width + 1) * sizeof *prefix_risk);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -1246,7 +1408,13 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
             pool_consider(&B, s, optimize_with_patterns(s));
         }
     }
-    *lower = relaxation(relaxed, width);
+    if (grid_search(&s->g, width, bestA.risk, &affine_starts, &relaxed_starts))
+        goto done;
+    for (int st = 0; st < affine_starts.count; st++) {
+        affine_structure(s, width, affine_starts.t + (size_t)st * (size_t)(width - 1));
+        consider(&bestA, s, optimize(s, COARSE));
+    }
+    *lower = relaxation(relaxed, width, &relaxed_starts);
     if (!isfinite(*lower) || sweep_relaxed(s, relaxed, &B, width))
         goto done;
     if (width > EXHAUSTIVE_WIDTH && B.count > 0) {
@@ -1291,6 +1459,8 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
         *lower = fmin(*lower, fmin(optimize(relaxed, 0.0), best->risk));
     }
 done:
+    free(affine_starts.t);
+    free(relaxed_starts.t);
     candidate_free(&bestA);
     candidate_free(&trial);
     for (int i = 0; i < POOL; i++)

@@ -44,7 +44,10 @@
  * breakpoints (structure A of width w + 1, a lower bound of R*), at whose
  * optimum every orientation pattern is ranked by the second-order cost of
  * its constraint (w <= 24; the 1024 nearest to feasible wider), the
- * cheapest re-optimized. The risk is always evaluated as
+ * cheapest re-optimized. Structure A and the relaxation also start from
+ * the best knot sets of a global search over knots on a grid (cpwl_fit.h:
+ * 128 + 8 w cells and a teacher's kinks), which finds the basins that
+ * random starts miss when a CPWL target has more kinks than w. The risk is always evaluated as
  * int (g - f)^2 by Gauss-Legendre on the pieces between the knots (and the
  * teacher's kinks): 3 nodes, exact for the constant, square and teacher
  * targets; 10 nodes on panels of at most 1/16 for sin. No cancellation, so a
@@ -80,8 +83,9 @@ int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int
 /* The same, and also
  *   - a lower bound of R*(width): the least risk of a CPWL with at most width
  *     breakpoints (the class without the orientation constraint), as found by
- *     a multi-start search like structure A's and from R*'s own knots; a
- *     bound as far as that search is global. R* - lower bound is the solver's
+ *     the grid search, a multi-start search like structure A's and from R*'s
+ *     own knots; a bound as far as that search is global (the grid search
+ *     is, over knots on its grid). R* - lower bound is the solver's
  *     certificate: where it is below 1e-9 R*, R* is accurate to 1e-9
  *     relative;
  *   - a width-`width` network realizing the minimizer: params [3 width + 1]
