@@ -53,6 +53,8 @@ enum { RIGHT = 0, LEFT = 1 };
 #define GRID_STARTS 8
 #define GRID_SPREAD 2
 #define GRID_SLACK 2.0
+/* knot_pair_starts: the half-distance of a doubled knot */
+#define PAIR_GAP 1e-3
 
 /* ---- the target ------------------------------------------------------- */
 
@@ -1336,6 +1338,81 @@ done:
     return status;
 }
 
+/* A start of structure B at the knots start[0..width-1]: every orientation
+ * pattern (widths up to EXHAUSTIVE_WIDTH), else the two best "left-facing
+ * prefix" patterns, each improved by single flips; coarse optima into B.
+ * prefix_risk: scratch [width + 1]. */
+static void structure_b_start(solver *s, const double *start, int width, pool *B,
+                              double *prefix_risk)
+{
+    for (int k = 0; k < width; k++)
+        s->fixed[k] = false;
+    if (width <= EXHAUSTIVE_WIDTH) {
+        for (int pattern = 0; pattern < (1 << width); pattern++) {
+            for (int k = 0; k < width; k++) {
+                s->t[k] = start[k];
+                s->side[k] = (pattern >> k) & 1;
+            }
+            solver_structure(s, width);
+            pool_consider(B, s, optimize(s, COARSE));
+        }
+        return;
+    }
+    /* the knots left of position p face left, the rest right: the piece
+     * between is flat; optimize the two best p at these start knots */
+    int first = -1, second = -1;
+    for (int p = 0; p <= width; p++) {
+        for (int k = 0; k < width; k++) {
+            s->t[k] = start[k];
+            s->side[k] = k < p ? LEFT : RIGHT;
+        }
+        solver_structure(s, width);
+        prefix_risk[p] = evaluate(s, NULL);
+        if (first < 0 || prefix_risk[p] < prefix_risk[first]) {
+            second = first;
+            first = p;
+        } else if (second < 0 || prefix_risk[p] < prefix_risk[second]) {
+            second = p;
+        }
+    }
+    const int chosen[2] = {first, second};
+    for (int c = 0; c < 2; c++) {
+        for (int k = 0; k < width; k++) {
+            s->t[k] = start[k];
+            s->side[k] = k < chosen[c] ? LEFT : RIGHT;
+        }
+        solver_structure(s, width);
+        bool changed;
+        pattern_descent(s, &changed);
+        pool_consider(B, s, optimize_with_patterns(s));
+    }
+}
+
+/* Starts of structure B from the best structure A's width - 1 knots with
+ * one of them doubled into a close pair: B's optima often spend two
+ * opposite hinges on one bend of the target (a near-coincident pair that
+ * uniform and kink starts rarely reach). */
+static void knot_pair_starts(solver *s, const candidate *bestA, int width, pool *B,
+                             double *start, double *prefix_risk)
+{
+    if (width < 2 || !isfinite(bestA->risk))
+        return;
+    const double *knots = bestA->t + 1;   /* hinge 0 of A is the affine part */
+    for (int k = 0; k < width - 1; k++) {
+        int m = 0;
+        for (int i = 0; i < width - 1; i++) {
+            if (i == k) {
+                start[m++] = fmax(knots[i] - PAIR_GAP, 0.0);
+                start[m++] = fmin(knots[i] + PAIR_GAP, 1.0);
+            } else {
+                start[m++] = knots[i];
+            }
+        }
+        qsort(start, (size_t)width, sizeof *start, compare_doubles);
+        structure_b_start(s, start, width, B, prefix_risk);
+    }
+}
+
 /* Searches structures A and B; the best in *best. relaxed is a solver for
  * width + 1 (relaxation()); its optimum's risk in *lower. */
 static int search(solver *s, solver *relaxed, int width, candidate *best, double *lower)
@@ -1366,47 +1443,7 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
         consider(&bestA, s, optimize(s, COARSE));
         /* structure B: w inner knots with orientations */
         start_knots(&s->g, rng, st, width, start);
-        for (int k = 0; k < width; k++)
-            s->fixed[k] = false;
-        if (width <= EXHAUSTIVE_WIDTH) {
-            for (int pattern = 0; pattern < (1 << width); pattern++) {
-                for (int k = 0; k < width; k++) {
-                    s->t[k] = start[k];
-                    s->side[k] = (pattern >> k) & 1;
-                }
-                solver_structure(s, width);
-                pool_consider(&B, s, optimize(s, COARSE));
-            }
-            continue;
-        }
-        /* the knots left of position p face left, the rest right: the piece
-         * between is flat; optimize the two best p at these start knots */
-        int first = -1, second = -1;
-        for (int p = 0; p <= width; p++) {
-            for (int k = 0; k < width; k++) {
-                s->t[k] = start[k];
-                s->side[k] = k < p ? LEFT : RIGHT;
-            }
-            solver_structure(s, width);
-            prefix_risk[p] = evaluate(s, NULL);
-            if (first < 0 || prefix_risk[p] < prefix_risk[first]) {
-                second = first;
-                first = p;
-            } else if (second < 0 || prefix_risk[p] < prefix_risk[second]) {
-                second = p;
-            }
-        }
-        const int chosen[2] = {first, second};
-        for (int c = 0; c < 2; c++) {
-            for (int k = 0; k < width; k++) {
-                s->t[k] = start[k];
-                s->side[k] = k < chosen[c] ? LEFT : RIGHT;
-            }
-            solver_structure(s, width);
-            bool changed;
-            pattern_descent(s, &changed);
-            pool_consider(&B, s, optimize_with_patterns(s));
-        }
+        structure_b_start(s, start, width, &B, prefix_risk);
     }
     if (grid_search(&s->g, width, bestA.risk, &affine_starts, &relaxed_starts))
         goto done;
@@ -1414,6 +1451,7 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
         affine_structure(s, width, affine_starts.t + (size_t)st * (size_t)(width - 1));
         consider(&bestA, s, optimize(s, COARSE));
     }
+    knot_pair_starts(s, &bestA, width, &B, start, prefix_risk);
     *lower = relaxation(relaxed, width, &relaxed_starts);
     if (!isfinite(*lower) || sweep_relaxed(s, relaxed, &B, width))
         goto done;

@@ -69,7 +69,7 @@
  * constant, square, sin, or a teacher of depth 1. */
 const char *sgdmc_rstar_unsupported_reason(const sgdmc_train_config *config);
 
-/* Runs compute R* of their own width up to this one (about 5-6 s at 32;
+/* Runs compute R* of their own width up to this one (about 6-7 s at 32;
  * the solver's cost grows steeply with the width). */
 #define SGDMC_RSTAR_MAX_WIDTH 32
 bool sgdmc_rstar_supported(const sgdmc_train_config *config);
