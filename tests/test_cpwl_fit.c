@@ -1,15 +1,14 @@
 /* The grid search for CPWL fits (cpwl_fit.h) against closed forms and
  * against brute force over every knot set, each solved on its own as a
- * least-squares problem in the hat functions (GSL's Cholesky), which
+ * least-squares problem in the hat functions (hat_fit.h), which
  * shares nothing with the dynamic programming but the cell moments. */
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "harness.h"
+#include "hat_fit.h"
 #include "sgdmc/cpwl_fit.h"
 
 /* Targets with closed-form cell moments. */
@@ -71,44 +70,31 @@ static double integral_g2(shape s)
     return s == SQUARE ? 0.2 : total;
 }
 
-/* The least risk with knots exactly at t[0..k-1], by the normal equations of
- * the k + 2 hat functions, with int hat * g by adaptive Simpson per cell. */
+/* The least risk with knots exactly at t[0..k-1]: int hat * g from the
+ * cell moments, then the hat functions' normal equations. */
 static double knot_set_risk(shape s, const double *t, int k, int cells)
 {
     const int n = k + 2;
-    double nodes[16];
+    double nodes[16], rhs[16] = {0};
     nodes[0] = 0.0;
     for (int i = 0; i < k; i++)
         nodes[i + 1] = t[i];
     nodes[k + 1] = 1.0;
-    gsl_matrix *A = gsl_matrix_calloc((size_t)n, (size_t)n);
-    gsl_vector *b = gsl_vector_calloc((size_t)n), *c = gsl_vector_alloc((size_t)n);
     for (int i = 0; i + 1 < n; i++) {   /* piece [nodes[i], nodes[i+1]] */
         const double lo = nodes[i], hi = nodes[i + 1], h = hi - lo;
-        *gsl_matrix_ptr(A, (size_t)i, (size_t)i) += h / 3.0;
-        *gsl_matrix_ptr(A, (size_t)i + 1, (size_t)i + 1) += h / 3.0;
-        *gsl_matrix_ptr(A, (size_t)i, (size_t)i + 1) += h / 6.0;
-        *gsl_matrix_ptr(A, (size_t)i + 1, (size_t)i) += h / 6.0;
         /* int g (hi - x)/h and g (x - lo)/h over the grid cells inside */
         for (int j = 0; j < cells; j++) {
-            const double a = (double)j / cells, bb = (double)(j + 1) / cells;
-            if (a < lo - 1e-12 || bb > hi + 1e-12)
+            const double a = (double)j / cells, b = (double)(j + 1) / cells;
+            if (a < lo - 1e-12 || b > hi + 1e-12)
                 continue;
             double m0, m1, m2;
-            cell_moments(s, a, bb, &m0, &m1, &m2);
+            cell_moments(s, a, b, &m0, &m1, &m2);
             const double far = (m1 - lo * m0) / h;
-            *gsl_vector_ptr(b, (size_t)i) += m0 - far;
-            *gsl_vector_ptr(b, (size_t)i + 1) += far;
+            rhs[i] += m0 - far;
+            rhs[i + 1] += far;
         }
     }
-    gsl_linalg_cholesky_decomp1(A);
-    gsl_linalg_cholesky_solve(A, b, c);
-    double dot;
-    gsl_blas_ddot(b, c, &dot);
-    gsl_matrix_free(A);
-    gsl_vector_free(b);
-    gsl_vector_free(c);
-    return integral_g2(s) - dot;   /* at the optimum: int g^2 - b . c */
+    return integral_g2(s) - hat_fit_projection(nodes, n, rhs);   /* at the optimum */
 }
 
 /* The best risk over every set of k knots on the grid's inner points. */

@@ -3,15 +3,14 @@
  * form for x^2, a brute-force grid search evaluated by midpoint-rule least
  * squares, and GSL's adaptive quadrature for the minimizer's risk. Also the
  * exact network-to-CPWL distance and `sgdmc reference`. */
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_rng.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "hat_fit.h"
 #include "sgdmc/problem.h"
 #include "sgdmc/reference_command.h"
 #include "sgdmc/rstar.h"
@@ -188,26 +187,18 @@ static void test_lower_bound(void)
 /* ---- the lower bound of a wide teacher against knots on its kinks ------------- */
 
 /* The least risk of a CPWL with knots t[0..k-1] against the CPWL teacher g,
- * exactly: the normal equations of the k + 2 hat functions, int g phi by
- * Simpson's rule on each teacher piece (quadratic there), solved by GSL's
- * Cholesky; risk = int g^2 - b . c at the optimum. */
+ * exactly: int g phi and int g^2 by Simpson's rule on each teacher piece
+ * (quadratic there), then the hat functions' normal equations. */
 static double hat_fit_risk(const sgdmc_pwl *g, const double *t, int k)
 {
     const int n = k + 2;
-    double nodes[40];
+    double nodes[40], rhs[40] = {0}, g2 = 0.0;
     nodes[0] = 0.0;
     for (int i = 0; i < k; i++)
         nodes[i + 1] = t[i];
     nodes[k + 1] = 1.0;
-    gsl_matrix *A = gsl_matrix_calloc((size_t)n, (size_t)n);
-    gsl_vector *b = gsl_vector_calloc((size_t)n), *c = gsl_vector_alloc((size_t)n);
-    double g2 = 0.0;
     for (int i = 0; i + 1 < n; i++) {
         const double lo = nodes[i], hi = nodes[i + 1], h = hi - lo;
-        *gsl_matrix_ptr(A, (size_t)i, (size_t)i) += h / 3.0;
-        *gsl_matrix_ptr(A, (size_t)i + 1, (size_t)i + 1) += h / 3.0;
-        *gsl_matrix_ptr(A, (size_t)i, (size_t)i + 1) += h / 6.0;
-        *gsl_matrix_ptr(A, (size_t)i + 1, (size_t)i) += h / 6.0;
         for (int j = 0; j + 1 < g->count; j++) {
             const double a = fmax(lo, g->x[j]), e = fmin(hi, g->x[j + 1]);
             if (e <= a)
@@ -215,21 +206,12 @@ static double hat_fit_risk(const sgdmc_pwl *g, const double *t, int k)
             const double m = (a + e) / 2.0, ga = sgdmc_pwl_eval(g, a), ge = sgdmc_pwl_eval(g, e);
             const double gm = sgdmc_pwl_eval(g, m);
             const double far_a = (a - lo) / h, far_m = (m - lo) / h, far_e = (e - lo) / h;
-            *gsl_vector_ptr(b, (size_t)i) +=
-                (e - a) * (ga * (1 - far_a) + 4 * gm * (1 - far_m) + ge * (1 - far_e)) / 6.0;
-            *gsl_vector_ptr(b, (size_t)i + 1) +=
-                (e - a) * (ga * far_a + 4 * gm * far_m + ge * far_e) / 6.0;
+            rhs[i] += (e - a) * (ga * (1 - far_a) + 4 * gm * (1 - far_m) + ge * (1 - far_e)) / 6.0;
+            rhs[i + 1] += (e - a) * (ga * far_a + 4 * gm * far_m + ge * far_e) / 6.0;
             g2 += (e - a) * (ga * ga + 4 * gm * gm + ge * ge) / 6.0;
         }
     }
-    gsl_linalg_cholesky_decomp1(A);
-    gsl_linalg_cholesky_solve(A, b, c);
-    double dot;
-    gsl_blas_ddot(b, c, &dot);
-    gsl_matrix_free(A);
-    gsl_vector_free(b);
-    gsl_vector_free(c);
-    return g2 - dot;
+    return g2 - hat_fit_projection(nodes, n, rhs);
 }
 
 /* hat_fit_risk with knots on the chosen kinks; t: room for them */
