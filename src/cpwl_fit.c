@@ -9,7 +9,8 @@
 
 /* The least cost p y^2 + q y + r of [x, 1] given the value y at a knot x,
  * for one placement of the later knots: the next one at grid[next] (n - 1:
- * none, the piece runs to 1), whose own parabola is level[.. - 1][node]. */
+ * none, the piece runs to 1), whose own parabola is levels[L - 1].at[node].
+ * Cost = residual on [x, 1] - int_x^1 g^2: the sum over pieces needs no g^2. */
 typedef struct {
     double p, q, r;
     int next;

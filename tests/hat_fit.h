@@ -3,17 +3,18 @@
 #ifndef SGDMC_TEST_HAT_FIT_H
 #define SGDMC_TEST_HAT_FIT_H
 
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_linalg.h>
 
 /* For the CPWL with breakpoints nodes[0..n-1] (0, the knots, 1) and
  * rhs[i] = int g phi_i, phi_i the hat function of node i: the normal
- * equations G c = rhs (G = int phi_i phi_j: h/3 and h/6 per piece) by GSL's
- * Cholesky, returning rhs . c, so that the least risk is int g^2 - rhs . c. */
-static inline double hat_fit_projection(const double *nodes, int n, const double *rhs)
+ * equations G v = rhs (G = int phi_i phi_j: h/3 and h/6 per piece) by GSL's
+ * Cholesky, v the best fit's values at the nodes. Callers integrate
+ * (g - f)^2 themselves: int g^2 - rhs . v would carry the solve's round-off
+ * into the risk to first order. */
+static inline void hat_fit_values(const double *nodes, int n, const double *rhs, double *values)
 {
     gsl_matrix *G = gsl_matrix_calloc((size_t)n, (size_t)n);
-    gsl_vector *b = gsl_vector_alloc((size_t)n), *c = gsl_vector_alloc((size_t)n);
+    gsl_vector *b = gsl_vector_alloc((size_t)n), *v = gsl_vector_alloc((size_t)n);
     for (int i = 0; i < n; i++)
         gsl_vector_set(b, (size_t)i, rhs[i]);
     for (int i = 0; i + 1 < n; i++) {
@@ -24,13 +25,12 @@ static inline double hat_fit_projection(const double *nodes, int n, const double
         *gsl_matrix_ptr(G, (size_t)i + 1, (size_t)i) += h / 6.0;
     }
     gsl_linalg_cholesky_decomp1(G);
-    gsl_linalg_cholesky_solve(G, b, c);
-    double dot;
-    gsl_blas_ddot(b, c, &dot);
+    gsl_linalg_cholesky_solve(G, b, v);
+    for (int i = 0; i < n; i++)
+        values[i] = gsl_vector_get(v, (size_t)i);
     gsl_matrix_free(G);
     gsl_vector_free(b);
-    gsl_vector_free(c);
-    return dot;
+    gsl_vector_free(v);
 }
 
 #endif
