@@ -235,6 +235,19 @@ static double subset_risk(const sgdmc_pwl *g, const int *chosen, double *t)
     return hat_fit_risk(g, t, m);
 }
 
+/* The problem of a depth-1 teacher into s, its CPWL into g, its flags into
+ * flags (for messages). */
+static void teacher_open(setup *s, int teacher_width, int seed, sgdmc_pwl *g, char *flags,
+                         size_t len)
+{
+    snprintf(flags, len, "--target=teacher --teacher_width=%d --teacher_depth=1 --teacher_seed=%d",
+             teacher_width, seed);
+    setup_open(s, flags);
+    const double *tp;
+    const sgdmc_arch *teacher = sgdmc_problem_teacher(s->problem, &tp);
+    CHECK(teacher && sgdmc_pwl_from_network(teacher, tp, g) == 0, "%s: teacher", flags);
+}
+
 /* The best fit with knots on k of the teacher's kinks, by a local search of
  * single swaps from random subsets (the best fits keep many knots on kinks;
  * any such fit is in the relaxed class, so its risk bounds L(k) from above). */
@@ -290,15 +303,9 @@ static void test_teacher_kinks(void)
     gsl_rng_set(rng, 7);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         char flags[160];
-        snprintf(flags, sizeof flags,
-                 "--target=teacher --teacher_width=%d --teacher_depth=1 --teacher_seed=%d",
-                 cases[c].teacher_width, cases[c].seed);
         setup s;
-        setup_open(&s, flags);
-        const double *tp;
-        const sgdmc_arch *teacher = sgdmc_problem_teacher(s.problem, &tp);
         sgdmc_pwl g = {0};
-        CHECK(teacher && sgdmc_pwl_from_network(teacher, tp, &g) == 0, "%s: teacher", flags);
+        teacher_open(&s, cases[c].teacher_width, cases[c].seed, &g, flags, sizeof flags);
         const int w = cases[c].width;
         if (g.count - 2 > w) {
             double lower = NAN;
@@ -462,15 +469,9 @@ static void test_teacher_brute_force(void)
     } cases[] = {{16, 15, 3}, {8, 5, 3}, {32, 9, 2}, {16, 12, 2}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         char flags[160];
-        snprintf(flags, sizeof flags,
-                 "--target=teacher --teacher_width=%d --teacher_depth=1 --teacher_seed=%d",
-                 cases[c].teacher_width, cases[c].seed);
         setup s;
-        setup_open(&s, flags);
-        const double *tp;
-        const sgdmc_arch *teacher = sgdmc_problem_teacher(s.problem, &tp);
         sgdmc_pwl g = {0};
-        CHECK(teacher && sgdmc_pwl_from_network(teacher, tp, &g) == 0, "%s: teacher", flags);
+        teacher_open(&s, cases[c].teacher_width, cases[c].seed, &g, flags, sizeof flags);
         const int w = cases[c].width, grid = w == 2 ? 200 : 60;
         int side[3] = {2, 0, 0};   /* structure A: x and w - 1 right-facing hinges */
         double brute_best = teacher_brute(&g, w, side, grid);
