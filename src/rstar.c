@@ -1052,48 +1052,51 @@ static double relaxation(solver *r, int width, const grid_starts *grid)
     return risk;
 }
 
+/* An orientation pattern (bit k: hinge k faces left) and a number for it:
+ * a subset sum of jumps, a constraint violation or a modelled cost. */
 typedef struct {
-    double sum;
+    double value;
     unsigned long long mask;
-} subset_sum;
+} scored_pattern;
 
-static int compare_sums(const void *a, const void *b)
+static int compare_scores(const void *a, const void *b)
 {
-    return compare_doubles(&((const subset_sum *)a)->sum, &((const subset_sum *)b)->sum);
+    return compare_doubles(&((const scored_pattern *)a)->value,
+                           &((const scored_pattern *)b)->value);
 }
 
-/* Keeps the `want` patterns with the smallest violation in a max-heap. */
+/* Keeps the `want` patterns of least value in a max-heap. */
 typedef struct {
     long count, want;
-    subset_sum *entry;   /* sum = |violation| */
+    scored_pattern *entry;
 } heap;
 
-static void heap_push(heap *h, double violation, unsigned long long mask)
+static void heap_push(heap *h, double value, unsigned long long mask)
 {
     long i;
     if (h->count < h->want) {
         i = h->count++;
-    } else if (violation < h->entry[0].sum) {   /* replace the worst, sift down */
+    } else if (value < h->entry[0].value) {   /* replace the worst, sift down */
         i = 0;
         for (;;) {
             long c = 2 * i + 1;
             if (c >= h->count)
                 break;
-            if (c + 1 < h->count && h->entry[c + 1].sum > h->entry[c].sum)
+            if (c + 1 < h->count && h->entry[c + 1].value > h->entry[c].value)
                 c++;
-            if (!(h->entry[c].sum > violation))
+            if (!(h->entry[c].value > value))
                 break;
             h->entry[i] = h->entry[c];
             i = c;
         }
-        h->entry[i] = (subset_sum){violation, mask};
+        h->entry[i] = (scored_pattern){value, mask};
         return;
     } else {
         return;
     }
-    for (; i > 0 && h->entry[(i - 1) / 2].sum < violation; i = (i - 1) / 2)
+    for (; i > 0 && h->entry[(i - 1) / 2].value < value; i = (i - 1) / 2)
         h->entry[i] = h->entry[(i - 1) / 2];
-    h->entry[i] = (subset_sum){violation, mask};
+    h->entry[i] = (scored_pattern){value, mask};
 }
 
 /* Sums of a[k] over every subset of a[0..n-1], by mask. */
@@ -1120,27 +1123,27 @@ static long near_feasible_patterns(int width, double alpha, const double *a,
     const int lo = width / 2, hi = width - lo;
     const size_t nlo = (size_t)1 << lo, nhi = (size_t)1 << hi;
     double *first = malloc(nlo * sizeof *first), *second = malloc(nhi * sizeof *second);
-    subset_sum *sorted = malloc(nhi * sizeof *sorted);
+    scored_pattern *sorted = malloc(nhi * sizeof *sorted);
     heap h = {0, want, malloc((size_t)want * sizeof *h.entry)};
     long found = 0;
     if (first && second && sorted && h.entry) {
         subset_sums(a, lo, first);
         subset_sums(a + lo, hi, second);
         for (size_t m = 0; m < nhi; m++)
-            sorted[m] = (subset_sum){second[m], (unsigned long long)m << lo};
-        qsort(sorted, nhi, sizeof *sorted, compare_sums);
+            sorted[m] = (scored_pattern){second[m], (unsigned long long)m << lo};
+        qsort(sorted, nhi, sizeof *sorted, compare_scores);
         for (size_t m = 0; m < nlo; m++) {
             const double need = -(alpha + first[m]);
             size_t l = 0, r = nhi;   /* the first sorted sum >= need */
             while (l < r) {
                 const size_t mid = (l + r) / 2;
-                if (sorted[mid].sum < need)
+                if (sorted[mid].value < need)
                     l = mid + 1;
                 else
                     r = mid;
             }
             for (size_t j = l >= 2 ? l - 2 : 0; j < l + 2 && j < nhi; j++)
-                heap_push(&h, fabs(sorted[j].sum - need), sorted[j].mask | m);
+                heap_push(&h, fabs(sorted[j].value - need), sorted[j].mask | m);
         }
         for (long i = 0; i < h.count; i++)
             out[i] = h.entry[i].mask;
