@@ -78,72 +78,61 @@ static double target_value(const target *g, double x)
     }
 }
 
-/* m0 = int_a^b g(x) dx and m1 = int_a^b x g(x) dx, 0 <= a <= b <= 1. */
-static void target_moments(const target *g, double a, double b, double *m0, double *m1)
+/* m0 = int_a^b g(x) dx, m1 = int_a^b x g(x) dx and, when m2 is not NULL,
+ * m2 = int_a^b g(x)^2 dx, 0 <= a <= b <= 1. */
+static void target_moments(const target *g, double a, double b, double *m0, double *m1,
+                           double *m2)
 {
     switch (g->kind) {
     case SGDMC_TARGET_CONSTANT:
         *m0 = g->constant * (b - a);
         *m1 = g->constant * (b - a) * (b + a) / 2.0;
+        if (m2)
+            *m2 = g->constant * g->constant * (b - a);
         return;
     case SGDMC_TARGET_SQUARE:
         *m0 = (b - a) * (b * b + a * b + a * a) / 3.0;
         *m1 = (b - a) * (b + a) * (b * b + a * a) / 4.0;
+        if (m2)
+            *m2 = (pow(b, 5.0) - pow(a, 5.0)) / 5.0;
         return;
     case SGDMC_TARGET_SIN: {
-        /* int sin(kx) = -cos(kx)/k, int x sin(kx) = -x cos(kx)/k + sin(kx)/k^2 */
+        /* int sin(kx) = -cos(kx)/k, int x sin(kx) = -x cos(kx)/k + sin(kx)/k^2,
+         * int sin^2(kx) = x/2 - sin(2kx)/(4k) */
         const double k = 2.0 * M_PI, ca = cos(k * a), cb = cos(k * b);
         *m0 = (ca - cb) / k;
         *m1 = (a * ca - b * cb) / k + (sin(k * b) - sin(k * a)) / (k * k);
+        if (m2)
+            *m2 = (b - a) / 2.0 - (sin(2.0 * k * b) - sin(2.0 * k * a)) / (4.0 * k);
         return;
     }
     default: {
-        /* g is linear on each teacher piece: Simpson's rule is exact for x g */
+        /* g is linear on each teacher piece: Simpson's rule is exact for x g and g^2 */
         const sgdmc_pwl *t = &g->teacher;
-        double s0 = 0.0, s1 = 0.0;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
         for (int j = 0; j + 1 < t->count; j++) {
             const double lo = fmax(a, t->x[j]), hi = fmin(b, t->x[j + 1]);
             if (hi <= lo)
                 continue;
             const double glo = sgdmc_pwl_eval(t, lo), ghi = sgdmc_pwl_eval(t, hi);
-            const double h = hi - lo;
+            const double gmid = (glo + ghi) / 2.0, h = hi - lo;
             s0 += h * (glo + ghi) / 2.0;
             s1 += h * (2.0 * lo * glo + lo * ghi + hi * glo + 2.0 * hi * ghi) / 6.0;
+            s2 += h * (glo * glo + 4.0 * gmid * gmid + ghi * ghi) / 6.0;
         }
         *m0 = s0;
         *m1 = s1;
+        if (m2)
+            *m2 = s2;
         return;
     }
     }
 }
 
-/* int_a^b g(x)^2 dx, 0 <= a <= b <= 1. */
-static double target_square_moment(const target *g, double a, double b)
+/* The teacher's kinks inside (0,1), teacher.x[1 .. kinks]; 0 for other targets. */
+static int teacher_kinks(const target *g)
 {
-    switch (g->kind) {
-    case SGDMC_TARGET_CONSTANT:
-        return g->constant * g->constant * (b - a);
-    case SGDMC_TARGET_SQUARE:
-        return (pow(b, 5.0) - pow(a, 5.0)) / 5.0;
-    case SGDMC_TARGET_SIN: {
-        const double k = 4.0 * M_PI;
-        return (b - a) / 2.0 - (sin(k * b) - sin(k * a)) / (2.0 * k);
-    }
-    default: {
-        /* g^2 is quadratic on each teacher piece: Simpson's rule is exact */
-        const sgdmc_pwl *t = &g->teacher;
-        double s2 = 0.0;
-        for (int j = 0; j + 1 < t->count; j++) {
-            const double lo = fmax(a, t->x[j]), hi = fmin(b, t->x[j + 1]);
-            if (hi <= lo)
-                continue;
-            const double glo = sgdmc_pwl_eval(t, lo), ghi = sgdmc_pwl_eval(t, hi);
-            const double gmid = (glo + ghi) / 2.0;
-            s2 += (hi - lo) * (glo * glo + 4.0 * gmid * gmid + ghi * ghi) / 6.0;
-        }
-        return s2;
-    }
-    }
+    return g->teacher.count > 2 ? g->teacher.count - 2 : 0;
 }
 
 /* ---- the solver's workspace -------------------------------------------- */
@@ -316,10 +305,10 @@ static double hinge_moment(const target *g, int side, double t)
 {
     double m0, m1;
     if (side == RIGHT) {
-        target_moments(g, t, 1.0, &m0, &m1);
+        target_moments(g, t, 1.0, &m0, &m1, NULL);
         return m1 - t * m0;
     }
-    target_moments(g, 0.0, t, &m0, &m1);
+    target_moments(g, 0.0, t, &m0, &m1, NULL);
     return t * m0 - m1;
 }
 
@@ -369,14 +358,14 @@ static int solve_coefficients(solver *s)
     const int n = s->nh + 1;
     if (n == 1) {
         double m0, m1;
-        target_moments(&s->g, 0.0, 1.0, &m0, &m1);
+        target_moments(&s->g, 0.0, 1.0, &m0, &m1, NULL);
         s->coef[0] = m0;
         return 0;
     }
     gsl_matrix_view G = gsl_matrix_submatrix(s->gram, 0, 0, (size_t)n, (size_t)n);
     gsl_matrix *A = &G.matrix;
     double m0, m1;
-    target_moments(&s->g, 0.0, 1.0, &m0, &m1);
+    target_moments(&s->g, 0.0, 1.0, &m0, &m1, NULL);
     /* the lower triangle: gsl_eigen_symmv reads only that one */
     gsl_matrix_set(A, 0, 0, 1.0);
     s->rhs[0] = m0;
@@ -678,7 +667,7 @@ static void candidate_load(solver *s, const candidate *c, int nh)
  * target keep many knots on its kinks, which uniform starts rarely find. */
 static void start_knots(const target *g, gsl_rng *rng, int start, int m, double *t)
 {
-    const int kinks = g->teacher.count > 2 ? g->teacher.count - 2 : 0;
+    const int kinks = teacher_kinks(g);
     const bool on_kinks = kinks > 0 && start > 1 && start % 2 == 1;
     int taken = 0;
     if (on_kinks) {
@@ -912,7 +901,7 @@ typedef struct {
 static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_bound)
 {
     const int cells = GRID_CELLS(max_knots);
-    const int kinks = g->teacher.count > 2 ? g->teacher.count - 2 : 0;
+    const int kinks = teacher_kinks(g);
     const size_t cap = (size_t)cells + 1 + (size_t)kinks;
     double *grid = malloc(cap * sizeof *grid);
     double *m0 = malloc(cap * sizeof *m0), *m1 = malloc(cap * sizeof *m1);
@@ -939,8 +928,7 @@ static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_boun
         }
         const double span = hi - lo > 0.0 ? hi - lo : 1.0;
         for (int i = 0; i + 1 < n; i++) {
-            target_moments(g, grid[i], grid[i + 1], &m0[i], &m1[i]);
-            m2[i] = target_square_moment(g, grid[i], grid[i + 1]);
+            target_moments(g, grid[i], grid[i + 1], &m0[i], &m1[i], &m2[i]);
         }
         fit = sgdmc_cpwl_fit_alloc(grid, n, m0, m1, m2, max_knots, lo - span, hi + span,
                                    risk_bound);
@@ -1213,7 +1201,7 @@ static int relaxed_inverse_hessian(const solver *r, int width, double *M)
             v *= 2.0;
             if (kind_i == 3 && kind_j == 2 && ki == kj) {
                 double m0, m1;
-                target_moments(&r->g, ti, 1.0, &m0, &m1);
+                target_moments(&r->g, ti, 1.0, &m0, &m1, NULL);
                 v += 2.0 * (m0 - relaxed_tail(r, width, ti));
             }
             if (kind_i == 3 && j == i)
