@@ -2,6 +2,7 @@
  * envelopes. The method is described in cpwl_fit.h. */
 #include "sgdmc/cpwl_fit.h"
 
+#include <gsl/gsl_poly.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -95,12 +96,11 @@ static bool feasible_values(const parabola *c, double within, double lo, double 
         *to = hi;
         return true;
     }
-    const double disc = c->q * c->q - 4.0 * c->p * (c->r - within);
-    if (!(disc >= 0.0))
+    double r0, r1;   /* p > 0: within `within` between the roots */
+    if (gsl_poly_solve_quadratic(c->p, c->q, c->r - within, &r0, &r1) < 2)
         return false;
-    const double half = sqrt(disc) / (2.0 * c->p), centre = -c->q / (2.0 * c->p);
-    *from = fmax(lo, centre - half);
-    *to = fmin(hi, centre + half);
+    *from = fmax(lo, r0);
+    *to = fmin(hi, r1);
     return *from <= *to;
 }
 
@@ -166,29 +166,13 @@ static void piece_append(piece *out, int *count, int at, double lo, double hi)
     (*count)++;
 }
 
-/* Where a - b changes sign strictly inside (lo, hi), sorted; returns how many. */
+/* Where a - b crosses 0 strictly inside (lo, hi), sorted; returns how many
+ * (a tangent point counts twice, a harmless extra cut). */
 static int crossings(const parabola *a, const parabola *b, double lo, double hi, double *at)
 {
-    const double dp = a->p - b->p, dq = a->q - b->q, dr = a->r - b->r;
-    int count = 0;
     double roots[2];
-    if (dp == 0.0) {
-        if (dq != 0.0)
-            roots[count++] = -dr / dq;
-    } else {
-        const double disc = dq * dq - 4.0 * dp * dr;
-        if (disc > 0.0) {
-            const double k = -0.5 * (dq + copysign(sqrt(disc), dq));
-            roots[count++] = k / dp;
-            if (k != 0.0)
-                roots[count++] = dr / k;
-        }
-    }
-    if (count == 2 && roots[0] > roots[1]) {
-        const double swap = roots[0];
-        roots[0] = roots[1];
-        roots[1] = swap;
-    }
+    const int count =
+        gsl_poly_solve_quadratic(a->p - b->p, a->q - b->q, a->r - b->r, &roots[0], &roots[1]);
     int inside = 0;
     for (int k = 0; k < count; k++)
         if (roots[k] > lo && roots[k] < hi)
