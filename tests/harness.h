@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,21 @@ static inline sgdmc_problem *harness_problem(sgdmc_train_config *config, const c
         exit(2);
     }
     return problem;
+}
+
+/* Steps at[0] < ... < at[k-1], a k-subset of 1 .. top, to the next one in
+ * lexicographic order (start from 1, 2, ..., k); false after the last. */
+static inline bool harness_next_combination(int *at, int k, int top)
+{
+    int i = k - 1;
+    while (i >= 0 && at[i] == top - k + 1 + i)
+        i--;
+    if (i < 0)
+        return false;
+    at[i]++;
+    for (int j = i + 1; j < k; j++)
+        at[j] = at[j - 1] + 1;
+    return true;
 }
 
 /* Writes a data file with x [n, d] (row-major) and y [n, 1]. */

@@ -1,14 +1,14 @@
 /* The grid search for CPWL fits (cpwl_fit.h) against closed forms and
  * against brute force over every knot set, each solved on its own as a
- * least-squares problem in the hat functions (hat_fit.h), which
+ * least-squares problem in the hat functions (hat_fit_values), which
  * shares nothing with the dynamic programming but the cell moments. */
+#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "harness.h"
-#include "hat_fit.h"
 #include "sgdmc/cpwl_fit.h"
 
 /* Targets with closed-form cell moments. */
@@ -70,6 +70,34 @@ static double integral_g2(shape s)
     return s == SQUARE ? 0.2 : total;
 }
 
+/* For the CPWL with breakpoints nodes[0..n-1] (0, the knots, 1) and
+ * rhs[i] = int g phi_i, phi_i the hat function of node i: the normal
+ * equations G v = rhs (G = int phi_i phi_j: h/3 and h/6 per piece) by GSL's
+ * Cholesky, v the best fit's values at the nodes. Callers integrate
+ * (g - f)^2 themselves: int g^2 - rhs . v would carry the solve's round-off
+ * into the risk to first order. */
+static void hat_fit_values(const double *nodes, int n, const double *rhs, double *values)
+{
+    gsl_matrix *G = gsl_matrix_calloc((size_t)n, (size_t)n);
+    gsl_vector *b = gsl_vector_alloc((size_t)n), *v = gsl_vector_alloc((size_t)n);
+    for (int i = 0; i < n; i++)
+        gsl_vector_set(b, (size_t)i, rhs[i]);
+    for (int i = 0; i + 1 < n; i++) {
+        const double h = nodes[i + 1] - nodes[i];
+        *gsl_matrix_ptr(G, (size_t)i, (size_t)i) += h / 3.0;
+        *gsl_matrix_ptr(G, (size_t)i + 1, (size_t)i + 1) += h / 3.0;
+        *gsl_matrix_ptr(G, (size_t)i, (size_t)i + 1) += h / 6.0;
+        *gsl_matrix_ptr(G, (size_t)i + 1, (size_t)i) += h / 6.0;
+    }
+    gsl_linalg_cholesky_decomp1(G);
+    gsl_linalg_cholesky_solve(G, b, v);
+    for (int i = 0; i < n; i++)
+        values[i] = gsl_vector_get(v, (size_t)i);
+    gsl_matrix_free(G);
+    gsl_vector_free(b);
+    gsl_vector_free(v);
+}
+
 static double target_at(shape s, double x) { return s == SQUARE ? x * x : zigzag(x); }
 
 /* The least risk with knots exactly at t[0..k-1]: int hat * g from the
@@ -122,7 +150,7 @@ static double brute_force(shape s, int cells, int k, int *best_at)
     for (int i = 0; i < k; i++)
         at[i] = i + 1;
     double best = INFINITY;
-    for (;;) {
+    do {
         double t[8];
         for (int i = 0; i < k; i++)
             t[i] = (double)at[i] / cells;
@@ -132,15 +160,7 @@ static double brute_force(shape s, int cells, int k, int *best_at)
             for (int i = 0; i < k; i++)
                 best_at[i] = at[i];
         }
-        int i = k - 1;   /* next combination of k of 1 .. cells - 1 */
-        while (i >= 0 && at[i] == cells - k + i)
-            i--;
-        if (i < 0)
-            break;
-        at[i]++;
-        for (int j = i + 1; j < k; j++)
-            at[j] = at[j - 1] + 1;
-    }
+    } while (harness_next_combination(at, k, cells - 1));
     return best;
 }
 

@@ -5,12 +5,12 @@
  * exact network-to-CPWL distance and `sgdmc reference`. */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_rng.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "hat_fit.h"
 #include "sgdmc/problem.h"
 #include "sgdmc/reference_command.h"
 #include "sgdmc/rstar.h"
@@ -184,55 +184,95 @@ static void test_lower_bound(void)
     sgdmc_problem_free(teacher.problem);
 }
 
-/* ---- the lower bound of a wide teacher against knots on its kinks ------------- */
+/* ---- exact least-squares fits against a teacher --------------------------- */
 
-/* The least risk of a CPWL with knots t[0..k-1] against the CPWL teacher g,
- * exactly: int g phi by Simpson's rule on each teacher piece (quadratic
- * there), the hat functions' normal equations, then int (g - f)^2 by
- * Simpson's rule on the pieces between nodes and kinks. */
-static double hat_fit_risk(const sgdmc_pwl *g, const double *t, int k)
+#define FIT_MAX 16
+
+static int compare_doubles(const void *a, const void *b)
 {
-    const int n = k + 2;
-    double nodes[40], rhs[40] = {0}, values[40], risk = 0.0;
-    nodes[0] = 0.0;
-    for (int i = 0; i < k; i++)
-        nodes[i + 1] = t[i];
-    nodes[k + 1] = 1.0;
-    for (int pass = 0; pass < 2; pass++) {   /* 0: the right-hand side; 1: the risk */
-        if (pass == 1)
-            hat_fit_values(nodes, n, rhs, values);
-        for (int i = 0; i + 1 < n; i++) {
-            const double lo = nodes[i], hi = nodes[i + 1], h = hi - lo;
-            for (int j = 0; j + 1 < g->count; j++) {
-                const double a = fmax(lo, g->x[j]), e = fmin(hi, g->x[j + 1]);
-                if (e <= a)
-                    continue;
-                const double xs[3] = {a, (a + e) / 2.0, e}, wt[3] = {1.0, 4.0, 1.0};
-                for (int q = 0; q < 3; q++) {
-                    const double gv = sgdmc_pwl_eval(g, xs[q]), far = (xs[q] - lo) / h;
-                    const double w = (e - a) * wt[q] / 6.0;
-                    if (pass == 0) {
-                        rhs[i] += w * gv * (1.0 - far);
-                        rhs[i + 1] += w * gv * far;
-                    } else {
-                        const double r = gv - (values[i] * (1.0 - far) + values[i + 1] * far);
-                        risk += w * r * r;
-                    }
-                }
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The least risk of c + sum_j a_j phi_j against the CPWL teacher g, phi_j
+ * the right-facing hinge (x - t_j)_+ (side 0), the left-facing (t_j - x)_+
+ * (1) or x (2): the normal equations, every integral by Simpson's rule on
+ * the pieces between the knots and the teacher's breakpoints (all products
+ * are quadratic there), solved by GSL's Cholesky; NAN when singular.
+ * k <= FIT_MAX, teachers of at most 62 kinks. */
+static double exact_fit_risk(const sgdmc_pwl *g, int k, const double *t, const int *side)
+{
+    enum { N = FIT_MAX + 1 };
+    double br[64 + FIT_MAX];
+    int nb = 0;
+    for (int j = 0; j < g->count; j++)
+        br[nb++] = g->x[j];
+    for (int j = 0; j < k; j++)
+        if (side[j] != 2)
+            br[nb++] = t[j];
+    qsort(br, (size_t)nb, sizeof *br, compare_doubles);
+    const int n = k + 1;
+    double G[N][N] = {{0}}, rhs[N] = {0};
+    for (int p = 0; p + 1 < nb; p++) {
+        const double xs[3] = {br[p], (br[p] + br[p + 1]) / 2.0, br[p + 1]};
+        const double wt[3] = {1.0, 4.0, 1.0}, h = (br[p + 1] - br[p]) / 6.0;
+        for (int q = 0; q < 3 && h > 0.0; q++) {
+            double phi[N] = {1.0};
+            for (int j = 0; j < k; j++)
+                phi[j + 1] = side[j] == 2   ? xs[q]
+                             : side[j] == 0 ? fmax(xs[q] - t[j], 0.0)
+                                            : fmax(t[j] - xs[q], 0.0);
+            const double gv = sgdmc_pwl_eval(g, xs[q]), w = h * wt[q];
+            for (int i = 0; i < n; i++) {
+                rhs[i] += w * gv * phi[i];
+                for (int j = 0; j < n; j++)
+                    G[i][j] += w * phi[i] * phi[j];
             }
+        }
+    }
+    gsl_matrix_view A = gsl_matrix_view_array_with_tda(&G[0][0], (size_t)n, (size_t)n, N);
+    gsl_vector_view b = gsl_vector_view_array(rhs, (size_t)n);
+    double coef[N];
+    gsl_vector_view c = gsl_vector_view_array(coef, (size_t)n);
+    gsl_error_handler_t *previous = gsl_set_error_handler_off();
+    const int failed = gsl_linalg_cholesky_decomp1(&A.matrix) ||
+                       gsl_linalg_cholesky_solve(&A.matrix, &b.vector, &c.vector);
+    gsl_set_error_handler(previous);
+    if (failed)
+        return NAN;
+    /* the risk of these coefficients as int (g - f)^2 itself: int g^2 - rhs . c
+     * would carry the solve's round-off to first order */
+    double risk = 0.0;
+    for (int p = 0; p + 1 < nb; p++) {
+        const double xs[3] = {br[p], (br[p] + br[p + 1]) / 2.0, br[p + 1]};
+        const double wt[3] = {1.0, 4.0, 1.0}, h = (br[p + 1] - br[p]) / 6.0;
+        for (int q = 0; q < 3 && h > 0.0; q++) {
+            double f = coef[0];
+            for (int j = 0; j < k; j++)
+                f += coef[j + 1] * (side[j] == 2   ? xs[q]
+                                    : side[j] == 0 ? fmax(xs[q] - t[j], 0.0)
+                                                   : fmax(t[j] - xs[q], 0.0));
+            const double r = sgdmc_pwl_eval(g, xs[q]) - f;
+            risk += h * wt[q] * r * r;
         }
     }
     return risk;
 }
 
-/* hat_fit_risk with knots on the chosen kinks; t: room for them */
-static double subset_risk(const sgdmc_pwl *g, const int *chosen, double *t)
+/* ---- the lower bound of a wide teacher against knots on its kinks ------------- */
+
+/* The best CPWL with knots on the chosen kinks (c + alpha x and a hinge on
+ * each: the relaxed class), by exact_fit_risk. */
+static double subset_risk(const sgdmc_pwl *g, const int *chosen)
 {
-    int m = 0;
+    double t[FIT_MAX] = {0};
+    int side[FIT_MAX] = {2}, m = 1;   /* t[0]: the slope x, no knot */
     for (int j = 0; j < g->count - 2; j++)
-        if (chosen[j])
-            t[m++] = g->x[j + 1];
-    return hat_fit_risk(g, t, m);
+        if (chosen[j]) {
+            t[m] = g->x[j + 1];
+            side[m++] = 0;
+        }
+    return exact_fit_risk(g, m, t, side);
 }
 
 /* The problem of a depth-1 teacher into s, its CPWL into g, its flags into
@@ -254,8 +294,12 @@ static void teacher_open(setup *s, int teacher_width, int seed, sgdmc_pwl *g, ch
 static double best_on_kinks(const sgdmc_pwl *g, int k, gsl_rng *rng)
 {
     const int kinks = g->count - 2;
-    double best = INFINITY, t[40];
+    double best = INFINITY;
     int chosen[64];
+    if (k >= FIT_MAX) {
+        CHECK(0, "best_on_kinks: %d knots, at most %d", k, FIT_MAX - 1);
+        return NAN;
+    }
     for (int restart = 0; restart < 12; restart++) {
         for (int j = 0; j < kinks; j++)
             chosen[j] = 0;
@@ -266,7 +310,7 @@ static double best_on_kinks(const sgdmc_pwl *g, int k, gsl_rng *rng)
                 taken++;
             }
         }
-        double risk = subset_risk(g, chosen, t);
+        double risk = subset_risk(g, chosen);
         for (bool improved = true; improved;) {
             improved = false;
             for (int out = 0; out < kinks; out++)
@@ -275,7 +319,7 @@ static double best_on_kinks(const sgdmc_pwl *g, int k, gsl_rng *rng)
                         continue;
                     chosen[out] = 0;
                     chosen[in] = 1;
-                    const double r = subset_risk(g, chosen, t);
+                    const double r = subset_risk(g, chosen);
                     if (r < risk * (1.0 - 1e-12)) {
                         risk = r;
                         improved = true;
@@ -325,80 +369,52 @@ static void test_teacher_kinks(void)
 
 /* ---- brute force for wide teachers, w = 2 and 3 ------------------------------------ */
 
-static int compare_doubles(const void *a, const void *b)
+/* A least-squares risk of knots t[0..k-1], each brute force's own. */
+typedef double (*knots_risk)(const void *context, const double *t);
+
+/* Compass search from best_t (of risk `risk`, k <= 3 knots): moves one free
+ * knot at a time by +-step within [0,1] while the risk falls, the step
+ * halving from `step` while above min_step. Updates best_t; returns its risk. */
+static double compass_search(knots_risk risk_of, const void *context, int k,
+                             const bool *free_knot, double *best_t, double risk, double step,
+                             double min_step)
 {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    double t[3];
+    for (; step > min_step; step /= 2.0)
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (int j = 0; j < k; j++)
+                for (int dir = -1; dir <= 1 && free_knot[j]; dir += 2) {
+                    memcpy(t, best_t, (size_t)k * sizeof *t);
+                    t[j] = fmin(1.0, fmax(0.0, t[j] + dir * step));
+                    const double r = risk_of(context, t);
+                    if (r < risk) {
+                        risk = r;
+                        memcpy(best_t, t, (size_t)k * sizeof *t);
+                        moved = true;
+                    }
+                }
+        }
+    return risk;
 }
 
-/* The least risk of c + sum_j a_j phi_j against the CPWL teacher g, phi_j
- * the right-facing hinge (x - t_j)_+ (side 0), the left-facing (t_j - x)_+
- * (1) or x (2): the normal equations, every integral by Simpson's rule on
- * the pieces between the knots and the teacher's breakpoints (all products
- * are quadratic there), solved by GSL's Cholesky; NAN when singular. */
-static double exact_fit_risk(const sgdmc_pwl *g, int k, const double *t, const int *side)
+typedef struct {
+    const sgdmc_pwl *g;
+    int k;
+    const int *side;
+} teacher_fit;
+
+static double teacher_fit_risk(const void *context, const double *t)
 {
-    double br[48];
-    int nb = 0;
-    for (int j = 0; j < g->count; j++)
-        br[nb++] = g->x[j];
-    for (int j = 0; j < k; j++)
-        if (side[j] != 2)
-            br[nb++] = t[j];
-    qsort(br, (size_t)nb, sizeof *br, compare_doubles);
-    const int n = k + 1;
-    double G[4][4] = {{0}}, rhs[4] = {0};
-    for (int p = 0; p + 1 < nb; p++) {
-        const double xs[3] = {br[p], (br[p] + br[p + 1]) / 2.0, br[p + 1]};
-        const double wt[3] = {1.0, 4.0, 1.0}, h = (br[p + 1] - br[p]) / 6.0;
-        for (int q = 0; q < 3 && h > 0.0; q++) {
-            double phi[4] = {1.0};
-            for (int j = 0; j < k; j++)
-                phi[j + 1] = side[j] == 2   ? xs[q]
-                             : side[j] == 0 ? fmax(xs[q] - t[j], 0.0)
-                                            : fmax(t[j] - xs[q], 0.0);
-            const double gv = sgdmc_pwl_eval(g, xs[q]), w = h * wt[q];
-            for (int i = 0; i < n; i++) {
-                rhs[i] += w * gv * phi[i];
-                for (int j = 0; j < n; j++)
-                    G[i][j] += w * phi[i] * phi[j];
-            }
-        }
-    }
-    gsl_matrix_view A = gsl_matrix_view_array_with_tda(&G[0][0], (size_t)n, (size_t)n, 4);
-    gsl_vector_view b = gsl_vector_view_array(rhs, (size_t)n);
-    double coef[4];
-    gsl_vector_view c = gsl_vector_view_array(coef, (size_t)n);
-    gsl_error_handler_t *previous = gsl_set_error_handler_off();
-    const int failed = gsl_linalg_cholesky_decomp1(&A.matrix) ||
-                       gsl_linalg_cholesky_solve(&A.matrix, &b.vector, &c.vector);
-    gsl_set_error_handler(previous);
-    if (failed)
-        return NAN;
-    /* the risk of these coefficients as int (g - f)^2 itself: int g^2 - rhs . c
-     * would carry the solve's round-off to first order */
-    double risk = 0.0;
-    for (int p = 0; p + 1 < nb; p++) {
-        const double xs[3] = {br[p], (br[p] + br[p + 1]) / 2.0, br[p + 1]};
-        const double wt[3] = {1.0, 4.0, 1.0}, h = (br[p + 1] - br[p]) / 6.0;
-        for (int q = 0; q < 3 && h > 0.0; q++) {
-            double f = coef[0];
-            for (int j = 0; j < k; j++)
-                f += coef[j + 1] * (side[j] == 2   ? xs[q]
-                                    : side[j] == 0 ? fmax(xs[q] - t[j], 0.0)
-                                                   : fmax(t[j] - xs[q], 0.0));
-            const double r = sgdmc_pwl_eval(g, xs[q]) - f;
-            risk += h * wt[q] * r * r;
-        }
-    }
-    return risk;
+    const teacher_fit *f = context;
+    return exact_fit_risk(f->g, f->k, t, f->side);
 }
 
 #define BRUTE_KEEP 4
 
 /* The best of exact_fit_risk over knots on a grid (strictly increasing):
- * the BRUTE_KEEP best grid points, each refined by coordinate steps halving
- * down to 1e-9. */
+ * the BRUTE_KEEP best grid points, each refined by compass search down to
+ * 1e-9. */
 static double teacher_brute(const sgdmc_pwl *g, int k, const int *side, int grid)
 {
     double kept[BRUTE_KEEP][3] = {{0}}, kept_risk[BRUTE_KEEP], t[3] = {0};
@@ -409,7 +425,7 @@ static double teacher_brute(const sgdmc_pwl *g, int k, const int *side, int grid
     const int free_knots = k - first;
     for (int i = 0; i < free_knots; i++)
         at[i] = i + 1;
-    for (;;) {
+    do {
         for (int i = 0; i < free_knots; i++)
             t[first + i] = (double)at[i] / grid;
         const double r = exact_fit_risk(g, k, t, side);
@@ -424,35 +440,13 @@ static double teacher_brute(const sgdmc_pwl *g, int k, const int *side, int grid
             kept_risk[slot] = r;
             memcpy(kept[slot], t, sizeof t);
         }
-        int i = free_knots - 1;   /* next combination of grid points */
-        while (i >= 0 && at[i] == grid - free_knots + i)
-            i--;
-        if (i < 0)
-            break;
-        at[i]++;
-        for (int j = i + 1; j < free_knots; j++)
-            at[j] = at[j - 1] + 1;
-    }
+    } while (harness_next_combination(at, free_knots, grid - 1));
+    const teacher_fit fit = {g, k, side};
+    const bool free_knot[3] = {first == 0, true, true};
     double best = INFINITY;
-    for (int c = 0; c < BRUTE_KEEP && isfinite(kept_risk[c]); c++) {
-        double risk = kept_risk[c], *best_t = kept[c];
-        for (double step = 1.0 / grid; step > 1e-9; step /= 2.0)
-            for (bool moved = true; moved;) {
-                moved = false;
-                for (int j = first; j < k; j++)
-                    for (int dir = -1; dir <= 1; dir += 2) {
-                        memcpy(t, best_t, sizeof t);
-                        t[j] = fmin(1.0, fmax(0.0, t[j] + dir * step));
-                        const double r = exact_fit_risk(g, k, t, side);
-                        if (r < risk) {
-                            risk = r;
-                            memcpy(best_t, t, sizeof t);
-                            moved = true;
-                        }
-                    }
-            }
-        best = fmin(best, risk);
-    }
+    for (int c = 0; c < BRUTE_KEEP && isfinite(kept_risk[c]); c++)
+        best = fmin(best, compass_search(teacher_fit_risk, &fit, k, free_knot, kept[c],
+                                         kept_risk[c], 1.0 / grid, 1e-9));
     return best;
 }
 
@@ -575,6 +569,17 @@ static double midpoint_risk(int k, const double *t, const int *side, int n)
     return risk / n;
 }
 
+typedef struct {
+    int k;
+    const int *side;
+} midpoint_fit;
+
+static double midpoint_fit_risk(const void *context, const double *t)
+{
+    const midpoint_fit *f = context;
+    return midpoint_risk(f->k, t, f->side, BRUTE_N);
+}
+
 /* Grid over the free knots (grid points per knot), then a compass search
  * around the best grid point down to step 1e-7, all on the coarse then the
  * fine midpoint rule. */
@@ -593,25 +598,9 @@ static double brute(int k, const int *side, const bool *free_knot, int grid, dou
             memcpy(best_t, t, sizeof t);
         }
     }
-    best = midpoint_risk(k, best_t, side, BRUTE_N);
-    for (double step = 1.0 / grid; step > 1e-7; step /= 2) {
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            for (int j = 0; j < k; j++)
-                for (int dir = -1; dir <= 1 && free_knot[j]; dir += 2) {
-                    memcpy(t, best_t, sizeof t);
-                    t[j] = fmin(1.0, fmax(0.0, t[j] + dir * step));
-                    const double r = midpoint_risk(k, t, side, BRUTE_N);
-                    if (r < best) {
-                        best = r;
-                        memcpy(best_t, t, sizeof t);
-                        moved = true;
-                    }
-                }
-        }
-    }
-    return best;
+    const midpoint_fit fit = {k, side};
+    return compass_search(midpoint_fit_risk, &fit, k, free_knot, best_t,
+                          midpoint_risk(k, best_t, side, BRUTE_N), 1.0 / grid, 1e-7);
 }
 
 static void test_brute_force(const char *flags, double (*g)(double))
