@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .config import ConfigError, parse_config
+from .fields import RUN_FIELDS
 
-# Datasets of /runs that are bookkeeping rather than metrics: `done` selects
-# the rows and is always 1 in the result.
+# `done` selects the rows and would always be 1 in the result.
 _SKIP = {"done"}
 
 
@@ -123,13 +123,14 @@ def load_study(path: str, trajectory: bool = True) -> Study:
             if not isinstance(item, h5py.Dataset) or name in _SKIP or name in columns:
                 continue
             values = item[...][rows]
+            kind = RUN_FIELDS.get(name)
             enum = h5py.check_enum_dtype(item.dtype)
             if enum is not None:
                 columns[name] = _enum_column(values, enum)
-            elif name == "certified_nonconvergent":
-                # 1 certified, 0 not, -1 unknown: a nullable boolean says exactly that
+            elif kind == "verdict":
+                # 1 yes, 0 no, -1 unknown: a nullable boolean says exactly that
                 columns[name] = pd.arrays.BooleanArray(values == 1, values < 0)
-            elif values.ndim == 2:
+            elif kind == "layers" or values.ndim == 2:
                 # per hidden layer, -1 beyond a run's depth or for a diverged
                 # run's dead_final: missing, not a count
                 names = [f"{name}_{j + 1}" for j in range(values.shape[1])]

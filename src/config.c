@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sgdmc/error.h"
+#include "sgdmc/train_options.h"
+
 const char *const sgdmc_input_names[SGDMC_INPUT_COUNT + 1] = {"uniform", "normal", NULL};
 const char *const sgdmc_target_names[SGDMC_TARGET_COUNT + 1] = {"constant", "square", "sin",
                                                                "teacher", NULL};
@@ -15,71 +18,48 @@ const char *const sgdmc_init_names[SGDMC_INIT_COUNT + 1] = {"uniform", "normal",
 void sgdmc_train_config_defaults(sgdmc_train_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->input_dim = 0;
-    c->depth = 1;
-    c->width = 4;
-    c->activation = SGDMC_ACT_RELU;
-    c->init = SGDMC_INIT_UNIFORM;
-    c->init_scale = 1.0;
-    c->seed = 0;
-    c->input = SGDMC_INPUT_UNIFORM;
-    c->target = SGDMC_TARGET_SQUARE;
-    c->teacher_width = 2;
-    c->teacher_depth = 1;
-    c->teacher_seed = 0;
-    c->batch_size = 16;
-    c->loss = SGDMC_LOSS_MSE;
-    c->l2 = 0.0;
-    c->optimizer = (sgdmc_optimizer_config){
-        .kind = SGDMC_OPT_SGD, .timescale = SGDMC_TIMESCALE_NONE,
-        .lr = NAN, .momentum = NAN, .beta1 = NAN, .beta2 = NAN,
-        .eps = NAN, .weight_decay = NAN, .clip = NAN, .tau = NAN};
-    c->schedule = SGDMC_SCHEDULE_CONSTANT;
-    c->schedule_gamma = 0.0;
-    c->schedule_k0 = 1.0;
-    c->steps = 1000;
-    c->trajectory = 0;
-    c->checkpoints = 8;
-    c->eval_points = 4096;
-    c->gram_points = 32;
-    c->tol = 1e-3;
-    c->rtol = 0.0;
+    /* "not given": the optimizer's own default (optim.c), no R* given */
+    c->optimizer = (sgdmc_optimizer_config){.lr = NAN, .momentum = NAN, .beta1 = NAN,
+                                            .beta2 = NAN, .eps = NAN, .weight_decay = NAN,
+                                            .clip = NAN, .tau = NAN};
     c->min_risk = NAN;
-    c->rstar_starts = 0;
-    c->rstar_iterations = 2000;
-    c->blowup = 1e10;
+    sgdmc_options_set_defaults(&sgdmc_train_options, c);
 }
-
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        snprintf(err, errlen, __VA_ARGS__);                                                \
-        return -1;                                                                         \
-    } while (0)
 
 int sgdmc_train_config_check(const sgdmc_train_config *c, char *err, size_t errlen)
 {
     const bool data = c->data_file[0] != '\0';
     if (c->widths_count > 0 && c->widths_count != c->depth)
-        FAIL("--widths: %d widths given but --depth=%d (give one width per hidden layer)",
+        SGDMC_FAIL("--widths: %d widths given but --depth=%d (give one width per hidden layer)",
              c->widths_count, c->depth);
     if (c->loss == SGDMC_LOSS_LOGISTIC && !data)
-        FAIL("--loss=logistic: needs labelled data (--data=FILE.h5 with y in {-1,+1} or {0,1})");
+        SGDMC_FAIL("--loss=logistic: needs labelled data (--data=FILE.h5 with y in {-1,+1} or {0,1})");
     if (c->batch_size == 0 && !data)
-        FAIL("--batch_size=0 (the whole data set) needs --data; distribution problems draw "
+        SGDMC_FAIL("--batch_size=0 (the whole data set) needs --data; distribution problems draw "
              "fresh samples, so give a batch size >= 1");
     if (c->optimizer.timescale != SGDMC_TIMESCALE_NONE &&
-        !sgdmc_optimizer_has_framework(c->optimizer.kind))
-        FAIL("--timescale=%s: not defined for --optimizer=%s (use sgd, momentum, signsgd, "
-             "normalized_sgd, clipped_sgd or lion)",
-             sgdmc_timescale_names[c->optimizer.timescale],
-             sgdmc_optimizer_names[c->optimizer.kind]);
+        !sgdmc_optimizer_has_framework(c->optimizer.kind)) {
+        const char *framework[SGDMC_OPT_COUNT + 1];
+        int count = 0;
+        for (int k = 0; k < SGDMC_OPT_COUNT; k++)
+            if (sgdmc_optimizer_has_framework(k))
+                framework[count++] = sgdmc_optimizer_names[k];
+        framework[count] = NULL;
+        char names[256];
+        sgdmc_names_list(framework, NULL, names, sizeof names);
+        SGDMC_FAIL("--timescale=%s: not defined for --optimizer=%s (use %s)",
+                   sgdmc_timescale_names[c->optimizer.timescale],
+                   sgdmc_optimizer_names[c->optimizer.kind], names);
+    }
     if (c->input_dim > 40 && !data)
-        FAIL("--input_dim=%d: distribution problems support at most 40 input dimensions "
+        SGDMC_FAIL("--input_dim=%d: distribution problems support at most 40 input dimensions "
              "(the quasi-Monte Carlo risk evaluation's limit)",
              c->input_dim);
     if (c->target == SGDMC_TARGET_TEACHER && c->teacher_depth > SGDMC_MAX_DEPTH)
-        FAIL("--teacher_depth=%d: at most %d", c->teacher_depth, SGDMC_MAX_DEPTH);
+        SGDMC_FAIL("--teacher_depth=%d: at most %d", c->teacher_depth, SGDMC_MAX_DEPTH);
     return 0;
+fail:
+    return -1;
 }
 
 void sgdmc_train_config_arch(const sgdmc_train_config *c, int input_dim, sgdmc_arch *arch)

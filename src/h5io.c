@@ -8,11 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        snprintf(err, errlen, __VA_ARGS__);                                                \
-        goto fail;                                                                         \
-    } while (0)
+#include "sgdmc/error.h"
 
 /* Opens an existing HDF5 file read-only, telling apart "missing" and "not HDF5". */
 static hid_t open_readonly(const char *path, char *err, size_t errlen)
@@ -39,31 +35,31 @@ static double *read_dataset(hid_t file, const char *path, const char *name, int 
     double *values = NULL;
     hid_t dset = -1, space = -1;
     if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
-        FAIL("%s: dataset '%s' is missing", path, name);
+        SGDMC_FAIL("%s: dataset '%s' is missing", path, name);
     dset = H5Dopen2(file, name, H5P_DEFAULT);
     if (dset < 0)
-        FAIL("%s: '%s' is not a dataset", path, name);
+        SGDMC_FAIL("%s: '%s' is not a dataset", path, name);
     hid_t type = H5Dget_type(dset);
     H5T_class_t cls = H5Tget_class(type);
     H5Tclose(type);
     if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-        FAIL("%s: dataset '%s' is not numeric", path, name);
+        SGDMC_FAIL("%s: dataset '%s' is not numeric", path, name);
     space = H5Dget_space(dset);
     int r = H5Sget_simple_extent_ndims(space);
     if (r < 1 || r > 2)
-        FAIL("%s: dataset '%s' has %d dimensions, expected 1 or 2", path, name, r);
+        SGDMC_FAIL("%s: dataset '%s' has %d dimensions, expected 1 or 2", path, name, r);
     dims[1] = 1;
     H5Sget_simple_extent_dims(space, dims, NULL);
     *rank = r;
     size_t count = (size_t)dims[0] * (size_t)(r == 2 ? dims[1] : 1);
     values = malloc((count ? count : 1) * sizeof *values);
     if (!values)
-        FAIL("%s: dataset '%s': out of memory", path, name);
+        SGDMC_FAIL("%s: dataset '%s': out of memory", path, name);
     if (count && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0)
-        FAIL("%s: cannot read dataset '%s'", path, name);
+        SGDMC_FAIL("%s: cannot read dataset '%s'", path, name);
     for (size_t i = 0; i < count; i++)
         if (!isfinite(values[i]))
-            FAIL("%s: dataset '%s' holds a non-finite value at flat index %zu", path, name, i);
+            SGDMC_FAIL("%s: dataset '%s' holds a non-finite value at flat index %zu", path, name, i);
     H5Sclose(space);
     H5Dclose(dset);
     return values;
@@ -92,19 +88,19 @@ int sgdmc_h5_read_data(const char *path, double **x, double **y, int *n, int *d,
     if (!ys)
         goto fail;
     if (xdims[0] < 1)
-        FAIL("%s: dataset 'x' has no samples", path);
+        SGDMC_FAIL("%s: dataset 'x' has no samples", path);
     if (xrank == 2 && xdims[1] < 1)
-        FAIL("%s: dataset 'x' has shape [%llu, 0]: no input features", path,
+        SGDMC_FAIL("%s: dataset 'x' has shape [%llu, 0]: no input features", path,
              (unsigned long long)xdims[0]);
     if (xdims[0] > (1u << 30) || xdims[1] > 100000)
-        FAIL("%s: dataset 'x' is too large ([%llu, %llu])", path,
+        SGDMC_FAIL("%s: dataset 'x' is too large ([%llu, %llu])", path,
              (unsigned long long)xdims[0], (unsigned long long)xdims[1]);
     if (yrank == 2 && ydims[1] != 1)
-        FAIL("%s: dataset 'y' has shape [%llu, %llu], expected [%llu, 1] (scalar targets)", path,
+        SGDMC_FAIL("%s: dataset 'y' has shape [%llu, %llu], expected [%llu, 1] (scalar targets)", path,
              (unsigned long long)ydims[0], (unsigned long long)ydims[1],
              (unsigned long long)xdims[0]);
     if (ydims[0] != xdims[0])
-        FAIL("%s: dataset 'y' has %llu samples but 'x' has %llu", path,
+        SGDMC_FAIL("%s: dataset 'y' has %llu samples but 'x' has %llu", path,
              (unsigned long long)ydims[0], (unsigned long long)xdims[0]);
     H5Fclose(file);
     *x = xs;
@@ -140,10 +136,10 @@ int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *param
             if (!ok) {
                 free(values);
                 if (is_bias)
-                    FAIL("%s: dataset '%s' has shape [%llu%s%s], expected [%llu]", path, name,
+                    SGDMC_FAIL("%s: dataset '%s' has shape [%llu%s%s], expected [%llu]", path, name,
                          (unsigned long long)dims[0], rank == 2 ? ", " : "",
                          rank == 2 ? "..." : "", (unsigned long long)rows);
-                FAIL("%s: dataset '%s' has shape [%llu%s], expected [%llu, %llu] for this "
+                SGDMC_FAIL("%s: dataset '%s' has shape [%llu%s], expected [%llu, %llu] for this "
                      "network",
                      path, name, (unsigned long long)dims[0], rank == 2 ? ", ..." : "",
                      (unsigned long long)rows, (unsigned long long)cols);
@@ -194,14 +190,14 @@ int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double
         hsize_t dims[2] = {(hsize_t)arch->widths[k], (hsize_t)arch->widths[k - 1]};
         snprintf(name, sizeof name, "W%d", k);
         if (write_matrix(file, name, 2, dims, params + sgdmc_arch_weight_offset(arch, k)))
-            FAIL("%s: cannot write dataset '%s'", path, name);
+            SGDMC_FAIL("%s: cannot write dataset '%s'", path, name);
         snprintf(name, sizeof name, "b%d", k);
         if (write_matrix(file, name, 1, dims, params + sgdmc_arch_bias_offset(arch, k)))
-            FAIL("%s: cannot write dataset '%s'", path, name);
+            SGDMC_FAIL("%s: cannot write dataset '%s'", path, name);
     }
     if (H5Fclose(file) < 0) {
         file = -1;
-        FAIL("%s: cannot finish writing", path);
+        SGDMC_FAIL("%s: cannot finish writing", path);
     }
     if (rename(partial, path) != 0) {
         remove(partial);

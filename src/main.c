@@ -1,13 +1,17 @@
 /* sgdmc: the command line. */
+#include <float.h>
 #include <math.h>
 #include <mpi.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "sgdmc/exit_status.h"
 #include "sgdmc/h5io.h"
 #include "sgdmc/options.h"
+#include "sgdmc/train_options.h"
 #include "sgdmc/reference_command.h"
 #include "sgdmc/report.h"
 #include "sgdmc/stop_signal.h"
@@ -16,9 +20,6 @@
 #include "sgdmc/summarize.h"
 #include "sgdmc/train.h"
 
-#define EXIT_USAGE 2
-/* sysexits.h's EX_TEMPFAIL: the study stopped early; run it again with --resume */
-#define EXIT_RESUME 75
 
 static void print_usage(FILE *out)
 {
@@ -51,10 +52,10 @@ static void print_train_help(FILE *out)
           "\n"
           "flags:\n",
           out);
-    sgdmc_options_print_help(out);
+    sgdmc_options_print_help(&sgdmc_train_options, out);
 }
 
-static int run_train(int argc, char **argv)
+static int run_train(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
 {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -63,14 +64,16 @@ static int run_train(int argc, char **argv)
         }
     sgdmc_train_config config;
     sgdmc_train_config_defaults(&config);
-    if (sgdmc_options_parse(argc, argv, "train", &config, NULL, NULL, NULL))
-        return EXIT_USAGE;
+    const sgdmc_option_group flags[] = {{&sgdmc_train_options, &config}};
+    if (sgdmc_options_parse(argc, argv, "train", flags, 1, NULL, NULL))
+        return SGDMC_EXIT_USAGE;
     char err[1024];
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer) {
         fprintf(stderr, "sgdmc train: %s\n", err);
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
+    sgdmc_trainer_set_rstar_cache(trainer, rstar_cache);
     sgdmc_result result;
     if (sgdmc_trainer_run(trainer, &result)) {
         fprintf(stderr, "sgdmc train: out of memory during the run\n");
@@ -91,6 +94,32 @@ static int run_train(int argc, char **argv)
     return status;
 }
 
+typedef struct {
+    char output[SGDMC_PATH_MAX];
+    bool resume, force, dry_run, print_default, quiet;
+} study_command;
+
+#define STUDY(member) offsetof(study_command, member)
+static const sgdmc_option study_flag_list[] = {
+    {"output", "FILE.h5", NULL, "NAME.h5, NAME from the config", NULL, "the results file",
+     &sgdmc_option_path, STUDY(output), 0, 0, false, NULL, 0},
+    {"resume", "", "false", NULL, NULL,
+     "continue FILE.h5 with the tasks not yet done (starts it if it does not exist); the "
+     "config must be the same",
+     &sgdmc_option_bool, STUDY(resume), 0, 0, false, NULL, 0},
+    {"force", "", "false", NULL, NULL, "replace an existing FILE.h5", &sgdmc_option_bool,
+     STUDY(force), 0, 0, false, NULL, 0},
+    {"dry-run", "", "false", NULL, NULL,
+     "print the number of tasks and the estimated cost; run nothing", &sgdmc_option_bool,
+     STUDY(dry_run), 0, 0, false, NULL, 0},
+    {"print-default", "", "false", NULL, NULL, "print the built-in default study's config",
+     &sgdmc_option_bool, STUDY(print_default), 0, 0, false, NULL, 0},
+    {"quiet", "", "false", NULL, NULL, "no progress output", &sgdmc_option_bool, STUDY(quiet),
+     0, 0, false, NULL, 0},
+};
+static const sgdmc_option_table study_flags = {study_flag_list,
+                                               sizeof study_flag_list / sizeof *study_flag_list};
+
 static void print_study_help(FILE *out)
 {
     fputs("usage: sgdmc study [CONFIG] [--output=FILE.h5] [--resume] [--force] [--dry-run]\n"
@@ -101,58 +130,23 @@ static void print_study_help(FILE *out)
           "and writes each run's results into one HDF5 file. Without CONFIG, runs the\n"
           "built-in default study. Under mpirun, rank 0 hands out tasks and trains too.\n"
           "\n"
-          "  --output=FILE.h5   the results file (default: NAME.h5, NAME from the config)\n"
-          "  --resume           continue FILE.h5 with the tasks not yet done (starts it\n"
-          "                     if it does not exist); the config must be the same\n"
-          "  --force            replace an existing FILE.h5\n"
-          "  --dry-run          print the number of tasks and the estimated cost; run nothing\n"
-          "  --print-default    print the built-in default study's config\n"
-          "  --quiet            no progress output\n"
-          "\n"
+          "flags:\n",
+          out);
+    sgdmc_options_print_help(&study_flags, out);
+    fputs("\n"
           "exit status: 0 every task done; 75 stopped by SIGTERM/SIGINT/SIGUSR1 before the end\n"
           "(run the same command with --resume); 2 bad command line or config; 1 other\n"
           "failures.\n",
           out);
 }
 
-typedef struct {
-    const char *config;
-    char output[SGDMC_PATH_MAX];
-    bool resume, force, dry_run, print_default, quiet;
-} study_command;
-
-static int parse_study_flags(int argc, char **argv, study_command *c)
+/* The study command line: its flags and the config file. */
+static int parse_study_flags(int argc, char **argv, study_command *c, const char **config)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strncmp(arg, "--output=", 9) || !strcmp(arg, "--output")) {
-            const char *value = arg[8] == '=' ? arg + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!value || !*value || strlen(value) >= sizeof c->output) {
-                fprintf(stderr, "sgdmc study: --output: needs a file name\n");
-                return -1;
-            }
-            snprintf(c->output, sizeof c->output, "%s", value);
-        } else if (!strcmp(arg, "--resume")) {
-            c->resume = true;
-        } else if (!strcmp(arg, "--force")) {
-            c->force = true;
-        } else if (!strcmp(arg, "--dry-run")) {
-            c->dry_run = true;
-        } else if (!strcmp(arg, "--print-default")) {
-            c->print_default = true;
-        } else if (!strcmp(arg, "--quiet")) {
-            c->quiet = true;
-        } else if (!strncmp(arg, "--", 2)) {
-            fprintf(stderr, "sgdmc study: unknown flag '%s' (see sgdmc study --help)\n", arg);
-            return -1;
-        } else if (c->config) {
-            fprintf(stderr, "sgdmc study: one config file only ('%s' and '%s')\n", c->config,
-                    arg);
-            return -1;
-        } else {
-            c->config = arg;
-        }
-    }
+    sgdmc_options_set_defaults(&study_flags, c);
+    const sgdmc_option_group groups[] = {{&study_flags, c}};
+    if (sgdmc_options_parse(argc, argv, "study", groups, 1, config, "config file"))
+        return -1;
     if (c->resume && c->force) {
         fprintf(stderr, "sgdmc study: --resume and --force contradict each other\n");
         return -1;
@@ -160,11 +154,12 @@ static int parse_study_flags(int argc, char **argv, study_command *c)
     return 0;
 }
 
-static int print_dry_run(const sgdmc_study *study, const char *output)
+static int print_dry_run(const sgdmc_study *study, const char *output,
+                         sgdmc_rstar_cache *rstar_cache)
 {
     printf("study %s: %ld tasks (%ld grid cells x %ld seeds), results file %s\n", study->name,
            study->tasks, study->cells, study->seeds, output);
-    const double seconds = sgdmc_study_estimate_seconds(study);
+    const double seconds = sgdmc_study_estimate_seconds(study, rstar_cache);
     if (seconds < 0.0) {
         fprintf(stderr, "sgdmc study: --dry-run: cannot time the grid cells\n");
         return EXIT_FAILURE;
@@ -193,10 +188,10 @@ static void prefer_quick_singleton(void)
 }
 
 /* Loads the study on every rank; rank 0 reports the first failure. */
-static int load_study(const study_command *c, sgdmc_study *study, int me)
+static int load_study(const char *config, sgdmc_study *study, int me)
 {
     char err[2048];
-    const int failed = c->config ? sgdmc_study_load(c->config, study, err, sizeof err)
+    const int failed = config ? sgdmc_study_load(config, study, err, sizeof err)
                                  : sgdmc_study_parse(sgdmc_default_study, "(default study)",
                                                      study, err, sizeof err);
     int any_failed = failed;
@@ -206,7 +201,7 @@ static int load_study(const study_command *c, sgdmc_study *study, int me)
     return any_failed ? -1 : 0;
 }
 
-static int run_study(int argc, char **argv)
+static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
 {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -214,8 +209,9 @@ static int run_study(int argc, char **argv)
             return EXIT_SUCCESS;
         }
     study_command c = {0};
-    if (parse_study_flags(argc, argv, &c))
-        return EXIT_USAGE;
+    const char *config = NULL;
+    if (parse_study_flags(argc, argv, &c, &config))
+        return SGDMC_EXIT_USAGE;
     if (c.print_default) {
         fputs(sgdmc_default_study, stdout);
         return EXIT_SUCCESS;
@@ -227,25 +223,26 @@ static int run_study(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     sgdmc_study study;
     int status = EXIT_SUCCESS;
-    if (load_study(&c, &study, me)) {
-        status = EXIT_USAGE;
+    if (load_study(config, &study, me)) {
+        status = SGDMC_EXIT_USAGE;
     } else {
         if (!c.output[0])
             snprintf(c.output, sizeof c.output, "%s.h5", study.name);
         if (c.dry_run) {
-            status = me == 0 ? print_dry_run(&study, c.output) : EXIT_SUCCESS;
+            status = me == 0 ? print_dry_run(&study, c.output, rstar_cache) : EXIT_SUCCESS;
         } else {
             const sgdmc_study_options options = {.output = c.output,
                                                  .resume = c.resume,
                                                  .force = c.force,
-                                                 .progress = c.quiet ? NULL : stderr};
+                                                 .progress = c.quiet ? NULL : stderr,
+                                                 .rstar_cache = rstar_cache};
             char err[2048];
             const sgdmc_study_outcome outcome =
                 sgdmc_study_run(MPI_COMM_WORLD, &study, &options, err, sizeof err);
             if (outcome == SGDMC_STUDY_FAILED && me == 0)
                 fprintf(stderr, "sgdmc study: %s\n", err);
             status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
-                     : outcome == SGDMC_STUDY_INTERRUPTED ? EXIT_RESUME
+                     : outcome == SGDMC_STUDY_INTERRUPTED ? SGDMC_EXIT_RESUME
                                                           : EXIT_FAILURE;
         }
         sgdmc_study_free(&study);
@@ -253,6 +250,23 @@ static int run_study(int argc, char **argv)
     MPI_Finalize();
     return status;
 }
+
+typedef struct {
+    sgdmc_summary_format format;
+    double grad_eps;
+} summarize_command;
+
+#define SUMMARIZE(member) offsetof(summarize_command, member)
+static const sgdmc_option summarize_flag_list[] = {
+    {"format", "NAME", "table", NULL, NULL,
+     "table for reading, csv (a header line, empty fields where unknown) or json",
+     &sgdmc_option_choice, SUMMARIZE(format), 0, 0, false, sgdmc_summary_format_names, 0},
+    {"grad_eps", "E", "1e-3", NULL, NULL,
+     "p_stationary counts runs with min_grad_norm <= E (paper 003's stationarity)",
+     &sgdmc_option_double, SUMMARIZE(grad_eps), 0, DBL_MAX, false, NULL, 0},
+};
+static const sgdmc_option_table summarize_flags = {
+    summarize_flag_list, sizeof summarize_flag_list / sizeof *summarize_flag_list};
 
 static void print_summarize_help(FILE *out)
 {
@@ -263,65 +277,61 @@ static void print_summarize_help(FILE *out)
           "done, converged, diverged, P(converged) with its exact 95% Clopper-Pearson\n"
           "interval, the share of runs with a dead first-layer neuron at initialization\n"
           "and at the end (each with its interval), the share with min_grad_norm <= E\n"
-          "(default 1e-3; paper 003's stationarity) with its interval, and the median\n"
-          "final risk (a diverged run's NaN risk counts as infinite).\n",
+          "with its interval, and the median final risk (a diverged run's NaN risk\n"
+          "counts as infinite).\n"
+          "\n"
+          "flags:\n",
           out);
+    sgdmc_options_print_help(&summarize_flags, out);
 }
 
-static int run_summarize(int argc, char **argv)
+static int run_summarize(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
 {
-    const char *path = NULL;
-    sgdmc_summary_format format = SGDMC_SUMMARY_TABLE;
-    double grad_eps = 1e-3;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+    (void)rstar_cache;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             print_summarize_help(stdout);
             return EXIT_SUCCESS;
         }
-        if (!strncmp(arg, "--format=", 9)) {
-            if (sgdmc_summary_format_parse(arg + 9, &format)) {
-                fprintf(stderr, "sgdmc summarize: --format: '%s' is not table, csv or json\n",
-                        arg + 9);
-                return EXIT_USAGE;
-            }
-        } else if (!strncmp(arg, "--grad_eps=", 11)) {
-            char *end;
-            grad_eps = strtod(arg + 11, &end);
-            if (end == arg + 11 || *end || !(grad_eps >= 0.0) || !isfinite(grad_eps)) {
-                fprintf(stderr, "sgdmc summarize: --grad_eps: '%s' is not a number >= 0\n",
-                        arg + 11);
-                return EXIT_USAGE;
-            }
-        } else if (!strncmp(arg, "--", 2)) {
-            fprintf(stderr, "sgdmc summarize: unknown flag '%s' (see sgdmc summarize --help)\n",
-                    arg);
-            return EXIT_USAGE;
-        } else if (path) {
-            fprintf(stderr, "sgdmc summarize: one results file only ('%s' and '%s')\n", path,
-                    arg);
-            return EXIT_USAGE;
-        } else {
-            path = arg;
-        }
-    }
+    summarize_command c;
+    sgdmc_options_set_defaults(&summarize_flags, &c);
+    const char *path = NULL;
+    const sgdmc_option_group groups[] = {{&summarize_flags, &c}};
+    if (sgdmc_options_parse(argc, argv, "summarize", groups, 1, &path, "results file"))
+        return SGDMC_EXIT_USAGE;
     if (!path) {
         print_summarize_help(stderr);
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
     char err[2048];
-    if (sgdmc_summarize(path, format, grad_eps, stdout, err, sizeof err)) {
+    if (sgdmc_summarize(path, c.format, c.grad_eps, stdout, err, sizeof err)) {
         fprintf(stderr, "sgdmc summarize: %s\n", err);
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
 }
 
+static int run_reference(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
+{
+    (void)rstar_cache;
+    return sgdmc_reference_main(argc, argv);
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv, sgdmc_rstar_cache *rstar_cache);
+} commands[] = {
+    {"train", run_train},
+    {"study", run_study},
+    {"summarize", run_summarize},
+    {"reference", run_reference},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         print_usage(stderr);
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
     const char *command = argv[1];
     if (!strcmp(command, "--help") || !strcmp(command, "-h") || !strcmp(command, "help")) {
@@ -332,17 +342,22 @@ int main(int argc, char **argv)
         printf("sgdmc %s\n", SGDMC_VERSION);
         return EXIT_SUCCESS;
     }
-    if (!strcmp(command, "train"))
-        return run_train(argc - 2, argv + 2);
-    if (!strcmp(command, "study"))
-        return run_study(argc - 2, argv + 2);
-    if (!strcmp(command, "summarize"))
-        return run_summarize(argc - 2, argv + 2);
-    if (!strcmp(command, "reference"))
-        return sgdmc_reference_main(argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(command, commands[i].name))
+            continue;
+        /* the process's one R* cache: every trainer of this process shares it */
+        sgdmc_rstar_cache *rstar_cache = sgdmc_rstar_cache_alloc();
+        if (!rstar_cache) {
+            fprintf(stderr, "sgdmc %s: out of memory\n", command);
+            return EXIT_FAILURE;
+        }
+        const int status = commands[i].run(argc - 2, argv + 2, rstar_cache);
+        sgdmc_rstar_cache_free(rstar_cache);
+        return status;
+    }
     fprintf(stderr,
             "sgdmc: unknown command '%s' (commands: train, study, summarize, reference; see "
             "sgdmc --help)\n",
             command);
-    return EXIT_USAGE;
+    return SGDMC_EXIT_USAGE;
 }

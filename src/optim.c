@@ -14,46 +14,43 @@ const char *const sgdmc_optimizer_names[SGDMC_OPT_COUNT + 1] = {
 const char *const sgdmc_timescale_names[SGDMC_TIMESCALE_COUNT + 1] = {
     "none", "single", "two", NULL};
 
-typedef struct {
-    double lr, momentum, beta1, beta2, eps;
-} defaults;
-
-/* PyTorch's defaults; sgd has no default lr in PyTorch, so ours is 0.01. */
-static const defaults optimizer_defaults[SGDMC_OPT_COUNT] = {
-    [SGDMC_OPT_SGD] = {0.01, 0.0, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_MOMENTUM] = {0.01, 0.9, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_NESTEROV] = {0.01, 0.9, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_ADAGRAD] = {0.01, 0.0, 0.9, 0.999, 1e-10},
-    [SGDMC_OPT_RMSPROP] = {0.01, 0.0, 0.9, 0.99, 1e-8}, /* beta2 is RMSprop's alpha */
-    [SGDMC_OPT_ADAM] = {0.001, 0.0, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_ADAMAX] = {0.002, 0.0, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_AMSGRAD] = {0.001, 0.0, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_NADAM] = {0.002, 0.0, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_SIGNSGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_NORMALIZED_SGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_CLIPPED_SGD] = {0.01, 0.9, 0.9, 0.999, 1e-8},
-    [SGDMC_OPT_LION] = {1e-4, 0.0, 0.9, 0.99, 1e-8},
+#define NONE SGDMC_TIMESCALE_NONE
+/* PyTorch's defaults; sgd has no default lr in PyTorch, so ours is 0.01.
+ * RMSprop's alpha is beta2; Lion's momentum decay is beta2 as well. */
+static const sgdmc_optimizer_config optimizer_defaults[SGDMC_OPT_COUNT] = {
+    [SGDMC_OPT_SGD] = {SGDMC_OPT_SGD, NONE, 0.01, 0.0, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_MOMENTUM] = {SGDMC_OPT_MOMENTUM, NONE, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_NESTEROV] = {SGDMC_OPT_NESTEROV, NONE, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_ADAGRAD] = {SGDMC_OPT_ADAGRAD, NONE, 0.01, 0.0, 0.9, 0.999, 1e-10, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_RMSPROP] = {SGDMC_OPT_RMSPROP, NONE, 0.01, 0.0, 0.9, 0.99, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_ADAM] = {SGDMC_OPT_ADAM, NONE, 0.001, 0.0, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_ADAMAX] = {SGDMC_OPT_ADAMAX, NONE, 0.002, 0.0, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_AMSGRAD] = {SGDMC_OPT_AMSGRAD, NONE, 0.001, 0.0, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_NADAM] = {SGDMC_OPT_NADAM, NONE, 0.002, 0.0, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_SIGNSGD] = {SGDMC_OPT_SIGNSGD, NONE, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0},
+    [SGDMC_OPT_NORMALIZED_SGD] = {SGDMC_OPT_NORMALIZED_SGD, NONE, 0.01, 0.9, 0.9, 0.999, 1e-8,
+                                  0.0, 1.0, 1.0},
+    [SGDMC_OPT_CLIPPED_SGD] = {SGDMC_OPT_CLIPPED_SGD, NONE, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0,
+                               1.0, 1.0},
+    [SGDMC_OPT_LION] = {SGDMC_OPT_LION, NONE, 1e-4, 0.0, 0.9, 0.99, 1e-8, 0.0, 1.0, 1.0},
 };
+#undef NONE
+
+const sgdmc_optimizer_config *sgdmc_optimizer_defaults(sgdmc_optimizer_kind kind)
+{
+    return &optimizer_defaults[kind];
+}
 
 void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *c)
 {
-    const defaults *d = &optimizer_defaults[c->kind];
-    if (isnan(c->lr))
-        c->lr = d->lr;
-    if (isnan(c->momentum))
-        c->momentum = d->momentum;
-    if (isnan(c->beta1))
-        c->beta1 = d->beta1;
-    if (isnan(c->beta2))
-        c->beta2 = d->beta2;
-    if (isnan(c->eps))
-        c->eps = d->eps;
-    if (isnan(c->weight_decay))
-        c->weight_decay = 0.0;
-    if (isnan(c->clip))
-        c->clip = 1.0;
-    if (isnan(c->tau))
-        c->tau = 1.0;
+    const sgdmc_optimizer_config *d = &optimizer_defaults[c->kind];
+    double *const values[] = {&c->lr, &c->momentum, &c->beta1, &c->beta2,
+                              &c->eps, &c->weight_decay, &c->clip, &c->tau};
+    const double defaults[] = {d->lr, d->momentum, d->beta1, d->beta2,
+                               d->eps, d->weight_decay, d->clip, d->tau};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++)
+        if (isnan(*values[i]))
+            *values[i] = defaults[i];
 }
 
 int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind)

@@ -3,18 +3,86 @@
 #include "sgdmc/reference_command.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgdmc/error.h"
+#include "sgdmc/exit_status.h"
 #include "sgdmc/options.h"
+#include "sgdmc/train_options.h"
 #include "sgdmc/problem.h"
 #include "sgdmc/rstar.h"
 
-#define EXIT_USAGE 2
 #define MAX_WIDTHS 256
 #define MAX_WIDTH 1024
+
+static void print_help(FILE *out);
+
+/* What --widths and --format set. */
+typedef struct {
+    int widths[MAX_WIDTHS], count;
+    int format; /* index into format_names */
+} reference_flags;
+
+static const char *const format_names[] = {"text", "json", NULL};
+enum { FORMAT_TEXT, FORMAT_JSON };
+
+/* "0,1,2": the widths to solve (train's own --widths is per layer) */
+static int set_widths(const sgdmc_option *option, void *target, const char *value, char *err,
+                      size_t errlen)
+{
+    (void)option;
+    reference_flags *f = target;
+    f->count = 0;
+    const char *p = value;
+    if (!*p)
+        SGDMC_FAIL("empty list (e.g. --widths=0,1,2,4)");
+    for (;;) {
+        char *end;
+        errno = 0;
+        const long w = strtol(p, &end, 10);
+        if (end == p || errno || w < 0 || w > MAX_WIDTH || (*end && *end != ','))
+            SGDMC_FAIL("'%s' is not a comma-separated list of widths 0..%d", value, MAX_WIDTH);
+        if (f->count == MAX_WIDTHS)
+            SGDMC_FAIL("more than %d widths", MAX_WIDTHS);
+        f->widths[f->count++] = (int)w;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+fail:
+    return -1;
+}
+
+static void format_widths(const sgdmc_option *option, const void *target, char *buf,
+                          size_t size)
+{
+    (void)option;
+    const reference_flags *f = target;
+    buf[0] = '\0';
+    for (int k = 0; k < f->count; k++) {
+        const size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%d", k ? "," : "", f->widths[k]);
+    }
+}
+
+static const sgdmc_option_type widths_type = {set_widths, format_widths, false, false};
+
+static const sgdmc_option flag_list[] = {
+    {"widths", "W1,W2,...", NULL, "required", NULL, "the widths (>= 0), e.g. 0,1,2,4,8,16,32",
+     &widths_type, 0, 0, 0, false, NULL, 0},
+    {"format", "NAME", "text", NULL, NULL,
+     "text: one line 'WIDTH RSTAR' per width; json: one list [{\"width\": W, \"rstar\": R, "
+     "\"lower_bound\": L}, ...], L the least risk of a CPWL with at most W breakpoints (a class "
+     "containing the networks') the search found: R* - L bounds the error of R* as far as that "
+     "search is global",
+     &sgdmc_option_choice, offsetof(reference_flags, format), 0, 0, false, format_names, 0},
+};
+static const sgdmc_option_table reference_flags_table = {flag_list,
+                                                         sizeof flag_list / sizeof *flag_list};
 
 static void print_help(FILE *out)
 {
@@ -28,77 +96,12 @@ static void print_help(FILE *out)
           "depth 1. Flags that do not change the problem (optimizer, width, ...) are\n"
           "accepted and ignored.\n"
           "\n"
-          "  --widths=W1,W2,...  the widths (>= 0), e.g. 0,1,2,4,8,16,32\n"
-          "  --format=text       one line 'WIDTH RSTAR' per width (default)\n"
-          "  --format=json       one JSON list [{\"width\": W, \"rstar\": R,\n"
-          "                      \"lower_bound\": L}, ...]: L is the least risk of a\n"
-          "                      CPWL with at most W breakpoints (a class containing the\n"
-          "                      networks') the search found; R* - L bounds the error\n"
-          "                      of R* as far as that search is global\n"
-          "\n"
+          "flags:\n",
+          out);
+    sgdmc_options_print_help(&reference_flags_table, out);
+    fputs("\n"
           "exit status: 0 done; 2 bad flags or an unsupported problem; 1 out of memory.\n",
           out);
-}
-
-/* Parses "0,1,2"; -1 with a message on a bad list. */
-static int parse_widths(const char *value, int *widths, int *count)
-{
-    *count = 0;
-    const char *p = value;
-    if (!*p) {
-        fprintf(stderr, "sgdmc reference: --widths: empty list (e.g. --widths=0,1,2,4)\n");
-        return -1;
-    }
-    for (;;) {
-        char *end;
-        errno = 0;
-        const long w = strtol(p, &end, 10);
-        if (end == p || errno || w < 0 || w > MAX_WIDTH || (*end && *end != ',')) {
-            fprintf(stderr,
-                    "sgdmc reference: --widths: '%s' is not a comma-separated list of widths "
-                    "0..%d\n",
-                    value, MAX_WIDTH);
-            return -1;
-        }
-        if (*count == MAX_WIDTHS) {
-            fprintf(stderr, "sgdmc reference: --widths: more than %d widths\n", MAX_WIDTHS);
-            return -1;
-        }
-        widths[(*count)++] = (int)w;
-        if (!*end)
-            return 0;
-        p = end + 1;
-    }
-}
-
-/* What --widths and --format set. */
-typedef struct {
-    int widths[MAX_WIDTHS], count;
-    bool have_widths, json, have_format;
-} reference_flags;
-
-static int own_flag(const char *name, const char *value, void *context)
-{
-    reference_flags *f = context;
-    if (!strcmp(name, "widths")) {
-        if (f->have_widths) {
-            fprintf(stderr, "sgdmc reference: --widths: given twice\n");
-            return -1;
-        }
-        f->have_widths = true;
-        return parse_widths(value, f->widths, &f->count);
-    }
-    if (f->have_format) {
-        fprintf(stderr, "sgdmc reference: --format: given twice\n");
-        return -1;
-    }
-    f->have_format = true;
-    if (strcmp(value, "text") && strcmp(value, "json")) {
-        fprintf(stderr, "sgdmc reference: --format: '%s' is not text or json\n", value);
-        return -1;
-    }
-    f->json = !strcmp(value, "json");
-    return 0;
 }
 
 int sgdmc_reference_main(int argc, char **argv)
@@ -110,27 +113,29 @@ int sgdmc_reference_main(int argc, char **argv)
         }
     sgdmc_train_config config;
     sgdmc_train_config_defaults(&config);
-    /* --widths here lists the widths to solve, not train's per-layer widths */
-    static const char *const own[] = {"widths", "format", NULL};
-    reference_flags f = {.count = 0};
-    if (sgdmc_options_parse(argc, argv, "reference", &config, own, own_flag, &f))
-        return EXIT_USAGE;
+    reference_flags f = {.count = -1};
+    sgdmc_options_set_defaults(&reference_flags_table, &f);
+    /* --widths here lists the widths to solve: this command's table comes first */
+    const sgdmc_option_group groups[] = {{&reference_flags_table, &f},
+                                         {&sgdmc_train_options, &config}};
+    if (sgdmc_options_parse(argc, argv, "reference", groups, 2, NULL, NULL))
+        return SGDMC_EXIT_USAGE;
     char err[1024];
     const int *widths = f.widths;
     const int count = f.count;
-    const bool json = f.json;
-    if (!f.have_widths) {
+    const bool json = f.format == FORMAT_JSON;
+    if (count < 0) {
         fprintf(stderr, "sgdmc reference: --widths is required (e.g. --widths=0,1,2,4,8)\n");
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
     if (sgdmc_train_config_check(&config, err, sizeof err)) {
         fprintf(stderr, "sgdmc reference: %s\n", err);
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
     const char *why = sgdmc_rstar_unsupported_reason(&config);
     if (why) {
         fprintf(stderr, "sgdmc reference: unsupported problem: %s\n", why);
-        return EXIT_USAGE;
+        return SGDMC_EXIT_USAGE;
     }
     sgdmc_problem *problem = sgdmc_problem_alloc(&config, 1, err, sizeof err);
     if (!problem) {

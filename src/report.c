@@ -1,9 +1,10 @@
-/* JSON output of a run's result. */
+/* JSON output of a run's result: one key per field of the result table. */
 #include "sgdmc/report.h"
 
 #include <math.h>
+#include <stdbool.h>
 
-static void value(FILE *out, double v)
+static void number(FILE *out, double v)
 {
     if (isfinite(v))
         fprintf(out, "%.17g", v);
@@ -11,89 +12,70 @@ static void value(FILE *out, double v)
         fputs("null", out);
 }
 
-static void number(FILE *out, const char *key, double v)
+/* [v, ...] for the run's hidden layers; null when unknown (-1 first) */
+static void layers(FILE *out, const int *v, int depth)
 {
-    fprintf(out, "\"%s\": ", key);
-    value(out, v);
-}
-
-static void counts(FILE *out, const char *key, const int *v, int n)
-{
-    fprintf(out, "\"%s\": ", key);
-    if (n > 0 && v[0] < 0) {
+    if (depth > 0 && v[0] < 0) {
         fputs("null", out);
         return;
     }
     fputc('[', out);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < depth; i++)
         fprintf(out, "%s%d", i ? ", " : "", v[i]);
     fputc(']', out);
 }
 
-/* , "key": [v, ...] with null for non-finite values */
-static void numbers(FILE *out, const char *key, const double *v, int n)
+static bool is_trajectory(const sgdmc_field *f)
 {
-    fprintf(out, ", \"%s\": [", key);
-    for (int i = 0; i < n; i++) {
-        fputs(i ? ", " : "", out);
-        value(out, v[i]);
-    }
-    fputc(']', out);
+    return f->kind == SGDMC_FIELD_TRAJECTORY_I64 || f->kind == SGDMC_FIELD_TRAJECTORY_F64;
 }
 
 void sgdmc_result_write_json(FILE *out, const sgdmc_result *r)
 {
-    fprintf(out, "{\"status\": \"%s\", ", sgdmc_status_names[r->status]);
-    number(out, "final_risk", r->final_risk);
-    fputs(", ", out);
-    number(out, "min_risk", r->min_risk);
-    fprintf(out, ", \"min_risk_source\": \"%s\"", sgdmc_min_risk_source_names[r->min_risk_source]);
-    const struct {
-        const char *key;
-        double value;
-    } scalars[] = {
-        {"tol", r->tol},
-        {"rtol", r->rtol},
-        {"risk_gap", r->risk_gap},
-        {"dist_to_min", r->dist_to_min},
-        {"grad_norm", r->grad_norm},
-        {"min_grad_norm", r->min_grad_norm},
-        {"gram_min_eig", r->gram_min_eig},
-        {"gram_max_eig", r->gram_max_eig},
-        {"gram_risk", r->gram_risk},
-        {"gram_grad_norm", r->gram_grad_norm},
-        {"dead_init_probability", r->dead_init_probability},
-    };
-    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
-        fputs(", ", out);
-        number(out, scalars[i].key, scalars[i].value);
+    const char *separator = "{";
+    bool in_trajectory = false;
+    for (int i = 0; i < sgdmc_result_field_count; i++) {
+        const sgdmc_field *f = &sgdmc_result_fields[i];
+        if (is_trajectory(f) && r->trajectory_count == 0)
+            continue;
+        if (is_trajectory(f) && !in_trajectory) { /* the trajectory fields form one object */
+            fprintf(out, "%s\"trajectory\": ", separator);
+            separator = "{";
+            in_trajectory = true;
+        }
+        fprintf(out, "%s\"%s\": ", separator, f->name);
+        separator = ", ";
+        switch (f->kind) {
+        case SGDMC_FIELD_F64:
+            number(out, *sgdmc_field_f64(f, r));
+            break;
+        case SGDMC_FIELD_I64:
+            fprintf(out, "%ld", *sgdmc_field_i64(f, r));
+            break;
+        case SGDMC_FIELD_VERDICT: {
+            const int v = *sgdmc_field_int(f, r);
+            fputs(v < 0 ? "null" : v ? "true" : "false", out);
+            break;
+        }
+        case SGDMC_FIELD_ENUM:
+            fprintf(out, "\"%s\"", f->names[*sgdmc_field_int(f, r)]);
+            break;
+        case SGDMC_FIELD_LAYERS:
+            layers(out, sgdmc_field_int(f, r), r->depth);
+            break;
+        case SGDMC_FIELD_TRAJECTORY_I64:
+            for (int j = 0; j < r->trajectory_count; j++)
+                fprintf(out, "%s%ld", j ? ", " : "[", (*sgdmc_field_trajectory_i64(f, r))[j]);
+            fputc(']', out);
+            break;
+        case SGDMC_FIELD_TRAJECTORY_F64:
+            for (int j = 0; j < r->trajectory_count; j++) {
+                fputs(j ? ", " : "[", out);
+                number(out, (*sgdmc_field_trajectory_f64(f, r))[j]);
+            }
+            fputc(']', out);
+            break;
+        }
     }
-    const struct {
-        const char *key;
-        const int *values;
-    } layers[] = {
-        {"dead_init", r->dead_init},
-        {"dead_final", r->dead_final},
-        {"dead_permanent_init", r->dead_permanent_init},
-        {"dead_permanent_final", r->dead_permanent_final},
-    };
-    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
-        fputs(", ", out);
-        counts(out, layers[i].key, layers[i].values, r->depth);
-    }
-    fprintf(out, ", \"certified_nonconvergent\": %s",
-            r->certified_nonconvergent < 0 ? "null"
-            : r->certified_nonconvergent ? "true" : "false");
-    fprintf(out, ", \"steps\": %ld, ", r->steps);
-    number(out, "seconds", r->seconds);
-    if (r->trajectory_count > 0) {
-        fputs(", \"trajectory\": {\"step\": [", out);
-        for (int i = 0; i < r->trajectory_count; i++)
-            fprintf(out, "%s%ld", i ? ", " : "", r->trajectory_step[i]);
-        fputc(']', out);
-        numbers(out, "risk", r->trajectory_risk, r->trajectory_count);
-        numbers(out, "grad_norm", r->trajectory_grad_norm, r->trajectory_count);
-        fputc('}', out);
-    }
-    fputs("}\n", out);
+    fputs(in_trajectory ? "}}\n" : "}\n", out);
 }

@@ -9,74 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { STATUS_PENDING = 0 };
-
-/* The per-task scalar datasets, in schema order. */
-typedef enum {
-    COL_FINAL_RISK,
-    COL_MIN_RISK,
-    COL_TOL,
-    COL_RTOL,
-    COL_RISK_GAP,
-    COL_DIST_TO_MIN,
-    COL_GRAD_NORM,
-    COL_MIN_GRAD_NORM,
-    COL_GRAM_MIN_EIG,
-    COL_GRAM_MAX_EIG,
-    COL_GRAM_RISK,
-    COL_GRAM_GRAD_NORM,
-    COL_DEAD_INIT_PROBABILITY,
-    COL_SECONDS,
-    COL_DOUBLE_COUNT
-} double_column;
-
-static const char *const double_names[COL_DOUBLE_COUNT] = {
-    "final_risk",   "min_risk",     "tol",       "rtol",           "risk_gap",  "dist_to_min",
-    "grad_norm",    "min_grad_norm",
-    "gram_min_eig", "gram_max_eig", "gram_risk", "gram_grad_norm", "dead_init_probability",
-    "seconds"};
-
-/* The per-layer [tasks, max depth] datasets. */
-typedef enum { DEAD_INIT, DEAD_FINAL, DEAD_PERMANENT_INIT, DEAD_PERMANENT_FINAL, LAYER_COUNT } layer_column;
-
-static const char *const layer_names[LAYER_COUNT] = {"dead_init", "dead_final",
-                                                     "dead_permanent_init", "dead_permanent_final"};
-
-static const int *layer_values(const sgdmc_result *r, layer_column column)
-{
-    const int *const values[LAYER_COUNT] = {r->dead_init, r->dead_final, r->dead_permanent_init,
-                                            r->dead_permanent_final};
-    return values[column];
-}
+#include "sgdmc/result_h5.h"
+#include "sgdmc/train_options.h"
 
 struct sgdmc_results_file {
     hid_t file;
     long tasks;
-    int max_depth;
-    int trajectory;
-    hid_t doubles[COL_DOUBLE_COUNT];
-    hid_t status, min_risk_source, certified, steps, rank, done;
-    hid_t per_layer[LAYER_COUNT];
-    hid_t traj_step, traj_risk, traj_grad_norm;
-    /* row buffers for one write call, grown on demand */
+    sgdmc_result_datasets *fields; /* one dataset per result field (result_h5.h) */
+    hid_t rank, done;              /* the study's own bookkeeping columns */
     size_t buffer_rows;
-    double *dbuf;
-    long long *lbuf;
-    int *ibuf;
-    unsigned char *ubuf;
+    int *ranks;                    /* [buffer_rows] */
+    unsigned char *flags;          /* [buffer_rows] */
 };
-
-/* A uint8 enum of the names, numbered 0, 1, ... */
-static hid_t enum_type(const char *const *names)
-{
-    hid_t t = H5Tenum_create(H5T_NATIVE_UINT8);
-    for (unsigned char v = 0; names[v]; v++)
-        H5Tenum_insert(t, names[v], &v);
-    return t;
-}
-
-static const char *const status_names[] = {"pending", "converged", "not_converged", "diverged",
-                                           NULL};
 
 /* A contiguous dataset of `rank` dims, allocated now and filled with `fill`. */
 static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank,
@@ -128,18 +72,6 @@ static int write_long_attribute(hid_t loc, const char *name, long long value)
     return status;
 }
 
-/* Whether every value of the axis reads as a number. */
-static int axis_is_numeric(const sgdmc_grid_axis *axis)
-{
-    for (int i = 0; i < axis->count; i++) {
-        char *end;
-        strtod(axis->values[i], &end);
-        if (end == axis->values[i] || *end)
-            return 0;
-    }
-    return 1;
-}
-
 /* The grid columns and seeds: known up front, written by rank 0 alone. */
 static int write_task_columns(hid_t runs, const sgdmc_study *study,
                               int is_writer)
@@ -151,7 +83,9 @@ static int write_task_columns(hid_t runs, const sgdmc_study *study,
     int status = 0;
     for (int a = 0; a < study->axis_count; a++) {
         const sgdmc_grid_axis *axis = &study->axes[a];
-        if (axis_is_numeric(axis)) {
+        /* a flag with numeric values is a float64 column, any other (a choice,
+         * a file, a switch, a target) a text column */
+        if (sgdmc_option_find(&sgdmc_train_options, axis->key)->type->numeric) {
             types[a] = H5Tcopy(H5T_IEEE_F64LE);
             widths[a] = 0;
         } else {
@@ -250,17 +184,13 @@ static int max_depth_of(const sgdmc_study *study)
 
 static void close_datasets(sgdmc_results_file *f)
 {
-    for (int c = 0; c < LAYER_COUNT; c++)
-        if (f->per_layer[c] > 0)
-            H5Dclose(f->per_layer[c]);
-    hid_t ids[] = {f->status, f->min_risk_source, f->certified, f->steps, f->rank, f->done,
-                   f->traj_step, f->traj_risk, f->traj_grad_norm};
-    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
-        if (ids[i] > 0)
-            H5Dclose(ids[i]);
-    for (int c = 0; c < COL_DOUBLE_COUNT; c++)
-        if (f->doubles[c] > 0)
-            H5Dclose(f->doubles[c]);
+    sgdmc_result_h5_close(f->fields);
+    f->fields = NULL;
+    if (f->rank > 0)
+        H5Dclose(f->rank);
+    if (f->done > 0)
+        H5Dclose(f->done);
+    f->rank = f->done = -1;
 }
 
 static hid_t mpio_access(MPI_Comm comm)
@@ -276,10 +206,8 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
 {
     int me;
     MPI_Comm_rank(comm, &me);
-    sgdmc_results_file skeleton = {0}, *f = &skeleton;
+    sgdmc_results_file skeleton = {.rank = -1, .done = -1}, *f = &skeleton;
     f->tasks = study->tasks;
-    f->trajectory = study->trajectory;
-    f->max_depth = max_depth_of(study);
     hid_t fapl = mpio_access(comm);
     f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
@@ -297,48 +225,15 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
     hid_t runs = H5Gcreate2(f->file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     status |= runs < 0;
     const hsize_t rows[1] = {(hsize_t)study->tasks};
-    const hsize_t depth_dims[2] = {(hsize_t)study->tasks, (hsize_t)f->max_depth};
-    const double nan = NAN;
     const int minus_one = -1;
-    const long long minus_one_ll = -1;
     const unsigned char zero = 0;
-    for (int c = 0; c < COL_DOUBLE_COUNT; c++) {
-        f->doubles[c] = create_dataset(runs, double_names[c], H5T_IEEE_F64LE, 1, rows, &nan);
-        status |= f->doubles[c] < 0;
+    if (runs >= 0) {
+        f->fields = sgdmc_result_h5_create(runs, study->tasks, max_depth_of(study),
+                                           study->trajectory);
+        f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
+        f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
     }
-    hid_t statuses = enum_type(status_names);
-    const unsigned char pending = STATUS_PENDING;
-    f->status = create_dataset(runs, "status", statuses, 1, rows, &pending);
-    H5Tclose(statuses);
-    hid_t sources = enum_type(sgdmc_min_risk_source_names);
-    const unsigned char unknown = SGDMC_MIN_RISK_UNKNOWN;
-    f->min_risk_source = create_dataset(runs, "min_risk_source", sources, 1, rows, &unknown);
-    H5Tclose(sources);
-    const signed char unknown_verdict = -1;
-    f->certified = create_dataset(runs, "certified_nonconvergent", H5T_STD_I8LE, 1, rows,
-                                  &unknown_verdict);
-    status |= f->certified < 0;
-    f->steps = create_dataset(runs, "steps", H5T_STD_I64LE, 1, rows, &minus_one_ll);
-    f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
-    for (int c = 0; c < LAYER_COUNT; c++) {
-        f->per_layer[c] =
-            create_dataset(runs, layer_names[c], H5T_STD_I32LE, 2, depth_dims, &minus_one);
-        status |= f->per_layer[c] < 0;
-    }
-    f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
-    status |= f->status < 0 || f->min_risk_source < 0 || f->steps < 0 || f->rank < 0 ||
-              f->done < 0;
-    f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
-    if (f->trajectory > 0) {
-        const hsize_t traj_dims[2] = {(hsize_t)study->tasks, (hsize_t)f->trajectory};
-        hid_t group = H5Gcreate2(runs, "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        f->traj_step = create_dataset(group, "step", H5T_STD_I64LE, 2, traj_dims, &minus_one_ll);
-        f->traj_risk = create_dataset(group, "risk", H5T_IEEE_F64LE, 2, traj_dims, &nan);
-        f->traj_grad_norm = create_dataset(group, "grad_norm", H5T_IEEE_F64LE, 2, traj_dims, &nan);
-        status |= group < 0 || f->traj_step < 0 || f->traj_risk < 0 || f->traj_grad_norm < 0;
-        if (group >= 0)
-            H5Gclose(group);
-    }
+    status |= !f->fields || f->rank < 0 || f->done < 0;
     status |= write_task_columns(runs, study, me == 0);
     if (runs >= 0)
         H5Gclose(runs);
@@ -446,10 +341,15 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
     return status;
 }
 
-static hid_t open_dataset(hid_t file, const char *name, int *missing)
+/* Opens /runs/<name> of the study's own columns. */
+static hid_t open_column(hid_t file, const char *path, const char *name, char *err,
+                         size_t errlen)
 {
-    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
-    *missing |= d < 0;
+    char link[64];
+    snprintf(link, sizeof link, "runs/%s", name);
+    hid_t d = H5Lexists(file, link, H5P_DEFAULT) > 0 ? H5Dopen2(file, link, H5P_DEFAULT) : -1;
+    if (d < 0)
+        snprintf(err, errlen, "%s: not a complete sgdmc results file (no /runs/%s)", path, name);
     return d;
 }
 
@@ -463,8 +363,7 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
         return NULL;
     }
     f->tasks = study->tasks;
-    f->trajectory = study->trajectory;
-    f->max_depth = max_depth_of(study);
+    f->rank = f->done = -1;
     hid_t fapl = mpio_access(comm);
     f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
@@ -476,33 +375,20 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
         status = check_same_study(f->file, path, study, err, errlen);
     }
     if (!status) {
-        int missing = 0;
-        for (int c = 0; c < COL_DOUBLE_COUNT; c++) {
-            char name[64];
-            snprintf(name, sizeof name, "runs/%s", double_names[c]);
-            f->doubles[c] = open_dataset(f->file, name, &missing);
-        }
-        f->status = open_dataset(f->file, "runs/status", &missing);
-        f->min_risk_source = open_dataset(f->file, "runs/min_risk_source", &missing);
-        f->certified = open_dataset(f->file, "runs/certified_nonconvergent", &missing);
-        f->steps = open_dataset(f->file, "runs/steps", &missing);
-        f->rank = open_dataset(f->file, "runs/rank", &missing);
-        for (int c = 0; c < LAYER_COUNT; c++) {
-            char name[64];
-            snprintf(name, sizeof name, "runs/%s", layer_names[c]);
-            f->per_layer[c] = open_dataset(f->file, name, &missing);
-        }
-        f->done = open_dataset(f->file, "runs/done", &missing);
-        f->traj_step = f->traj_risk = f->traj_grad_norm = -1;
-        if (f->trajectory > 0) {
-            f->traj_step = open_dataset(f->file, "runs/trajectory/step", &missing);
-            f->traj_risk = open_dataset(f->file, "runs/trajectory/risk", &missing);
-            f->traj_grad_norm = open_dataset(f->file, "runs/trajectory/grad_norm", &missing);
-        }
-        if (missing) {
-            snprintf(err, errlen, "%s: not a complete sgdmc results file (datasets missing)", path);
-            status = -1;
-        }
+        hid_t runs = H5Lexists(f->file, "runs", H5P_DEFAULT) > 0
+                         ? H5Gopen2(f->file, "runs", H5P_DEFAULT)
+                         : -1;
+        f->fields = runs < 0 ? NULL
+                             : sgdmc_result_h5_open(runs, path, study->tasks, NULL, err, errlen);
+        if (runs < 0)
+            snprintf(err, errlen, "%s: not a complete sgdmc results file (no /runs)", path);
+        if (runs >= 0)
+            H5Gclose(runs);
+        if (f->fields)
+            f->rank = open_column(f->file, path, "rank", err, errlen);
+        if (f->rank >= 0)
+            f->done = open_column(f->file, path, "done", err, errlen);
+        status = f->done < 0 ? -1 : 0;
     }
     int any_failed;
     MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_BOR, comm);
@@ -532,32 +418,23 @@ int sgdmc_results_read_done(sgdmc_results_file *f, long first, long count, unsig
 
 static int ensure_buffers(sgdmc_results_file *f, size_t rows)
 {
-    size_t cells = rows * (size_t)(f->max_depth > f->trajectory ? f->max_depth : f->trajectory);
-    if (cells < rows)
-        cells = rows;
-    if (cells <= f->buffer_rows)
+    if (rows <= f->buffer_rows)
         return 0;
-    free(f->dbuf);
-    free(f->lbuf);
-    free(f->ibuf);
-    free(f->ubuf);
-    f->dbuf = malloc(cells * sizeof *f->dbuf);
-    f->lbuf = malloc(cells * sizeof *f->lbuf);
-    f->ibuf = malloc(cells * sizeof *f->ibuf);
-    f->ubuf = malloc(cells * sizeof *f->ubuf);
-    f->buffer_rows = f->dbuf && f->lbuf && f->ibuf && f->ubuf ? cells : 0;
+    free(f->ranks);
+    free(f->flags);
+    f->ranks = malloc(rows * sizeof *f->ranks);
+    f->flags = malloc(rows * sizeof *f->flags);
+    f->buffer_rows = f->ranks && f->flags ? rows : 0;
     return f->buffer_rows ? 0 : -1;
 }
 
-/* Writes rows first..first+count-1 (of `width` columns) of dataset dset. */
-static int write_rows(hid_t dset, hid_t mem_type, long first, int count, int width,
-                      const void *values)
+/* Writes rows first..first+count-1 of a [tasks] dataset. */
+static int write_column(hid_t dset, hid_t mem_type, long first, int count, const void *values)
 {
     hid_t space = H5Dget_space(dset);
-    hsize_t start[2] = {(hsize_t)first, 0}, size[2] = {(hsize_t)count, (hsize_t)width};
-    const int rank = H5Sget_simple_extent_ndims(space);
+    const hsize_t start[1] = {(hsize_t)first}, size[1] = {(hsize_t)count};
     H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, size, NULL);
-    hid_t mem = H5Screate_simple(rank, size, NULL);
+    hid_t mem = H5Screate_simple(1, size, NULL);
     int status = H5Dwrite(dset, mem_type, mem, space, H5P_DEFAULT, values) < 0 ? -1 : 0;
     H5Sclose(mem);
     H5Sclose(space);
@@ -569,84 +446,23 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
 {
     if (ensure_buffers(f, (size_t)count))
         return -1;
-    int status = 0;
-    for (int c = 0; c < COL_DOUBLE_COUNT; c++) {
-        for (int i = 0; i < count; i++) {
-            const sgdmc_result *r = &results[i];
-            const double values[COL_DOUBLE_COUNT] = {
-                r->final_risk, r->min_risk,      r->tol,          r->rtol,
-                r->risk_gap,   r->dist_to_min,
-                r->grad_norm,  r->min_grad_norm, r->gram_min_eig, r->gram_max_eig,
-                r->gram_risk,  r->gram_grad_norm, r->dead_init_probability, r->seconds};
-            f->dbuf[i] = values[c];
-        }
-        status |= write_rows(f->doubles[c], H5T_NATIVE_DOUBLE, first, count, 1, f->dbuf);
-    }
-    for (int i = 0; i < count; i++) {
-        f->ubuf[i] = (unsigned char)(results[i].status + 1);
-        f->lbuf[i] = results[i].steps;
-    }
-    hid_t statuses = enum_type(status_names);
-    status |= write_rows(f->status, statuses, first, count, 1, f->ubuf);
-    H5Tclose(statuses);
+    int status = sgdmc_result_h5_write(f->fields, first, count, results);
     for (int i = 0; i < count; i++)
-        f->ubuf[i] = (unsigned char)results[i].min_risk_source;
-    hid_t sources = enum_type(sgdmc_min_risk_source_names);
-    status |= write_rows(f->min_risk_source, sources, first, count, 1, f->ubuf);
-    H5Tclose(sources);
-    status |= write_rows(f->steps, H5T_NATIVE_LLONG, first, count, 1, f->lbuf);
-    for (int i = 0; i < count; i++)
-        f->ibuf[i] = results[i].certified_nonconvergent;
-    status |= write_rows(f->certified, H5T_NATIVE_INT, first, count, 1, f->ibuf);
-    for (int i = 0; i < count; i++)
-        f->ibuf[i] = rank;
-    status |= write_rows(f->rank, H5T_NATIVE_INT, first, count, 1, f->ibuf);
-    const int D = f->max_depth;
-    for (int c = 0; c < LAYER_COUNT; c++) {
-        for (int i = 0; i < count; i++)
-            for (int k = 0; k < D; k++) {
-                const int *values = layer_values(&results[i], (layer_column)c);
-                f->ibuf[(size_t)i * D + k] = k < results[i].depth ? values[k] : -1;
-            }
-        status |= write_rows(f->per_layer[c], H5T_NATIVE_INT, first, count, D, f->ibuf);
-    }
-    const int T = f->trajectory;
-    if (T > 0) {
-        for (int which = 0; which < 3; which++) {
-            for (int i = 0; i < count; i++)
-                for (int j = 0; j < T; j++) {
-                    const sgdmc_result *r = &results[i];
-                    const bool have = j < r->trajectory_count;
-                    const size_t at = (size_t)i * T + j;
-                    if (which == 0)
-                        f->lbuf[at] = have ? r->trajectory_step[j] : -1;
-                    else
-                        f->dbuf[at] = !have ? NAN
-                                            : which == 1 ? r->trajectory_risk[j]
-                                                         : r->trajectory_grad_norm[j];
-                }
-            if (which == 0)
-                status |= write_rows(f->traj_step, H5T_NATIVE_LLONG, first, count, T, f->lbuf);
-            else
-                status |= write_rows(which == 1 ? f->traj_risk : f->traj_grad_norm,
-                                     H5T_NATIVE_DOUBLE, first, count, T, f->dbuf);
-        }
-    }
+        f->ranks[i] = rank;
+    status |= write_column(f->rank, H5T_NATIVE_INT, first, count, f->ranks);
     if (status)
         return -1;
     /* done last: a row flagged done has all its values in the file */
-    memset(f->ubuf, 1, (size_t)count);
-    return write_rows(f->done, H5T_NATIVE_UINT8, first, count, 1, f->ubuf);
+    memset(f->flags, 1, (size_t)count);
+    return write_column(f->done, H5T_NATIVE_UINT8, first, count, f->flags);
 }
 
 int sgdmc_results_close(sgdmc_results_file *f)
 {
     close_datasets(f);
     int status = H5Fclose(f->file) < 0 ? -1 : 0;
-    free(f->dbuf);
-    free(f->lbuf);
-    free(f->ibuf);
-    free(f->ubuf);
+    free(f->ranks);
+    free(f->flags);
     free(f);
     return status;
 }

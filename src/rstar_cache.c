@@ -15,6 +15,7 @@ typedef struct {
 struct sgdmc_rstar_cache {
     entry *entries;
     size_t count, capacity;
+    sgdmc_rstar_cache_stats stats;
 };
 
 sgdmc_rstar_cache *sgdmc_rstar_cache_alloc(void) { return calloc(1, sizeof(sgdmc_rstar_cache)); }
@@ -33,6 +34,11 @@ void sgdmc_rstar_cache_free(sgdmc_rstar_cache *cache)
 
 size_t sgdmc_rstar_cache_size(const sgdmc_rstar_cache *cache) { return cache->count; }
 
+sgdmc_rstar_cache_stats sgdmc_rstar_cache_statistics(const sgdmc_rstar_cache *cache)
+{
+    return cache->stats;
+}
+
 static entry *find(const sgdmc_rstar_cache *cache, const char *key, size_t count)
 {
     for (size_t i = 0; i < cache->count; i++)
@@ -41,12 +47,16 @@ static entry *find(const sgdmc_rstar_cache *cache, const char *key, size_t count
     return NULL;
 }
 
-bool sgdmc_rstar_cache_get(const sgdmc_rstar_cache *cache, const char *key, double *value,
+bool sgdmc_rstar_cache_get(sgdmc_rstar_cache *cache, const char *key, double *value,
                            double *params, size_t count)
 {
-    const entry *e = cache ? find(cache, key, count) : NULL;
+    if (!cache)
+        return false;
+    const entry *e = find(cache, key, count);
+    cache->stats.lookups++;
     if (!e)
         return false;
+    cache->stats.hits++;
     *value = e->value;
     if (count)
         memcpy(params, e->params, count * sizeof *params);
@@ -67,6 +77,8 @@ int sgdmc_rstar_cache_put(sgdmc_rstar_cache *cache, const char *key, double valu
     if (count)
         memcpy(params_copy, params, count * sizeof *params);
     entry *e = find(cache, key, count);
+    cache->stats.stores++;
+    cache->stats.replaced += e != NULL;
     if (!e) {
         if (cache->count == cache->capacity) {
             const size_t capacity = cache->capacity ? 2 * cache->capacity : 16;

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/options.h"
+#include "sgdmc/error.h"
 #include "sgdmc/train.h"
+#include "sgdmc/train_options.h"
 
 /* Keys that a study sets itself. */
 static const char *const reserved_keys[][2] = {
@@ -85,12 +86,6 @@ static char *read_text(const char *path)
     return text;
 }
 
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        snprintf(err, errlen, __VA_ARGS__);                                                \
-        goto fail;                                                                         \
-    } while (0)
-
 /* Checks `key` = `value` at `line` of section `section` as a train flag. */
 static int check_flag(const char *path, const char *section, const char *key, int line,
                       const char *value, sgdmc_train_config *scratch, char *err, size_t errlen)
@@ -101,9 +96,9 @@ static int check_flag(const char *path, const char *section, const char *key, in
                      reserved_keys[i][1]);
             return -1;
         }
-    const sgdmc_option *option = sgdmc_option_find(key);
+    const sgdmc_option *option = sgdmc_option_find(&sgdmc_train_options, key);
     if (!option) {
-        const char *guess = sgdmc_option_suggest(key);
+        const char *guess = sgdmc_option_suggest(&sgdmc_train_options, key);
         snprintf(err, errlen, "%s:%d: %s.%s: unknown key (not a sgdmc train flag%s%s%s)", path,
                  line, section, key, guess ? "; did you mean " : "", guess ? guess : "",
                  guess ? "?" : "");
@@ -258,7 +253,7 @@ void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *confi
     for (int a = 0; a < s->axis_count; a++) {
         const sgdmc_grid_axis *axis = &s->axes[a];
         /* validated at load */
-        sgdmc_option_set(sgdmc_option_find(axis->key), config, axis->values[index[a]], err,
+        sgdmc_option_set(sgdmc_option_find(&sgdmc_train_options, axis->key), config, axis->values[index[a]], err,
                          sizeof err);
         if (axis_index)
             axis_index[a] = index[a];
@@ -325,9 +320,9 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     config_init(&cfg);
     s->text = strdup(text);
     if (!s->text)
-        FAIL("%s: out of memory", path);
+        SGDMC_FAIL("%s: out of memory", path);
     if (!config_read_string(&cfg, s->text))
-        FAIL("%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
+        SGDMC_FAIL("%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
     config_setting_t *root = config_root_setting(&cfg);
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *item = config_setting_get_elem(root, (unsigned)i);
@@ -336,18 +331,18 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         for (int k = 0; top_keys[k]; k++)
             known |= !strcmp(key, top_keys[k]);
         if (!known)
-            FAIL("%s:%d: %s: unknown key (the keys are name, seeds, grid, train, output)", path,
+            SGDMC_FAIL("%s:%d: %s: unknown key (the keys are name, seeds, grid, train, output)", path,
                  (int)config_setting_source_line(item), key);
     }
     const char *name;
     if (!config_lookup_string(&cfg, "name", &name)) {
         config_setting_t *n = config_lookup(&cfg, "name");
         if (n)
-            FAIL("%s:%d: name: must be a string", path, (int)config_setting_source_line(n));
-        FAIL("%s: name: missing (the study's name, e.g. name = \"nonconvergence\";)", path);
+            SGDMC_FAIL("%s:%d: name: must be a string", path, (int)config_setting_source_line(n));
+        SGDMC_FAIL("%s: name: missing (the study's name, e.g. name = \"nonconvergence\";)", path);
     }
     if (!*name || strlen(name) >= sizeof s->name || strpbrk(name, "/\\"))
-        FAIL("%s:%d: name: '%s' must be 1..%zu characters without slashes", path,
+        SGDMC_FAIL("%s:%d: name: '%s' must be 1..%zu characters without slashes", path,
              (int)config_setting_source_line(config_lookup(&cfg, "name")), name,
              sizeof s->name - 1);
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -357,7 +352,7 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         long long v = type == CONFIG_TYPE_INT64 ? config_setting_get_int64(seeds)
                                                 : config_setting_get_int(seeds);
         if ((type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) || v < 1 || v > (1LL << 40))
-            FAIL("%s:%d: seeds: must be an integer >= 1", path,
+            SGDMC_FAIL("%s:%d: seeds: must be an integer >= 1", path,
                  (int)config_setting_source_line(seeds));
         s->seeds = (long)v;
     }
@@ -368,7 +363,7 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     const char *group_names[3] = {"train", "grid", "output"};
     for (int g = 0; g < 3; g++)
         if (groups[g] && !config_setting_is_group(groups[g]))
-            FAIL("%s:%d: %s: must be a group { key = value; ... }", path,
+            SGDMC_FAIL("%s:%d: %s: must be a group { key = value; ... }", path,
                  (int)config_setting_source_line(groups[g]), group_names[g]);
     if (train && load_train(path, train, s, err, errlen))
         goto fail;
@@ -379,18 +374,18 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
             config_setting_t *item = config_setting_get_elem(output, (unsigned)i);
             const int line = (int)config_setting_source_line(item);
             if (strcmp(config_setting_name(item), "trajectory"))
-                FAIL("%s:%d: output.%s: unknown key (output has: trajectory)", path, line,
+                SGDMC_FAIL("%s:%d: output.%s: unknown key (output has: trajectory)", path, line,
                      config_setting_name(item));
             char value[64];
             sgdmc_train_config scratch = s->base;
             if (scalar_text(item, value, sizeof value) ||
-                sgdmc_option_set(sgdmc_option_find("trajectory"), &scratch, value, err, errlen))
-                FAIL("%s:%d: output.trajectory: must be an integer in [0, 100000]", path, line);
+                sgdmc_option_set(sgdmc_option_find(&sgdmc_train_options, "trajectory"), &scratch, value, err, errlen))
+                SGDMC_FAIL("%s:%d: output.trajectory: must be an integer in [0, 100000]", path, line);
             s->trajectory = scratch.trajectory;
         }
     }
     if (s->cells > (1L << 40) / s->seeds)
-        FAIL("%s: %ld grid cells times %ld seeds is too many tasks", path, s->cells, s->seeds);
+        SGDMC_FAIL("%s: %ld grid cells times %ld seeds is too many tasks", path, s->cells, s->seeds);
     s->tasks = s->cells * s->seeds;
     config_destroy(&cfg);
     return check_cells(s, err, errlen) ? (sgdmc_study_free(s), -1) : 0;

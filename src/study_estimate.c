@@ -52,14 +52,12 @@ static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cac
     return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation) * estimate_scale;
 }
 
-double sgdmc_study_estimate_seconds(const sgdmc_study *study)
+double sgdmc_study_estimate_seconds(const sgdmc_study *study, sgdmc_rstar_cache *cache)
 {
-    sgdmc_rstar_cache *cache = sgdmc_rstar_cache_alloc();
-    double total = cache ? 0.0 : -1.0;
+    double total = 0.0;
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
         const double seconds = estimate_cell(study, cell, cache);
         total = seconds < 0.0 ? -1.0 : total + seconds;
     }
-    sgdmc_rstar_cache_free(cache);
     return total;
 }

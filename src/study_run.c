@@ -37,7 +37,7 @@ typedef struct {
     sgdmc_results_file *file;
     int rank;
     sgdmc_trainer *trainer;  /* kept from task to task within a grid cell */
-    sgdmc_rstar_cache *rstar_cache;  /* R* results shared by the cells */
+    sgdmc_rstar_cache *rstar_cache;  /* the process's R* results (owned by the caller) */
     long trainer_cell;
     sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
     sgdmc_poll_fn poll;      /* non-zero: stop now */
@@ -386,8 +386,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                                             : SGDMC_CHUNK_SECONDS};
     runner r = {.study = study, .file = file, .rank = me, .trainer_cell = -1};
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
-    r.rstar_cache = sgdmc_rstar_cache_alloc();
-    int setup_failed = !r.rows || !r.rstar_cache;
+    r.rstar_cache = o->rstar_cache;
+    int setup_failed = !r.rows;
     if (me == 0 && !setup_failed)
         setup_failed = find_pending(&d, file, study->tasks) != 0;
     int any_failed;
@@ -415,7 +415,6 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         run_worker(protocol, &r);
     }
     sgdmc_trainer_free(r.trainer);
-    sgdmc_rstar_cache_free(r.rstar_cache);
     free(r.rows);
     free(d.ranges);
     MPI_Comm_free(&protocol);

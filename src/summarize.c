@@ -12,13 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sgdmc/train.h"
-
-#define FAIL(...)                                                                          \
-    do {                                                                                   \
-        snprintf(err, errlen, __VA_ARGS__);                                                \
-        goto fail;                                                                         \
-    } while (0)
+#include "sgdmc/error.h"
+#include "sgdmc/result_h5.h"
 
 /* H5Pset_file_locking exists from 1.10.7 on the 1.10 branch and 1.12.1 on. */
 #define HAVE_FILE_LOCKING_PROPERTY                                                         \
@@ -171,39 +166,47 @@ static double median_of(double *values, long n)
     return 0.5 * values[n / 2 - 1] + 0.5 * upper;
 }
 
-/* The statistics of one cell's rows; done_risks has room for `seeds`. */
-static void summarize_cell(long seeds, const unsigned char *done, const int *status,
-                           const double *final_risk, const int *dead_first_layer,
-                           const int *dead_first_layer_end, const double *min_grad_norm,
-                           const signed char *certified, const double *dead_probability,
-                           double grad_eps, double *done_risks, cell_stats *cell)
+/* A cell's done runs, counted row by row. */
+typedef struct {
+    long done, converged, diverged, dead, dead_end, dead_known, stationary;
+    long certified_known, certified;
+    double theory;      /* the first known dead_init_probability */
+    double *risks;      /* [seeds]: the done runs' final risks, for the median */
+} cell_tally;
+
+static void tally_reset(cell_tally *t)
 {
-    double theory = NAN;
-    long n = 0, converged = 0, diverged = 0, dead = 0, dead_end = 0, stationary = 0;
-    long known = 0, certified_count = 0, dead_known = 0;
-    for (long i = 0; i < seeds; i++) {
-        if (done[i] != 1)
-            continue;
-        converged += status[i] == SGDMC_STATUS_CONVERGED;
-        diverged += status[i] == SGDMC_STATUS_DIVERGED;
-        dead += dead_first_layer[i] > 0;
-        dead_known += dead_first_layer[i] >= 0;
-        dead_end += dead_first_layer_end[i] > 0;
-        stationary += min_grad_norm[i] <= grad_eps;
-        if (isnan(theory))
-            theory = dead_probability[i];
-        known += certified[i] >= 0;
-        certified_count += certified[i] == 1;
-        /* a diverged run's risk may be NaN: it ranks above every number */
-        done_risks[n++] = isnan(final_risk[i]) ? INFINITY : final_risk[i];
-    }
-    *cell = (cell_stats){.runs = seeds, .done = n, .converged = converged, .diverged = diverged,
-                         .certified_known = known};
+    double *risks = t->risks;
+    *t = (cell_tally){.theory = NAN, .risks = risks};
+}
+
+static void tally_row(cell_tally *t, const sgdmc_result *r, double grad_eps)
+{
+    t->converged += r->status == SGDMC_STATUS_CONVERGED;
+    t->diverged += r->status == SGDMC_STATUS_DIVERGED;
+    t->dead += r->dead_init[0] > 0;
+    t->dead_known += r->dead_init[0] >= 0;
+    t->dead_end += r->dead_final[0] > 0;
+    t->stationary += r->min_grad_norm <= grad_eps;
+    if (isnan(t->theory))
+        t->theory = r->dead_init_probability;
+    t->certified_known += r->certified_nonconvergent >= 0;
+    t->certified += r->certified_nonconvergent == 1;
+    /* a diverged run's risk may be NaN: it ranks above every number */
+    t->risks[t->done++] = isnan(r->final_risk) ? INFINITY : r->final_risk;
+}
+
+/* The statistics of a cell of `seeds` runs from its tally. */
+static void finish_cell(cell_tally *t, long seeds, cell_stats *cell)
+{
+    const long n = t->done, known = t->certified_known;
+    *cell = (cell_stats){.runs = seeds, .done = n, .converged = t->converged,
+                         .diverged = t->diverged, .certified_known = known};
     cell->p_certified = cell->certified_low = cell->certified_high = NAN;
-    cell->dead_init_probability = theory;
+    cell->dead_init_probability = t->theory;
     if (known > 0) {
-        cell->p_certified = (double)certified_count / (double)known;
-        sgdmc_clopper_pearson(certified_count, known, &cell->certified_low, &cell->certified_high);
+        cell->p_certified = (double)t->certified / (double)known;
+        sgdmc_clopper_pearson(t->certified, known, &cell->certified_low, &cell->certified_high);
     }
     if (n == 0) {
         cell->p_converged = cell->ci_low = cell->ci_high = NAN;
@@ -213,25 +216,22 @@ static void summarize_cell(long seeds, const unsigned char *done, const int *sta
         cell->median_final_risk = NAN;
         return;
     }
-    cell->p_converged = (double)converged / (double)n;
-    sgdmc_clopper_pearson(converged, n, &cell->ci_low, &cell->ci_high);
+    cell->p_converged = (double)t->converged / (double)n;
+    sgdmc_clopper_pearson(t->converged, n, &cell->ci_low, &cell->ci_high);
     cell->dead_at_init = cell->dead_init_low = cell->dead_init_high = NAN;
     cell->dead_at_end = cell->dead_end_low = cell->dead_end_high = NAN;
-    if (dead_known > 0) { /* none for smooth activations */
-        cell->dead_at_init = (double)dead / (double)n;
-        sgdmc_clopper_pearson(dead, n, &cell->dead_init_low, &cell->dead_init_high);
-        cell->dead_at_end = (double)dead_end / (double)n;
-        sgdmc_clopper_pearson(dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
+    if (t->dead_known > 0) { /* none for smooth activations */
+        cell->dead_at_init = (double)t->dead / (double)n;
+        sgdmc_clopper_pearson(t->dead, n, &cell->dead_init_low, &cell->dead_init_high);
+        cell->dead_at_end = (double)t->dead_end / (double)n;
+        sgdmc_clopper_pearson(t->dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
     }
-    cell->p_stationary = (double)stationary / (double)n;
-    sgdmc_clopper_pearson(stationary, n, &cell->stationary_low, &cell->stationary_high);
-    cell->median_final_risk = median_of(done_risks, n);
+    cell->p_stationary = (double)t->stationary / (double)n;
+    sgdmc_clopper_pearson(t->stationary, n, &cell->stationary_low, &cell->stationary_high);
+    cell->median_final_risk = median_of(t->risks, n);
 }
 
 /* ---- reading the file ---- */
-
-/* Rows read at a time, rounded to whole cells (at least one cell). */
-enum { ROWS_PER_BLOCK = 1 << 16 };
 
 typedef struct {
     char *key;
@@ -254,11 +254,14 @@ typedef struct {
 
 typedef struct {
     const char *path;
-    hid_t file;
-    hid_t done, status, final_risk, min_grad_norm, dead_init, dead_final, certified;
-    hid_t dead_probability;
-    hid_t status_type; /* in memory: pending = -1, else sgdmc_status */
+    hid_t file, runs, done;
+    sgdmc_result_datasets *fields; /* the result fields the statistics use */
 } results_reader;
+
+/* The result fields the cell statistics read; the others stay unknown. */
+static const char *const fields_used[] = {"status", "final_risk", "min_grad_norm",
+                                          "dead_init", "dead_final", "certified_nonconvergent",
+                                          "dead_init_probability", NULL};
 
 static void summary_free(summary *s)
 {
@@ -280,13 +283,11 @@ static void summary_free(summary *s)
 
 static void reader_close(results_reader *r)
 {
-    hid_t datasets[] = {r->done,      r->status,     r->final_risk, r->min_grad_norm,
-                        r->dead_init, r->dead_final, r->certified, r->dead_probability};
-    for (size_t i = 0; i < sizeof datasets / sizeof *datasets; i++)
-        if (datasets[i] > 0)
-            H5Dclose(datasets[i]);
-    if (r->status_type > 0)
-        H5Tclose(r->status_type);
+    sgdmc_result_h5_close(r->fields);
+    if (r->done > 0)
+        H5Dclose(r->done);
+    if (r->runs > 0)
+        H5Gclose(r->runs);
     if (r->file > 0)
         H5Fclose(r->file);
 }
@@ -354,12 +355,12 @@ static int read_long_attribute(hid_t file, const char *path, const char *name, l
     long long v = 0;
     hid_t attr = -1, space = -1;
     if (H5Aexists(file, name) <= 0)
-        FAIL("%s: not an sgdmc results file (no attribute %s)", path, name);
+        SGDMC_FAIL("%s: not an sgdmc results file (no attribute %s)", path, name);
     attr = H5Aopen(file, name, H5P_DEFAULT);
     space = attr < 0 ? -1 : H5Aget_space(attr);
     if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
         H5Aread(attr, H5T_NATIVE_LLONG, &v) < 0)
-        FAIL("%s: attribute %s is not one integer", path, name);
+        SGDMC_FAIL("%s: attribute %s is not one integer", path, name);
     H5Sclose(space);
     H5Aclose(attr);
     *value = (long)v;
@@ -379,12 +380,12 @@ static int read_grid_keys(hid_t file, const char *path, summary *s, char *err, s
     hid_t attr = -1, space = -1, type = -1;
     char *names = NULL;
     if (H5Aexists(file, "grid_keys") <= 0)
-        FAIL("%s: not an sgdmc results file (no attribute grid_keys)", path);
+        SGDMC_FAIL("%s: not an sgdmc results file (no attribute grid_keys)", path);
     attr = H5Aopen(file, "grid_keys", H5P_DEFAULT);
     space = attr < 0 ? -1 : H5Aget_space(attr);
     type = attr < 0 ? -1 : H5Aget_type(attr);
     if (space < 0 || type < 0)
-        FAIL("%s: cannot read attribute grid_keys", path);
+        SGDMC_FAIL("%s: cannot read attribute grid_keys", path);
     const hssize_t count =
         H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
     if (count == 0)
@@ -392,19 +393,19 @@ static int read_grid_keys(hid_t file, const char *path, summary *s, char *err, s
     const size_t size = H5Tget_size(type);
     if (count < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) != 0 ||
         size == 0)
-        FAIL("%s: attribute grid_keys is not an array of fixed-length strings", path);
+        SGDMC_FAIL("%s: attribute grid_keys is not an array of fixed-length strings", path);
     names = malloc((size_t)count * size);
     s->grid = calloc((size_t)count, sizeof *s->grid);
     if (!names || !s->grid)
-        FAIL("%s: out of memory for attribute grid_keys", path);
+        SGDMC_FAIL("%s: out of memory for attribute grid_keys", path);
     if (H5Aread(attr, type, names) < 0)
-        FAIL("%s: cannot read attribute grid_keys", path);
+        SGDMC_FAIL("%s: cannot read attribute grid_keys", path);
     for (hssize_t a = 0; a < count; a++) {
         s->grid[a].key = strndup(names + (size_t)a * size, size);
         s->grid[a].dataset = s->grid[a].text_type = -1;
         s->key_count++;
         if (!s->grid[a].key)
-            FAIL("%s: out of memory for attribute grid_keys", path);
+            SGDMC_FAIL("%s: out of memory for attribute grid_keys", path);
     }
 done:
     free(names);
@@ -450,18 +451,6 @@ static int open_grid_columns(hid_t file, const char *path, summary *s, char *err
     return 0;
 }
 
-/* The status enum in memory: converted by name, so the file's numbering
- * does not matter; sgdmc_status values, and -1 for pending. */
-static hid_t memory_status_type(void)
-{
-    hid_t type = H5Tenum_create(H5T_NATIVE_INT);
-    const int pending = -1;
-    H5Tenum_insert(type, "pending", &pending);
-    for (int s = 0; s < SGDMC_STATUS_COUNT; s++)
-        H5Tenum_insert(type, sgdmc_status_names[s], &s);
-    return type;
-}
-
 /* Checks the layout and opens every dataset summarize reads. */
 static int open_results(results_reader *r, summary *s, char *err, size_t errlen)
 {
@@ -485,27 +474,13 @@ static int open_results(results_reader *r, summary *s, char *err, size_t errlen)
     s->cells = s->tasks / s->seeds;
     if (read_grid_keys(r->file, path, s, err, errlen))
         return -1;
-    const struct {
-        const char *name;
-        int rank; /* 2: [tasks, max depth] */
-        hid_t *dataset;
-    } columns[] = {
-        {"done", 1, &r->done},
-        {"status", 1, &r->status},
-        {"final_risk", 1, &r->final_risk},
-        {"min_grad_norm", 1, &r->min_grad_norm},
-        {"dead_init", 2, &r->dead_init},
-        {"dead_final", 2, &r->dead_final},
-        {"certified_nonconvergent", 1, &r->certified},
-        {"dead_init_probability", 1, &r->dead_probability},
-    };
-    for (size_t i = 0; i < sizeof columns / sizeof *columns; i++) {
-        *columns[i].dataset = open_runs_dataset(r->file, path, columns[i].name, columns[i].rank,
-                                                s->tasks, err, errlen);
-        if (*columns[i].dataset < 0)
-            return -1;
-    }
-    r->status_type = memory_status_type();
+    r->done = open_runs_dataset(r->file, path, "done", 1, s->tasks, err, errlen);
+    r->runs = r->done < 0 ? -1 : H5Gopen2(r->file, "runs", H5P_DEFAULT);
+    if (r->runs < 0)
+        return -1;
+    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, fields_used, err, errlen);
+    if (!r->fields)
+        return -1;
     return open_grid_columns(r->file, path, s, err, errlen);
 }
 
@@ -531,86 +506,28 @@ static int read_column(hid_t dataset, hid_t memory_type, long first, long stride
     return status;
 }
 
-/* One block of whole cells, in memory. */
-typedef struct {
-    long rows;
-    unsigned char *done;
-    int *status;
-    double *final_risk;
-    double *min_grad_norm;
-    signed char *certified;
-    double *dead_probability;
-    int *dead_first_layer;
-    int *dead_first_layer_end;
-    double *done_risks;   /* one cell's done runs' risks, sorted for the median */
-    double *numbers;      /* one grid value per cell */
-    char *texts;          /* one grid string per cell */
-} block_buffers;
-
-static void block_free(block_buffers *b)
-{
-    free(b->done);
-    free(b->status);
-    free(b->final_risk);
-    free(b->min_grad_norm);
-    free(b->certified);
-    free(b->dead_probability);
-    free(b->dead_first_layer);
-    free(b->dead_first_layer_end);
-    free(b->done_risks);
-    free(b->numbers);
-    free(b->texts);
-}
-
-static int block_alloc(block_buffers *b, const summary *s)
-{
-    long cells = ROWS_PER_BLOCK / s->seeds;
-    if (cells < 1)
-        cells = 1;
-    b->rows = cells * s->seeds;
-    size_t longest_text = 1;
-    for (int a = 0; a < s->key_count; a++)
-        if (s->grid[a].text_size > longest_text)
-            longest_text = s->grid[a].text_size;
-    const size_t rows = (size_t)b->rows;
-    b->done = malloc(rows);
-    b->status = malloc(rows * sizeof *b->status);
-    b->final_risk = malloc(rows * sizeof *b->final_risk);
-    b->min_grad_norm = malloc(rows * sizeof *b->min_grad_norm);
-    b->certified = malloc(rows * sizeof *b->certified);
-    b->dead_probability = malloc(rows * sizeof *b->dead_probability);
-    b->dead_first_layer = malloc(rows * sizeof *b->dead_first_layer);
-    b->dead_first_layer_end = malloc(rows * sizeof *b->dead_first_layer_end);
-    b->done_risks = malloc((size_t)s->seeds * sizeof *b->done_risks);
-    b->numbers = malloc((size_t)cells * sizeof *b->numbers);
-    b->texts = malloc((size_t)cells * longest_text);
-    return b->done && b->status && b->final_risk && b->min_grad_norm && b->certified &&
-                   b->dead_probability &&
-                   b->dead_first_layer &&
-                   b->dead_first_layer_end && b->done_risks &&
-                   b->numbers && b->texts
-               ? 0
-               : -1;
-}
+/* Rows read at a time, and grid values (cells) read at a time. */
+enum { ROWS_PER_READ = 4096, CELLS_PER_READ = 4096 };
 
 /* The grid values of cells first_cell.. (count of them), from each cell's
- * first row. */
-static int read_grid_values(summary *s, block_buffers *b, long first_cell, long count)
+ * first row; numbers/texts have room for count values. */
+static int read_grid_values(summary *s, long first_cell, long count, double *numbers,
+                            char *texts)
 {
     for (int a = 0; a < s->key_count; a++) {
         const grid_column *column = &s->grid[a];
         const long first_row = first_cell * s->seeds;
         if (read_column(column->dataset, column->is_text ? column->text_type : H5T_NATIVE_DOUBLE,
-                        first_row, s->seeds, count, column->is_text ? (void *)b->texts
-                                                                    : (void *)b->numbers))
+                        first_row, s->seeds, count, column->is_text ? (void *)texts
+                                                                    : (void *)numbers))
             return -1;
         for (long c = 0; c < count; c++) {
             const size_t at = (size_t)(first_cell + c) * (size_t)s->key_count + (size_t)a;
             if (!column->is_text) {
-                s->numbers[at] = b->numbers[c];
+                s->numbers[at] = numbers[c];
                 continue;
             }
-            s->texts[at] = strndup(b->texts + (size_t)c * column->text_size, column->text_size);
+            s->texts[at] = strndup(texts + (size_t)c * column->text_size, column->text_size);
             if (!s->texts[at])
                 return -1;
         }
@@ -618,53 +535,60 @@ static int read_grid_values(summary *s, block_buffers *b, long first_cell, long 
     return 0;
 }
 
-/* Reads every row, a block of whole cells at a time, into s. */
+/* Reads every row in blocks, tallying each cell's done runs, and every
+ * cell's grid values, into s. */
 static int read_cells(const results_reader *r, summary *s, char *err, size_t errlen)
 {
-    block_buffers b = {0};
+    size_t longest_text = 1;
+    for (int a = 0; a < s->key_count; a++)
+        if (s->grid[a].text_size > longest_text)
+            longest_text = s->grid[a].text_size;
     const size_t values = (size_t)s->cells * (size_t)s->key_count;
     s->stats = malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *s->stats);
     s->numbers = calloc(values ? values : 1, sizeof *s->numbers);
     s->texts = calloc(values ? values : 1, sizeof *s->texts);
-    if (!s->stats || !s->numbers || !s->texts || block_alloc(&b, s))
-        FAIL("%s: out of memory for %ld cells of %ld seeds", r->path, s->cells, s->seeds);
-    const long cells_per_block = b.rows / s->seeds;
-    for (long first_cell = 0; first_cell < s->cells; first_cell += cells_per_block) {
-        const long count = s->cells - first_cell < cells_per_block ? s->cells - first_cell
-                                                                   : cells_per_block;
-        const long first = first_cell * s->seeds, rows = count * s->seeds;
-        const struct {
-            hid_t dataset, type;
-            void *buffer;
-            const char *name;
-        } columns[] = {
-            {r->done, H5T_NATIVE_UCHAR, b.done, "done"},
-            {r->status, r->status_type, b.status, "status"},
-            {r->final_risk, H5T_NATIVE_DOUBLE, b.final_risk, "final_risk"},
-            {r->min_grad_norm, H5T_NATIVE_DOUBLE, b.min_grad_norm, "min_grad_norm"},
-            {r->certified, H5T_NATIVE_SCHAR, b.certified, "certified_nonconvergent"},
-            {r->dead_probability, H5T_NATIVE_DOUBLE, b.dead_probability, "dead_init_probability"},
-            {r->dead_init, H5T_NATIVE_INT, b.dead_first_layer, "dead_init"},
-            {r->dead_final, H5T_NATIVE_INT, b.dead_first_layer_end, "dead_final"},
-        };
-        for (size_t i = 0; i < sizeof columns / sizeof *columns; i++)
-            if (read_column(columns[i].dataset, columns[i].type, first, 1, rows, columns[i].buffer))
-                FAIL("%s: cannot read /runs/%s", r->path, columns[i].name);
-        if (read_grid_values(s, &b, first_cell, count))
-            FAIL("%s: cannot read the grid columns in /runs", r->path);
-        for (long c = 0; c < count; c++) {
-            const size_t at = (size_t)(c * s->seeds);
-            summarize_cell(s->seeds, b.done + at, b.status + at, b.final_risk + at,
-                           b.dead_first_layer + at, b.dead_first_layer_end + at,
-                           b.min_grad_norm + at, b.certified + at, b.dead_probability + at,
-                           s->grad_eps, b.done_risks,
-                           &s->stats[first_cell + c]);
+    sgdmc_result *rows = malloc(ROWS_PER_READ * sizeof *rows);
+    unsigned char *done = malloc(ROWS_PER_READ);
+    double *numbers = malloc(CELLS_PER_READ * sizeof *numbers);
+    char *texts = malloc(CELLS_PER_READ * longest_text);
+    cell_tally tally = {.risks = malloc((size_t)s->seeds * sizeof *tally.risks)};
+    if (!s->stats || !s->numbers || !s->texts || !rows || !done || !numbers || !texts ||
+        !tally.risks)
+        SGDMC_FAIL("%s: out of memory for %ld cells of %ld seeds", r->path, s->cells, s->seeds);
+    tally_reset(&tally);
+    for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
+        const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
+                                                                 : ROWS_PER_READ);
+        if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
+            sgdmc_result_h5_read(r->fields, first, count, rows))
+            SGDMC_FAIL("%s: cannot read the rows of /runs", r->path);
+        for (int i = 0; i < count; i++) {
+            const long task = first + i;
+            if (done[i] == 1)
+                tally_row(&tally, &rows[i], s->grad_eps);
+            if ((task + 1) % s->seeds == 0) {
+                finish_cell(&tally, s->seeds, &s->stats[task / s->seeds]);
+                tally_reset(&tally);
+            }
         }
     }
-    block_free(&b);
+    for (long first = 0; first < s->cells; first += CELLS_PER_READ) {
+        const long count = s->cells - first < CELLS_PER_READ ? s->cells - first : CELLS_PER_READ;
+        if (read_grid_values(s, first, count, numbers, texts))
+            SGDMC_FAIL("%s: cannot read the grid columns in /runs", r->path);
+    }
+    free(rows);
+    free(done);
+    free(numbers);
+    free(texts);
+    free(tally.risks);
     return 0;
 fail:
-    block_free(&b);
+    free(rows);
+    free(done);
+    free(numbers);
+    free(texts);
+    free(tally.risks);
     return -1;
 }
 
@@ -915,10 +839,7 @@ int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_e
     void *saved_data;
     H5Eget_auto2(H5E_DEFAULT, &saved_report, &saved_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    results_reader reader = {.path = path, .file = -1, .done = -1, .status = -1,
-                             .final_risk = -1, .min_grad_norm = -1, .dead_init = -1,
-                             .certified = -1, .dead_probability = -1,
-                             .dead_final = -1, .status_type = -1};
+    results_reader reader = {.path = path, .file = -1, .runs = -1, .done = -1};
     summary s = {.grad_eps = grad_eps};
     int status = open_results(&reader, &s, err, errlen) || read_cells(&reader, &s, err, errlen)
                      ? -1

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "sgdmc/config.h"
-#include "sgdmc/options.h"
+#include "sgdmc/train_options.h"
 #include "sgdmc/problem.h"
 
 static int harness_failures;
@@ -36,7 +36,7 @@ static inline void harness_config(sgdmc_train_config *config, const char *flags)
         const char *value = eq ? eq + 1 : "true";
         if (eq)
             *eq = '\0';
-        const sgdmc_option *option = sgdmc_option_find(tok + 2);
+        const sgdmc_option *option = sgdmc_option_find(&sgdmc_train_options, tok + 2);
         if (!option || sgdmc_option_set(option, config, value, err, sizeof err)) {
             fprintf(stderr, "test setup: bad flag %s: %s\n", tok, option ? err : "unknown");
             exit(2);

@@ -130,8 +130,8 @@ def tmp(name):
 # --- 1. help and version --------------------------------------------------------------------
 
 def option_names():
-    """The flag names of src/options.c's options[] table."""
-    text = (SOURCE_DIR / "src" / "options.c").read_text()
+    """The flag names of src/train_options.c's options[] table."""
+    text = (SOURCE_DIR / "src" / "train_options.c").read_text()
     match = re.search(r"\boptions\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
     if not match:
         return []
@@ -153,7 +153,7 @@ def check_help_and_version():
     run = sgdmc("train", "--help")
     check("sgdmc train --help exits 0", run.code == 0 and run.out, run.describe())
     names = option_names()
-    check("src/options.c option table parsed", len(names) >= 20, f"found only {names}")
+    check("src/train_options.c option table parsed", len(names) >= 20, f"found only {names}")
     help_text = run.out
     for name in names:
         # the flag's entry: from `--name` (then '=' or a blank) to the next `  --` entry

@@ -46,6 +46,8 @@ typedef struct {
     double lr, momentum, beta1, beta2, eps, weight_decay, clip, tau;
 } sgdmc_optimizer_config;
 
+/* The optimizer's default hyperparameters (its kind set, timescale none). */
+const sgdmc_optimizer_config *sgdmc_optimizer_defaults(sgdmc_optimizer_kind kind);
 /* Replaces every NaN hyperparameter with the optimizer's default. */
 void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *config);
 /* Whether the optimizer can run paper 003's momentum framework. */

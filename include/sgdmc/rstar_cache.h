@@ -2,7 +2,7 @@
  * share a problem (cells that differ only in the optimizer, say) compute R*
  * once per process instead of once per cell. An entry is a value and a
  * parameter vector under a string key that names everything the result
- * depends on (train.c builds the keys). R* is a deterministic function of
+ * depends on (min_risk.c builds the keys from the option table). R* is a deterministic function of
  * its key, so a hit returns exactly what a fresh computation would: results
  * still depend only on the task and the study config. Not thread-safe. */
 #ifndef SGDMC_RSTAR_CACHE_H
@@ -19,9 +19,18 @@ void sgdmc_rstar_cache_free(sgdmc_rstar_cache *cache);
 /* The number of entries. */
 size_t sgdmc_rstar_cache_size(const sgdmc_rstar_cache *cache);
 
+/* What the cache saw: lookups (and how many found an entry), entries
+ * stored, and stores that replaced an entry of the same key (a result
+ * computed twice). */
+typedef struct {
+    size_t lookups, hits, stores, replaced;
+} sgdmc_rstar_cache_stats;
+sgdmc_rstar_cache_stats sgdmc_rstar_cache_statistics(const sgdmc_rstar_cache *cache);
+
 /* The entry for key with count parameters: true and its value and
- * parameters copied out (params may be NULL when count is 0). */
-bool sgdmc_rstar_cache_get(const sgdmc_rstar_cache *cache, const char *key, double *value,
+ * parameters copied out (params may be NULL when count is 0). A NULL cache
+ * has no entries. */
+bool sgdmc_rstar_cache_get(sgdmc_rstar_cache *cache, const char *key, double *value,
                            double *params, size_t count);
 
 /* Stores a copy of value and params[count] under key (replacing an entry of

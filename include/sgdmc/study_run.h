@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sgdmc/rstar_cache.h"
 #include "sgdmc/study_config.h"
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
     bool force;           /* replace an existing `output` (without resume) */
     double chunk_seconds; /* work per handed-out chunk; 0 = SGDMC_CHUNK_SECONDS */
     FILE *progress;       /* where rank 0 reports progress; NULL = quiet */
+    sgdmc_rstar_cache *rstar_cache; /* the process's R* results, shared by every cell */
 } sgdmc_study_options;
 
 #define SGDMC_CHUNK_SECONDS 0.5
@@ -35,7 +37,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                     size_t errlen);
 
 /* Core-seconds the whole study will take on this machine, from a few timed
- * steps and one timed evaluation per grid cell; -1 on failure. */
-double sgdmc_study_estimate_seconds(const sgdmc_study *study);
+ * steps and one timed evaluation per grid cell, R* computed once per problem
+ * through the process's cache; -1 on failure. */
+double sgdmc_study_estimate_seconds(const sgdmc_study *study, sgdmc_rstar_cache *rstar_cache);
 
 #endif

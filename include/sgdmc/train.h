@@ -3,7 +3,9 @@
  * sgdmc_trainer_alloc sets up the problem, network, optimizer and evaluator;
  * sgdmc_trainer_step does one optimization step (tests drive it directly);
  * sgdmc_trainer_run does the whole run with its checkpoints and fills a
- * result. Nothing is allocated inside the step loop. */
+ * result (result.h), asking its R* policy (min_risk.h) for R*, the distance
+ * to a minimizer and the certificate. Nothing is allocated inside the step
+ * loop. */
 #ifndef SGDMC_TRAIN_H
 #define SGDMC_TRAIN_H
 
@@ -11,67 +13,8 @@
 
 #include "sgdmc/config.h"
 #include "sgdmc/net.h"
+#include "sgdmc/result.h"
 #include "sgdmc/rstar_cache.h"
-
-typedef enum {
-    SGDMC_STATUS_CONVERGED,
-    SGDMC_STATUS_NOT_CONVERGED,
-    SGDMC_STATUS_DIVERGED,
-    SGDMC_STATUS_COUNT
-} sgdmc_status;
-
-extern const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1];
-
-/* How R* (min_risk) is known. */
-typedef enum {
-    SGDMC_MIN_RISK_UNKNOWN,
-    SGDMC_MIN_RISK_EXACT,     /* 0 by construction: constant target, realizable teacher */
-    SGDMC_MIN_RISK_COMPUTED,  /* by a deterministic solver with a proven class (rstar.h) */
-    SGDMC_MIN_RISK_ESTIMATED, /* the best of a solver's multi-start runs, not proven */
-    SGDMC_MIN_RISK_GIVEN,     /* --min_risk */
-    SGDMC_MIN_RISK_SOURCE_COUNT
-} sgdmc_min_risk_source;
-
-extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1];
-
-typedef struct {
-    sgdmc_status status;
-    double final_risk;
-    double min_risk;       /* R*, NaN when unknown */
-    sgdmc_min_risk_source min_risk_source;
-    double tol, rtol;      /* the convergence tolerance of the run */
-    double risk_gap;       /* final_risk - R*, NaN when R* is unknown */
-    double dist_to_min;    /* L2 distance to a global minimizer's function, NaN when unknown */
-    double grad_norm;      /* of the risk at the end */
-    double min_grad_norm;  /* over the checkpoints */
-    /* at the end, on --gram_points fixed inputs (gram.h); NaN when skipped,
-     * under the logistic loss, or for a diverged run */
-    double gram_min_eig, gram_max_eig, gram_risk, gram_grad_norm;
-    int depth;
-    int dead_init[SGDMC_MAX_DEPTH];
-    int dead_final[SGDMC_MAX_DEPTH];
-    /* paper 001's certificate, ReLU networks only (0 otherwise): first-layer
-     * neurons dead on the whole input domain, deeper neurons with incoming
-     * weights and bias <= 0; no gradient ever revives them */
-    int dead_permanent_init[SGDMC_MAX_DEPTH];
-    int dead_permanent_final[SGDMC_MAX_DEPTH];
-    /* 1: the permanently dead neurons at the end provably keep the network
-     * from R* within the tolerance (one-layer 1-D students: R*(width - dead)
-     * > R*(width) + tol + rtol R*(width)); 0: not certified; -1: unknown
-     * (a diverged run, or no R* for the smaller network) */
-    int certified_nonconvergent;
-    /* 1 - (1 - p)^width, p = sgdmc_dead_at_init_probability: the probability
-     * of a dead first-layer neuron at initialization; NaN when unknown */
-    double dead_init_probability;
-    long steps;            /* steps taken (fewer than asked when diverged) */
-    double seconds;
-    int trajectory_count;
-    long *trajectory_step; /* [trajectory_count] */
-    double *trajectory_risk;
-    double *trajectory_grad_norm;
-} sgdmc_result;
-
-void sgdmc_result_free(sgdmc_result *result);
 
 typedef struct sgdmc_trainer sgdmc_trainer;
 
@@ -91,9 +34,9 @@ size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
 int sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed, char *err, size_t errlen);
 
 /* R* results (the one-layer solver's, the --rstar_starts estimate) are
- * looked up in and added to cache, shared by the trainers of a process (a
- * study's grid cells); NULL (the default): computed per trainer. The cache
- * must outlive the trainer. Results are the same either way. */
+ * looked up in and added to the process's cache, shared by all its trainers
+ * (a study's grid cells); NULL (the default): computed per trainer. The
+ * cache must outlive the trainer. Results are the same either way. */
 void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *trainer, sgdmc_rstar_cache *cache);
 
 /* Called every few steps of sgdmc_trainer_run: a study's master serves its

@@ -1,0 +1,54 @@
+/* The R* policy of a run: how its global-minimum risk R* (min_risk) is known,
+ * the distance from a network to the known minimizers, and paper 001's
+ * certificate. An object the trainer holds; it owns the one-layer R*(k) of
+ * its problem, the minimizers and the --rstar_starts estimate, each computed
+ * on first use, and shares them with the other runs of the process through
+ * the R* cache when it has one.
+ *
+ * R*, in order of preference: --min_risk (given); 0 by construction (exact:
+ * constant target, a teacher the student realizes, problem.h); the one-layer
+ * solver for one-hidden-layer 1-D ReLU students (computed, rstar.h); the
+ * best of --rstar_starts BFGS minimizations (estimated, rstar_estimate.h,
+ * improved for deeper 1-D ReLU students by embedding the proven one-layer
+ * minimizer); else unknown. */
+#ifndef SGDMC_MIN_RISK_H
+#define SGDMC_MIN_RISK_H
+
+#include <stdbool.h>
+
+#include "sgdmc/config.h"
+#include "sgdmc/evaluate.h"
+#include "sgdmc/net.h"
+#include "sgdmc/problem.h"
+#include "sgdmc/result.h"
+#include "sgdmc/rstar_cache.h"
+
+typedef struct sgdmc_min_risk sgdmc_min_risk;
+
+/* For runs of `config` on `problem` with network `arch`, measured by
+ * `evaluator`; all three must outlive it. NULL when out of memory. */
+sgdmc_min_risk *sgdmc_min_risk_alloc(const sgdmc_train_config *config, sgdmc_problem *problem,
+                                     sgdmc_evaluator *evaluator, const sgdmc_arch *arch);
+void sgdmc_min_risk_free(sgdmc_min_risk *policy);
+
+/* R* results are looked up in and added to cache (NULL: computed here).
+ * The cache must outlive the policy. Results are the same either way. */
+void sgdmc_min_risk_set_cache(sgdmc_min_risk *policy, sgdmc_rstar_cache *cache);
+
+/* R* and how it is known (NaN and unknown when it is not). 0, or -1 when
+ * out of memory. */
+int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_source *source);
+
+/* The L2 distance from the network `params` (final risk `risk`) to the
+ * nearest known minimizer's function, NaN when none is known; for R* and
+ * source as returned by sgdmc_min_risk_value. */
+double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, double risk,
+                               double rstar, sgdmc_min_risk_source source, bool diverged);
+
+/* Paper 001's certificate for the finished result r (status, R* and the
+ * permanently dead neurons filled in): 1 when the permanently dead
+ * first-layer neurons provably keep the run from R* within its tolerance,
+ * 0 when not certified, -1 when unknown. */
+int sgdmc_min_risk_certify(sgdmc_min_risk *policy, const sgdmc_result *r);
+
+#endif

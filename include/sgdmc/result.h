@@ -1,0 +1,109 @@
+/* The result of one training run, and the one table of its fields.
+ *
+ * Every writer and reader of a run's result loops over sgdmc_result_fields:
+ * the JSON report (report.c), the HDF5 datasets of a study (result_h5.c:
+ * skeleton, row writes, reopen on --resume, summarize's reader) and the
+ * documentation test. Adding a scalar metric is one line in the table (and
+ * one member in the struct) plus the code that computes it. */
+#ifndef SGDMC_RESULT_H
+#define SGDMC_RESULT_H
+
+#include <stddef.h>
+
+#include "sgdmc/net.h"
+
+/* The verdict on the run. `pending` is what a study's results file holds
+ * for a task not yet done; a finished run is never pending. */
+typedef enum {
+    SGDMC_STATUS_PENDING,
+    SGDMC_STATUS_CONVERGED,
+    SGDMC_STATUS_NOT_CONVERGED,
+    SGDMC_STATUS_DIVERGED,
+    SGDMC_STATUS_COUNT
+} sgdmc_status;
+
+extern const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1];
+
+/* How R* (min_risk) is known. */
+typedef enum {
+    SGDMC_MIN_RISK_UNKNOWN,
+    SGDMC_MIN_RISK_EXACT,     /* 0 by construction: constant target, realizable teacher */
+    SGDMC_MIN_RISK_COMPUTED,  /* by a deterministic solver with a proven class (rstar.h) */
+    SGDMC_MIN_RISK_ESTIMATED, /* the best of a solver's multi-start runs, not proven */
+    SGDMC_MIN_RISK_GIVEN,     /* --min_risk */
+    SGDMC_MIN_RISK_SOURCE_COUNT
+} sgdmc_min_risk_source;
+
+extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1];
+
+/* The meaning of each member is in sgdmc_result_fields (src/result.c). */
+typedef struct {
+    sgdmc_status status;
+    double final_risk;
+    double min_risk;
+    sgdmc_min_risk_source min_risk_source;
+    double tol, rtol;
+    double risk_gap;
+    double dist_to_min;
+    double grad_norm;
+    double min_grad_norm;
+    double gram_min_eig, gram_max_eig, gram_risk, gram_grad_norm;
+    double dead_init_probability;
+    int depth;                       /* hidden layers: the per-layer arrays' length */
+    int dead_init[SGDMC_MAX_DEPTH];
+    int dead_final[SGDMC_MAX_DEPTH];
+    int dead_permanent_init[SGDMC_MAX_DEPTH];
+    int dead_permanent_final[SGDMC_MAX_DEPTH];
+    int certified_nonconvergent;     /* 1, 0, or -1 unknown */
+    long steps;
+    double seconds;
+    int trajectory_count;
+    long *trajectory_step;           /* [trajectory_count] */
+    double *trajectory_risk;
+    double *trajectory_grad_norm;
+} sgdmc_result;
+
+/* Frees the trajectory arrays (and forgets them). */
+void sgdmc_result_free(sgdmc_result *result);
+
+/* What a field holds, which decides how every writer spells it. */
+typedef enum {
+    SGDMC_FIELD_F64,       /* double: JSON number (null when not finite), HDF5 float64 */
+    SGDMC_FIELD_I64,       /* long: JSON integer, HDF5 int64 */
+    SGDMC_FIELD_VERDICT,   /* int 1/0/-1: JSON true/false/null, HDF5 int8 */
+    SGDMC_FIELD_ENUM,      /* an enum: JSON its name, HDF5 a uint8 enum of the names */
+    SGDMC_FIELD_LAYERS,    /* int [depth], one per hidden layer: JSON a list (null when
+                            * the first is -1), HDF5 int32 [tasks, max depth] */
+    SGDMC_FIELD_TRAJECTORY_I64, /* long * [trajectory_count]: JSON "trajectory": {...}, */
+    SGDMC_FIELD_TRAJECTORY_F64, /* double * ...             HDF5 /runs/trajectory/NAME [tasks, T] */
+} sgdmc_field_kind;
+
+typedef struct {
+    const char *name;            /* JSON key and dataset name */
+    sgdmc_field_kind kind;
+    size_t offset;               /* of the member in sgdmc_result */
+    const char *const *names;    /* SGDMC_FIELD_ENUM: value i is names[i] */
+    double unknown;              /* the value of a row not done (NaN, -1, pending = 0) */
+    const char *meaning;         /* one line, for the docs */
+} sgdmc_field;
+
+/* In JSON order; the HDF5 datasets are created in the same order. */
+extern const sgdmc_field sgdmc_result_fields[];
+extern const int sgdmc_result_field_count;
+
+/* The field called `name`, or NULL. */
+const sgdmc_field *sgdmc_result_field_find(const char *name);
+
+/* Typed access to a field's member of `result` (like strchr, a const result
+ * gives a writable pointer: one accessor per kind serves readers and writers). */
+double *sgdmc_field_f64(const sgdmc_field *field, const sgdmc_result *result);
+long *sgdmc_field_i64(const sgdmc_field *field, const sgdmc_result *result);
+int *sgdmc_field_int(const sgdmc_field *field, const sgdmc_result *result); /* VERDICT, ENUM, LAYERS */
+long **sgdmc_field_trajectory_i64(const sgdmc_field *field, const sgdmc_result *result);
+double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result *result);
+
+/* A result holding every field's unknown value (a row not done): no
+ * trajectory, `depth` hidden layers of -1. */
+void sgdmc_result_unknown(sgdmc_result *result, int depth);
+
+#endif
