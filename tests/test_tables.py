@@ -3,14 +3,15 @@
 usage: test_tables.py SGDMC PRINT_TABLES SCHEMA_DOC FLAGS_DOC
 
 - the run result's field table (src/result.c, printed by print_tables) against
-  1. the documented HDF5 schema (the table in SCHEMA_DOC): every field's dataset
+  1. the documented HDF5 schema (SCHEMA_DOC's table "| where | type | meaning |"): every field's dataset
      with the type its kind writes, enum values numbered as in the table;
   2. the JSON object of `sgdmc train`: the same keys in the same order, the
      trajectory's in its own object;
   3. the fields the Python analysis package expects (analysis/fields.py), with
      matching kinds;
 - the option table of `sgdmc train` against the documented flags table
-  (FLAGS_DOC): the same flags in order, metavar, default and every choice.
+  (FLAGS_DOC's table "| flag | default | meaning |"): the same flags in order, metavar,
+  default and every choice.
 Each check fails when a field or flag is added, removed or renamed on one side.
 """
 from __future__ import annotations
@@ -46,19 +47,22 @@ ANALYSIS_KIND = {
 }
 
 
-def table_rows(text: str, heading: str) -> list[list[str]]:
-    """The cells of the markdown table under `heading`."""
-    start = text.find(heading)
-    if start < 0:
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of the markdown table whose header row is `header`."""
+    lines = text.splitlines()
+    if header not in lines:
         return []
     rows = []
-    for line in text[start:].splitlines()[1:]:
-        if line.startswith("#"):
+    for line in lines[lines.index(header) + 1:]:
+        if not line.startswith("|"):
             break
-        if line.startswith("|") and not set(line) <= set("|- "):
+        if not set(line) <= set("|- "):
             cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
             rows.append([c.strip().replace("\\|", "|") for c in cells])
-    return rows[1:]  # without the heading row
+    return rows
+
+SCHEMA_HEADER = "| where | type | meaning |"
+FLAGS_HEADER = "| flag | default | meaning |"
 
 
 def dataset_path(field: dict) -> str:
@@ -67,7 +71,7 @@ def dataset_path(field: dict) -> str:
 
 def check_schema(fields: list[dict], doc: Path) -> None:
     documented: dict[str, tuple[str, str]] = {}
-    for where, kind, meaning in (r[:3] for r in table_rows(doc.read_text(), "## HDF5 schema")
+    for where, kind, meaning in (r[:3] for r in table_rows(doc.read_text(), SCHEMA_HEADER)
                                  if len(r) >= 3):
         if not where.startswith("`/runs/") or "<" in where:  # /runs/<grid key>
             continue
@@ -121,7 +125,7 @@ def check_analysis(fields: list[dict]) -> None:
 
 
 def check_flags(options: list[dict], doc: Path) -> None:
-    rows = [r for r in table_rows(doc.read_text(), "### Flags") if r and r[0].startswith("`--")]
+    rows = [r for r in table_rows(doc.read_text(), FLAGS_HEADER) if r and r[0].startswith("`--")]
     documented = []
     for flag, default, meaning in (r[:3] for r in rows):
         flag = flag.strip("`")[2:]
@@ -147,6 +151,8 @@ def main() -> int:
     options = json.loads(subprocess.run([tables, "options"], capture_output=True, text=True,
                                         check=True).stdout)
     check(len(fields) >= 20 and len(options) >= 30, "print_tables printed too little")
+    for doc, header in ((schema_doc, SCHEMA_HEADER), (flags_doc, FLAGS_HEADER)):
+        check(bool(table_rows(Path(doc).read_text(), header)), f"{doc}: no table {header!r}")
     check_schema(fields, Path(schema_doc))
     check_json(fields, sgdmc)
     check_analysis(fields)
