@@ -1,6 +1,6 @@
 """The per-run fields of an sgdmc results file, as this package reads them.
 
-sgdmc's C side keeps one table of these fields (src/result.c, `sgdmc_result_fields`);
+sgdmc's C side keeps one table of these fields (src/core/result.c, `sgdmc_result_fields`);
 tests/test_tables.py holds this module against it, so a field added on one side only
 fails the suite. `load_study` converts each dataset by its kind here.
 """

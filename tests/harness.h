@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/train_options.h"
-#include "sgdmc/problem.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/train_options.h"
+#include "sgdmc/core/problem.h"
 
 static int harness_failures;
 

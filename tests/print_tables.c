@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sgdmc/result.h"
-#include "sgdmc/train_options.h"
+#include "sgdmc/core/result.h"
+#include "sgdmc/core/train_options.h"
 
 static void json_string(const char *s)
 {

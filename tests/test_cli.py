@@ -11,7 +11,7 @@ The checks, by section:
 
 1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`;
    `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
-   table in src/options.c (the first string of each entry of `options[]`)
+   table in src/core/train_options.c (the first string of each entry of `options[]`)
    appears in `train --help` as `--name` with a `(default: ...)`.
 2. bad input: each bad command line exits non-zero, prints nothing on stdout
    and exactly one line on stderr naming the flag and the offending value or
@@ -130,8 +130,8 @@ def tmp(name):
 # --- 1. help and version --------------------------------------------------------------------
 
 def option_names():
-    """The flag names of src/train_options.c's options[] table."""
-    text = (SOURCE_DIR / "src" / "train_options.c").read_text()
+    """The flag names of src/core/train_options.c's options[] table."""
+    text = (SOURCE_DIR / "src" / "core" / "train_options.c").read_text()
     match = re.search(r"\boptions\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
     if not match:
         return []
@@ -153,7 +153,7 @@ def check_help_and_version():
     run = sgdmc("train", "--help")
     check("sgdmc train --help exits 0", run.code == 0 and run.out, run.describe())
     names = option_names()
-    check("src/train_options.c option table parsed", len(names) >= 20, f"found only {names}")
+    check("src/core/train_options.c option table parsed", len(names) >= 20, f"found only {names}")
     help_text = run.out
     for name in names:
         # the flag's entry: from `--name` (then '=' or a blank) to the next `  --` entry

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "sgdmc/cpwl_fit.h"
+#include "sgdmc/minimum/cpwl_fit.h"
 
 /* Targets with closed-form cell moments. */
 typedef enum { SQUARE, ZIGZAG } shape;

@@ -6,9 +6,9 @@
  * Counted frequencies must match these within 5 standard errors. Deeper
  * layers (d = 1, exact breakpoint check) are compared with a fine grid. */
 #include "harness.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/train.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/run/train.h"
 
 static double dead_probability(int d)
 {

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/net.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/rng.h"
-#include "sgdmc/train.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/base/rng.h"
+#include "sgdmc/run/train.h"
 
 /* Central differences with step h have truncation error O(h^2) and rounding
  * error O(eps/h); with h = 1e-6 both stay below 1e-8 for these O(1) functions,

@@ -5,8 +5,8 @@
 #include <gsl/gsl_rng.h>
 
 #include "harness.h"
-#include "sgdmc/gram.h"
-#include "sgdmc/net.h"
+#include "sgdmc/core/gram.h"
+#include "sgdmc/core/net.h"
 
 enum { POINTS = 12 };
 

@@ -3,7 +3,7 @@
 #include <hdf5.h>
 
 #include "harness.h"
-#include "sgdmc/train.h"
+#include "sgdmc/run/train.h"
 
 /* Reference trajectories come from autograd gradients summed in another
  * order, so agreement is to rounding, not bitwise; 25 steps of the adaptive

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "harness.h"
-#include "sgdmc/h5io.h"
-#include "sgdmc/optim.h"
-#include "sgdmc/train.h"
+#include "sgdmc/core/h5io.h"
+#include "sgdmc/core/optim.h"
+#include "sgdmc/run/train.h"
 
 static int fresh_result(const char *flags, unsigned long seed, sgdmc_result *r)
 {

@@ -4,9 +4,9 @@
 #include <gsl/gsl_rng.h>
 
 #include "harness.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/rng.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/base/rng.h"
 
 typedef struct {
     sgdmc_train_config config;

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/reference_command.h"
-#include "sgdmc/rstar.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/cli/reference_command.h"
+#include "sgdmc/minimum/rstar.h"
 
 typedef struct {
     sgdmc_train_config config;

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "sgdmc/rstar_cache.h"
-#include "sgdmc/study_run.h"
+#include "sgdmc/minimum/rstar_cache.h"
+#include "sgdmc/study/study_run.h"
 
 static const char config[] =
     "name = \"cache\";\n"

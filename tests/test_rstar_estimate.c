@@ -6,12 +6,12 @@
 #include <gsl/gsl_rng.h>
 
 #include "harness.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/rng.h"
-#include "sgdmc/rstar.h"
-#include "sgdmc/rstar_estimate.h"
-#include "sgdmc/train.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/base/rng.h"
+#include "sgdmc/minimum/rstar.h"
+#include "sgdmc/minimum/rstar_estimate.h"
+#include "sgdmc/run/train.h"
 
 typedef struct {
     sgdmc_train_config config;

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "sgdmc/study_config.h"
+#include "sgdmc/study/study_config.h"
 
 static char path[64];
 

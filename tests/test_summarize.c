@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "sgdmc/results_file.h"
-#include "sgdmc/study_config.h"
-#include "sgdmc/summarize.h"
-#include "sgdmc/train.h"
+#include "sgdmc/study/results_file.h"
+#include "sgdmc/study/study_config.h"
+#include "sgdmc/summary/summarize.h"
+#include "sgdmc/run/train.h"
 
 /* ---- an independent Clopper-Pearson interval ---- */
 

@@ -2,7 +2,7 @@
 
 usage: test_tables.py SGDMC PRINT_TABLES SCHEMA_DOC FLAGS_DOC
 
-- the run result's field table (src/result.c, printed by print_tables) against
+- the run result's field table (src/core/result.c, printed by print_tables) against
   1. the documented HDF5 schema (SCHEMA_DOC's table "| where | type | meaning |"): every field's dataset
      with the type its kind writes, enum values numbered as in the table;
   2. the JSON object of `sgdmc train`: the same keys in the same order, the

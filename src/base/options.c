@@ -1,6 +1,6 @@
 /* Option tables: the generic value types, the command-line loop, help,
  * defaults and keys. */
-#include "sgdmc/options.h"
+#include "sgdmc/base/options.h"
 
 #include <errno.h>
 #include <float.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/error.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/base/error.h"
 
 #define MEMBER(target, option, type) ((type *)((char *)(target) + (option)->offset))
 #define CONST_MEMBER(target, option, type) \

@@ -1,5 +1,5 @@
 /* Seeding of a run's independent random streams. */
-#include "sgdmc/rng.h"
+#include "sgdmc/base/rng.h"
 
 unsigned long long sgdmc_splitmix64(unsigned long long x)
 {

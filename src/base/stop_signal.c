@@ -1,6 +1,6 @@
 /* The one piece of process-wide mutable state in sgdmc: a signal handler can
  * reach nothing else. */
-#include "sgdmc/stop_signal.h"
+#include "sgdmc/base/stop_signal.h"
 
 #include <signal.h>
 #include <string.h>

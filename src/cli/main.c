@@ -8,17 +8,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sgdmc/exit_status.h"
-#include "sgdmc/h5io.h"
-#include "sgdmc/options.h"
-#include "sgdmc/train_options.h"
-#include "sgdmc/reference_command.h"
-#include "sgdmc/report.h"
-#include "sgdmc/stop_signal.h"
-#include "sgdmc/study_config.h"
-#include "sgdmc/study_run.h"
-#include "sgdmc/summarize.h"
-#include "sgdmc/train.h"
+#include "exit_status.h"
+#include "sgdmc/core/h5io.h"
+#include "sgdmc/base/options.h"
+#include "sgdmc/core/train_options.h"
+#include "sgdmc/cli/reference_command.h"
+#include "sgdmc/run/report.h"
+#include "sgdmc/base/stop_signal.h"
+#include "sgdmc/study/study_config.h"
+#include "sgdmc/study/study_run.h"
+#include "sgdmc/summary/summarize.h"
+#include "sgdmc/run/train.h"
 
 
 static void print_usage(FILE *out)

@@ -1,6 +1,6 @@
 /* `sgdmc reference --widths=0,1,2 [--format=text|json] [train flags]`:
  * prints R*(w) for each width. */
-#include "sgdmc/reference_command.h"
+#include "sgdmc/cli/reference_command.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/error.h"
-#include "sgdmc/exit_status.h"
-#include "sgdmc/options.h"
-#include "sgdmc/train_options.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/rstar.h"
+#include "sgdmc/base/error.h"
+#include "exit_status.h"
+#include "sgdmc/base/options.h"
+#include "sgdmc/core/train_options.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/minimum/rstar.h"
 
 #define MAX_WIDTHS 256
 #define MAX_WIDTH 1024

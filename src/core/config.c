@@ -1,12 +1,12 @@
 /* Defaults and cross-flag checks of a training run's configuration. */
-#include "sgdmc/config.h"
+#include "sgdmc/core/config.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sgdmc/error.h"
-#include "sgdmc/train_options.h"
+#include "sgdmc/base/error.h"
+#include "sgdmc/core/train_options.h"
 
 const char *const sgdmc_input_names[SGDMC_INPUT_COUNT + 1] = {"uniform", "normal", NULL};
 const char *const sgdmc_target_names[SGDMC_TARGET_COUNT + 1] = {"constant", "square", "sin",

@@ -1,5 +1,5 @@
 /* Risk, exact risk gradient and dead-neuron counts of a network. */
-#include "sgdmc/evaluate.h"
+#include "sgdmc/core/evaluate.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_integration.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/loss.h"
+#include "sgdmc/core/loss.h"
 
 typedef enum { MODE_DATA, MODE_FIXED, MODE_BREAKPOINTS } eval_mode;
 

@@ -1,5 +1,5 @@
 /* The output Jacobian's Gram matrix and its extreme eigenvalues. */
-#include "sgdmc/gram.h"
+#include "sgdmc/core/gram.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>

@@ -1,5 +1,5 @@
 /* HDF5 input and output of one run: data, initial and final parameters. */
-#include "sgdmc/h5io.h"
+#include "sgdmc/core/h5io.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sgdmc/error.h"
+#include "sgdmc/base/error.h"
 
 /* Opens an existing HDF5 file read-only, telling apart "missing" and "not HDF5". */
 static hid_t open_readonly(const char *path, char *err, size_t errlen)

@@ -1,13 +1,13 @@
 /* Initial parameters: the four random initializations and --init files. */
-#include "sgdmc/init.h"
+#include "sgdmc/core/init.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sgdmc/h5io.h"
-#include "sgdmc/rng.h"
+#include "sgdmc/core/h5io.h"
+#include "sgdmc/base/rng.h"
 
 void sgdmc_init_draw(const sgdmc_train_config *c, const sgdmc_arch *arch, gsl_rng *rng,
                      double *params)

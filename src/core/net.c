@@ -1,5 +1,5 @@
 /* Forward and backward passes of fully connected networks, paired per layer. */
-#include "sgdmc/net.h"
+#include "sgdmc/core/net.h"
 
 #include <math.h>
 #include <stdlib.h>

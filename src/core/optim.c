@@ -1,5 +1,5 @@
 /* Update rules of the optimizers; each is one loop over the flat parameter buffer. */
-#include "sgdmc/optim.h"
+#include "sgdmc/core/optim.h"
 
 #include <math.h>
 #include <stdbool.h>

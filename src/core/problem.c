@@ -1,5 +1,5 @@
 /* Inputs, targets and data sets: the learning problem of a run. */
-#include "sgdmc/problem.h"
+#include "sgdmc/core/problem.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/h5io.h"
-#include "sgdmc/rng.h"
+#include "sgdmc/core/h5io.h"
+#include "sgdmc/base/rng.h"
 
 struct sgdmc_problem {
     sgdmc_input_kind input;

@@ -1,6 +1,6 @@
 /* The run result's field table: the one place where a result field is named,
  * typed and explained. */
-#include "sgdmc/result.h"
+#include "sgdmc/core/result.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Result fields <-> HDF5 datasets, one loop over the field table. */
-#include "sgdmc/result_h5.h"
+#include "sgdmc/core/result_h5.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/error.h"
+#include "sgdmc/base/error.h"
 
 struct sgdmc_result_datasets {
     hid_t *dataset;          /* [field count], -1 when not open */

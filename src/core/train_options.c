@@ -1,7 +1,7 @@
 /* The option table of `sgdmc train`: one entry per flag, shared by the command
  * line, study configs, the help and the keys of cached R* results, so that a
  * name, its default and its choices are spelled in exactly one place. */
-#include "sgdmc/train_options.h"
+#include "sgdmc/core/train_options.h"
 
 #include <errno.h>
 #include <float.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/error.h"
-#include "sgdmc/evaluate.h"
+#include "sgdmc/base/error.h"
+#include "sgdmc/core/evaluate.h"
 
 static int parse_number(const char *text, double *out)
 {

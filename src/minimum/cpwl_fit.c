@@ -1,6 +1,6 @@
 /* Best CPWL fits with knots on a grid: dynamic programming over parabola
  * envelopes. The method is described in cpwl_fit.h. */
-#include "sgdmc/cpwl_fit.h"
+#include "sgdmc/minimum/cpwl_fit.h"
 
 #include <gsl/gsl_poly.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* The R* policy: provenance of R*, the one-layer solver, the estimate, the
  * minimizers' distance and the certificate (min_risk.h). */
-#include "sgdmc/min_risk.h"
+#include "sgdmc/minimum/min_risk.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/init.h"
-#include "sgdmc/pwl.h"
-#include "sgdmc/rng.h"
-#include "sgdmc/rstar.h"
-#include "sgdmc/rstar_estimate.h"
-#include "sgdmc/train_options.h"
+#include "sgdmc/core/init.h"
+#include "sgdmc/minimum/pwl.h"
+#include "sgdmc/base/rng.h"
+#include "sgdmc/minimum/rstar.h"
+#include "sgdmc/minimum/rstar_estimate.h"
+#include "sgdmc/core/train_options.h"
 
 struct sgdmc_min_risk {
     sgdmc_train_config config;

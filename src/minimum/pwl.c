@@ -1,6 +1,6 @@
 /* Continuous piecewise-linear functions on [0,1] and their L2 distance to a
  * one-hidden-layer ReLU network. */
-#include "sgdmc/pwl.h"
+#include "sgdmc/minimum/pwl.h"
 
 #include <math.h>
 #include <stdlib.h>

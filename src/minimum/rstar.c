@@ -2,9 +2,9 @@
  * the knots, closed-form least squares for the coefficients, BFGS over the
  * knots from deterministic multi-starts, and a local search over the hinges'
  * orientations. The class and the method are described in rstar.h. */
-#include "sgdmc/rstar.h"
+#include "sgdmc/minimum/rstar.h"
 
-#include "sgdmc/cpwl_fit.h"
+#include "sgdmc/minimum/cpwl_fit.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>

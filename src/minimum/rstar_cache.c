@@ -1,6 +1,6 @@
 /* The R* memo: a list searched linearly; a study has at most a few thousand
  * distinct problems per process, each looked up once per grid cell. */
-#include "sgdmc/rstar_cache.h"
+#include "sgdmc/minimum/rstar_cache.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Multi-start full-batch BFGS estimate of the global-minimum risk. */
-#include "sgdmc/rstar_estimate.h"
+#include "sgdmc/minimum/rstar_estimate.h"
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>

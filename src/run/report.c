@@ -1,5 +1,5 @@
 /* JSON output of a run's result: one key per field of the result table. */
-#include "sgdmc/report.h"
+#include "sgdmc/run/report.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -1,20 +1,20 @@
 /* The training loop of one run and its measurements. */
-#include "sgdmc/train.h"
+#include "sgdmc/run/train.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/clock.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/gram.h"
-#include "sgdmc/init.h"
-#include "sgdmc/loss.h"
-#include "sgdmc/min_risk.h"
-#include "sgdmc/optim.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/rng.h"
+#include "sgdmc/base/clock.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/gram.h"
+#include "sgdmc/core/init.h"
+#include "sgdmc/core/loss.h"
+#include "sgdmc/minimum/min_risk.h"
+#include "sgdmc/core/optim.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/base/rng.h"
 
 struct sgdmc_trainer {
     sgdmc_train_config config;

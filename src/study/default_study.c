@@ -1,5 +1,5 @@
 /* The study `sgdmc study` runs when given no config. */
-#include "sgdmc/study_config.h"
+#include "sgdmc/study/study_config.h"
 
 const char sgdmc_default_study[] =
     "# sgdmc's built-in study (sgdmc study --print-default > my.cfg to start your own).\n"

@@ -1,12 +1,12 @@
 /* The study's progress line. */
-#include "sgdmc/progress.h"
+#include "sgdmc/study/progress.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "sgdmc/clock.h"
+#include "sgdmc/base/clock.h"
 
 enum { BAR_WIDTH = 30 };
 

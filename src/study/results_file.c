@@ -1,5 +1,5 @@
 /* Creating and filling the parallel HDF5 results file of a study. */
-#include "sgdmc/results_file.h"
+#include "sgdmc/study/results_file.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sgdmc/result_h5.h"
-#include "sgdmc/train_options.h"
+#include "sgdmc/core/result_h5.h"
+#include "sgdmc/core/train_options.h"
 
 struct sgdmc_results_file {
     hid_t file;

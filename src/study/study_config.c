@@ -1,14 +1,14 @@
 /* Reading a study config with libconfig and expanding its grid. */
-#include "sgdmc/study_config.h"
+#include "sgdmc/study/study_config.h"
 
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/error.h"
-#include "sgdmc/train.h"
-#include "sgdmc/train_options.h"
+#include "sgdmc/base/error.h"
+#include "sgdmc/run/train.h"
+#include "sgdmc/core/train_options.h"
 
 /* Keys that a study sets itself. */
 static const char *const reserved_keys[][2] = {

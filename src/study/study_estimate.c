@@ -1,9 +1,9 @@
 /* The cost estimate of `sgdmc study --dry-run`: a few timed steps and one
  * timed evaluation of every grid cell, scaled to the full runs. */
 
-#include "sgdmc/clock.h"
-#include "sgdmc/study_run.h"
-#include "sgdmc/train.h"
+#include "sgdmc/base/clock.h"
+#include "sgdmc/study/study_run.h"
+#include "sgdmc/run/train.h"
 
 enum { TIMED_STEPS = 200, TIMED_ESTIMATE_STARTS = 2 };
 

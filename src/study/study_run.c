@@ -1,16 +1,16 @@
 /* The study engine: master/worker dispatch over MPI and chunked row writes. */
-#include "sgdmc/study_run.h"
+#include "sgdmc/study/study_run.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "sgdmc/clock.h"
-#include "sgdmc/progress.h"
-#include "sgdmc/results_file.h"
-#include "sgdmc/stop_signal.h"
-#include "sgdmc/train.h"
+#include "sgdmc/base/clock.h"
+#include "sgdmc/study/progress.h"
+#include "sgdmc/study/results_file.h"
+#include "sgdmc/base/stop_signal.h"
+#include "sgdmc/run/train.h"
 
 enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL };
 

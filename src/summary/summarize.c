@@ -1,5 +1,5 @@
 /* `sgdmc summarize`: per grid cell statistics of a study's results file. */
-#include "sgdmc/summarize.h"
+#include "sgdmc/summary/summarize.h"
 
 #include <errno.h>
 #include <float.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sgdmc/error.h"
-#include "sgdmc/result_h5.h"
+#include "sgdmc/base/error.h"
+#include "sgdmc/core/result_h5.h"
 
 /* H5Pset_file_locking exists from 1.10.7 on the 1.10 branch and 1.12.1 on. */
 #define HAVE_FILE_LOCKING_PROPERTY                                                         \

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sgdmc/net.h"
-#include "sgdmc/optim.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/optim.h"
 
 #define SGDMC_PATH_MAX 1024
 

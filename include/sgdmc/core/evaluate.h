@@ -18,9 +18,9 @@
 #ifndef SGDMC_EVALUATE_H
 #define SGDMC_EVALUATE_H
 
-#include "sgdmc/config.h"
-#include "sgdmc/net.h"
-#include "sgdmc/problem.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/problem.h"
 
 /* Samples per forward pass inside the evaluator. */
 #define SGDMC_EVAL_CHUNK 256

@@ -6,7 +6,7 @@
 #ifndef SGDMC_GRAM_H
 #define SGDMC_GRAM_H
 
-#include "sgdmc/net.h"
+#include "sgdmc/core/net.h"
 
 typedef struct {
     double min_eig, max_eig; /* extreme eigenvalues of K (rounding below 0 made 0) */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "sgdmc/net.h"
+#include "sgdmc/core/net.h"
 
 /* Reads x [n, d] (or [n], d = 1) and y [n, 1] (or [n]) as doubles; x comes
  * back row-major [n][d]. The caller frees *x and *y. */

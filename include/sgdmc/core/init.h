@@ -6,8 +6,8 @@
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/net.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/net.h"
 
 /* Draws every parameter in flat order W1, b1, W2, ... from the configured
  * initialization (not an --init file) with rng. */

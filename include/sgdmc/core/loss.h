@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "sgdmc/config.h"
+#include "sgdmc/core/config.h"
 
 /* mse: (f - y)^2. logistic: log(1 + exp(-y f)) for y in {-1, +1}, computed
  * without overflow for any y f. */

@@ -5,8 +5,8 @@
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/net.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/net.h"
 
 typedef struct sgdmc_problem sgdmc_problem;
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "sgdmc/net.h"
+#include "sgdmc/core/net.h"
 
 /* The verdict on the run. `pending` is what a study's results file holds
  * for a task not yet done; a finished run is never pending. */
@@ -36,7 +36,7 @@ typedef enum {
 
 extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1];
 
-/* The meaning of each member is in sgdmc_result_fields (src/result.c). */
+/* The meaning of each member is in sgdmc_result_fields (src/core/result.c). */
 typedef struct {
     sgdmc_status status;
     double final_risk;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sgdmc/result.h"
+#include "sgdmc/core/result.h"
 
 typedef struct sgdmc_result_datasets sgdmc_result_datasets;
 

@@ -3,8 +3,8 @@
 #ifndef SGDMC_TRAIN_OPTIONS_H
 #define SGDMC_TRAIN_OPTIONS_H
 
-#include "sgdmc/config.h"
-#include "sgdmc/options.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/base/options.h"
 
 /* Targets a sgdmc_train_config. */
 extern const sgdmc_option_table sgdmc_train_options;

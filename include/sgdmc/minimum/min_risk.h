@@ -16,12 +16,12 @@
 
 #include <stdbool.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/evaluate.h"
-#include "sgdmc/net.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/result.h"
-#include "sgdmc/rstar_cache.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/evaluate.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/core/result.h"
+#include "sgdmc/minimum/rstar_cache.h"
 
 typedef struct sgdmc_min_risk sgdmc_min_risk;
 

@@ -3,7 +3,7 @@
 #ifndef SGDMC_PWL_H
 #define SGDMC_PWL_H
 
-#include "sgdmc/net.h"
+#include "sgdmc/core/net.h"
 
 /* Breakpoints 0 = x[0] < x[1] < ... < x[count-1] = 1 (count >= 2) and the
  * values y[i] = f(x[i]); f is linear in between. */

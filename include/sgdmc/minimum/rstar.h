@@ -28,7 +28,7 @@
  * infimum over such limits is not searched (they do not help the continuous
  * targets below).
  *
- * The solver (src/rstar.c): for fixed knots and orientations f is linear in
+ * The solver (src/minimum/rstar.c): for fixed knots and orientations f is linear in
  * (c, a), so the risk is a least-squares problem in L2(U[0,1]) (variable
  * projection); its Gram matrix and right-hand side are closed forms and are
  * solved by a Jacobi-scaled symmetric eigen-decomposition (a pseudo-inverse:
@@ -58,10 +58,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/net.h"
-#include "sgdmc/problem.h"
-#include "sgdmc/pwl.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/problem.h"
+#include "sgdmc/minimum/pwl.h"
 
 /* Why R* of a one-hidden-layer ReLU student cannot be computed for this
  * problem, or NULL when it can: input_dim 1, uniform input, no data file,

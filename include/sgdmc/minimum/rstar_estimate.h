@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "sgdmc/evaluate.h"
+#include "sgdmc/core/evaluate.h"
 
 typedef struct {
     double rstar;     /* the best final objective, NaN when every start failed */

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "sgdmc/result.h"
+#include "sgdmc/core/result.h"
 
 /* One JSON object on one line; NaN and infinities become null, so that every
  * JSON reader accepts it. Numbers keep all 17 significant digits. */

@@ -11,10 +11,10 @@
 
 #include <stddef.h>
 
-#include "sgdmc/config.h"
-#include "sgdmc/net.h"
-#include "sgdmc/result.h"
-#include "sgdmc/rstar_cache.h"
+#include "sgdmc/core/config.h"
+#include "sgdmc/core/net.h"
+#include "sgdmc/core/result.h"
+#include "sgdmc/minimum/rstar_cache.h"
 
 typedef struct sgdmc_trainer sgdmc_trainer;
 

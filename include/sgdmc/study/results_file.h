@@ -11,8 +11,8 @@
 #include <mpi.h>
 #include <stddef.h>
 
-#include "sgdmc/study_config.h"
-#include "sgdmc/train.h"
+#include "sgdmc/study/study_config.h"
+#include "sgdmc/run/train.h"
 
 typedef struct sgdmc_results_file sgdmc_results_file;
 

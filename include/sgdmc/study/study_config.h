@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "sgdmc/config.h"
+#include "sgdmc/core/config.h"
 
 #define SGDMC_STUDY_MAX_AXES 16
 

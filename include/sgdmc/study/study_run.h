@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "sgdmc/rstar_cache.h"
-#include "sgdmc/study_config.h"
+#include "sgdmc/minimum/rstar_cache.h"
+#include "sgdmc/study/study_config.h"
 
 typedef struct {
     const char *output;   /* the results file */
