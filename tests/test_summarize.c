@@ -13,6 +13,7 @@
 #include "sgdmc/study/results_file.h"
 #include "sgdmc/study/study_config.h"
 #include "sgdmc/summary/summarize.h"
+#include "sgdmc/summary/summary_stats.h"
 #include "sgdmc/run/train.h"
 
 /* ---- an independent Clopper-Pearson interval ---- */

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sgdmc/core/config.h"
 #include "sgdmc/base/error.h"
 
 #define MEMBER(target, option, type) ((type *)((char *)(target) + (option)->offset))

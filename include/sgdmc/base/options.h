@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The longest file name an option holds (sgdmc_option_path), with its 0. */
+#define SGDMC_PATH_MAX 1024
+
 typedef struct sgdmc_option sgdmc_option;
 
 /* How values of an option are read into and written back from its target

@@ -6,10 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sgdmc/base/options.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/optim.h"
-
-#define SGDMC_PATH_MAX 1024
 
 typedef enum { SGDMC_INPUT_UNIFORM, SGDMC_INPUT_NORMAL, SGDMC_INPUT_COUNT } sgdmc_input_kind;
 typedef enum {

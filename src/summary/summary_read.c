@@ -1,0 +1,388 @@
+/* Reading a study's results file for `sgdmc summarize`: the grid keys and
+ * values, and every done row tallied into its cell's statistics. */
+#include "sgdmc/summary/summary_read.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sgdmc/base/error.h"
+#include "sgdmc/core/result_h5.h"
+
+/* H5Pset_file_locking exists from 1.10.7 on the 1.10 branch and 1.12.1 on. */
+#define HAVE_FILE_LOCKING_PROPERTY                                                         \
+    (H5_VERSION_GE(1, 12, 1) ||                                                           \
+     (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7))
+
+/* A grid key's dataset in /runs. */
+typedef struct {
+    hid_t dataset;
+    hid_t text_type; /* the file's fixed-length string type, for text keys */
+    size_t text_size;
+} grid_column;
+
+typedef struct {
+    const char *path;
+    hid_t file, runs, done;
+    grid_column *grid;             /* [key count] */
+    sgdmc_result_datasets *fields; /* the result fields the statistics use */
+} results_reader;
+
+void sgdmc_summary_free(sgdmc_summary *s)
+{
+    for (int a = 0; a < s->key_count; a++)
+        free(s->keys[a].key);
+    if (s->texts)
+        for (long i = 0; i < s->cells * s->key_count; i++)
+            free(s->texts[i]);
+    free(s->keys);
+    free(s->numbers);
+    free(s->texts);
+    free(s->stats);
+    memset(s, 0, sizeof *s);
+}
+
+static void reader_close(results_reader *r, int key_count)
+{
+    for (int a = 0; r->grid && a < key_count; a++) {
+        if (r->grid[a].dataset > 0)
+            H5Dclose(r->grid[a].dataset);
+        if (r->grid[a].text_type > 0)
+            H5Tclose(r->grid[a].text_type);
+    }
+    free(r->grid);
+    sgdmc_result_h5_close(r->fields);
+    if (r->done > 0)
+        H5Dclose(r->done);
+    if (r->runs > 0)
+        H5Gclose(r->runs);
+    if (r->file > 0)
+        H5Fclose(r->file);
+}
+
+/* Opens read-only without file locks, so that a running study (which holds
+ * the file open) and this reader do not block each other. */
+static hid_t open_results_file(const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if HAVE_FILE_LOCKING_PROPERTY
+    H5Pset_file_locking(fapl, 0, 1);
+#endif
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (file < 0)
+        snprintf(err, errlen,
+                 H5Fis_hdf5(path) > 0 ? "%s: cannot open as HDF5" : "%s: not an HDF5 file", path);
+    return file;
+}
+
+static bool runs_dataset_exists(hid_t file, const char *name)
+{
+    char link[128];
+    snprintf(link, sizeof link, "runs/%s", name);
+    return H5Lexists(file, "runs", H5P_DEFAULT) > 0 && H5Lexists(file, link, H5P_DEFAULT) > 0 &&
+           H5Oexists_by_name(file, link, H5P_DEFAULT) > 0;
+}
+
+/* Opens /runs/<name>, which must have `rank` dimensions and `tasks` rows. */
+static hid_t open_runs_dataset(hid_t file, const char *path, const char *name, int rank,
+                               long tasks, char *err, size_t errlen)
+{
+    if (!runs_dataset_exists(file, name)) {
+        snprintf(err, errlen, "%s: not an sgdmc results file (no /runs/%s)", path, name);
+        return -1;
+    }
+    char link[128];
+    snprintf(link, sizeof link, "runs/%s", name);
+    hid_t dataset = H5Dopen2(file, link, H5P_DEFAULT);
+    hid_t space = dataset < 0 ? -1 : H5Dget_space(dataset);
+    hsize_t dims[2] = {0, 0};
+    const bool shaped = space >= 0 && H5Sget_simple_extent_ndims(space) == rank &&
+                        H5Sget_simple_extent_dims(space, dims, NULL) == rank &&
+                        dims[0] == (hsize_t)tasks && (rank == 1 || dims[1] >= 1);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dataset < 0 || !shaped) {
+        snprintf(err, errlen, "%s: /runs/%s is not a %s dataset of %ld rows (attribute tasks)",
+                 path, name, rank == 1 ? "1-D" : "2-D", tasks);
+        if (dataset >= 0)
+            H5Dclose(dataset);
+        return -1;
+    }
+    return dataset;
+}
+
+/* A scalar integer root attribute. */
+static int read_long_attribute(hid_t file, const char *path, const char *name, long *value,
+                               char *err, size_t errlen)
+{
+    long long v = 0;
+    hid_t attr = -1, space = -1;
+    if (H5Aexists(file, name) <= 0)
+        SGDMC_FAIL("%s: not an sgdmc results file (no attribute %s)", path, name);
+    attr = H5Aopen(file, name, H5P_DEFAULT);
+    space = attr < 0 ? -1 : H5Aget_space(attr);
+    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
+        H5Aread(attr, H5T_NATIVE_LLONG, &v) < 0)
+        SGDMC_FAIL("%s: attribute %s is not one integer", path, name);
+    H5Sclose(space);
+    H5Aclose(attr);
+    *value = (long)v;
+    return 0;
+fail:
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return -1;
+}
+
+/* The grid_keys attribute: fixed-length null-padded strings, or an empty
+ * (H5S_NULL) dataspace for a study without grid. */
+static int read_grid_keys(hid_t file, const char *path, results_reader *r, sgdmc_summary *s,
+                          char *err, size_t errlen)
+{
+    hid_t attr = -1, space = -1, type = -1;
+    char *names = NULL;
+    if (H5Aexists(file, "grid_keys") <= 0)
+        SGDMC_FAIL("%s: not an sgdmc results file (no attribute grid_keys)", path);
+    attr = H5Aopen(file, "grid_keys", H5P_DEFAULT);
+    space = attr < 0 ? -1 : H5Aget_space(attr);
+    type = attr < 0 ? -1 : H5Aget_type(attr);
+    if (space < 0 || type < 0)
+        SGDMC_FAIL("%s: cannot read attribute grid_keys", path);
+    const hssize_t count =
+        H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
+    if (count == 0)
+        goto done;
+    const size_t size = H5Tget_size(type);
+    if (count < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) != 0 ||
+        size == 0)
+        SGDMC_FAIL("%s: attribute grid_keys is not an array of fixed-length strings", path);
+    names = malloc((size_t)count * size);
+    s->keys = calloc((size_t)count, sizeof *s->keys);
+    r->grid = calloc((size_t)count, sizeof *r->grid);
+    if (!names || !s->keys || !r->grid)
+        SGDMC_FAIL("%s: out of memory for attribute grid_keys", path);
+    if (H5Aread(attr, type, names) < 0)
+        SGDMC_FAIL("%s: cannot read attribute grid_keys", path);
+    for (hssize_t a = 0; a < count; a++) {
+        s->keys[a].key = strndup(names + (size_t)a * size, size);
+        r->grid[a].dataset = r->grid[a].text_type = -1;
+        s->key_count++;
+        if (!s->keys[a].key)
+            SGDMC_FAIL("%s: out of memory for attribute grid_keys", path);
+    }
+done:
+    free(names);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Aclose(attr);
+    return 0;
+fail:
+    free(names);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return -1;
+}
+
+/* Opens /runs/<key> of every grid key: numbers are read as doubles, fixed-
+ * length strings as they are stored. */
+static int open_grid_columns(results_reader *r, sgdmc_summary *s, char *err, size_t errlen)
+{
+    for (int a = 0; a < s->key_count; a++) {
+        grid_column *column = &r->grid[a];
+        const char *key = s->keys[a].key;
+        column->dataset = open_runs_dataset(r->file, r->path, key, 1, s->tasks, err, errlen);
+        if (column->dataset < 0)
+            return -1;
+        hid_t type = H5Dget_type(column->dataset);
+        const H5T_class_t type_class = H5Tget_class(type);
+        s->keys[a].is_text = type_class == H5T_STRING;
+        if (s->keys[a].is_text && H5Tis_variable_str(type) == 0) {
+            column->text_type = type;
+            column->text_size = H5Tget_size(type);
+            continue;
+        }
+        H5Tclose(type);
+        if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) {
+            snprintf(err, errlen, "%s: /runs/%s holds neither numbers nor fixed-length strings",
+                     r->path, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Checks the layout and opens every dataset summarize reads. */
+static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t errlen)
+{
+    const char *path = r->path;
+    r->file = open_results_file(path, err, errlen);
+    if (r->file < 0)
+        return -1;
+    /* done first: an HDF5 file of another kind is told so in plain words */
+    if (!runs_dataset_exists(r->file, "done")) {
+        snprintf(err, errlen, "%s: not an sgdmc results file (no /runs/done)", path);
+        return -1;
+    }
+    if (read_long_attribute(r->file, path, "tasks", &s->tasks, err, errlen) ||
+        read_long_attribute(r->file, path, "seeds", &s->seeds, err, errlen))
+        return -1;
+    if (s->seeds < 1 || s->tasks < 0 || s->tasks % s->seeds) {
+        snprintf(err, errlen, "%s: attribute tasks (%ld) is not a multiple of seeds (%ld)", path,
+                 s->tasks, s->seeds);
+        return -1;
+    }
+    s->cells = s->tasks / s->seeds;
+    if (read_grid_keys(r->file, path, r, s, err, errlen))
+        return -1;
+    r->done = open_runs_dataset(r->file, path, "done", 1, s->tasks, err, errlen);
+    r->runs = r->done < 0 ? -1 : H5Gopen2(r->file, "runs", H5P_DEFAULT);
+    if (r->runs < 0)
+        return -1;
+    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, sgdmc_cell_tally_fields, err,
+                                     errlen);
+    if (!r->fields)
+        return -1;
+    return open_grid_columns(r, s, err, errlen);
+}
+
+/* Reads rows first, first + stride, ... (count of them) of column 0 of a
+ * 1-D or 2-D dataset: a slab of a column, the first layer of dead_init, or
+ * the first row of each cell. */
+static int read_column(hid_t dataset, hid_t memory_type, long first, long stride, long count,
+                       void *buffer)
+{
+    hid_t space = H5Dget_space(dataset);
+    const hsize_t start[2] = {(hsize_t)first, 0}, step[2] = {(hsize_t)stride, 1};
+    const hsize_t number[2] = {(hsize_t)count, 1};
+    hid_t memory = H5Screate_simple(1, number, NULL);
+    int status = space < 0 || memory < 0 ||
+                         H5Sselect_hyperslab(space, H5S_SELECT_SET, start, step, number, NULL) < 0 ||
+                         H5Dread(dataset, memory_type, memory, space, H5P_DEFAULT, buffer) < 0
+                     ? -1
+                     : 0;
+    if (memory >= 0)
+        H5Sclose(memory);
+    if (space >= 0)
+        H5Sclose(space);
+    return status;
+}
+
+/* Rows read at a time, and grid values (cells) read at a time. */
+enum { ROWS_PER_READ = 4096, CELLS_PER_READ = 4096 };
+
+/* The grid values of cells first_cell.. (count of them), from each cell's
+ * first row; numbers/texts have room for count values. */
+static int read_grid_values(const results_reader *r, sgdmc_summary *s, long first_cell,
+                            long count, double *numbers, char *texts)
+{
+    for (int a = 0; a < s->key_count; a++) {
+        const grid_column *column = &r->grid[a];
+        const bool is_text = s->keys[a].is_text;
+        const long first_row = first_cell * s->seeds;
+        if (read_column(column->dataset, is_text ? column->text_type : H5T_NATIVE_DOUBLE,
+                        first_row, s->seeds, count, is_text ? (void *)texts : (void *)numbers))
+            return -1;
+        for (long c = 0; c < count; c++) {
+            const size_t at = (size_t)(first_cell + c) * (size_t)s->key_count + (size_t)a;
+            if (!is_text) {
+                s->numbers[at] = numbers[c];
+                continue;
+            }
+            s->texts[at] = strndup(texts + (size_t)c * column->text_size, column->text_size);
+            if (!s->texts[at])
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads every row in blocks, tallying each cell's done runs, and every
+ * cell's grid values, into s. */
+static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size_t errlen)
+{
+    size_t longest_text = 1;
+    for (int a = 0; a < s->key_count; a++)
+        if (r->grid[a].text_size > longest_text)
+            longest_text = r->grid[a].text_size;
+    const size_t values = (size_t)s->cells * (size_t)s->key_count;
+    s->stats = malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *s->stats);
+    s->numbers = calloc(values ? values : 1, sizeof *s->numbers);
+    s->texts = calloc(values ? values : 1, sizeof *s->texts);
+    sgdmc_result *rows = malloc(ROWS_PER_READ * sizeof *rows);
+    unsigned char *done = malloc(ROWS_PER_READ);
+    double *numbers = malloc(CELLS_PER_READ * sizeof *numbers);
+    char *texts = malloc(CELLS_PER_READ * longest_text);
+    sgdmc_cell_tally tally = {.risks = malloc((size_t)s->seeds * sizeof *tally.risks)};
+    if (!s->stats || !s->numbers || !s->texts || !rows || !done || !numbers || !texts ||
+        !tally.risks)
+        SGDMC_FAIL("%s: out of memory for %ld cells of %ld seeds", r->path, s->cells, s->seeds);
+    sgdmc_cell_tally_reset(&tally);
+    for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
+        const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
+                                                                 : ROWS_PER_READ);
+        if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
+            sgdmc_result_h5_read(r->fields, first, count, rows))
+            SGDMC_FAIL("%s: cannot read the rows of /runs", r->path);
+        for (int i = 0; i < count; i++) {
+            const long task = first + i;
+            if (done[i] == 1)
+                sgdmc_cell_tally_add(&tally, &rows[i], s->grad_eps);
+            if ((task + 1) % s->seeds == 0) {
+                sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[task / s->seeds]);
+                sgdmc_cell_tally_reset(&tally);
+            }
+        }
+    }
+    for (long first = 0; first < s->cells; first += CELLS_PER_READ) {
+        const long count = s->cells - first < CELLS_PER_READ ? s->cells - first : CELLS_PER_READ;
+        if (read_grid_values(r, s, first, count, numbers, texts))
+            SGDMC_FAIL("%s: cannot read the grid columns in /runs", r->path);
+    }
+    free(rows);
+    free(done);
+    free(numbers);
+    free(texts);
+    free(tally.risks);
+    return 0;
+fail:
+    free(rows);
+    free(done);
+    free(numbers);
+    free(texts);
+    free(tally.risks);
+    return -1;
+}
+
+int sgdmc_summary_read(const char *path, double grad_eps, sgdmc_summary *s, char *err,
+                       size_t errlen)
+{
+    /* a missing file or dataset is reported once, in our words */
+    H5E_auto2_t saved_report;
+    void *saved_data;
+    H5Eget_auto2(H5E_DEFAULT, &saved_report, &saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    results_reader reader = {.path = path, .file = -1, .runs = -1, .done = -1};
+    *s = (sgdmc_summary){.grad_eps = grad_eps};
+    const int status =
+        open_results(&reader, s, err, errlen) || read_cells(&reader, s, err, errlen) ? -1 : 0;
+    reader_close(&reader, s->key_count);
+    if (status)
+        sgdmc_summary_free(s);
+    H5Eset_auto2(H5E_DEFAULT, saved_report, saved_data);
+    return status;
+}
