@@ -19,7 +19,7 @@ plot (the default command) draws the figures that show what the study is about
 (chosen by its grid and config; --plots all: every figure the file supports); `table`
 prints the per-cell table of `sgdmc summarize` (same counts and intervals);
 `rates` the fitted exponential rate of P(converged); `figures` reruns every
-jobs/*/quick.cfg and writes the README's PNGs. `python3 -m analysis COMMAND -h`
+jobs/*/quick.cfg and writes the figures of docs/results.md. `python3 -m analysis COMMAND -h`
 for each command's options."""
 
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     rates.add_argument("--x", default="width", help="grid key to fit against (default width)")
     rates.add_argument("--format", choices=("text", "csv", "json"), default="text")
 
-    figures = sub.add_parser("figures", help="rerun jobs/*/quick.cfg, write README figures")
+    figures = sub.add_parser("figures", help="rerun jobs/*/quick.cfg, write the docs/figures of docs/results.md")
     figures.add_argument("--out", type=Path, default=None,
                          help="output folder (default: docs/figures in the repository)")
     figures.add_argument("--jobs", help="comma-separated prefixes of jobs/ folders "
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text[args.format]())
         return 0
 
-    from .plots import PLOTS, automatic, plot_named, save
+    from .plots import PLOTS, automatic, known_plot, plot_named, save
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     asked = [n.strip() for n in args.plots.split(",") if n.strip()] if args.plots else []
     every = asked == ["all"]
@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     # the trajectory frame has tasks x T rows: only read it when it may be drawn
-    study = load_study(args.file, trajectory=chosen or any(plot_named(n).trajectory
+    # (every name in wanted is known from here on)
+    study = load_study(args.file, trajectory=chosen or any(known_plot(n).trajectory
                                                             for n in wanted))
     if chosen and study.runs.empty:
         print(f"analysis: no done runs in {args.file}: nothing to plot", file=sys.stderr)
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(Path(args.file).stem + "_figures")
     status = 0
     for name in wanted:
-        plot = plot_named(name)
+        plot = known_plot(name)
         why = plot.missing(study)
         if why:
             print(f"skipped {name}: {why}", file=sys.stderr)

@@ -28,14 +28,17 @@ class ConfigError(ValueError):
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    out: list[tuple[str, str]] = []
+    pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
             raise ConfigError(f"unexpected character {text[pos]!r} at offset {pos}")
         pos = m.end()
-        if m.lastgroup != "space":
-            out.append((m.lastgroup, m.group()))
+        kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
+        if kind != "space":
+            out.append((kind, m.group()))
     return out
 
 
@@ -115,8 +118,8 @@ def parse_config(text: str) -> dict[str, Any]:
     """The settings of a libconfig text as nested dicts and lists."""
     parser = _Parser(text)
     out = parser.settings(None)
-    if parser.peek() is not None:
-        raise ConfigError(f"unexpected {parser.peek()[1]}")
+    if (token := parser.peek()) is not None:
+        raise ConfigError(f"unexpected {token[1]}")
     return out
 
 

@@ -1,4 +1,4 @@
-"""Regenerates the README figures: runs every jobs/*/quick.cfg with
+"""Regenerates the figures of docs/results.md: runs every jobs/*/quick.cfg with
 `mpirun -n RANKS sgdmc study` and draws the plots the study is about
 (plots.automatic), as small PNGs under docs/figures/, plus JOB.txt with the
 per-cell table, the fitted rates and the numbers each figure shows. PNGs of the
@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .load import load_study
-from .plots import automatic, plot_named, save
+from .plots import automatic, known_plot, save
 from .report import numbers_text, rates_text, table_text
 from .stats import cell_table, rate_table
 
@@ -61,7 +61,7 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
                              rates_text(rate_table(study, x, table))]
             names = automatic(study)
             for name in names:
-                numbers = plot_named(name).numbers_frame(study)
+                numbers = known_plot(name).numbers_frame(study)
                 if numbers is not None:
                     text += [f"\nnumbers of {job}-{name}.png:\n",
                              numbers_text(numbers, study.grid_keys)]
@@ -70,7 +70,7 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
             written.append(out / f"{job}.txt")
             drawn = set()
             for name in names:
-                fig = plot_named(name).draw(study)
+                fig = known_plot(name).draw(study)
                 for path in save(fig, out, f"{job}-{name}", ["png"], dpi, compact=True):
                     size = path.stat().st_size
                     flag = "  (over 100 KB)" if size > SIZE_LIMIT else ""

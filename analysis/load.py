@@ -78,7 +78,7 @@ def _grid_column(values: np.ndarray) -> np.ndarray:
 
 
 def _enum_column(values: np.ndarray, mapping: dict[str, int]) -> pd.Categorical:
-    names = sorted(mapping, key=mapping.get)
+    names = sorted(mapping, key=lambda name: mapping[name])
     codes = np.array([mapping[n] for n in names])
     # categories in the enum's numeric order, so sort order is the file's
     lookup = np.full(max(codes) + 1, -1, dtype=np.int64)

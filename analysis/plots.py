@@ -9,12 +9,13 @@ import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import matplotlib
 
 matplotlib.use("Agg")  # cluster nodes and CI have no display
 import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -52,18 +53,18 @@ def _title(fig: Figure, what: str, study: Study) -> None:
     fig.suptitle(text, fontsize=9.5)
 
 
-def _label(keys: list[str], values) -> str:
+def _label(keys: list[str], values: object) -> str:
     if not keys:
         return "all runs"
-    values = values if isinstance(values, tuple) else (values,)
-    return ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+    parts = values if isinstance(values, tuple) else (values,)
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, parts))
 
 
 def _varying(frame: pd.DataFrame, keys: list[str]) -> list[str]:
     return [k for k in keys if k in frame and frame[k].nunique() > 1]
 
 
-def _groups(frame: pd.DataFrame, keys: list[str]):
+def _groups(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[tuple[Any, ...], pd.DataFrame]]:
     """(values, sub-frame) per combination of keys, in file order."""
     if not keys:
         yield (), frame
@@ -73,7 +74,7 @@ def _groups(frame: pd.DataFrame, keys: list[str]):
 
 
 def _facets(frame: pd.DataFrame, keys: list[str], prefer: tuple[str, ...] = (),
-            limit: int = MAX_CURVES):
+            limit: int = MAX_CURVES) -> tuple[str | None, list[str]]:
     """Splits the curves into panels by one key when one axes would hold
     more than `limit`. Returns (facet key or None, curve keys)."""
     combos = len(frame.drop_duplicates(keys)) if keys else 1
@@ -84,18 +85,19 @@ def _facets(frame: pd.DataFrame, keys: list[str], prefer: tuple[str, ...] = (),
     return facet, [k for k in keys if k != facet]
 
 
-def _colors(n: int):
+def _colors(n: int) -> list[tuple[float, float, float, float]]:
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(max(n, 1))]
 
 
-def _panels(count: int, columns: int, width: float, height: float):
+def _panels(count: int, columns: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
     fig = Figure(figsize=(width * columns, height * count + 1.3))
     axes = fig.subplots(count, columns, squeeze=False)
     return fig, axes
 
 
-def _facet_panels(frame: pd.DataFrame, facet: str | None, width: float, height: float):
+def _facet_panels(frame: pd.DataFrame, facet: str | None, width: float, height: float
+                  ) -> tuple[list[tuple[tuple[Any, ...], pd.DataFrame]], Figure, np.ndarray]:
     """The groups of `frame` by `facet` (one group without), and a figure
     with one panel each, two per row; unused panels hidden."""
     facet_groups = list(_groups(frame, [facet] if facet else []))
@@ -216,6 +218,7 @@ def risk_trajectory(study: Study) -> Figure:
     """Mean risk over seeds at each recorded step, with the 95% normal
     interval of the mean; diverged runs leave the mean where they stop."""
     traj = study.trajectory
+    assert traj is not None, "risk_trajectory needs the trajectory (see _has_trajectory)"
     keys = _varying(study.runs, study.grid_keys)
     # bands of crossing curves hide each other: fewer curves per panel here
     facet, curves = _facets(study.runs, keys, ("depth", "width", "optimizer"), limit=4)
@@ -423,12 +426,12 @@ def gram_bounds(study: Study) -> Figure:
 # ---- positions on an x axis of grid values ----
 
 
-def _numeric(values) -> bool:
+def _numeric(values: Iterable[Any]) -> bool:
     return pd.api.types.is_numeric_dtype(pd.Series(values)) and \
         not pd.api.types.is_bool_dtype(pd.Series(values))
 
 
-def _x_axis(values) -> tuple[dict, bool, bool]:
+def _x_axis(values: Iterable[Any]) -> tuple[dict[Any, float], bool, bool]:
     """Where each grid value sits: numbers at themselves (log axis when all
     are positive and span a decade or more), anything else at 0, 1, 2, ...
     in file order. Returns (value -> position, numeric, log)."""
@@ -440,7 +443,8 @@ def _x_axis(values) -> tuple[dict, bool, bool]:
     return {v: float(i) for i, v in enumerate(distinct)}, False, False
 
 
-def _offsets(positions, count: int, log: bool, share: float = 0.5) -> list:
+def _offsets(positions: Iterable[float], count: int, log: bool, share: float = 0.5
+             ) -> list[Callable[[npt.ArrayLike], np.ndarray]]:
     """Side-by-side shifts of `count` curves at the same x, within `share` of
     the closest spacing (a factor on a log axis): shift(i) maps x to x'."""
     xs = np.unique(np.asarray(list(positions), dtype=float))
@@ -449,7 +453,7 @@ def _offsets(positions, count: int, log: bool, share: float = 0.5) -> list:
     span = float(np.ptp(scale)) if len(xs) > 1 else 1.0
     step = min(0.03 * span, share * spacing / max(count, 1)) if count > 1 else 0.0
 
-    def shift(i: int):
+    def shift(i: int) -> Callable[[npt.ArrayLike], np.ndarray]:
         delta = (i - (count - 1) / 2) * step
         return (lambda x: np.asarray(x, float) * math.exp(delta)) if log else \
             (lambda x: np.asarray(x, float) + delta)
@@ -489,7 +493,8 @@ def convergence_curves(study: Study, x: str, table: pd.DataFrame | None = None) 
         if log:
             ax.set_xscale("log")
         ax.set_xticks(sorted(where.values()))
-        ax.set_xticklabels([f"{v:g}" if numeric else str(v) for v in sorted(where, key=where.get)])
+        ax.set_xticklabels([f"{v:g}" if numeric else str(v)
+                            for v in sorted(where, key=lambda v: where[v])])
         if log:
             ax.minorticks_off()
         ax.set_ylim(-0.02, 1.05)
@@ -517,18 +522,18 @@ def convergence_groups(study: Study, key: str, table: pd.DataFrame | None = None
     ax = fig.subplots()
     width = 0.7 / len(levels)
     for j, (level, color) in enumerate(zip(levels, _colors(len(levels)))):
-        xs, p, lo, hi, counts = [], [], [], [], []
+        xs, ps, lows, highs, counts = [], [], [], [], []
         for i, (_, cells) in enumerate(categories):
             cell = cells[cells[key] == level]
             if cell.empty:
                 continue
             row = cell.iloc[0]
             xs.append(i + (j - (len(levels) - 1) / 2) * width)
-            p.append(row["p_converged"])
-            lo.append(row["ci_low"])
-            hi.append(row["ci_high"])
+            ps.append(row["p_converged"])
+            lows.append(row["ci_low"])
+            highs.append(row["ci_high"])
             counts.append(f"{int(row['converged'])}/{int(row['done'])}")
-        p, lo, hi = (np.array(v, dtype=float) for v in (p, lo, hi))
+        p, lo, hi = (np.array(v, dtype=float) for v in (ps, lows, highs))
         ax.bar(xs, p, width=width * 0.9, color=color, alpha=0.35, lw=0)
         ax.errorbar(xs, p, yerr=[p - lo, hi - p], fmt="o", color=color, ms=5, capsize=3,
                     label=f"{key}={level}")
@@ -622,7 +627,7 @@ def objective_spread(study: Study, x: str) -> Figure:
                 ax.set_xscale("log")
             ax.set_xticks(sorted(where.values()))
             ax.set_xticklabels([f"{v:g}" if numeric else str(v)
-                                for v in sorted(where, key=where.get)])
+                                for v in sorted(where, key=lambda v: where[v])])
             if log:
                 ax.minorticks_off()
             ax.set_xlabel(AXIS_NAMES.get(x, x) + (" (log scale)" if log else ""))
@@ -657,6 +662,7 @@ def running_min_table(study: Study, level: float = LEVEL) -> pd.DataFrame:
     the distribution-free interval and the 10% and 90% quantiles. Points past
     a diverged run's end are not counted."""
     traj = study.trajectory
+    assert traj is not None, "running_min_table needs the trajectory (see _has_trajectory)"
     grad = traj.pivot(index="task", columns="point", values="grad_norm")
     recorded = traj.pivot(index="task", columns="point", values="step").notna().to_numpy()
     running = np.fmin.accumulate(grad.to_numpy(dtype=float), axis=1)
@@ -664,7 +670,7 @@ def running_min_table(study: Study, level: float = LEVEL) -> pd.DataFrame:
     cell_of = study.runs.set_index("task").loc[grad.index, "cell"].to_numpy()
     steps = traj.groupby("point")["step"].max()
     cells = study.cells.set_index("cell")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cell in np.unique(cell_of):
         block = running[cell_of == cell]
         for j, point in enumerate(grad.columns):
@@ -811,6 +817,14 @@ def _has_trajectory(study: Study) -> str | None:
     return None
 
 
+def _has_trajectory_grad_norm(study: Study) -> str | None:
+    # checked after _has_trajectory (see PLOTS), so the trajectory is there
+    assert study.trajectory is not None
+    if np.isfinite(study.trajectory["grad_norm"]).any():
+        return None
+    return "no finite trajectory grad_norm"
+
+
 def _needs_runs(check: Callable[[Study], str | None]) -> Callable[[Study], str | None]:
     return lambda study: "no done runs" if study.runs.empty else check(study)
 
@@ -882,8 +896,8 @@ PLOTS = {p.name: p for p in [
          _needs_runs(lambda s: _has_finite(s, "min_grad_norm"))),
     Plot("min_grad_norm_trajectory", "median running minimum of the gradient norm against "
          "steps (output.trajectory)", min_grad_norm_trajectory,
-         _all(_has_trajectory, lambda s: None if np.isfinite(s.trajectory["grad_norm"]).any()
-              else "no finite trajectory grad_norm"), trajectory=True, numbers=running_min_table,
+         _all(_has_trajectory, _has_trajectory_grad_norm), trajectory=True,
+         numbers=running_min_table,
          text_columns=("step", "n", "q10", "median", "median_low", "median_high", "q90")),
     Plot("gram_min_eig", "gram_min_eig (lambda_min) per cell, with and without skips",
          gram_min_eig, _needs_runs(lambda s: _has_finite(s, "gram_min_eig")),
@@ -906,6 +920,14 @@ def plot_named(name: str) -> Plot | None:
         if name.startswith(prefix) and len(name) > len(prefix):
             return make(name[len(prefix):])
     return None
+
+
+def known_plot(name: str) -> Plot:
+    """plot_named for a name already known to be one (from PLOTS, automatic,
+    or checked against plot_named before): None here would be a bug."""
+    plot = plot_named(name)
+    assert plot is not None, f"unknown plot {name}"
+    return plot
 
 
 def gram_requested(study: Study) -> bool:
@@ -950,7 +972,7 @@ def automatic(study: Study) -> list[str]:
         names += ["risk_trajectory", "risk_gap_cdf"]
     order = list(PLOTS)
     names.sort(key=lambda n: order.index(n) if n in order else len(order))
-    return [n for n in names if plot_named(n).missing(study) is None]
+    return [n for n in names if known_plot(n).missing(study) is None]
 
 
 def save(fig: Figure, out_dir: Path, name: str, formats: list[str], dpi: int = 100,
@@ -966,7 +988,8 @@ def save(fig: Figure, out_dir: Path, name: str, formats: list[str], dpi: int = 1
         metadata = {"CreationDate": None} if fmt == "pdf" else \
             {"Software": None} if fmt == "png" else {}
         if fmt == "png" and compact:
-            from PIL import Image  # matplotlib's own dependency
+            # matplotlib's own dependency (no type hints before Pillow 10)
+            from PIL import Image
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=dpi, metadata=metadata)
             image = Image.open(buffer).convert("RGB")

@@ -100,7 +100,7 @@ def numbers_text(frame: pd.DataFrame, grid_keys: list[str]) -> str:
         return "none\n"
     shown = frame.drop(columns=[c for c in ("cell",) if c in frame]).copy()
 
-    def fmt(v) -> str:
+    def fmt(v: object) -> str:
         if isinstance(v, (float, np.floating)):
             return "-" if math.isnan(v) else f"{v:.4g}"
         return str(v)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
@@ -18,7 +19,8 @@ from .load import Study
 LEVEL = 0.95
 
 
-def clopper_pearson(k, n, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike,
+                    level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
     """Exact two-sided interval for a binomial proportion k/n: the beta
     quantiles, with 0 at k = 0 and 1 at k = n exactly; NaN where n = 0."""
     k = np.asarray(k, dtype=float)
@@ -128,7 +130,7 @@ class RateFit:
     level: float = LEVEL
     note: str = ""
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: npt.ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         if not math.isfinite(self.rate) or not math.isfinite(self.intercept):
             return np.full_like(x, np.nan)
@@ -178,7 +180,8 @@ def _profile(r: float, u: np.ndarray, k: np.ndarray, n: np.ndarray) -> tuple[flo
     return _loglik(b - r * u, k, n), b
 
 
-def fit_exponential_rate(x, k, n, level: float = LEVEL) -> RateFit:
+def fit_exponential_rate(x: npt.ArrayLike, k: npt.ArrayLike, n: npt.ArrayLike,
+                         level: float = LEVEL) -> RateFit:
     """Maximum-likelihood fit of log P = a - r x to k successes of n trials at
     each x (a binomial GLM with log link, P <= 1 enforced), with the
     profile-likelihood interval {r: 2 (l(r_hat) - l_prof(r)) <= chi2_1(level)}.
@@ -188,11 +191,12 @@ def fit_exponential_rate(x, k, n, level: float = LEVEL) -> RateFit:
     the estimate is +inf and the interval [low, inf). Rates beyond 40 per unit
     of the closest x spacing (a factor e^-40 between neighbours) cannot be
     told from infinite with any feasible number of runs and are reported so."""
-    x, k, n = (np.asarray(v, dtype=float) for v in (x, k, n))
-    keep = n > 0
-    x, k, n = x[keep], k[keep], n[keep]
-    successes, trials = int(k.sum()), int(n.sum())
-    distinct = np.unique(x)
+    keep = np.asarray(n, dtype=float) > 0
+    # new names, not the parameters: mypy would not carry a re-bound
+    # parameter's array type into the closures below
+    xs, ks, ns = (np.asarray(v, dtype=float)[keep] for v in (x, k, n))
+    successes, trials = int(ks.sum()), int(ns.sum())
+    distinct = np.unique(xs)
     if len(distinct) < 2:
         return RateFit(math.nan, math.nan, math.nan, math.nan, len(distinct), successes, trials,
                        level, "fewer than two x values")
@@ -200,11 +204,11 @@ def fit_exponential_rate(x, k, n, level: float = LEVEL) -> RateFit:
         return RateFit(math.nan, -math.inf, math.inf, -math.inf, len(distinct), 0, trials, level,
                        "no successes")
     x0 = distinct[0]
-    u = x - x0
+    u = xs - x0
     bound = 40.0 / np.min(np.diff(distinct))
 
     def negative(r: float) -> float:
-        return -_profile(r, u, k, n)[0]
+        return -_profile(r, u, ks, ns)[0]
 
     # concave profile: a bounded scalar search finds its maximum, or the edge
     best = optimize.minimize_scalar(negative, bounds=(-bound, bound), method="bounded",
@@ -229,7 +233,7 @@ def fit_exponential_rate(x, k, n, level: float = LEVEL) -> RateFit:
     high = math.inf if -negative(bound) >= cut or r_hat == math.inf else crossing(centre, bound)
     intercept = math.nan  # no finite curve at an infinite rate
     if math.isfinite(r_hat):
-        b = _profile(r_hat, u, k, n)[1]
+        b = _profile(r_hat, u, ks, ns)[1]
         intercept = b + r_hat * x0  # log p = b - r (x - x0) = (b + r x0) - r x
     return RateFit(r_hat, low, high, intercept, len(distinct), successes, trials, level)
 
@@ -257,7 +261,7 @@ def rate_table(study: Study, x: str = "width", table: pd.DataFrame | None = None
 # ---- medians of per-cell distributions (papers 003 and 004) ----
 
 
-def median_interval(values, level: float = LEVEL) -> tuple[float, float]:
+def median_interval(values: npt.ArrayLike, level: float = LEVEL) -> tuple[float, float]:
     """A distribution-free interval of the median: the order statistics
     x[j] <= x[n-1-j] (sorted, 0-based) with the largest j such that
     P(x[j] <= median <= x[n-1-j]) = P(j < Binomial(n, 1/2) < n - j) >= level.
@@ -274,7 +278,7 @@ def median_interval(values, level: float = LEVEL) -> tuple[float, float]:
     return float(x[j]), float(x[n - 1 - j])
 
 
-def distribution_row(values, level: float = LEVEL) -> dict[str, float]:
+def distribution_row(values: npt.ArrayLike, level: float = LEVEL) -> dict[str, float]:
     """n, min, quartiles, median with its distribution-free interval, 10% and
     90% quantiles, max and range of the finite values."""
     v = np.asarray(values, dtype=float)

@@ -150,7 +150,7 @@ static void test_square_and_sin(void)
 
 /* The lower bound: the best CPWL with at most w breakpoints. For x^2 that
  * is w + 1 equal pieces, 1 / (180 (w+1)^4) (see square_closed_form). For sin
- * at w = 20 and 28 it certifies R* to 1e-9 relative (README). */
+ * at w = 20 and 28 it certifies R* to 1e-9 relative (docs/minimum.md). */
 static void test_lower_bound(void)
 {
     setup sq, sn, teacher;

@@ -8,7 +8,7 @@ Sections:
            ranks under both Open MPI I/O components (OMPIO, ROMIO), and 5 ranks
            under OMPIO, gives identical
            datasets apart from `rank` and `seconds`; every row done; grid columns,
-           seeds and attributes as the README's schema says; every rank trained.
+           seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
            once while resuming): the finished file equals an uninterrupted run.

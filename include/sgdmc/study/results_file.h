@@ -4,7 +4,7 @@
  * created (contiguous, allocated early, filled with "not done" values) and
  * the metadata flushed; after that ranks only write raw rows, independently.
  * A crash therefore never leaves the metadata half-written: rows with
- * done = 1 are complete. Schema: README.md, "HDF5 schema". */
+ * done = 1 are complete. Schema: docs/hdf5-schema.md. */
 #ifndef SGDMC_RESULTS_FILE_H
 #define SGDMC_RESULTS_FILE_H
 
