@@ -14,6 +14,8 @@ RUN_FIELDS: dict[str, str] = {
     "final_risk": "float",
     "min_risk": "float",
     "min_risk_source": "enum",
+    "min_risk_lo": "float",
+    "min_risk_lo_source": "enum",
     "tol": "float",
     "rtol": "float",
     "risk_gap": "float",
@@ -30,6 +32,9 @@ RUN_FIELDS: dict[str, str] = {
     "dead_permanent_init": "layers",
     "dead_permanent_final": "layers",
     "certified_nonconvergent": "verdict",
+    "reachable_lo": "float",
+    "constant_init": "verdict",
+    "constant_final": "verdict",
     "steps": "int",
     "seconds": "float",
 }

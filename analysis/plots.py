@@ -119,8 +119,10 @@ def _finish(fig: Figure) -> Figure:
 
 def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figure:
     """Left: P(converged) against x on a log axis, Clopper-Pearson bands, the
-    fitted exp(a - r x) per curve. Right: P(certified non-convergence) and
-    1 - P(converged) against the dead-at-initialization law 1-(1-p)^width."""
+    fitted exp(a - r x) per curve; where R* is only bracketed, the bracket's
+    upper end (converged or undecided) beside it. Right: P(certified
+    non-convergence) and 1 - P(converged or undecided) (not converged for sure)
+    against the dead-at-initialization law 1-(1-p)^width."""
     table = cell_table(study) if table is None else table
     table = table[table["done"] > 0]
     others = _varying(table, [k for k in study.grid_keys if k != x])
@@ -131,6 +133,7 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
     drawn = table[["p_converged", "ci_high"]].to_numpy(dtype=float).ravel()
     drawn = drawn[drawn > 0]
     floor = 10 ** math.floor(math.log10(drawn.min() / 3)) if len(drawn) else 1e-3
+    bracketed = False
     for row, (facet_values, sub) in enumerate(facet_groups):
         left, right = axes[row]
         groups = list(_groups(sub, curves))
@@ -153,6 +156,14 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             left.plot(shifted[seen], p[seen], "o-", color=color, ms=4,
                       label=f"{_label(curves, values)}: {fit.describe()}")
             left.plot(shifted[~seen], hi[~seen], "v", color=color, mfc="none", ms=6)
+            if cells["undecided"].sum() > 0:  # the bracket's upper end
+                upper = cells["p_converged_upper"].to_numpy(dtype=float)
+                upper_hi = cells["p_converged_upper_high"].to_numpy(dtype=float)
+                left.vlines(shifted, np.maximum(upper, floor), upper_hi, color=color, lw=1,
+                            alpha=0.4, linestyles=":")
+                left.plot(shifted, np.maximum(upper, floor), "^:", color=color, mfc="none",
+                          ms=5, lw=1)
+                bracketed = True
             if math.isfinite(fit.rate):
                 grid = np.linspace(xs.min(), xs.max(), 100)
                 left.plot(grid, fit.predict(grid), "--", color=color, lw=1)
@@ -167,7 +178,8 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
                              cells["p_certified_high"].to_numpy(float)[known], color=color,
                              lw=1, alpha=0.6)
                 right.plot(shifted[known], cert[known], "s-", color=color, ms=4)
-            right.plot(xs, 1 - p, ":", color=color, lw=1.2)
+            right.plot(xs, 1 - cells["p_converged_upper"].to_numpy(dtype=float), ":",
+                       color=color, lw=1.2)
             theory = cells["dead_init_probability"].to_numpy(dtype=float)
             key = tuple(np.round(theory, 12))
             if np.isfinite(theory).any() and key not in theory_drawn:
@@ -177,14 +189,17 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
         left.set_yscale("log")
         left.set_ylim(floor, 1.5)
         left.set_xlabel(AXIS_NAMES.get(x, x))
-        left.set_ylabel("P(converged)")
+        left.set_ylabel("P(converged for sure)" + (" .. upper end" if bracketed else ""))
         left.set_title(f"P(converged) against {x}{where}", fontsize=10)
         handles, _ = left.get_legend_handles_labels()
         handles += [Line2D([], [], color="grey", marker="v", mfc="none", ls=""),
                     Line2D([], [], color="grey", ls="--", lw=1)]
         labels = [h.get_label() for h in handles[:-2]] + [
             "none converged: drawn at the 95% upper bound",
-            f"fit exp(a - r {x}), r: 95% profile-likelihood CI"]
+            f"fit exp(a - r {x}) to the converged-for-sure counts, r: 95% profile-likelihood CI"]
+        if bracketed:
+            handles.append(Line2D([], [], color="grey", marker="^", mfc="none", ls=":"))
+            labels.append("converged or undecided: the bracket's upper end (R* in [lo, hi])")
         left.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         right.set_ylim(-0.02, 1.02)
         right.set_xlabel(AXIS_NAMES.get(x, x))
@@ -193,7 +208,8 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
         right.legend([Line2D([], [], color="grey", marker="s", ms=4),
                       Line2D([], [], color="grey", ls=":", lw=1.2),
                       Line2D([], [], color="k", ls="--", lw=1)],
-                     ["P(certified non-convergence), 95% CI", "1 - P(converged)",
+                     ["P(certified non-convergence), 95% CI",
+                      "1 - P(converged or undecided): not converged for sure",
                       "1-(1-p)^width: a dead first-layer neuron at init (theory)"],
                      fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         for ax in (left, right):
@@ -461,9 +477,10 @@ def _offsets(positions: Iterable[float], count: int, log: bool, share: float = 0
 
 
 def _estimated_note(study: Study) -> str:
-    source = study.runs.get("min_risk_source")
-    if source is not None and (source == "estimated").any():
-        return "; R* estimated by BFGS (an upper bound), so P(converged) is an upper bound"
+    status = study.runs.get("status")
+    if status is not None and (status == "undecided").any():
+        return ("; o converged for sure, ^ converged or undecided: R* is only known in "
+                "[min_risk_lo, min_risk], so P(converged) lies between them")
     return ""
 
 
@@ -490,6 +507,12 @@ def convergence_curves(study: Study, x: str, table: pd.DataFrame | None = None) 
             ax.fill_between(xs, lo, hi, color=color, alpha=0.1, lw=0)
             ax.errorbar(shift(xs), p, yerr=[p - lo, hi - p], fmt="o-", color=color, ms=4, lw=1.3,
                         capsize=2, label=_label(curves, values))
+            if cells["undecided"].sum() > 0:  # the bracket's upper end
+                up, up_lo, up_hi = (cells[c].to_numpy(dtype=float) for c in (
+                    "p_converged_upper", "p_converged_upper_low", "p_converged_upper_high"))
+                ax.errorbar(shift(xs), up, yerr=[up - up_lo, up_hi - up], fmt="^:", color=color,
+                            mfc="none", ms=5, lw=1, capsize=2,
+                            label=f"{_label(curves, values)}: converged or undecided")
         if log:
             ax.set_xscale("log")
         ax.set_xticks(sorted(where.values()))
@@ -522,7 +545,7 @@ def convergence_groups(study: Study, key: str, table: pd.DataFrame | None = None
     ax = fig.subplots()
     width = 0.7 / len(levels)
     for j, (level, color) in enumerate(zip(levels, _colors(len(levels)))):
-        xs, ps, lows, highs, counts = [], [], [], [], []
+        xs, ps, lows, highs, counts, uppers = [], [], [], [], [], []
         for i, (_, cells) in enumerate(categories):
             cell = cells[cells[key] == level]
             if cell.empty:
@@ -531,12 +554,16 @@ def convergence_groups(study: Study, key: str, table: pd.DataFrame | None = None
             xs.append(i + (j - (len(levels) - 1) / 2) * width)
             ps.append(row["p_converged"])
             lows.append(row["ci_low"])
-            highs.append(row["ci_high"])
-            counts.append(f"{int(row['converged'])}/{int(row['done'])}")
+            highs.append(row["ci_high"] if row["undecided"] == 0
+                         else row["p_converged_upper_high"])
+            uppers.append(row["p_converged_upper"] if row["undecided"] > 0 else np.nan)
+            counts.append(f"{int(row['converged'])}/{int(row['done'])}" +
+                          (f" (+{int(row['undecided'])}?)" if row["undecided"] > 0 else ""))
         p, lo, hi = (np.array(v, dtype=float) for v in (ps, lows, highs))
         ax.bar(xs, p, width=width * 0.9, color=color, alpha=0.35, lw=0)
-        ax.errorbar(xs, p, yerr=[p - lo, hi - p], fmt="o", color=color, ms=5, capsize=3,
-                    label=f"{key}={level}")
+        ax.errorbar(xs, p, yerr=[p - lo, np.maximum(hi - p, 0)], fmt="o", color=color, ms=5,
+                    capsize=3, label=f"{key}={level}")
+        ax.plot(xs, uppers, "^", color=color, mfc="none", ms=6)
         for xi, top, text in zip(xs, hi, counts):
             ax.text(xi, top + 0.015, text, ha="center", va="bottom", fontsize=6.5, color=color)
     ax.set_xticks(range(len(categories)))
@@ -549,8 +576,9 @@ def convergence_groups(study: Study, key: str, table: pd.DataFrame | None = None
     ax.set_ylabel("P(converged)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7.5, loc="upper left", ncol=legend_columns)
-    _title(fig, f"P(converged) by {key}, bars: 95% Clopper-Pearson intervals, numbers: "
-                f"converged/done{_estimated_note(study)}", study)
+    _title(fig, f"P(converged) by {key}, bars: 95% Clopper-Pearson intervals (to the upper "
+                f"end's where runs are undecided), numbers: converged/done (+undecided?)"
+                f"{_estimated_note(study)}", study)
     return _finish(fig)
 
 
@@ -946,9 +974,9 @@ def automatic(study: Study) -> list[str]:
       without skips; otherwise width and depth: P(converged) against them.
     - Gram measures asked for (gram_points, paper 004): lambda_min per cell
       and the risk against its gradient-norm bounds.
-    - R* unknown for every run (paper 003): convergence cannot be judged,
-      stationarity can: min_grad_norm and, with trajectories, its running
-      minimum against steps.
+    - paper 003's momentum framework in the grid (timescale), or R* unknown
+      for every run: stationarity is what is judged: min_grad_norm and, with
+      trajectories, its running minimum against steps.
     - R* known, in a study that is neither about l2 nor Gram measures (000,
       001): the ECDF of risk_gap and, with trajectories, the risk against steps.
     Only plots the file can make; any other plot can be asked for by name."""
@@ -966,7 +994,7 @@ def automatic(study: Study) -> list[str]:
     if gram:
         names += ["gram_min_eig", "gram_bounds"]
     rstar_known = "risk_gap" in runs and bool(np.isfinite(runs["risk_gap"]).any())
-    if not rstar_known:
+    if not rstar_known or "timescale" in varied:
         names += ["min_grad_norm", "min_grad_norm_trajectory"]
     elif "l2" not in varied and not gram:
         names += ["risk_trajectory", "risk_gap_cdf"]

@@ -12,12 +12,15 @@ import pandas as pd
 from .load import Study
 from .stats import SUMMARY_COLUMNS
 
-COUNTS = ["runs", "done", "converged", "diverged"]
-INTERVALS = [("p_converged", "ci_low", "ci_high", "p_converged [95% CI]"),
-             ("dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_at_init [95% CI]"),
+COUNTS = ["runs", "done", "converged", "undecided", "diverged"]
+INTERVALS = [("dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_at_init [95% CI]"),
              ("dead_init_probability", None, None, "1-(1-p)^width"),
              ("dead_at_end", "dead_at_end_low", "dead_at_end_high", "dead_at_end [95% CI]"),
              ("p_certified", "p_certified_low", "p_certified_high", "p_certified [95% CI]"),
+             ("constant_at_init", "constant_at_init_low", "constant_at_init_high",
+              "constant_at_init [95% CI]"),
+             ("constant_at_end", "constant_at_end_low", "constant_at_end_high",
+              "constant_at_end [95% CI]"),
              ("p_stationary", "p_stationary_low", "p_stationary_high", "p_stationary [95% CI]")]
 
 
@@ -51,11 +54,23 @@ def _interval(p: float, low: float, high: float) -> str:
     return "-" if not math.isfinite(p) else f"{p:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def _bracket(row: pd.Series) -> str:
+    """P(converged) as summarize prints it: one share where no run is undecided,
+    else sure..possible [low of sure, high of possible]."""
+    if not math.isfinite(row["p_converged"]):
+        return "-"
+    if row["undecided"] == 0:
+        return _interval(row["p_converged"], row["ci_low"], row["ci_high"])
+    return (f"{row['p_converged']:.3f}..{row['p_converged_upper']:.3f} "
+            f"[{row['ci_low']:.3f}, {row['p_converged_upper_high']:.3f}]")
+
+
 def table_text(study: Study, table: pd.DataFrame) -> str:
     rows = []
     for _, row in table.iterrows():
         out = {key: str(row[key]) for key in study.grid_keys}
         out.update({c: str(int(row[c])) for c in COUNTS})
+        out["p_converged [95% CI]"] = _bracket(row)
         for value, low, high, title in INTERVALS:
             if low is None:
                 out[title] = "-" if not math.isfinite(row[value]) else f"{row[value]:.3f}"

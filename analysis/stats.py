@@ -51,21 +51,28 @@ def _median(values: np.ndarray) -> float:
 
 
 SUMMARY_COLUMNS = [
-    "runs", "done", "converged", "diverged", "p_converged", "ci_low", "ci_high",
+    "runs", "done", "converged", "undecided", "diverged", "p_converged", "ci_low", "ci_high",
+    "p_converged_upper", "p_converged_upper_low", "p_converged_upper_high",
     "dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_init_probability",
     "dead_at_end", "dead_at_end_low", "dead_at_end_high", "p_certified", "p_certified_low",
-    "p_certified_high", "p_stationary", "p_stationary_low", "p_stationary_high",
-    "median_final_risk"]
+    "p_certified_high", "constant_at_init", "constant_at_init_low", "constant_at_init_high",
+    "constant_at_end", "constant_at_end_low", "constant_at_end_high", "p_stationary",
+    "p_stationary_low", "p_stationary_high", "median_final_risk"]
 
 
 def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd.DataFrame:
     """One row per grid cell (done or not), the columns of `sgdmc summarize`
-    plus `certified_known` (done runs with a certificate verdict)."""
+    plus `certified_known` (done runs with a certificate verdict).
+
+    P(converged) is a bracket: `p_converged` counts the runs converged for sure,
+    `p_converged_upper` those converged or undecided (R* only known to lie in
+    [min_risk_lo, min_risk]); the two agree where R* is exact."""
     runs = study.runs
     flags = pd.DataFrame({
         "cell": runs["cell"],
         "done": 1,
         "converged": (runs["status"] == "converged").astype(int),
+        "undecided": (runs["status"] == "undecided").astype(int),
         "diverged": (runs["status"] == "diverged").astype(int),
         "dead_init": (_first_layer(study, "dead_init").fillna(0) > 0).astype(int),
         # smooth activations have no dead neurons: the file holds -1 (missing)
@@ -78,10 +85,20 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
         certified = pd.Series(pd.array([None] * len(runs), dtype="boolean"), index=runs.index)
     flags["certified_known"] = certified.notna().astype(int)
     flags["certified"] = certified.fillna(False).astype(int)
+    flags["possible"] = flags["converged"] + flags["undecided"]
+    for when in ("init", "final"):
+        # files before format 2 have no constant networks: unknown
+        constant = runs.get(f"constant_{when}")
+        if constant is None:
+            constant = pd.Series(pd.array([None] * len(runs), dtype="boolean"), index=runs.index)
+        flags[f"constant_{when}_known"] = constant.notna().astype(int)
+        flags[f"constant_{when}"] = constant.fillna(False).astype(int)
     counts = flags.groupby("cell").sum()
     table = study.cells.set_index("cell").join(counts, how="left")
-    count_columns = ["done", "converged", "diverged", "dead_init", "dead_final", "stationary",
-                     "certified_known", "certified", "dead_known"]
+    count_columns = ["done", "converged", "undecided", "diverged", "possible", "dead_init",
+                     "dead_final", "stationary", "certified_known", "certified", "dead_known",
+                     "constant_init", "constant_init_known", "constant_final",
+                     "constant_final_known"]
     table[count_columns] = table[count_columns].fillna(0).astype(np.int64)
 
     def share(k: str, n: str, name: str, low: str, high: str) -> None:
@@ -91,12 +108,18 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
         table[low], table[high] = clopper_pearson(kk, nn, level)
 
     share("converged", "done", "p_converged", "ci_low", "ci_high")
+    share("possible", "done", "p_converged_upper", "p_converged_upper_low",
+          "p_converged_upper_high")
     share("dead_init", "done", "dead_at_init", "dead_at_init_low", "dead_at_init_high")
     share("dead_final", "done", "dead_at_end", "dead_at_end_low", "dead_at_end_high")
     dead_columns = ["dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_at_end",
                     "dead_at_end_low", "dead_at_end_high"]
     table.loc[table["dead_known"] == 0, dead_columns] = np.nan
     share("certified", "certified_known", "p_certified", "p_certified_low", "p_certified_high")
+    share("constant_init", "constant_init_known", "constant_at_init", "constant_at_init_low",
+          "constant_at_init_high")
+    share("constant_final", "constant_final_known", "constant_at_end", "constant_at_end_low",
+          "constant_at_end_high")
     share("stationary", "done", "p_stationary", "p_stationary_low", "p_stationary_high")
 
     # the theory line: the first done run's value that is known (it is the

@@ -435,9 +435,11 @@ def check_permanent_dead():
     check("permanent: counted at init and at the end in layer 2",
           r["dead_permanent_init"][1] >= 1 and r["dead_permanent_final"][1] >= 1,
           f"{r['dead_permanent_init']} {r['dead_permanent_final']}")
-    check("permanent: layer 1 counts the neurons dead on the domain",
+    # dead on the domain at initialization, no decay: frozen under every optimizer; a neuron
+    # that dies during training keeps Adam's moments and is not (docs/minimum.md)
+    check("permanent: layer 1 counts the neurons dead on the domain at initialization",
           r["dead_permanent_init"][0] == r["dead_init"][0] and
-          r["dead_permanent_final"][0] == r["dead_final"][0], f"{r}")
+          r["dead_permanent_final"][0] == r["dead_init"][0] <= r["dead_final"][0], f"{r}")
     t = train("permanent: tanh networks have none", *arch, "--activation=tanh", "--steps=10")
     if t:
         check("permanent: tanh counts 0 in every layer",
@@ -514,8 +516,8 @@ def check_teacher():
 
 def check_tolerances():
     """R* given by the user, its provenance, and the verdict risk_gap <= tol + rtol R*."""
-    base = ["--steps=0", "--depth=2", "--seed=3"]
-    r = train("square target, depth 2", *base)
+    base = ["--steps=0", "--depth=2", "--seed=3", "--input_dim=2"]
+    r = train("square target in 2 dimensions, depth 2", *base)
     if not r:
         return
     check("R* unknown: min_risk_source unknown", r["min_risk_source"] == "unknown",

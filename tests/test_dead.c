@@ -75,9 +75,11 @@ static void check_first_layer(int d, int runs, int width, const char *init, doub
           5 * se);
 }
 
-/* Every neuron the evaluator calls dead is <= 0 on a grid of 200001 points,
- * and nearly every neuron it calls alive is positive somewhere on the grid
- * (a neuron can be positive on a sliver narrower than the grid spacing). */
+/* Every neuron the evaluator calls dead is <= 0 on a grid of 200001 points
+ * of the domain, and nearly every neuron it calls alive is positive somewhere
+ * on the grid (a neuron can be positive on a sliver narrower than the grid
+ * spacing). For normal inputs the domain is R: the grid covers [-10, 10] and
+ * both tails out to 1e8 geometrically (20000 points each). */
 static void check_deep_layers(const char *flags, int runs)
 {
     int disagreements = 0, dead_total = 0, neurons = 0;
@@ -89,15 +91,23 @@ static void check_deep_layers(const char *flags, int runs)
             return;
         const sgdmc_arch *arch = sgdmc_trainer_arch(t);
         const double *params = sgdmc_trainer_params(t);
-        const int grid = 200001, chunk = 1000;
         const bool normal = config.input == SGDMC_INPUT_NORMAL;
+        const int inner = 200001, tail = normal ? 20000 : 0, grid = inner + 2 * tail,
+                  chunk = 1000;
         int positive[SGDMC_MAX_DEPTH][64] = {{0}};
         sgdmc_workspace *ws = sgdmc_workspace_alloc(arch, chunk);
         for (int start = 0; start < grid; start += chunk) {
             int count = grid - start < chunk ? grid - start : chunk;
             double *x = sgdmc_workspace_input(ws);
-            for (int i = 0; i < count; i++)
-                x[i] = normal ? -10.0 + 20.0 * (start + i) / (grid - 1) : (double)(start + i) / (grid - 1);
+            for (int i = 0; i < count; i++) {
+                const int at = start + i;
+                if (at >= inner) { /* the tails: +-10 (1e7)^(j / tail) */
+                    const int j = (at - inner) % tail + 1;
+                    x[i] = (at - inner < tail ? -10.0 : 10.0) * pow(1e7, (double)j / tail);
+                } else {
+                    x[i] = normal ? -10.0 + 20.0 * at / (inner - 1) : (double)at / (inner - 1);
+                }
+            }
             sgdmc_forward(arch, params, ws, count);
             for (int k = 1; k <= arch->depth; k++) {
                 const double *z = sgdmc_workspace_preact(ws, k);

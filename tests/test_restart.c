@@ -36,6 +36,11 @@ static bool same_result(const sgdmc_result *a, const sgdmc_result *b)
                 !memcmp(&a->min_grad_norm, &b->min_grad_norm, sizeof(double)) &&
                 !memcmp(a->dead_init, b->dead_init, sizeof a->dead_init) &&
                 !memcmp(a->dead_final, b->dead_final, sizeof a->dead_final) &&
+                !memcmp(a->dead_permanent_init, b->dead_permanent_init,
+                        sizeof a->dead_permanent_init) &&
+                !memcmp(a->dead_permanent_final, b->dead_permanent_final,
+                        sizeof a->dead_permanent_final) &&
+                a->constant_init == b->constant_init && a->constant_final == b->constant_final &&
                 a->trajectory_count == b->trajectory_count;
     for (int j = 0; same && j < a->trajectory_count; j++)
         same = !memcmp(&a->trajectory_risk[j], &b->trajectory_risk[j], sizeof(double));
@@ -78,8 +83,11 @@ static void check_restart(const char *flags, bool seeds_differ)
 static bool same_rstar(const sgdmc_result *a, const sgdmc_result *b)
 {
     return a->min_risk_source == b->min_risk_source &&
+           a->min_risk_lo_source == b->min_risk_lo_source &&
            a->certified_nonconvergent == b->certified_nonconvergent &&
            !memcmp(&a->min_risk, &b->min_risk, sizeof(double)) &&
+           !memcmp(&a->min_risk_lo, &b->min_risk_lo, sizeof(double)) &&
+           !memcmp(&a->reachable_lo, &b->reachable_lo, sizeof(double)) &&
            !memcmp(&a->risk_gap, &b->risk_gap, sizeof(double)) &&
            !memcmp(&a->dist_to_min, &b->dist_to_min, sizeof(double));
 }
@@ -143,6 +151,10 @@ int main(void)
                 "--optimizer=adam", "computed");
     check_cache("--width=3 --depth=2 --rstar_starts=3 --steps=200",
                 "--width=3 --depth=2 --rstar_starts=3 --steps=200 --optimizer=momentum",
+                "constructed");
+    check_cache("--input_dim=2 --width=3 --depth=2 --rstar_starts=3 --steps=200",
+                "--input_dim=2 --width=3 --depth=2 --rstar_starts=3 --steps=200 "
+                "--optimizer=momentum",
                 "estimated");
     char flags[512];
     for (int k = 0; k < SGDMC_OPT_COUNT; k++) {

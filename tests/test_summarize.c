@@ -124,6 +124,9 @@ static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, 
     /* swapped at the end, so that dead_at_end must read its own dataset */
     r.dead_final[0] = dead_second;
     r.dead_final[1] = dead_first;
+    /* constant networks: an arbitrary rule of the dead counts */
+    r.constant_init = dead_first >= 2;
+    r.constant_final = dead_second >= 3;
     return r;
 }
 
@@ -181,16 +184,21 @@ typedef struct {
     double p, low, high, dead, dead_low, dead_high, dead_end, end_low, end_high;
     double stationary, stationary_low, stationary_high;
     double certified, certified_low, certified_high, median;
+    long undecided;
+    double upper, upper_low, upper_high; /* converged or undecided */
+    double constant, constant_low, constant_high, constant_end, constant_end_low,
+        constant_end_high;
 } expected_cell;
 
 /* dead and dead_end count the done runs with a dead first-layer neuron at
  * initialization and at the end. */
 static expected_cell expect(long runs, long done, long converged, long diverged, long dead,
                             long dead_end, long stationary, long certified, long known,
-                            double median)
+                            double median, long undecided, long constant, long constant_end)
 {
     expected_cell e = {runs, done, converged, diverged, NAN, NAN, NAN, NAN, NAN, NAN,
-                       NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN, NAN, NAN};
+                       NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN, NAN, NAN,
+                       undecided, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     if (known > 0) {
         e.certified = (double)certified / (double)known;
         e.certified_low = reference_bound(certified, known, false);
@@ -210,6 +218,15 @@ static expected_cell expect(long runs, long done, long converged, long diverged,
         e.stationary_low = reference_bound(stationary, done, false);
         e.stationary_high = reference_bound(stationary, done, true);
         e.median = median;
+        e.upper = (double)(converged + undecided) / (double)done;
+        e.upper_low = reference_bound(converged + undecided, done, false);
+        e.upper_high = reference_bound(converged + undecided, done, true);
+        e.constant = (double)constant / (double)done;
+        e.constant_low = reference_bound(constant, done, false);
+        e.constant_high = reference_bound(constant, done, true);
+        e.constant_end = (double)constant_end / (double)done;
+        e.constant_end_low = reference_bound(constant_end, done, false);
+        e.constant_end_high = reference_bound(constant_end, done, true);
     }
     return e;
 }
@@ -235,10 +252,26 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
     CHECK(cell != NULL, "cell %d missing:\n%s", index, json);
     if (!cell)
         return;
-    const char *counts[] = {"runs", "done", "converged", "diverged"};
-    const long values[] = {e->runs, e->done, e->converged, e->diverged};
-    for (int i = 0; i < 4; i++)
+    const char *counts[] = {"runs", "done", "converged", "undecided", "diverged"};
+    const long values[] = {e->runs, e->done, e->converged, e->undecided, e->diverged};
+    for (int i = 0; i < 5; i++)
         check_number(cell, counts[i], (double)values[i], false, index);
+    const struct {
+        const char *names[3];
+        double p, low, high;
+    } shares[] = {
+        {{"p_converged_upper", "p_converged_upper_low", "p_converged_upper_high"}, e->upper,
+         e->upper_low, e->upper_high},
+        {{"constant_at_init", "constant_at_init_low", "constant_at_init_high"}, e->constant,
+         e->constant_low, e->constant_high},
+        {{"constant_at_end", "constant_at_end_low", "constant_at_end_high"}, e->constant_end,
+         e->constant_end_low, e->constant_end_high},
+    };
+    for (size_t i = 0; i < sizeof shares / sizeof *shares; i++) {
+        check_number(cell, shares[i].names[0], shares[i].p, false, index);
+        check_number(cell, shares[i].names[1], shares[i].low, shares[i].p > 0, index);
+        check_number(cell, shares[i].names[2], shares[i].high, shares[i].p < 1, index);
+    }
     check_number(cell, "p_converged", e->p, false, index);
     const bool no_successes = e->converged == 0, all_successes = e->converged == e->done;
     /* the ends at k = 0 and k = n are exact */
@@ -325,14 +358,15 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
     for (int a = 0; a < key_count; a++)
         CHECK(csv_field(line, a, field, sizeof field) && !strcmp(field, keys_text[a]),
               "csv row %d field %d: '%s', expected '%s'", index, a, field, keys_text[a]);
-    const char *names[] = {"runs",        "done",           "converged",
-                           "diverged",    "p_converged",    "ci_low",
-                           "ci_high",     "dead_at_init",   "dead_at_init_low",
+    const char *names[] = {"runs", "done", "converged", "undecided", "diverged", "p_converged",
+                           "ci_low", "ci_high", "p_converged_upper", "p_converged_upper_low",
+                           "p_converged_upper_high", "dead_at_init", "dead_at_init_low",
                            "dead_at_init_high", "dead_init_probability", "dead_at_end",
-                           "dead_at_end_low",
-                           "dead_at_end_high",  "p_certified", "p_certified_low",
-                           "p_certified_high",  "p_stationary", "p_stationary_low",
-                           "p_stationary_high", "median_final_risk"};
+                           "dead_at_end_low", "dead_at_end_high", "p_certified",
+                           "p_certified_low", "p_certified_high", "constant_at_init",
+                           "constant_at_init_low", "constant_at_init_high", "constant_at_end",
+                           "constant_at_end_low", "constant_at_end_high", "p_stationary",
+                           "p_stationary_low", "p_stationary_high", "median_final_risk"};
     enum { NAMES = sizeof names / sizeof *names };
     const char *cell = json_cell(json, index);
     for (int i = 0; i < NAMES && cell; i++) {
@@ -406,14 +440,14 @@ static void check_grid_study(void)
     const sgdmc_result cell3_a[] = {row(SGDMC_STATUS_NOT_CONVERGED, 0.75, 4, 0),
                                     row(SGDMC_STATUS_DIVERGED, nan, 0, 0),
                                     row(SGDMC_STATUS_NOT_CONVERGED, 0.5, 1, 0)};
-    const sgdmc_result cell3_b = row(SGDMC_STATUS_NOT_CONVERGED, 1.25, 0, 0);
+    const sgdmc_result cell3_b = row(SGDMC_STATUS_UNDECIDED, 1.25, 0, 0);
     write_rows(file, 18, 3, cell3_a);
     write_rows(file, 23, 1, &cell3_b);
     const expected_cell expected[4] = {
-        expect(6, 5, 3, 1, 2, 1, 4, 1, 4, 3e-4),
-        expect(6, 6, 6, 0, 0, 6, 2, 6, 6, 1.5),
-        expect(6, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-        expect(6, 4, 0, 1, 2, 0, 1, 0, 3, 1.0),
+        expect(6, 5, 3, 1, 2, 1, 4, 1, 4, 3e-4, 0, 1, 1),
+        expect(6, 6, 6, 0, 0, 6, 2, 6, 6, 1.5, 0, 0, 0),
+        expect(6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        expect(6, 4, 0, 1, 2, 0, 1, 0, 3, 1.0, 1, 1, 0),
     };
 
     /* while the writer still holds the file open, as a running study does */
@@ -461,17 +495,20 @@ static void check_grid_study(void)
     if (csv) {
         char line[1024];
         CHECK(nth_line(csv, 0, line, sizeof line) &&
-                  !strcmp(line, "widths,lr,runs,done,converged,diverged,p_converged,ci_low,"
-                                "ci_high,dead_at_init,dead_at_init_low,dead_at_init_high,"
-                                "dead_init_probability,"
+                  !strcmp(line, "widths,lr,runs,done,converged,undecided,diverged,p_converged,"
+                                "ci_low,ci_high,p_converged_upper,p_converged_upper_low,"
+                                "p_converged_upper_high,dead_at_init,dead_at_init_low,"
+                                "dead_at_init_high,dead_init_probability,"
                                 "dead_at_end,dead_at_end_low,dead_at_end_high,p_certified,"
-                                "p_certified_low,p_certified_high,p_stationary,"
+                                "p_certified_low,p_certified_high,constant_at_init,"
+                                "constant_at_init_low,constant_at_init_high,constant_at_end,"
+                                "constant_at_end_low,constant_at_end_high,p_stationary,"
                                 "p_stationary_low,p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,,,,,,,,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,0,,,,,,,,,,,,,,,,,,,,,,,,,,"),
               "csv row without done runs: %s", line);
     }
 
@@ -493,7 +530,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 - - - - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 0 - - - - - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -526,15 +563,18 @@ static void check_study_without_grid(void)
                            "\"cells\": [\n  {\"runs\""),
               "json head:\n%s", json);
         CHECK(json_cell(json, 1) == NULL, "more than one cell:\n%s", json);
-        const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, 0, 1, INFINITY);
+        const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, 0, 1, INFINITY, 0, 0, 0);
         check_json_cell(json, 0, &e);
         char line[1024];
         CHECK(nth_line(csv, 0, line, sizeof line) &&
-                  !strcmp(line, "runs,done,converged,diverged,p_converged,ci_low,ci_high,"
-                                "dead_at_init,dead_at_init_low,dead_at_init_high,"
-                                "dead_init_probability,dead_at_end,"
+                  !strcmp(line, "runs,done,converged,undecided,diverged,p_converged,ci_low,"
+                                "ci_high,p_converged_upper,p_converged_upper_low,"
+                                "p_converged_upper_high,dead_at_init,dead_at_init_low,"
+                                "dead_at_init_high,dead_init_probability,dead_at_end,"
                                 "dead_at_end_low,dead_at_end_high,p_certified,p_certified_low,"
-                                "p_certified_high,p_stationary,p_stationary_low,"
+                                "p_certified_high,constant_at_init,constant_at_init_low,"
+                                "constant_at_init_high,constant_at_end,constant_at_end_low,"
+                                "constant_at_end_high,p_stationary,p_stationary_low,"
                                 "p_stationary_high,median_final_risk"),
               "csv header: %s", line);
         check_csv_row(csv, json, 0, 0, NULL);

@@ -149,9 +149,13 @@ static double input_density(const sgdmc_evaluator *ev, double x)
 /* Adds to `vertices` every point of (lo, hi) where a hidden neuron of the
  * 1-D ReLU network (arch, params) changes sign. Layer k's pre-activations are
  * affine between the vertices found for layers < k, so each sign change
- * between neighbours is one root, found by linear interpolation. */
+ * between neighbours is one root, found by linear interpolation. With
+ * `rays`, also the roots on the two rays beyond the outermost vertices,
+ * where every pre-activation is affine as well once the roots of the layers
+ * below are known: then no pre-activation changes sign beyond the vertices,
+ * on the whole real line. */
 static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_workspace *ws,
-                           vec *vertices)
+                           vec *vertices, bool rays)
 {
     double *input = sgdmc_workspace_input(ws);
     for (int k = 1; k <= arch->depth; k++) {
@@ -174,6 +178,26 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
                             return -1;
                     }
                 }
+            }
+        }
+        if (rays && known > 0) {
+            /* z at first - 1, first, last, last + 1: affine on each ray */
+            const double first = vertices->v[0], last = vertices->v[known - 1];
+            const double at[4] = {first - 1.0, first, last, last + 1.0};
+            memcpy(input, at, sizeof at);
+            sgdmc_forward(arch, params, ws, 4);
+            const double *z = sgdmc_workspace_preact(ws, k);
+            for (int j = 0; j < width; j++) {
+                const double *zj = z + (size_t)j * 4;
+                const double left_slope = zj[1] - zj[0], right_slope = zj[3] - zj[2];
+                /* z(first - t) = z(first) - t left_slope: a root at t > 0 when the
+                 * signs agree; z(last + t) = z(last) + t right_slope */
+                if (left_slope != 0.0 && zj[1] != 0.0 && (zj[1] > 0) == (left_slope > 0) &&
+                    vec_push(vertices, first - zj[1] / left_slope))
+                    return -1;
+                if (right_slope != 0.0 && zj[2] != 0.0 && (zj[2] > 0) != (right_slope > 0) &&
+                    vec_push(vertices, last - zj[2] / right_slope))
+                    return -1;
             }
         }
         vec_sort_unique(vertices);
@@ -324,7 +348,7 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     const sgdmc_arch *teacher = sgdmc_problem_teacher(problem, &teacher_params);
     if (teacher) {
         sgdmc_workspace *tws = sgdmc_workspace_alloc(teacher, SGDMC_EVAL_CHUNK);
-        int status = tws ? add_breakpoints(teacher, teacher_params, tws, &ev->base) : -1;
+        int status = tws ? add_breakpoints(teacher, teacher_params, tws, &ev->base, false) : -1;
         sgdmc_workspace_free(tws);
         if (status)
             goto fail;
@@ -337,11 +361,14 @@ fail:
 
 int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev) { return (int)ev->n; }
 
+const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev) { return ev->alive; }
+
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad)
 {
     if (ev->mode == MODE_BREAKPOINTS) {
         if (vec_copy(&ev->vertices, &ev->base) ||
-            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices) || nodes_from_vertices(ev))
+            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, false) ||
+            nodes_from_vertices(ev))
             return NAN;
         compute_targets(ev);
     }
@@ -368,8 +395,9 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
 double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b)
 {
     if (ev->mode == MODE_BREAKPOINTS &&
-        (vec_copy(&ev->vertices, &ev->base) || add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices) ||
-         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices) || nodes_from_vertices(ev)))
+        (vec_copy(&ev->vertices, &ev->base) ||
+         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false) ||
+         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false) || nodes_from_vertices(ev)))
         return NAN;
     double sum = 0.0;
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
@@ -441,33 +469,82 @@ double sgdmc_dead_at_init_probability(const sgdmc_train_config *c, int input_dim
     return NAN;
 }
 
+/* Interval bounds of every pre-activation over the input box ([0,1]^d, or
+ * R^d for normal inputs): a neuron whose upper bound is <= 0 is dead on the
+ * whole domain. Exact for the first layer (a linear function's range over a
+ * box), a sound under-count beyond it. */
+static int mark_alive_by_intervals(sgdmc_evaluator *ev, const double *params)
+{
+    const sgdmc_arch *a = &ev->arch;
+    const int widest = sgdmc_arch_max_width(a) > a->widths[0] ? sgdmc_arch_max_width(a)
+                                                              : a->widths[0];
+    double *bounds = malloc(sizeof(double) * 4 * (size_t)widest);
+    if (!bounds)
+        return -1;
+    double *lo = bounds, *hi = bounds + widest, *next_lo = hi + widest, *next_hi = next_lo + widest;
+    for (int i = 0; i < a->widths[0]; i++) {
+        lo[i] = ev->normal_input ? -INFINITY : 0.0;
+        hi[i] = ev->normal_input ? INFINITY : 1.0;
+    }
+    int unit = 0;
+    for (int k = 1; k <= a->depth; k++) {
+        const int fan_in = a->widths[k - 1];
+        const double *w = params + sgdmc_arch_weight_offset(a, k);
+        const double *b = params + sgdmc_arch_bias_offset(a, k);
+        for (int j = 0; j < a->widths[k]; j++, unit++) {
+            double z_lo = b[j], z_hi = b[j];
+            for (int i = 0; i < fan_in; i++) {
+                const double wi = w[(size_t)j * fan_in + i];
+                /* a zero weight adds nothing, even to an unbounded input */
+                if (wi > 0.0) {
+                    z_lo += wi * lo[i];
+                    z_hi += wi * hi[i];
+                } else if (wi < 0.0) {
+                    z_lo += wi * hi[i];
+                    z_hi += wi * lo[i];
+                }
+            }
+            ev->alive[unit] = z_hi > 0.0;
+            next_lo[j] = fmax(z_lo, 0.0);
+            next_hi[j] = fmax(z_hi, 0.0);
+            if (sgdmc_arch_skips_into(a, k)) {
+                next_lo[j] += lo[j];
+                next_hi[j] += hi[j];
+            }
+        }
+        double *swap = lo;
+        lo = next_lo;
+        next_lo = swap;
+        swap = hi;
+        hi = next_hi;
+        next_hi = swap;
+    }
+    free(bounds);
+    return 0;
+}
+
 int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead)
 {
     const int units = sgdmc_arch_hidden_units(&ev->arch);
     memset(ev->alive, 0, (size_t)units * sizeof *ev->alive);
     if (ev->mode == MODE_BREAKPOINTS) {
+        /* every sign change of every neuron on the domain is a vertex: a
+         * neuron is dead iff it is <= 0 at every vertex; on R (normal
+         * inputs) also beyond them, where it is affine and keeps its sign */
+        const double reach = 1.0;
         if (vec_copy(&ev->vertices, &ev->base) ||
-            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices))
+            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input))
             return -1;
         mark_alive(ev, params, ev->vertices.v, ev->vertices.len, 1);
+        if (ev->normal_input) {
+            const double ends[2] = {ev->vertices.v[0] - reach,
+                                    ev->vertices.v[ev->vertices.len - 1] + reach};
+            mark_alive(ev, params, ends, 2, 1);
+        }
     } else if (ev->mode == MODE_DATA) {
         mark_alive(ev, params, ev->x, ev->n, 1);
-    } else {
-        /* first layer in closed form: the maximum of b + w.x over the domain */
-        const int d = ev->dim;
-        const double *w1 = params + sgdmc_arch_weight_offset(&ev->arch, 1);
-        const double *b1 = params + sgdmc_arch_bias_offset(&ev->arch, 1);
-        for (int j = 0; j < ev->arch.widths[1]; j++) {
-            double max = b1[j];
-            bool flat = true;
-            for (int i = 0; i < d; i++) {
-                const double w = w1[(size_t)j * d + i];
-                max += w > 0.0 ? w : 0.0;
-                flat &= w == 0.0;
-            }
-            ev->alive[j] = ev->normal_input ? !(flat && b1[j] <= 0.0) : max > 0.0;
-        }
-        mark_alive(ev, params, ev->x, ev->n, 2);
+    } else if (mark_alive_by_intervals(ev, params)) {
+        return -1;
     }
     int unit = 0;
     for (int k = 1; k <= ev->arch.depth; k++) {

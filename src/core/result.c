@@ -6,65 +6,86 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {"pending", "converged",
-                                                               "not_converged", "diverged", NULL};
+const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {
+    "pending", "converged", "not_converged", "diverged", "undecided", NULL};
 const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1] = {
-    "unknown", "exact", "computed", "estimated", "given", NULL};
+    "unknown", "exact", "computed", "estimated", "given", "constructed", NULL};
+const char *const sgdmc_lower_source_names[SGDMC_LOWER_SOURCE_COUNT + 1] = {
+    "zero", "closed_form", "grid", "variance", "exact", "given", NULL};
 
 /* enum members are read and written through int * (sgdmc_field_int) */
 _Static_assert(sizeof(sgdmc_status) == sizeof(int), "sgdmc_status is not int-sized");
 _Static_assert(sizeof(sgdmc_min_risk_source) == sizeof(int), "min_risk_source is not int-sized");
+_Static_assert(sizeof(sgdmc_lower_source) == sizeof(int), "lower_source is not int-sized");
 
 #define AT(member) offsetof(sgdmc_result, member)
 
 const sgdmc_field sgdmc_result_fields[] = {
-    {"status", SGDMC_FIELD_ENUM, AT(status), sgdmc_status_names, SGDMC_STATUS_PENDING,
-     "converged (risk_gap <= tol + rtol R*; with R* unknown, final_risk <= tol), not_converged "
-     "or diverged; pending in a study file until the run is done"},
-    {"final_risk", SGDMC_FIELD_F64, AT(final_risk), NULL, NAN,
+    {"status", SGDMC_FIELD_ENUM, AT(status), sgdmc_status_names, SGDMC_STATUS_PENDING, 1,
+     "the final verdict with R* in [min_risk_lo, min_risk]: converged (final_risk <= tol + "
+     "(1 + rtol) min_risk_lo), not_converged (final_risk > tol + (1 + rtol) min_risk), "
+     "undecided between, or diverged; pending in a study file until the run is done"},
+    {"final_risk", SGDMC_FIELD_F64, AT(final_risk), NULL, NAN, 1,
      "population (or full-data) risk at the end, including the l2 term"},
-    {"min_risk", SGDMC_FIELD_F64, AT(min_risk), NULL, NAN,
-     "R*, the global-minimum risk of the architecture, where known"},
+    {"min_risk", SGDMC_FIELD_F64, AT(min_risk), NULL, NAN, 1,
+     "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where exact)"},
     {"min_risk_source", SGDMC_FIELD_ENUM, AT(min_risk_source), sgdmc_min_risk_source_names,
-     SGDMC_MIN_RISK_UNKNOWN,
-     "how R* is known: unknown, exact, computed, estimated (an upper bound) or given"},
-    {"tol", SGDMC_FIELD_F64, AT(tol), NULL, NAN, "absolute convergence tolerance"},
-    {"rtol", SGDMC_FIELD_F64, AT(rtol), NULL, NAN, "relative convergence tolerance"},
-    {"risk_gap", SGDMC_FIELD_F64, AT(risk_gap), NULL, NAN, "final_risk - R*"},
-    {"dist_to_min", SGDMC_FIELD_F64, AT(dist_to_min), NULL, NAN,
+     SGDMC_MIN_RISK_UNKNOWN, 1,
+     "how min_risk is known: unknown, exact, computed (the one-layer solver's network), "
+     "estimated (the best of several minimizations), given, or constructed (an explicit "
+     "network of the architecture)"},
+    {"min_risk_lo", SGDMC_FIELD_F64, AT(min_risk_lo), NULL, NAN, 2,
+     "R*'s proven lower bound lo"},
+    {"min_risk_lo_source", SGDMC_FIELD_ENUM, AT(min_risk_lo_source), sgdmc_lower_source_names,
+     SGDMC_LOWER_ZERO, 2,
+     "how min_risk_lo is proven: zero, closed_form (x^2 over P pieces), grid (the grid "
+     "program over P pieces), variance (a constant network), exact or given"},
+    {"tol", SGDMC_FIELD_F64, AT(tol), NULL, NAN, 1, "absolute convergence tolerance"},
+    {"rtol", SGDMC_FIELD_F64, AT(rtol), NULL, NAN, 1, "relative convergence tolerance"},
+    {"risk_gap", SGDMC_FIELD_F64, AT(risk_gap), NULL, NAN, 1, "final_risk - min_risk"},
+    {"dist_to_min", SGDMC_FIELD_F64, AT(dist_to_min), NULL, NAN, 1,
      "L2 distance from the network's function to the nearest known minimizer's"},
-    {"grad_norm", SGDMC_FIELD_F64, AT(grad_norm), NULL, NAN,
+    {"grad_norm", SGDMC_FIELD_F64, AT(grad_norm), NULL, NAN, 1,
      "Euclidean norm of the exact risk gradient at the end"},
-    {"min_grad_norm", SGDMC_FIELD_F64, AT(min_grad_norm), NULL, NAN,
+    {"min_grad_norm", SGDMC_FIELD_F64, AT(min_grad_norm), NULL, NAN, 1,
      "smallest exact gradient norm over the checkpoints and the end"},
-    {"gram_min_eig", SGDMC_FIELD_F64, AT(gram_min_eig), NULL, NAN,
+    {"gram_min_eig", SGDMC_FIELD_F64, AT(gram_min_eig), NULL, NAN, 1,
      "smallest eigenvalue of the output-Jacobian Gram matrix at the end"},
-    {"gram_max_eig", SGDMC_FIELD_F64, AT(gram_max_eig), NULL, NAN,
+    {"gram_max_eig", SGDMC_FIELD_F64, AT(gram_max_eig), NULL, NAN, 1,
      "largest eigenvalue of the output-Jacobian Gram matrix at the end"},
-    {"gram_risk", SGDMC_FIELD_F64, AT(gram_risk), NULL, NAN,
+    {"gram_risk", SGDMC_FIELD_F64, AT(gram_risk), NULL, NAN, 1,
      "mse risk on the Gram inputs (no l2 term)"},
-    {"gram_grad_norm", SGDMC_FIELD_F64, AT(gram_grad_norm), NULL, NAN,
+    {"gram_grad_norm", SGDMC_FIELD_F64, AT(gram_grad_norm), NULL, NAN, 1,
      "norm of the gradient of gram_risk"},
-    {"dead_init_probability", SGDMC_FIELD_F64, AT(dead_init_probability), NULL, NAN,
+    {"dead_init_probability", SGDMC_FIELD_F64, AT(dead_init_probability), NULL, NAN, 1,
      "1 - (1 - p)^width: probability of a dead first-layer neuron at initialization"},
-    {"dead_init", SGDMC_FIELD_LAYERS, AT(dead_init), NULL, -1,
+    {"dead_init", SGDMC_FIELD_LAYERS, AT(dead_init), NULL, -1, 1,
      "ReLU neurons dead on the input domain at initialization, per hidden layer"},
-    {"dead_final", SGDMC_FIELD_LAYERS, AT(dead_final), NULL, -1,
+    {"dead_final", SGDMC_FIELD_LAYERS, AT(dead_final), NULL, -1, 1,
      "ReLU neurons dead on the input domain at the end, per hidden layer"},
-    {"dead_permanent_init", SGDMC_FIELD_LAYERS, AT(dead_permanent_init), NULL, -1,
+    {"dead_permanent_init", SGDMC_FIELD_LAYERS, AT(dead_permanent_init), NULL, -1, 1,
      "permanently dead neurons at initialization, per hidden layer"},
-    {"dead_permanent_final", SGDMC_FIELD_LAYERS, AT(dead_permanent_final), NULL, -1,
+    {"dead_permanent_final", SGDMC_FIELD_LAYERS, AT(dead_permanent_final), NULL, -1, 1,
      "permanently dead neurons at the end, per hidden layer"},
-    {"certified_nonconvergent", SGDMC_FIELD_VERDICT, AT(certified_nonconvergent), NULL, -1,
-     "the dead first-layer neurons provably keep the run from R*: 1, 0, -1 unknown"},
-    {"steps", SGDMC_FIELD_I64, AT(steps), NULL, -1,
+    {"certified_nonconvergent", SGDMC_FIELD_VERDICT, AT(certified_nonconvergent), NULL, -1, 1,
+     "proven for ever: no continuation of the run comes within its tolerance of R* "
+     "(reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown"},
+    {"reachable_lo", SGDMC_FIELD_F64, AT(reachable_lo), NULL, NAN, 2,
+     "a proven lower bound of the risk of every network the run can still reach, from its "
+     "permanently dead neurons; NaN when none"},
+    {"constant_init", SGDMC_FIELD_VERDICT, AT(constant_init), NULL, -1, 2,
+     "the network is constant at initialization: a hidden layer dead on the whole domain, no "
+     "skip into it (ReLU; -1 for other activations)"},
+    {"constant_final", SGDMC_FIELD_VERDICT, AT(constant_final), NULL, -1, 2,
+     "the same at the end (-1 for a diverged run)"},
+    {"steps", SGDMC_FIELD_I64, AT(steps), NULL, -1, 1,
      "steps taken (fewer than asked when diverged)"},
-    {"seconds", SGDMC_FIELD_F64, AT(seconds), NULL, NAN, "wall time of the run"},
-    {"step", SGDMC_FIELD_TRAJECTORY_I64, AT(trajectory_step), NULL, -1,
+    {"seconds", SGDMC_FIELD_F64, AT(seconds), NULL, NAN, 1, "wall time of the run"},
+    {"step", SGDMC_FIELD_TRAJECTORY_I64, AT(trajectory_step), NULL, -1, 1,
      "the log-spaced steps of the trajectory"},
-    {"risk", SGDMC_FIELD_TRAJECTORY_F64, AT(trajectory_risk), NULL, NAN,
+    {"risk", SGDMC_FIELD_TRAJECTORY_F64, AT(trajectory_risk), NULL, NAN, 1,
      "the exact risk at those steps"},
-    {"grad_norm", SGDMC_FIELD_TRAJECTORY_F64, AT(trajectory_grad_norm), NULL, NAN,
+    {"grad_norm", SGDMC_FIELD_TRAJECTORY_F64, AT(trajectory_grad_norm), NULL, NAN, 1,
      "the exact gradient norm at those steps"},
 };
 

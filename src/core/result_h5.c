@@ -186,7 +186,7 @@ static bool is_wanted(const sgdmc_field *f, const char *const *names)
 }
 
 sgdmc_result_datasets *sgdmc_result_h5_open(hid_t runs, const char *path, long tasks,
-                                            const char *const *wanted, char *err,
+                                            int version, const char *const *wanted, char *err,
                                             size_t errlen)
 {
     sgdmc_result_datasets *d = datasets_alloc(0, 0);
@@ -196,7 +196,7 @@ sgdmc_result_datasets *sgdmc_result_h5_open(hid_t runs, const char *path, long t
     }
     for (int i = 0; i < sgdmc_result_field_count; i++) {
         const sgdmc_field *f = &sgdmc_result_fields[i];
-        if (wanted && !is_wanted(f, wanted))
+        if ((wanted && !is_wanted(f, wanted)) || f->since > version)
             continue;
         char name[128];
         dataset_name(f, name, sizeof name);
@@ -378,6 +378,36 @@ int sgdmc_result_h5_read(sgdmc_result_datasets *d, long first, int count, sgdmc_
     for (int i = 0; i < sgdmc_result_field_count; i++)
         if (d->dataset[i] >= 0)
             status |= move_rows(d, i, first, count, rows, false);
+    return status;
+}
+
+int sgdmc_result_h5_format_version(hid_t file)
+{
+    if (H5Aexists(file, "format_version") <= 0)
+        return 1;
+    hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    long long version = -1;
+    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
+        H5Aread(attr, H5T_NATIVE_LLONG, &version) < 0 || version < 1 || version > 1000000)
+        version = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return (int)version;
+}
+
+int sgdmc_result_h5_write_format_version(hid_t file)
+{
+    const long long version = SGDMC_FORMAT_VERSION;
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(file, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT,
+                            H5P_DEFAULT);
+    const int status = attr < 0 || H5Awrite(attr, H5T_NATIVE_LLONG, &version) < 0 ? -1 : 0;
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
     return status;
 }
 

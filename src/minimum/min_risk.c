@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sgdmc/core/init.h"
+#include "sgdmc/minimum/lower_bound.h"
 #include "sgdmc/minimum/pwl.h"
 #include "sgdmc/base/rng.h"
 #include "sgdmc/minimum/rstar.h"
@@ -32,6 +33,13 @@ struct sgdmc_min_risk {
     bool estimated;
     sgdmc_rstar_estimate_result estimate;
     double *estimate_params;   /* [n + 2]: the end point, then hits and starts (cached) */
+    /* deeper 1-D ReLU students: the best explicit construction (construct) */
+    bool constructed;
+    double constructed_risk;   /* NaN when none applies */
+    double *constructed_params; /* [n] */
+    int last_source;           /* how the last cached scalar was computed */
+    double variance;           /* Var g(X) by the risk's quadrature, NaN until needed */
+    int variance_source;
 };
 
 sgdmc_min_risk *sgdmc_min_risk_alloc(const sgdmc_train_config *config, sgdmc_problem *problem,
@@ -45,6 +53,7 @@ sgdmc_min_risk *sgdmc_min_risk_alloc(const sgdmc_train_config *config, sgdmc_pro
     m->evaluator = evaluator;
     m->arch = *arch;
     m->n = sgdmc_arch_param_count(arch);
+    m->variance = NAN;
     m->rstar_supported = arch->depth == 1 && arch->widths[1] <= SGDMC_RSTAR_MAX_WIDTH &&
                          sgdmc_rstar_supported(config);
     if (m->rstar_supported) {
@@ -65,6 +74,7 @@ void sgdmc_min_risk_free(sgdmc_min_risk *m)
         return;
     free(m->rstar);
     free(m->estimate_params);
+    free(m->constructed_params);
     for (int i = 0; i < m->minimizer_count; i++)
         sgdmc_pwl_free(&m->minimizers[i]);
     free(m);
@@ -144,27 +154,22 @@ static double rstar_of(sgdmc_min_risk *m, int k)
  * network of width w: its first layer holds the one-layer network's
  * neurons (the rest zero), each further layer passes them on (the identity
  * on their non-negative values; zero weights behind a skip), the output
- * layer is the one-layer network's. So the proven R*(w) (rstar.h) bounds R*
- * from above, often far better than BFGS reaches on ReLU kinks; it replaces
- * the estimate when lower. Returns -1 when out of memory. */
-static int consider_shallow_minimizer(sgdmc_min_risk *m)
+ * layer is the one-layer network's. So the proven minimizer of R*(w)
+ * (rstar.h), embedded, is a network of the architecture; its risk bounds R*
+ * from above, often far better than BFGS reaches on ReLU kinks. Writes it to
+ * p [n]; 0, or -1 when the one-layer solver fails. */
+static int embed_one_layer(sgdmc_min_risk *m, double *p)
 {
     const sgdmc_arch *a = &m->arch;
     int w = a->widths[1];
     for (int k = 2; k <= a->depth; k++)
         w = a->widths[k] < w ? a->widths[k] : w;
-    if (a->depth < 2 || w > SGDMC_RSTAR_MAX_WIDTH || !sgdmc_rstar_supported(&m->config))
-        return 0;
     double *shallow = malloc(sizeof(double) * (3 * (size_t)w + 1));
-    if (!shallow)
-        return -1;
     double rstar;
-    if (one_layer_rstar(m, w, &rstar, shallow) ||
-        !(rstar < m->estimate.rstar || isnan(m->estimate.rstar))) {
+    if (!shallow || one_layer_rstar(m, w, &rstar, shallow)) {
         free(shallow);
-        return 0;
+        return -1;
     }
-    double *p = m->estimate_params;
     memset(p, 0, sizeof(double) * m->n);
     for (int j = 0; j < w; j++) {
         p[sgdmc_arch_weight_offset(a, 1) + (size_t)j] = shallow[j];   /* W1 [w x 1] */
@@ -177,8 +182,84 @@ static int consider_shallow_minimizer(sgdmc_min_risk *m)
     }
     p[sgdmc_arch_bias_offset(a, a->depth + 1)] = shallow[3 * w];
     free(shallow);
-    m->estimate.rstar = sgdmc_evaluate_risk(m->evaluator, p, NULL);
-    m->estimate.hits = 0;
+    return 0;
+}
+
+/* x^2 on [0,1] by Yarotsky's sawtooth (arXiv 1610.01145): with the hat
+ * g(y) = 2 relu(y) - 4 relu(y - 1/2) and g_s its s-fold composition,
+ * S_L = x - sum_{s<=L} g_s / 4^s interpolates x^2 at the 2^L + 1 points
+ * k / 2^L. Hidden layer k holds relu(g_{k-1}), relu(g_{k-1} - 1/2) and
+ * relu(S_{k-1}) = S_{k-1} >= x^2 >= 0 (g_0 = S_0 = x); the output is S_L
+ * less h^2/6, h = 2^-L, which turns the interpolant into the best fit with
+ * 2^L equal pieces: risk 1/(180 16^L). Needs width >= 3 in every layer and
+ * no skips. Writes it to p [n]; -1 when the architecture cannot hold it. */
+static int yarotsky_square(sgdmc_min_risk *m, double *p)
+{
+    const sgdmc_arch *a = &m->arch;
+    if (m->config.target != SGDMC_TARGET_SQUARE || a->skip)
+        return -1;
+    for (int k = 1; k <= a->depth; k++)
+        if (a->widths[k] < 3)
+            return -1;
+    memset(p, 0, sizeof(double) * m->n);
+    double *w1 = p + sgdmc_arch_weight_offset(a, 1), *b1 = p + sgdmc_arch_bias_offset(a, 1);
+    w1[0] = w1[1] = w1[2] = 1.0; /* relu(x), relu(x - 1/2), relu(x) */
+    b1[1] = -0.5;
+    double scale = 0.25; /* 1 / 4^s for the g_s that the next layer forms */
+    for (int k = 2; k <= a->depth + 1; k++, scale *= 0.25) {
+        const int fan_in = a->widths[k - 1];
+        double *w = p + sgdmc_arch_weight_offset(a, k), *b = p + sgdmc_arch_bias_offset(a, k);
+        /* g_{k-1} = 2 u - 4 v, S_{k-1} = c - g_{k-1} / 4^(k-1) from the layer below */
+        const double g[3] = {2.0, -4.0, 0.0}, carry[3] = {-2.0 * scale, 4.0 * scale, 1.0};
+        if (k == a->depth + 1) { /* the output: S_L - h^2 / 6 */
+            for (int i = 0; i < 3; i++)
+                w[i] = carry[i];
+            b[0] = -scale / 6.0;
+            break;
+        }
+        for (int i = 0; i < 3; i++) {
+            w[0 * fan_in + i] = g[i];
+            w[1 * fan_in + i] = g[i];
+            w[2 * fan_in + i] = carry[i];
+        }
+        b[1] = -0.5;
+    }
+    return 0;
+}
+
+/* The explicit constructions for a deeper 1-D ReLU network (the embedded
+ * one-layer minimizer; Yarotsky's for x^2), the best kept with its risk by
+ * the evaluator. Returns -1 when out of memory; NaN risk when none applies. */
+static int construct(sgdmc_min_risk *m)
+{
+    if (m->constructed)
+        return 0;
+    m->constructed = true;
+    m->constructed_risk = NAN;
+    if (m->arch.depth < 2 || m->arch.widths[0] != 1 || !sgdmc_rstar_supported(&m->config))
+        return 0;
+    int w = m->arch.widths[1];
+    for (int k = 2; k <= m->arch.depth; k++)
+        w = m->arch.widths[k] < w ? m->arch.widths[k] : w;
+    m->constructed_params = malloc(sizeof(double) * m->n);
+    double *candidate = malloc(sizeof(double) * m->n);
+    if (!m->constructed_params || !candidate) {
+        free(candidate);
+        return -1;
+    }
+    int (*const constructions[])(sgdmc_min_risk *, double *) = {embed_one_layer,
+                                                                yarotsky_square};
+    for (size_t i = 0; i < sizeof constructions / sizeof *constructions; i++) {
+        if ((constructions[i] == embed_one_layer && w > SGDMC_RSTAR_MAX_WIDTH) ||
+            constructions[i](m, candidate))
+            continue;
+        const double risk = sgdmc_evaluate_risk(m->evaluator, candidate, NULL);
+        if (isfinite(risk) && !(risk >= m->constructed_risk)) {
+            m->constructed_risk = risk;
+            memcpy(m->constructed_params, candidate, sizeof(double) * m->n);
+        }
+    }
+    free(candidate);
     return 0;
 }
 
@@ -234,8 +315,6 @@ static int estimate_rstar(sgdmc_min_risk *m)
     if (rng)
         gsl_rng_free(rng);
     free(starts);
-    if (status == 0)
-        status = consider_shallow_minimizer(m);
     if (status == 0 && m->cache) {
         m->estimate_params[m->n] = m->estimate.hits;
         m->estimate_params[m->n + 1] = m->estimate.starts;
@@ -261,12 +340,20 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
         if (!isnan(*rstar))
             *source = SGDMC_MIN_RISK_COMPUTED;
     }
-    if (isnan(*rstar) && c->rstar_starts > 0) {
+    if (isnan(*rstar)) {
+        if (construct(m))
+            return -1;
+        *rstar = m->constructed_risk;
+        if (!isnan(*rstar))
+            *source = SGDMC_MIN_RISK_CONSTRUCTED;
+    }
+    if ((isnan(*rstar) || *source == SGDMC_MIN_RISK_CONSTRUCTED) && c->rstar_starts > 0) {
         if (estimate_rstar(m))
             return -1;
-        *rstar = m->estimate.rstar;
-        if (!isnan(*rstar))
-            *source = SGDMC_MIN_RISK_ESTIMATED;
+        if (m->estimate.rstar < *rstar || isnan(*rstar)) {
+            *rstar = m->estimate.rstar;
+            *source = isnan(*rstar) ? SGDMC_MIN_RISK_UNKNOWN : SGDMC_MIN_RISK_ESTIMATED;
+        }
     }
     return 0;
 }
@@ -292,26 +379,105 @@ double sgdmc_min_risk_distance(sgdmc_min_risk *m, const double *params, double r
         return distance_to_minimizers(m, params);
     if (source == SGDMC_MIN_RISK_ESTIMATED && !diverged)
         return sgdmc_evaluate_distance(m->evaluator, params, m->estimate_params);
+    if (source == SGDMC_MIN_RISK_CONSTRUCTED && !diverged)
+        return sgdmc_evaluate_distance(m->evaluator, params, m->constructed_params);
     /* R* = 0 under plain mse: the target itself is the minimizer's function */
     return rstar == 0.0 && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0 && risk >= 0.0 ? sqrt(risk)
                                                                                   : NAN;
 }
 
-int sgdmc_min_risk_certify(sgdmc_min_risk *m, const sgdmc_result *r)
+/* A cached scalar of the problem: key suffix `what`, or computed by f. */
+static double cached(sgdmc_min_risk *m, const char *what, double (*f)(sgdmc_min_risk *, long),
+                     long argument, int *source)
 {
-    const sgdmc_train_config *c = &m->config;
-    if (r->status == SGDMC_STATUS_DIVERGED)
-        return -1;
-    /* zero risk stays reachable with dead neurons: output weights 0 */
-    if (c->target == SGDMC_TARGET_CONSTANT && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0)
+    char key[KEY_LEN];
+    sgdmc_options_key(&sgdmc_train_options, &m->config, SGDMC_DEFINES_PROBLEM, key, sizeof key);
+    snprintf(key + strlen(key), sizeof key - strlen(key), " | %s %ld", what, argument);
+    double stored[1];
+    double value;
+    if (sgdmc_rstar_cache_get(m->cache, key, &value, stored, 1)) {
+        *source = (int)stored[0];
+        return value;
+    }
+    m->last_source = 0;
+    value = f(m, argument);
+    *source = m->last_source;
+    stored[0] = m->last_source;
+    if (m->cache && !isnan(value) && sgdmc_rstar_cache_put(m->cache, key, value, stored, 1))
+        return NAN;
+    return value;
+}
+
+static double pieces_bound(sgdmc_min_risk *m, long pieces)
+{
+    sgdmc_lower_source source;
+    const double bound = sgdmc_pieces_lower_bound(m->problem, &m->config, pieces, &source);
+    m->last_source = (int)source;
+    return bound;
+}
+
+/* Var g(X) = min_c E (c - g(X))^2 by the risk's quadrature: E g from the risks
+ * of the constants 0 and 1 (their difference is 1 - 2 E g), then the risk of
+ * c = E g, lowered by a relative 1e-12 for the rounding of E g (the risk of
+ * any constant is >= Var g, so a rounded c errs upwards). */
+static double constant_floor(sgdmc_min_risk *m, long unused)
+{
+    (void)unused;
+    m->last_source = SGDMC_LOWER_VARIANCE;
+    if (m->config.loss != SGDMC_LOSS_MSE) {
+        m->last_source = SGDMC_LOWER_ZERO;
+        return 0.0;
+    }
+    double *params = calloc(m->n, sizeof *params);
+    if (!params)
+        return NAN;
+    const size_t bias = sgdmc_arch_bias_offset(&m->arch, m->arch.depth + 1);
+    const double at_zero = sgdmc_evaluate_risk(m->evaluator, params, NULL);
+    params[bias] = 1.0;
+    const double at_one = sgdmc_evaluate_risk(m->evaluator, params, NULL);
+    params[bias] = 0.5 * (1.0 - (at_one - at_zero));
+    const double variance = sgdmc_evaluate_risk(m->evaluator, params, NULL);
+    free(params);
+    return variance > 0 ? variance * (1.0 - 1e-12) : 0.0;
+}
+
+int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double hi,
+                         double *lo, sgdmc_lower_source *lo_source)
+{
+    if (source == SGDMC_MIN_RISK_EXACT || source == SGDMC_MIN_RISK_GIVEN) {
+        *lo = hi;
+        *lo_source = source == SGDMC_MIN_RISK_EXACT ? SGDMC_LOWER_EXACT : SGDMC_LOWER_GIVEN;
         return 0;
-    if (!m->rstar_supported || r->min_risk_source != SGDMC_MIN_RISK_COMPUTED)
+    }
+    int src;
+    *lo = cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, NULL), &src);
+    *lo_source = (sgdmc_lower_source)src;
+    return isnan(*lo) ? -1 : 0;
+}
+
+double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constant,
+                                sgdmc_lower_source *source)
+{
+    if (constant) { /* three risk evaluations, once per policy */
+        if (isnan(m->variance)) {
+            m->variance = constant_floor(m, 0);
+            m->variance_source = m->last_source;
+        }
+        *source = (sgdmc_lower_source)m->variance_source;
+        return m->variance;
+    }
+    int src;
+    const double bound =
+        cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, dead), &src);
+    *source = (sgdmc_lower_source)src;
+    return bound;
+}
+
+int sgdmc_min_risk_certify(const sgdmc_train_config *c, const sgdmc_result *r)
+{
+    if (r->status == SGDMC_STATUS_DIVERGED || isnan(r->min_risk))
         return -1;
-    const int dead = r->dead_permanent_final[0];
-    if (dead == 0)
+    if (isnan(r->reachable_lo))
         return 0;
-    const double reachable = rstar_of(m, m->arch.widths[1] - dead);
-    if (isnan(reachable))
-        return -1;
-    return reachable > r->min_risk + c->tol + c->rtol * r->min_risk;
+    return r->reachable_lo > c->tol + (1.0 + c->rtol) * r->min_risk;
 }

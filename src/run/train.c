@@ -11,6 +11,7 @@
 #include "sgdmc/core/gram.h"
 #include "sgdmc/core/init.h"
 #include "sgdmc/core/loss.h"
+#include "sgdmc/minimum/certificate.h"
 #include "sgdmc/minimum/min_risk.h"
 #include "sgdmc/core/optim.h"
 #include "sgdmc/core/problem.h"
@@ -35,7 +36,11 @@ struct sgdmc_trainer {
     sgdmc_gram *gram;      /* NULL when the Gram measures are skipped */
     double *gram_x;        /* [d][gram_points] */
     double *gram_y;        /* [gram_points] */
-    sgdmc_min_risk *min_risk; /* R*, the minimizers, the certificate */
+    sgdmc_min_risk *min_risk; /* R*, its bracket, the minimizers */
+    sgdmc_permanence permanence; /* which dead neurons stay dead (certificate.h) */
+    int *frozen_init;      /* [hidden units] dead for ever from initialization */
+    int *frozen_final;     /* [hidden units] ... from the end */
+    int *scratch;          /* [hidden units] */
     sgdmc_poll_fn poll;
     void *poll_context;
 };
@@ -57,6 +62,9 @@ void sgdmc_trainer_free(sgdmc_trainer *t)
     free(t->file_params);
     sgdmc_gram_free(t->gram);
     sgdmc_min_risk_free(t->min_risk);
+    free(t->frozen_init);
+    free(t->frozen_final);
+    free(t->scratch);
     free(t->gram_x);
     free(t->gram_y);
     free(t);
@@ -121,8 +129,13 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
     if (c->gram_points > 0 && c->loss == SGDMC_LOSS_MSE && setup_gram(t))
         goto oom;
     t->min_risk = sgdmc_min_risk_alloc(&t->config, t->problem, t->evaluator, &t->arch);
-    if (!t->min_risk)
+    const size_t units = (size_t)sgdmc_arch_hidden_units(&t->arch);
+    t->frozen_init = malloc(units * sizeof *t->frozen_init);
+    t->frozen_final = malloc(units * sizeof *t->frozen_final);
+    t->scratch = malloc(units * sizeof *t->scratch);
+    if (!t->min_risk || !t->frozen_init || !t->frozen_final || !t->scratch)
         goto oom;
+    t->permanence = sgdmc_permanence_of(&t->config);
     if (c->batch_size == 0) /* the whole data set is every step's batch: lay it out once */
         sgdmc_problem_data_columns(t->problem, sgdmc_workspace_input(t->ws), (size_t)data_count,
                                    t->y);
@@ -227,14 +240,50 @@ static int count_dead(sgdmc_trainer *t, int *dead)
     return 0;
 }
 
-/* The permanently dead neurons per layer, given the dead counts. */
-static void count_permanent(const sgdmc_trainer *t, const int *dead, int *permanent)
+/* After count_dead: whether the network is constant on the domain now
+ * (1, 0; -1 for smooth activations). */
+static int constant_now(sgdmc_trainer *t)
 {
-    const bool relu = t->arch.activation == SGDMC_ACT_RELU;
-    for (int k = 1; k <= t->arch.depth; k++)
-        permanent[k - 1] = !relu ? 0
-                           : k == 1 ? dead[0]
-                                    : sgdmc_count_nonpositive_incoming(&t->arch, t->params, k);
+    if (t->arch.activation != SGDMC_ACT_RELU)
+        return -1;
+    const int *alive = sgdmc_evaluator_alive(t->evaluator);
+    const int units = sgdmc_arch_hidden_units(&t->arch);
+    for (int u = 0; u < units; u++)
+        t->scratch[u] = !alive[u];
+    return sgdmc_network_is_constant(&t->arch, t->scratch);
+}
+
+/* After count_dead: the units dead for ever from now on (from the start at
+ * initialization, from_end at the end), added to `frozen` (or set, at
+ * initialization), and their count per layer. */
+static void freeze(sgdmc_trainer *t, bool at_start, int *frozen, int *permanent)
+{
+    if (t->arch.activation != SGDMC_ACT_RELU) {
+        for (int k = 0; k < t->arch.depth; k++)
+            permanent[k] = 0;
+        return;
+    }
+    const sgdmc_permanence p = t->permanence;
+    const int units = sgdmc_arch_hidden_units(&t->arch);
+    sgdmc_frozen_units(&t->arch, t->params, sgdmc_evaluator_alive(t->evaluator), p,
+                       at_start ? p.from_start : p.from_end, t->scratch);
+    for (int u = 0; u < units; u++)
+        frozen[u] = at_start ? t->scratch[u] : (t->frozen_init[u] || t->scratch[u]);
+    sgdmc_count_units(&t->arch, frozen, permanent);
+}
+
+/* The proven floor of every risk the run can still reach, from the units
+ * dead for ever (NaN when there are none). */
+static double reachable_floor(sgdmc_trainer *t, const int *permanent)
+{
+    bool any = false;
+    for (int k = 0; k < t->arch.depth; k++)
+        any |= permanent[k] > 0;
+    if (!any)
+        return NAN;
+    sgdmc_lower_source source;
+    return sgdmc_min_risk_reachable(t->min_risk, permanent,
+                                    sgdmc_network_is_constant(&t->arch, t->frozen_final), &source);
 }
 
 static bool all_finite(const double *x, size_t n)
@@ -268,7 +317,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
 
     if (count_dead(t, r->dead_init))
         goto oom;
-    count_permanent(t, r->dead_init, r->dead_permanent_init);
+    r->constant_init = constant_now(t);
+    freeze(t, true, t->frozen_init, r->dead_permanent_init);
     bool diverged = false;
     size_t ci = 0, ti = 0;
     double risk = NAN, grad_norm = NAN;
@@ -325,7 +375,9 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     r->grad_norm = grad_norm;
     r->tol = c->tol;
     r->rtol = c->rtol;
-    if (sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source))
+    if (sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source) ||
+        sgdmc_min_risk_lower(t->min_risk, r->min_risk_source, r->min_risk, &r->min_risk_lo,
+                             &r->min_risk_lo_source))
         goto oom;
     r->risk_gap = r->final_risk - r->min_risk;
     r->dist_to_min = sgdmc_min_risk_distance(t->min_risk, t->params, risk, r->min_risk,
@@ -339,20 +391,28 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->gram_risk = gram.risk;
         r->gram_grad_norm = gram.grad_norm;
     }
+    r->reachable_lo = NAN;
     if (diverged) {
         r->status = SGDMC_STATUS_DIVERGED;
+        r->constant_final = -1;
         for (int k = 0; k < r->depth; k++)
             r->dead_final[k] = r->dead_permanent_final[k] = -1;
     } else {
-        /* every risk is >= 0 and so >= R*: risk <= tol implies gap <= tol */
-        const double gap = isnan(r->min_risk) ? risk : r->risk_gap;
-        const double allowed = c->tol + (isnan(r->min_risk) ? 0.0 : c->rtol * r->min_risk);
-        r->status = gap <= allowed ? SGDMC_STATUS_CONVERGED : SGDMC_STATUS_NOT_CONVERGED;
+        /* R* in [lo, hi]: within tol + rtol R* of R* for sure below tol + (1 + rtol) lo,
+         * outside for sure above tol + (1 + rtol) hi (never, with hi unknown) */
+        if (risk <= c->tol + (1.0 + c->rtol) * r->min_risk_lo)
+            r->status = SGDMC_STATUS_CONVERGED;
+        else if (risk > c->tol + (1.0 + c->rtol) * r->min_risk)
+            r->status = SGDMC_STATUS_NOT_CONVERGED;
+        else
+            r->status = SGDMC_STATUS_UNDECIDED;
         if (count_dead(t, r->dead_final))
             goto oom;
-        count_permanent(t, r->dead_final, r->dead_permanent_final);
+        r->constant_final = constant_now(t);
+        freeze(t, false, t->frozen_final, r->dead_permanent_final);
+        r->reachable_lo = reachable_floor(t, r->dead_permanent_final);
     }
-    r->certified_nonconvergent = sgdmc_min_risk_certify(t->min_risk, r);
+    r->certified_nonconvergent = sgdmc_min_risk_certify(c, r);
     const double p = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
     r->dead_init_probability = 1.0 - pow(1.0 - p, t->arch.widths[1]);
     free(checkpoints);

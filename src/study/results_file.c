@@ -217,6 +217,7 @@ static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *s
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     status |= write_string_attribute(f->file, "config", study->text);
     status |= write_string_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
+    status |= sgdmc_result_h5_write_format_version(f->file);
     status |= write_string_attribute(f->file, "created", created);
     status |= write_long_attribute(f->file, "ranks", ranks);
     status |= write_long_attribute(f->file, "tasks", study->tasks);
@@ -379,7 +380,8 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
                          ? H5Gopen2(f->file, "runs", H5P_DEFAULT)
                          : -1;
         f->fields = runs < 0 ? NULL
-                             : sgdmc_result_h5_open(runs, path, study->tasks, NULL, err, errlen);
+                             : sgdmc_result_h5_open(runs, path, study->tasks,
+                                                    SGDMC_FORMAT_VERSION, NULL, err, errlen);
         if (runs < 0)
             snprintf(err, errlen, "%s: not a complete sgdmc results file (no /runs)", path);
         if (runs >= 0)

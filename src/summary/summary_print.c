@@ -3,6 +3,7 @@
 #include "sgdmc/summary/summary_print.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,27 +23,55 @@ static void format_round_trip(char *buf, size_t size, double v)
     }
 }
 
-static const char *const stat_names[] = {
-    "runs",        "done",           "converged",         "diverged",    "p_converged",
-    "ci_low",      "ci_high",        "dead_at_init",      "dead_at_init_low",
-    "dead_at_init_high", "dead_init_probability", "dead_at_end", "dead_at_end_low",
-    "dead_at_end_high",
-    "p_certified", "p_certified_low", "p_certified_high",
-    "p_stationary", "p_stationary_low", "p_stationary_high", "median_final_risk"};
-enum { STAT_COUNT = sizeof stat_names / sizeof *stat_names };
+/* The csv and json columns of a cell, in order: a count, a value, or a
+ * share with its interval (three columns). */
+typedef enum { COLUMN_COUNT, COLUMN_VALUE, COLUMN_SHARE } column_kind;
 
-/* The statistics of a cell in stat_names order. */
-static void stat_values(const sgdmc_cell_stats *c, double values[STAT_COUNT])
+static const struct {
+    const char *names[3];
+    column_kind kind;
+    size_t offset; /* in sgdmc_cell_stats */
+} columns[] = {
+#define AT(member) offsetof(sgdmc_cell_stats, member)
+    {{"runs"}, COLUMN_COUNT, AT(runs)},
+    {{"done"}, COLUMN_COUNT, AT(done)},
+    {{"converged"}, COLUMN_COUNT, AT(converged)},
+    {{"undecided"}, COLUMN_COUNT, AT(undecided)},
+    {{"diverged"}, COLUMN_COUNT, AT(diverged)},
+    {{"p_converged", "ci_low", "ci_high"}, COLUMN_SHARE, AT(converged_sure)},
+    {{"p_converged_upper", "p_converged_upper_low", "p_converged_upper_high"}, COLUMN_SHARE,
+     AT(converged_possible)},
+    {{"dead_at_init", "dead_at_init_low", "dead_at_init_high"}, COLUMN_SHARE, AT(dead_at_init)},
+    {{"dead_init_probability"}, COLUMN_VALUE, AT(dead_init_probability)},
+    {{"dead_at_end", "dead_at_end_low", "dead_at_end_high"}, COLUMN_SHARE, AT(dead_at_end)},
+    {{"p_certified", "p_certified_low", "p_certified_high"}, COLUMN_SHARE, AT(certified)},
+    {{"constant_at_init", "constant_at_init_low", "constant_at_init_high"}, COLUMN_SHARE,
+     AT(constant_at_init)},
+    {{"constant_at_end", "constant_at_end_low", "constant_at_end_high"}, COLUMN_SHARE,
+     AT(constant_at_end)},
+    {{"p_stationary", "p_stationary_low", "p_stationary_high"}, COLUMN_SHARE, AT(stationary)},
+    {{"median_final_risk"}, COLUMN_VALUE, AT(median_final_risk)},
+#undef AT
+};
+enum { COLUMN_GROUPS = sizeof columns / sizeof *columns };
+
+/* Calls emit(name, value) for every column of cell c, in order. */
+static void for_each_stat(const sgdmc_cell_stats *c, void (*emit)(void *, const char *, double),
+                          void *context)
 {
-    const double v[STAT_COUNT] = {(double)c->runs,    (double)c->done,   (double)c->converged,
-                                  (double)c->diverged, c->p_converged,    c->ci_low,
-                                  c->ci_high,          c->dead_at_init,   c->dead_init_low,
-                                  c->dead_init_high,   c->dead_init_probability,
-                                  c->dead_at_end,      c->dead_end_low,
-                                  c->dead_end_high,    c->p_certified,    c->certified_low,
-                                  c->certified_high,   c->p_stationary,   c->stationary_low,
-                                  c->stationary_high,  c->median_final_risk};
-    memcpy(values, v, sizeof v);
+    for (int i = 0; i < COLUMN_GROUPS; i++) {
+        const char *at = (const char *)c + columns[i].offset;
+        if (columns[i].kind == COLUMN_COUNT) {
+            emit(context, columns[i].names[0], (double)*(const long *)at);
+        } else if (columns[i].kind == COLUMN_VALUE) {
+            emit(context, columns[i].names[0], *(const double *)at);
+        } else {
+            const sgdmc_share *share = (const sgdmc_share *)at;
+            emit(context, columns[i].names[0], share->p);
+            emit(context, columns[i].names[1], share->low);
+            emit(context, columns[i].names[2], share->high);
+        }
+    }
 }
 
 static void json_string(FILE *out, const char *s)
@@ -65,6 +94,19 @@ static void json_number(FILE *out, double v)
     char buf[32];
     format_round_trip(buf, sizeof buf, v);
     fputs(isfinite(v) ? buf : "null", out);
+}
+
+typedef struct {
+    FILE *out;
+    bool first;
+} json_cell;
+
+static void json_stat(void *context, const char *name, double value)
+{
+    json_cell *cell = context;
+    fprintf(cell->out, "%s\"%s\": ", cell->first ? "" : ", ", name);
+    json_number(cell->out, value);
+    cell->first = false;
 }
 
 void sgdmc_summary_print_json(const sgdmc_summary *s, const char *path, FILE *out)
@@ -91,12 +133,8 @@ void sgdmc_summary_print_json(const sgdmc_summary *s, const char *path, FILE *ou
                 json_number(out, s->numbers[at]);
             fputs(", ", out);
         }
-        double values[STAT_COUNT];
-        stat_values(&s->stats[c], values);
-        for (int i = 0; i < STAT_COUNT; i++) {
-            fprintf(out, "%s\"%s\": ", i ? ", " : "", stat_names[i]);
-            json_number(out, values[i]);
-        }
+        json_cell cell = {out, true};
+        for_each_stat(&s->stats[c], json_stat, &cell);
         fputc('}', out);
     }
     fputs(s->cells ? "\n]}\n" : "]}\n", out);
@@ -129,14 +167,32 @@ static void csv_number(FILE *out, double v)
         fputs(buf, out);
 }
 
+typedef struct {
+    FILE *out;
+    bool first;
+    bool header; /* names, else values */
+} csv_row;
+
+static void csv_stat(void *context, const char *name, double value)
+{
+    csv_row *row = context;
+    fputs(row->first ? "" : ",", row->out);
+    if (row->header)
+        fputs(name, row->out);
+    else
+        csv_number(row->out, value);
+    row->first = false;
+}
+
 void sgdmc_summary_print_csv(const sgdmc_summary *s, FILE *out)
 {
     for (int a = 0; a < s->key_count; a++) {
         csv_text(out, s->keys[a].key);
         fputc(',', out);
     }
-    for (int i = 0; i < STAT_COUNT; i++)
-        fprintf(out, "%s%s", i ? "," : "", stat_names[i]);
+    const sgdmc_cell_stats none = {0};
+    csv_row header = {out, true, true};
+    for_each_stat(&none, csv_stat, &header);
     fputc('\n', out);
     for (long c = 0; c < s->cells; c++) {
         for (int a = 0; a < s->key_count; a++) {
@@ -147,27 +203,48 @@ void sgdmc_summary_print_csv(const sgdmc_summary *s, FILE *out)
                 csv_number(out, s->numbers[at]);
             fputc(',', out);
         }
-        double values[STAT_COUNT];
-        stat_values(&s->stats[c], values);
-        for (int i = 0; i < STAT_COUNT; i++) {
-            fputs(i ? "," : "", out);
-            csv_number(out, values[i]);
-        }
+        csv_row row = {out, true, false};
+        for_each_stat(&s->stats[c], csv_stat, &row);
         fputc('\n', out);
     }
 }
 
 /* Table columns after the grid keys. */
-enum { TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_DIVERGED, TABLE_P, TABLE_DEAD,
-       TABLE_THEORY, TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT };
+enum {
+    TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_UNDECIDED, TABLE_DIVERGED, TABLE_P,
+    TABLE_DEAD, TABLE_THEORY, TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_CONSTANT,
+    TABLE_CONSTANT_END, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT
+};
 static const char *const table_headings[TABLE_STAT_COUNT] = {
-    "runs", "done", "converged", "diverged", "p_converged [95% CI]", "dead_at_init [95% CI]",
-    "1-(1-p)^width", "dead_at_end [95% CI]", "p_certified [95% CI]", "p_stationary [95% CI]",
+    "runs", "done", "converged", "undecided", "diverged", "p_converged [95% CI]",
+    "dead_at_init [95% CI]", "1-(1-p)^width", "dead_at_end [95% CI]", "p_certified [95% CI]",
+    "constant_at_init [95% CI]", "constant_at_end [95% CI]", "p_stationary [95% CI]",
     "median_final_risk"};
+
+/* "0.734 [0.705, 0.761]", or "-" when there is no share. */
+static const char *share_text(sgdmc_share s, char *buf, size_t size)
+{
+    if (isnan(s.p))
+        return "-";
+    snprintf(buf, size, "%.3f [%.3f, %.3f]", s.p, s.low, s.high);
+    return buf;
+}
+
+/* P(converged): one share where R* is known exactly, else the bracket
+ * "sure..possible [low of sure, high of possible]". */
+static const char *bracket_text(const sgdmc_cell_stats *c, char *buf, size_t size)
+{
+    if (c->undecided == 0)
+        return share_text(c->converged_sure, buf, size);
+    snprintf(buf, size, "%.3f..%.3f [%.3f, %.3f]", c->converged_sure.p, c->converged_possible.p,
+             c->converged_sure.low, c->converged_possible.high);
+    return buf;
+}
 
 /* The text of one table field; row -1 is the heading. Grid strings come
  * back as they are, everything else is written into buf. */
-static const char *table_field(const sgdmc_summary *s, long row, int column, char *buf, size_t size)
+static const char *table_field(const sgdmc_summary *s, long row, int column, char *buf,
+                               size_t size)
 {
     if (row < 0)
         return column < s->key_count ? s->keys[column].key
@@ -180,36 +257,38 @@ static const char *table_field(const sgdmc_summary *s, long row, int column, cha
         return isnan(s->numbers[at]) ? "-" : buf;
     }
     const sgdmc_cell_stats *c = &s->stats[row];
-    const long counts[] = {c->runs, c->done, c->converged, c->diverged};
+    const long counts[] = {c->runs, c->done, c->converged, c->undecided, c->diverged};
     const int stat = column - s->key_count;
-    if (stat <= TABLE_DIVERGED)
+    if (stat <= TABLE_DIVERGED) {
         snprintf(buf, size, "%ld", counts[stat]);
-    else if (c->done == 0 || ((stat == TABLE_DEAD || stat == TABLE_DEAD_END) &&
-                              isnan(c->dead_at_init)))
+        return buf;
+    }
+    if (c->done == 0)
         return "-";
-    else if (stat == TABLE_P)
-        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->p_converged, c->ci_low, c->ci_high);
-    else if (stat == TABLE_DEAD)
-        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->dead_at_init, c->dead_init_low,
-                 c->dead_init_high);
-    else if (stat == TABLE_DEAD_END)
-        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->dead_at_end, c->dead_end_low,
-                 c->dead_end_high);
-    else if (stat == TABLE_THEORY && isnan(c->dead_init_probability))
-        return "-";
-    else if (stat == TABLE_THEORY)
+    switch (stat) {
+    case TABLE_P:
+        return bracket_text(c, buf, size);
+    case TABLE_DEAD:
+        return share_text(c->dead_at_init, buf, size);
+    case TABLE_THEORY:
+        if (isnan(c->dead_init_probability))
+            return "-";
         snprintf(buf, size, "%.3f", c->dead_init_probability);
-    else if (stat == TABLE_CERTIFIED && c->certified_known == 0)
-        return "-";
-    else if (stat == TABLE_CERTIFIED)
-        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->p_certified, c->certified_low,
-                 c->certified_high);
-    else if (stat == TABLE_STATIONARY)
-        snprintf(buf, size, "%.3f [%.3f, %.3f]", c->p_stationary, c->stationary_low,
-                 c->stationary_high);
-    else
+        return buf;
+    case TABLE_DEAD_END:
+        return share_text(c->dead_at_end, buf, size);
+    case TABLE_CERTIFIED:
+        return share_text(c->certified, buf, size);
+    case TABLE_CONSTANT:
+        return share_text(c->constant_at_init, buf, size);
+    case TABLE_CONSTANT_END:
+        return share_text(c->constant_at_end, buf, size);
+    case TABLE_STATIONARY:
+        return share_text(c->stationary, buf, size);
+    default:
         snprintf(buf, size, "%.4g", c->median_final_risk);
-    return buf;
+        return buf;
+    }
 }
 
 int sgdmc_summary_print_table(const sgdmc_summary *s, const char *path, FILE *out)

@@ -253,8 +253,13 @@ static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t e
     r->runs = r->done < 0 ? -1 : H5Gopen2(r->file, "runs", H5P_DEFAULT);
     if (r->runs < 0)
         return -1;
-    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, sgdmc_cell_tally_fields, err,
-                                     errlen);
+    const int version = sgdmc_result_h5_format_version(r->file);
+    if (version < 0) {
+        snprintf(err, errlen, "%s: attribute format_version is not one integer", path);
+        return -1;
+    }
+    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, version, sgdmc_cell_tally_fields,
+                                     err, errlen);
     if (!r->fields)
         return -1;
     return open_grid_columns(r, s, err, errlen);

@@ -124,10 +124,9 @@ static double median_of(double *values, long n)
     return 0.5 * values[n / 2 - 1] + 0.5 * upper;
 }
 
-const char *const sgdmc_cell_tally_fields[] = {"status", "final_risk", "min_grad_norm",
-                                               "dead_init", "dead_final",
-                                               "certified_nonconvergent",
-                                               "dead_init_probability", NULL};
+const char *const sgdmc_cell_tally_fields[] = {
+    "status", "final_risk", "min_grad_norm", "dead_init", "dead_final",
+    "certified_nonconvergent", "dead_init_probability", "constant_init", "constant_final", NULL};
 
 void sgdmc_cell_tally_reset(sgdmc_cell_tally *t)
 {
@@ -138,6 +137,7 @@ void sgdmc_cell_tally_reset(sgdmc_cell_tally *t)
 void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double grad_eps)
 {
     t->converged += r->status == SGDMC_STATUS_CONVERGED;
+    t->undecided += r->status == SGDMC_STATUS_UNDECIDED;
     t->diverged += r->status == SGDMC_STATUS_DIVERGED;
     t->dead += r->dead_init[0] > 0;
     t->dead_known += r->dead_init[0] >= 0;
@@ -147,40 +147,42 @@ void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double gra
         t->theory = r->dead_init_probability;
     t->certified_known += r->certified_nonconvergent >= 0;
     t->certified += r->certified_nonconvergent == 1;
+    t->constant_known += r->constant_init >= 0;
+    t->constant_init += r->constant_init == 1;
+    t->constant_end_known += r->constant_final >= 0;
+    t->constant_end += r->constant_final == 1;
     /* a diverged run's risk may be NaN: it ranks above every number */
     t->risks[t->done++] = isnan(r->final_risk) ? INFINITY : r->final_risk;
 }
 
+/* k of n with its interval; NaN when n = 0. */
+static sgdmc_share share(long k, long n)
+{
+    sgdmc_share s = {NAN, NAN, NAN};
+    if (n > 0) {
+        s.p = (double)k / (double)n;
+        sgdmc_clopper_pearson(k, n, &s.low, &s.high);
+    }
+    return s;
+}
+
 void sgdmc_cell_tally_finish(sgdmc_cell_tally *t, long seeds, sgdmc_cell_stats *cell)
 {
-    const long n = t->done, known = t->certified_known;
-    *cell = (sgdmc_cell_stats){.runs = seeds, .done = n, .converged = t->converged,
-                         .diverged = t->diverged, .certified_known = known};
-    cell->p_certified = cell->certified_low = cell->certified_high = NAN;
-    cell->dead_init_probability = t->theory;
-    if (known > 0) {
-        cell->p_certified = (double)t->certified / (double)known;
-        sgdmc_clopper_pearson(t->certified, known, &cell->certified_low, &cell->certified_high);
-    }
-    if (n == 0) {
-        cell->p_converged = cell->ci_low = cell->ci_high = NAN;
-        cell->dead_at_init = cell->dead_init_low = cell->dead_init_high = NAN;
-        cell->dead_at_end = cell->dead_end_low = cell->dead_end_high = NAN;
-        cell->p_stationary = cell->stationary_low = cell->stationary_high = NAN;
-        cell->median_final_risk = NAN;
-        return;
-    }
-    cell->p_converged = (double)t->converged / (double)n;
-    sgdmc_clopper_pearson(t->converged, n, &cell->ci_low, &cell->ci_high);
-    cell->dead_at_init = cell->dead_init_low = cell->dead_init_high = NAN;
-    cell->dead_at_end = cell->dead_end_low = cell->dead_end_high = NAN;
-    if (t->dead_known > 0) { /* none for smooth activations */
-        cell->dead_at_init = (double)t->dead / (double)n;
-        sgdmc_clopper_pearson(t->dead, n, &cell->dead_init_low, &cell->dead_init_high);
-        cell->dead_at_end = (double)t->dead_end / (double)n;
-        sgdmc_clopper_pearson(t->dead_end, n, &cell->dead_end_low, &cell->dead_end_high);
-    }
-    cell->p_stationary = (double)t->stationary / (double)n;
-    sgdmc_clopper_pearson(t->stationary, n, &cell->stationary_low, &cell->stationary_high);
-    cell->median_final_risk = median_of(t->risks, n);
+    const long n = t->done;
+    *cell = (sgdmc_cell_stats){.runs = seeds,
+                               .done = n,
+                               .converged = t->converged,
+                               .undecided = t->undecided,
+                               .diverged = t->diverged,
+                               .converged_sure = share(t->converged, n),
+                               .converged_possible = share(t->converged + t->undecided, n),
+                               .dead_at_init = share(t->dead, t->dead_known > 0 ? n : 0),
+                               .dead_at_end = share(t->dead_end, t->dead_known > 0 ? n : 0),
+                               .dead_init_probability = t->theory,
+                               .certified_known = t->certified_known,
+                               .certified = share(t->certified, t->certified_known),
+                               .constant_at_init = share(t->constant_init, t->constant_known),
+                               .constant_at_end = share(t->constant_end, t->constant_end_known),
+                               .stationary = share(t->stationary, n),
+                               .median_final_risk = n > 0 ? median_of(t->risks, n) : NAN};
 }

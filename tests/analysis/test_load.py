@@ -50,10 +50,12 @@ def test_values_equal_the_file(study, study_file):
         for name in METRICS:
             assert np.array_equal(runs[name].to_numpy(), raw[name][...], equal_nan=True), name
         status = raw["status"][...]
-        names = {0: "pending", 1: "converged", 2: "not_converged", 3: "diverged"}
+        names = {0: "pending", 1: "converged", 2: "not_converged", 3: "diverged",
+                 4: "undecided"}
         assert runs["status"].astype(str).tolist() == [names[s] for s in status]
         assert isinstance(runs["status"].dtype, pd.CategoricalDtype)
-        sources = {0: "unknown", 1: "exact", 2: "computed", 3: "estimated", 4: "given"}
+        sources = {0: "unknown", 1: "exact", 2: "computed", 3: "estimated", 4: "given",
+                   5: "constructed"}
         assert runs["min_risk_source"].astype(str).tolist() == \
             [sources[s] for s in raw["min_risk_source"][...]]
         certified = raw["certified_nonconvergent"][...]
@@ -71,7 +73,7 @@ def test_values_equal_the_file(study, study_file):
             assert runs[key].tolist() == [v.decode() for v in raw[key][...]]
     # the study's own facts, so that the cases above are not vacuous
     assert set(runs["status"]) >= {"not_converged", "diverged", "converged"}
-    assert set(runs["min_risk_source"]) == {"computed", "unknown"}
+    assert set(runs["min_risk_source"]) == {"computed", "constructed"}  # depth 1, depth 2
     assert runs["certified_nonconvergent"].isna().any() and runs["certified_nonconvergent"].any()
     assert runs["dead_init_2"].isna().sum() == len(runs) // 2  # depth-1 rows
 

@@ -171,7 +171,8 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
               f"grid_keys attribute {f.attrs['grid_keys']}")
         check(f["runs/status"].dtype.kind == "u" and
               h5py.check_enum_dtype(f["runs/status"].dtype) ==
-              {"pending": 0, "converged": 1, "not_converged": 2, "diverged": 3},
+              {"pending": 0, "converged": 1, "not_converged": 2, "diverged": 3,
+               "undecided": 4},
               "status is not the documented enum")
         check(f["runs/dead_init"].shape == (20, 2), "dead_init shape")
     for io in ["ompio", "romio321"]:

@@ -44,12 +44,18 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
  * NaN when out of memory. */
 double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b);
 
-/* dead[k-1] = number of neurons of hidden layer k whose pre-activation is <= 0
- * on the whole input domain. Exact for d = 1 ReLU networks (checked at every
- * breakpoint) and for the first layer (closed form over the box [0,1]^d, or
- * R^d for normal inputs); other layers are checked on the evaluation nodes,
- * and on every sample for data problems. Returns -1 when out of memory. */
+/* dead[k-1] = number of neurons of hidden layer k proven to have a
+ * pre-activation <= 0 on the whole input domain. Exact for d = 1 ReLU
+ * networks (checked at every breakpoint; for normal inputs on all of R,
+ * including the rays beyond the outermost breakpoints, where each
+ * pre-activation is affine) and for data problems (every sample); for
+ * d >= 2 by interval bounds over the box [0,1]^d (R^d for normal inputs):
+ * exact for the first layer, a sound lower bound of the count beyond it.
+ * Returns -1 when out of memory. */
 int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead);
+/* Per hidden unit (layer by layer), 1 unless the last sgdmc_count_dead
+ * proved it dead. */
+const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev);
 
 /* The probability that one first-layer ReLU neuron is dead at
  * initialization (paper 001): for weights and bias iid U[-a,a] on [0,1]^d,

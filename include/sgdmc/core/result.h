@@ -14,27 +14,52 @@
 
 /* The verdict on the run. `pending` is what a study's results file holds
  * for a task not yet done; a finished run is never pending. */
+/* The verdict on the network at the last step, with R* in the bracket
+ * [min_risk_lo, min_risk]: converged when final_risk <= tol + (1 + rtol) lo
+ * (within the tolerance of R* for sure), not_converged when final_risk >
+ * tol + (1 + rtol) hi (outside it for sure), undecided in between. `pending`
+ * is what a study's results file holds for a task not yet done. New values
+ * are appended, so that a file's numbering never changes. */
 typedef enum {
     SGDMC_STATUS_PENDING,
     SGDMC_STATUS_CONVERGED,
     SGDMC_STATUS_NOT_CONVERGED,
     SGDMC_STATUS_DIVERGED,
+    SGDMC_STATUS_UNDECIDED,
     SGDMC_STATUS_COUNT
 } sgdmc_status;
 
 extern const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1];
 
-/* How R* (min_risk) is known. */
+/* How R*'s upper bound (min_risk, the R* of the verdict) is known. */
 typedef enum {
     SGDMC_MIN_RISK_UNKNOWN,
     SGDMC_MIN_RISK_EXACT,     /* 0 by construction: constant target, realizable teacher */
     SGDMC_MIN_RISK_COMPUTED,  /* by a deterministic solver with a proven class (rstar.h) */
     SGDMC_MIN_RISK_ESTIMATED, /* the best of a solver's multi-start runs, not proven */
     SGDMC_MIN_RISK_GIVEN,     /* --min_risk */
+    SGDMC_MIN_RISK_CONSTRUCTED, /* an explicit network of the architecture (min_risk.h) */
     SGDMC_MIN_RISK_SOURCE_COUNT
 } sgdmc_min_risk_source;
 
 extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1];
+
+/* How R*'s lower bound (min_risk_lo) is known: only proofs (lower_bound.h). */
+typedef enum {
+    SGDMC_LOWER_ZERO,        /* 0: every risk is >= 0 */
+    SGDMC_LOWER_CLOSED_FORM, /* x^2: 1/(180 P^4) for P linear pieces */
+    SGDMC_LOWER_GRID,        /* the grid program over P pieces */
+    SGDMC_LOWER_VARIANCE,    /* a constant network: Var g(X) */
+    SGDMC_LOWER_EXACT,       /* R* itself, known exactly (0 by construction) */
+    SGDMC_LOWER_GIVEN,       /* --min_risk, the user's word */
+    SGDMC_LOWER_SOURCE_COUNT
+} sgdmc_lower_source;
+
+extern const char *const sgdmc_lower_source_names[SGDMC_LOWER_SOURCE_COUNT + 1];
+
+/* The layout of a study's results file: 1 before R* brackets, 2 with them
+ * (the field table's `since` tells which fields a version has). */
+#define SGDMC_FORMAT_VERSION 2
 
 /* The meaning of each member is in sgdmc_result_fields (src/core/result.c). */
 typedef struct {
@@ -42,6 +67,8 @@ typedef struct {
     double final_risk;
     double min_risk;
     sgdmc_min_risk_source min_risk_source;
+    double min_risk_lo;
+    sgdmc_lower_source min_risk_lo_source;
     double tol, rtol;
     double risk_gap;
     double dist_to_min;
@@ -55,6 +82,8 @@ typedef struct {
     int dead_permanent_init[SGDMC_MAX_DEPTH];
     int dead_permanent_final[SGDMC_MAX_DEPTH];
     int certified_nonconvergent;     /* 1, 0, or -1 unknown */
+    double reachable_lo;
+    int constant_init, constant_final; /* 1, 0, or -1 unknown */
     long steps;
     double seconds;
     int trajectory_count;
@@ -84,6 +113,7 @@ typedef struct {
     size_t offset;               /* of the member in sgdmc_result */
     const char *const *names;    /* SGDMC_FIELD_ENUM: value i is names[i] */
     double unknown;              /* the value of a row not done (NaN, -1, pending = 0) */
+    int since;                   /* the first SGDMC_FORMAT_VERSION with it */
     const char *meaning;         /* one line, for the docs */
 } sgdmc_field;
 

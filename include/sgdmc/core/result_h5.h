@@ -24,12 +24,20 @@ sgdmc_result_datasets *sgdmc_result_h5_create(hid_t runs, long tasks, int max_de
 
 /* Opens the datasets of the fields named in `wanted` (NULL-terminated, as
  * sgdmc_result_field_find spells them; NULL: every field, the trajectory's
- * when the file has one), checking that each has `tasks` rows. On a missing
- * or mis-shaped one: NULL and a message naming `path` and the dataset.
- * Fields not opened keep their unknown value when rows are read. */
+ * when the file has one) of a file of format `version` (a field newer than
+ * it is left unopened), checking that each has `tasks` rows. On a missing or
+ * mis-shaped one: NULL and a message naming `path` and the dataset. Fields
+ * not opened keep their unknown value when rows are read. */
 sgdmc_result_datasets *sgdmc_result_h5_open(hid_t runs, const char *path, long tasks,
-                                            const char *const *wanted, char *err,
+                                            int version, const char *const *wanted, char *err,
                                             size_t errlen);
+
+/* The file format version of an open results file: its attribute
+ * format_version, 1 for files written before it existed; -1 when the
+ * attribute is not one integer. */
+int sgdmc_result_h5_format_version(hid_t file);
+/* Writes the current SGDMC_FORMAT_VERSION as attribute format_version. */
+int sgdmc_result_h5_write_format_version(hid_t file);
 
 /* Rows first..first+count-1 from rows[]: per-layer values beyond a run's
  * depth and trajectory points beyond its trajectory_count are written as

@@ -10,7 +10,9 @@
  * solver for one-hidden-layer 1-D ReLU students (computed, rstar.h); the
  * best of --rstar_starts BFGS minimizations (estimated, rstar_estimate.h,
  * improved for deeper 1-D ReLU students by embedding the proven one-layer
- * minimizer); else unknown. */
+ * minimizer); else unknown. Each is an upper bound hi of R*; the proven lower
+ * bound lo comes from lower_bound.h, so R* lies in [lo, hi] (the verdict's
+ * bracket, result.h). */
 #ifndef SGDMC_MIN_RISK_H
 #define SGDMC_MIN_RISK_H
 
@@ -35,9 +37,23 @@ void sgdmc_min_risk_free(sgdmc_min_risk *policy);
  * The cache must outlive the policy. Results are the same either way. */
 void sgdmc_min_risk_set_cache(sgdmc_min_risk *policy, sgdmc_rstar_cache *cache);
 
-/* R* and how it is known (NaN and unknown when it is not). 0, or -1 when
- * out of memory. */
+/* R*'s upper bound hi (min_risk) and how it is known (NaN and unknown when
+ * it is not): the risk of a concrete network of the architecture, R* itself
+ * where exact, or --min_risk. 0, or -1 when out of memory. */
 int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_source *source);
+
+/* R*'s proven lower bound lo for the run's architecture (lower_bound.h), for
+ * hi's source (exact: R* itself; given: --min_risk); 0 or -1 when out of
+ * memory. */
+int sgdmc_min_risk_lower(sgdmc_min_risk *policy, sgdmc_min_risk_source source, double hi,
+                         double *lo, sgdmc_lower_source *lo_source);
+
+/* A proven lower bound of the risk of every network the run can reach when
+ * dead[k - 1] neurons of layer k are dead for ever, or the network is
+ * constant for ever (then Var g(X), mse only, by the risk's quadrature): the
+ * piece bound of the surviving architecture. NaN when out of memory. */
+double sgdmc_min_risk_reachable(sgdmc_min_risk *policy, const int *dead, bool constant,
+                                sgdmc_lower_source *source);
 
 /* The L2 distance from the network `params` (final risk `risk`) to the
  * nearest known minimizer's function, NaN when none is known; for R* and
@@ -45,10 +61,10 @@ int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_s
 double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, double risk,
                                double rstar, sgdmc_min_risk_source source, bool diverged);
 
-/* Paper 001's certificate for the finished result r (status, R* and the
- * permanently dead neurons filled in): 1 when the permanently dead
- * first-layer neurons provably keep the run from R* within its tolerance,
- * 0 when not certified, -1 when unknown. */
-int sgdmc_min_risk_certify(sgdmc_min_risk *policy, const sgdmc_result *r);
+/* The certificate for ever of a finished result r (status, min_risk and
+ * reachable_lo filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,
+ * so that no continuation of the run comes within its tolerance of R*;
+ * 0 when not proven; -1 when unknown (a diverged run, R* unknown). */
+int sgdmc_min_risk_certify(const sgdmc_train_config *config, const sgdmc_result *r);
 
 #endif

@@ -10,27 +10,36 @@
  * high = 1 if k = n, else the 0.975 quantile of Beta(k+1, n-k). */
 void sgdmc_clopper_pearson(long k, long n, double *low, double *high);
 
-/* One grid cell's statistics. */
+/* A share k/n with its exact 95% interval; NaN when n = 0. */
 typedef struct {
-    long runs, done, converged, diverged;
-    double p_converged, ci_low, ci_high; /* NaN when done = 0 */
-    /* shares of done runs with a dead first-layer neuron at initialization
-     * and at the end, with their 95% intervals; NaN when done = 0 */
-    double dead_at_init, dead_init_low, dead_init_high;
+    double p, low, high;
+} sgdmc_share;
+
+/* One grid cell's statistics, over its done runs. */
+typedef struct {
+    long runs, done, converged, undecided, diverged;
+    /* P(converged) is bracketed: converged for sure / done, and converged
+     * or undecided / done (the two ends are equal where R* is exact) */
+    sgdmc_share converged_sure, converged_possible;
+    /* a dead first-layer neuron at initialization and at the end (a
+     * diverged run counts as not dead); NaN for smooth activations */
+    sgdmc_share dead_at_init, dead_at_end;
     double dead_init_probability; /* the runs' 1 - (1 - p)^width, NaN when unknown */
-    double dead_at_end, dead_end_low, dead_end_high;
-    /* share of certified non-convergent runs among done runs with a verdict */
+    /* certified non-convergent among runs with a verdict */
     long certified_known;
-    double p_certified, certified_low, certified_high;
-    /* share of done runs with min_grad_norm <= grad_eps (paper 003) */
-    double p_stationary, stationary_low, stationary_high;
-    double median_final_risk;            /* NaN when done = 0, may be +inf */
+    sgdmc_share certified;
+    /* constant networks among runs where it is known (ReLU) */
+    sgdmc_share constant_at_init, constant_at_end;
+    /* min_grad_norm <= grad_eps (paper 003) */
+    sgdmc_share stationary;
+    double median_final_risk; /* NaN when done = 0, may be +inf */
 } sgdmc_cell_stats;
 
 /* A cell's done runs, counted row by row. */
 typedef struct {
-    long done, converged, diverged, dead, dead_end, dead_known, stationary;
-    long certified_known, certified;
+    long done, converged, undecided, diverged, dead, dead_end, dead_known, stationary;
+    long certified_known, certified, constant_known, constant_init, constant_end_known,
+        constant_end;
     double theory;      /* the first known dead_init_probability */
     double *risks;      /* [seeds], the caller's: the done runs' final risks, for the median */
 } sgdmc_cell_tally;
