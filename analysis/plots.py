@@ -21,7 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .load import Study  # noqa: E402
-from .stats import (LEVEL, cell_table, distribution_row, fit_exponential_rate,  # noqa: E402
+from .stats import (LEVEL, cell_table, distribution_row, supported_rate,  # noqa: E402
                     median_interval)
 
 MAX_CURVES = 8  # curves per axes before the grid is split into panels
@@ -147,7 +147,7 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             cells = cells.sort_values(x)
             xs = cells[x].to_numpy(dtype=float)
             p, lo, hi = (cells[c].to_numpy(dtype=float) for c in ("p_converged", "ci_low", "ci_high"))
-            fit = fit_exponential_rate(xs, cells["converged"], cells["done"])
+            fit = supported_rate(xs, cells["converged"], cells["done"])
             # interval bars side by side: with counts of 0 the bands of all
             # curves would cover each other from the axis floor up
             shifted = xs + (i - (len(groups) - 1) / 2) * step
@@ -228,6 +228,78 @@ def convergence_depth(study: Study) -> Figure:
 
 
 # ---- mean risk against steps (paper 000) ----
+
+
+STATIONARY_RELATIVE = 1e-2  # result.h's SGDMC_STATIONARY_RELATIVE
+STATIONARY_ZERO = 1e-12  # and SGDMC_STATIONARY_ZERO
+
+
+def budget_table(study: Study) -> pd.DataFrame:
+    """Per cell and recorded trajectory point: the shares of the done runs that
+    are converged for sure, converged or undecided (the bracket's ends), and,
+    among them, stationary (gradient <= 1e-2 of step 0's, not converged for
+    sure) or still descending (the risk fell over the last three points) at
+    that step, by the rules of `sgdmc summarize --at-step` (docs/minimum.md).
+    The trajectory records risk and gradient norm only: no certificate here."""
+    traj = study.trajectory
+    assert traj is not None, "budget_table needs the trajectory (see _has_trajectory)"
+    runs = study.runs.set_index("task")
+    frame = traj.sort_values(["task", "point"]).copy()
+    for column in ("min_risk", "min_risk_lo", "tol", "rtol"):
+        frame[column] = runs[column].reindex(frame["task"]).to_numpy()
+    lo = frame["tol"] + (1 + frame["rtol"]) * frame["min_risk_lo"]
+    hi = frame["tol"] + (1 + frame["rtol"]) * frame["min_risk"]
+    risk = frame["risk"]
+    sure = risk <= lo
+    possible = sure | ~(risk > hi)  # NaN hi: undecided
+    first = frame.groupby("task")["grad_norm"].transform("first")
+    falling = (frame.groupby("task")["risk"].shift(2) > frame.groupby("task")["risk"].shift(1)) & \
+        (frame.groupby("task")["risk"].shift(1) > risk)
+    beyond = ~possible & risk.notna()
+    stationary = beyond & ((frame["grad_norm"] <= STATIONARY_RELATIVE * first) |
+                           (frame["grad_norm"] <= STATIONARY_ZERO))
+    frame = frame.assign(sure=sure & risk.notna(), possible=possible & risk.notna(),
+                         stationary=stationary, descending=beyond & ~stationary & falling)
+    table = frame.groupby(["cell", "point"]).agg(
+        step=("step", "median"), runs=("task", "count"), converged=("sure", "mean"),
+        converged_upper=("possible", "mean"), stationary=("stationary", "mean"),
+        descending=("descending", "mean")).reset_index()
+    return table
+
+
+def end_states_against_steps(study: Study) -> Figure:
+    """The budget: per cell, the P(converged) bracket and the stationary and
+    descending shares against the recorded steps, so that a reader sees
+    whether a curve has settled when the runs stop."""
+    table = budget_table(study)
+    cells = study.cells.set_index("cell")
+    keys = [k for k in study.grid_keys if study.cells[k].nunique() > 1]
+    count = table["cell"].nunique()
+    columns = min(4, count)
+    rows = math.ceil(count / columns)
+    fig = Figure(figsize=(3.4 * columns + 0.6, 2.7 * rows + 1.4))
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    styles = [("converged", "P(converged for sure)", "-", "tab:blue"),
+              ("converged_upper", "P(converged or undecided)", "--", "tab:blue"),
+              ("stationary", "stationary, not converged", ":", "tab:red"),
+              ("descending", "still descending", "-.", "tab:green")]
+    for ax, (cell, points) in zip(axes, table.groupby("cell")):
+        for column, label, style, color in styles:
+            ax.plot(points["step"], points[column], style, color=color, lw=1.4, label=label)
+        ax.set_xscale("symlog", linthresh=1, linscale=0.3)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel("share of runs", fontsize=8)
+        ax.set_title(", ".join(f"{k}={cells.loc[cell, k]}" for k in keys) or "all runs",
+                     fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc="best")
+    _title(fig, "shares of runs against steps (each run's recorded risk and gradient norm; "
+                "no certificate, which the trajectory does not record)", study)
+    return _finish(fig)
 
 
 def risk_trajectory(study: Study) -> Figure:
@@ -918,6 +990,9 @@ PLOTS = {p.name: p for p in [
     convergence_plot("skip"),
     Plot("risk_trajectory", "mean risk over seeds against steps (output.trajectory)",
          risk_trajectory, _needs_runs(_has_trajectory), trajectory=True),
+    Plot("end_states_against_steps", "P(converged) bracket, stationary and descending shares "
+         "against steps (output.trajectory)", end_states_against_steps,
+         _needs_runs(_has_trajectory), trajectory=True, numbers=budget_table),
     Plot("risk_gap_cdf", "empirical CDF of risk_gap per cell", risk_gap_cdf,
          _needs_runs(lambda s: _has_finite(s, "risk_gap"))),
     Plot("min_grad_norm", "min_grad_norm distribution per cell", min_grad_norm,
@@ -978,7 +1053,8 @@ def automatic(study: Study) -> list[str]:
       for every run: stationarity is what is judged: min_grad_norm and, with
       trajectories, its running minimum against steps.
     - R* known, in a study that is neither about l2 nor Gram measures (000,
-      001): the ECDF of risk_gap and, with trajectories, the risk against steps.
+      001): the ECDF of risk_gap and, with trajectories, the risk and the
+      shares of end states against steps (the budget).
     Only plots the file can make; any other plot can be asked for by name."""
     runs = study.runs
     varied = [k for k in study.grid_keys if k in runs and runs[k].nunique() > 1]
@@ -997,7 +1073,7 @@ def automatic(study: Study) -> list[str]:
     if not rstar_known or "timescale" in varied:
         names += ["min_grad_norm", "min_grad_norm_trajectory"]
     elif "l2" not in varied and not gram:
-        names += ["risk_trajectory", "risk_gap_cdf"]
+        names += ["risk_trajectory", "end_states_against_steps", "risk_gap_cdf"]
     order = list(PLOTS)
     names.sort(key=lambda n: order.index(n) if n in order else len(order))
     return [n for n in names if known_plot(n).missing(study) is None]

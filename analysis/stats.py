@@ -261,6 +261,30 @@ def fit_exponential_rate(x: npt.ArrayLike, k: npt.ArrayLike, n: npt.ArrayLike,
     return RateFit(r_hat, low, high, intercept, len(distinct), successes, trials, level)
 
 
+def supported_rate(x: npt.ArrayLike, k: npt.ArrayLike, n: npt.ArrayLike,
+                   level: float = LEVEL) -> RateFit:
+    """The exponential rate where the data support one, else a RateFit without
+    a rate saying why: a curve needs successes and failures in at least two
+    cells (with one such cell any rate fits as well as an infinite one: an
+    estimate resting on a single informative point) and a decreasing trend
+    (a rate > 0). fit_exponential_rate fits whatever it is given."""
+    xs, ks, ns = (np.asarray(v, dtype=float) for v in (x, k, n))
+    informative = int(np.sum((ks > 0) & (ks < ns)))
+    fit = fit_exponential_rate(xs, ks, ns, level)
+    if math.isnan(fit.rate):
+        return fit
+    reason = ""
+    if informative < 2:
+        reason = (f"not fitted: {informative} cell{'s' if informative != 1 else ''} with both "
+                  "converged and other runs, 2 needed")
+    elif not fit.rate > 0:
+        reason = "not fitted: P(converged) does not decrease"
+    if reason:
+        return RateFit(math.nan, math.nan, math.nan, math.nan, fit.points, fit.successes,
+                       fit.trials, level, reason)
+    return fit
+
+
 def rate_table(study: Study, x: str = "width", table: pd.DataFrame | None = None,
                level: float = LEVEL) -> pd.DataFrame:
     """The fitted rate of P(converged) against grid key x, one row per
@@ -274,7 +298,7 @@ def rate_table(study: Study, x: str = "width", table: pd.DataFrame | None = None
     rows = []
     for values, cells in groups:
         values = values if isinstance(values, tuple) else (values,)
-        fit = fit_exponential_rate(cells[x], cells["converged"], cells["done"], level)
+        fit = supported_rate(cells[x], cells["converged"], cells["done"], level)
         rows.append({**dict(zip(others, values)), "x": x, "rate": fit.rate, "rate_low": fit.low,
                      "rate_high": fit.high, "intercept": fit.intercept, "points": fit.points,
                      "converged": fit.successes, "done": fit.trials, "note": fit.note})

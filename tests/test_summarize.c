@@ -127,6 +127,12 @@ static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, 
     /* constant networks: an arbitrary rule of the dead counts */
     r.constant_init = dead_first >= 2;
     r.constant_final = dead_second >= 3;
+    /* end states: not converged at a risk <= 0.5 stationary, else descending */
+    r.end_state = status == SGDMC_STATUS_CONVERGED   ? SGDMC_END_CONVERGED
+                  : status == SGDMC_STATUS_DIVERGED  ? SGDMC_END_DIVERGED
+                  : status == SGDMC_STATUS_UNDECIDED ? SGDMC_END_UNDECIDED
+                  : final_risk <= 0.5                ? SGDMC_END_STATIONARY
+                                                     : SGDMC_END_DESCENDING;
     return r;
 }
 
@@ -138,7 +144,8 @@ static char *summarize_to_string(const char *path, sgdmc_summary_format format, 
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
-    const int status = sgdmc_summarize(path, format, GRAD_EPS, out, err, errlen);
+    const sgdmc_summary_options options = {.grad_eps = GRAD_EPS, .at_step = -1};
+    const int status = sgdmc_summarize(path, format, &options, out, err, errlen);
     fclose(out);
     if (status == 0)
         return text;
@@ -188,6 +195,7 @@ typedef struct {
     double upper, upper_low, upper_high; /* converged or undecided */
     double constant, constant_low, constant_high, constant_end, constant_end_low,
         constant_end_high;
+    long stationary_end, descending_end; /* end states; oscillating: none */
 } expected_cell;
 
 /* dead and dead_end count the done runs with a dead first-layer neuron at
@@ -198,7 +206,7 @@ static expected_cell expect(long runs, long done, long converged, long diverged,
 {
     expected_cell e = {runs, done, converged, diverged, NAN, NAN, NAN, NAN, NAN, NAN,
                        NAN,  NAN,  NAN,       NAN,      NAN, NAN, NAN, NAN, NAN, NAN,
-                       undecided, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+                       undecided, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0, 0};
     if (known > 0) {
         e.certified = (double)certified / (double)known;
         e.certified_low = reference_bound(certified, known, false);
@@ -267,6 +275,19 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
         {{"constant_at_end", "constant_at_end_low", "constant_at_end_high"}, e->constant_end,
          e->constant_end_low, e->constant_end_high},
     };
+    const long end_counts[] = {e->stationary_end, e->descending_end, 0};
+    const char *end_names[][3] = {
+        {"end_stationary", "end_stationary_low", "end_stationary_high"},
+        {"end_descending", "end_descending_low", "end_descending_high"},
+        {"end_oscillating", "end_oscillating_low", "end_oscillating_high"}};
+    for (int i = 0; i < 3; i++) {
+        const long k = end_counts[i], n = e->done;
+        check_number(cell, end_names[i][0], n ? (double)k / (double)n : NAN, false, index);
+        check_number(cell, end_names[i][1], n ? reference_bound(k, n, false) : NAN, k > 0,
+                     index);
+        check_number(cell, end_names[i][2], n ? reference_bound(k, n, true) : NAN, k < n,
+                     index);
+    }
     for (size_t i = 0; i < sizeof shares / sizeof *shares; i++) {
         check_number(cell, shares[i].names[0], shares[i].p, false, index);
         check_number(cell, shares[i].names[1], shares[i].low, shares[i].p > 0, index);
@@ -366,7 +387,10 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
                            "p_certified_low", "p_certified_high", "constant_at_init",
                            "constant_at_init_low", "constant_at_init_high", "constant_at_end",
                            "constant_at_end_low", "constant_at_end_high", "p_stationary",
-                           "p_stationary_low", "p_stationary_high", "median_final_risk"};
+                           "p_stationary_low", "p_stationary_high", "end_stationary",
+                           "end_stationary_low", "end_stationary_high", "end_descending",
+                           "end_descending_low", "end_descending_high", "end_oscillating",
+                           "end_oscillating_low", "end_oscillating_high", "median_final_risk"};
     enum { NAMES = sizeof names / sizeof *names };
     const char *cell = json_cell(json, index);
     for (int i = 0; i < NAMES && cell; i++) {
@@ -443,12 +467,15 @@ static void check_grid_study(void)
     const sgdmc_result cell3_b = row(SGDMC_STATUS_UNDECIDED, 1.25, 0, 0);
     write_rows(file, 18, 3, cell3_a);
     write_rows(file, 23, 1, &cell3_b);
-    const expected_cell expected[4] = {
+    expected_cell expected[4] = {
         expect(6, 5, 3, 1, 2, 1, 4, 1, 4, 3e-4, 0, 1, 1),
         expect(6, 6, 6, 0, 0, 6, 2, 6, 6, 1.5, 0, 0, 0),
         expect(6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
         expect(6, 4, 0, 1, 2, 0, 1, 0, 3, 1.0, 1, 1, 0),
     };
+    expected[0].stationary_end = 1; /* cell 0: 0.5 */
+    expected[3].stationary_end = 1; /* cell 3: 0.5 stationary, 0.75 descending */
+    expected[3].descending_end = 1;
 
     /* while the writer still holds the file open, as a running study does */
     char err[1024];
@@ -503,12 +530,15 @@ static void check_grid_study(void)
                                 "p_certified_low,p_certified_high,constant_at_init,"
                                 "constant_at_init_low,constant_at_init_high,constant_at_end,"
                                 "constant_at_end_low,constant_at_end_high,p_stationary,"
-                                "p_stationary_low,p_stationary_high,median_final_risk"),
+                                "p_stationary_low,p_stationary_high,end_stationary,"
+                                "end_stationary_low,end_stationary_high,end_descending,"
+                                "end_descending_low,end_descending_high,end_oscillating,"
+                                "end_oscillating_low,end_oscillating_high,median_final_risk"),
               "csv header: %s", line);
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,0,,,,,,,,,,,,,,,,,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,0,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"),
               "csv row without done runs: %s", line);
     }
 
@@ -530,7 +560,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 0 - - - - - - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 0 - - - - - - - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -575,7 +605,10 @@ static void check_study_without_grid(void)
                                 "p_certified_high,constant_at_init,constant_at_init_low,"
                                 "constant_at_init_high,constant_at_end,constant_at_end_low,"
                                 "constant_at_end_high,p_stationary,p_stationary_low,"
-                                "p_stationary_high,median_final_risk"),
+                                "p_stationary_high,end_stationary,end_stationary_low,"
+                                "end_stationary_high,end_descending,end_descending_low,"
+                                "end_descending_high,end_oscillating,end_oscillating_low,"
+                                "end_oscillating_high,median_final_risk"),
               "csv header: %s", line);
         check_csv_row(csv, json, 0, 0, NULL);
         CHECK(nth_line(csv, 1, line, sizeof line) && strlen(line) > 4 &&

@@ -254,6 +254,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
 typedef struct {
     sgdmc_summary_format format;
     double grad_eps;
+    long at_step;
 } summarize_command;
 
 #define SUMMARIZE(member) offsetof(summarize_command, member)
@@ -264,13 +265,18 @@ static const sgdmc_option summarize_flag_list[] = {
     {"grad_eps", "E", "1e-3", NULL, NULL,
      "p_stationary counts runs with min_grad_norm <= E (paper 003's stationarity)",
      &sgdmc_option_double, SUMMARIZE(grad_eps), 0, DBL_MAX, false, NULL, 0},
+    {"at-step", "K", "-1", "the end of every run", NULL,
+     "every run as it was at its last recorded trajectory step <= K: its verdict against the "
+     "same R* bracket and its end state from the recorded risk and gradient norm (no dead "
+     "counts, no certificate: the trajectory does not record them); needs output.trajectory",
+     &sgdmc_option_long, SUMMARIZE(at_step), -1, 1e15, false, NULL, 0},
 };
 static const sgdmc_option_table summarize_flags = {
     summarize_flag_list, sizeof summarize_flag_list / sizeof *summarize_flag_list};
 
 static void print_summarize_help(FILE *out)
 {
-    fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json] [--grad_eps=E]\n"
+    fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json] [--grad_eps=E] [--at-step=K]\n"
           "\n"
           "For every grid cell of a study's results file (seeds pooled; only rows\n"
           "marked done count, so it works on a study still running or stopped): runs,\n"
@@ -304,7 +310,8 @@ static int run_summarize(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         return SGDMC_EXIT_USAGE;
     }
     char err[2048];
-    if (sgdmc_summarize(path, c.format, c.grad_eps, stdout, err, sizeof err)) {
+    const sgdmc_summary_options options = {.grad_eps = c.grad_eps, .at_step = c.at_step};
+    if (sgdmc_summarize(path, c.format, &options, stdout, err, sizeof err)) {
         fprintf(stderr, "sgdmc summarize: %s\n", err);
         return EXIT_FAILURE;
     }

@@ -23,6 +23,7 @@ void sgdmc_train_config_defaults(sgdmc_train_config *c)
                                             .beta2 = NAN, .eps = NAN, .weight_decay = NAN,
                                             .clip = NAN, .tau = NAN};
     c->min_risk = NAN;
+    c->tol = NAN; /* auto: sgdmc_train_config_tol */
     sgdmc_options_set_defaults(&sgdmc_train_options, c);
 }
 
@@ -72,6 +73,13 @@ void sgdmc_train_config_arch(const sgdmc_train_config *c, int input_dim, sgdmc_a
     arch->widths[c->depth + 1] = 1;
     arch->activation = c->activation;
     arch->skip = c->skip;
+}
+
+double sgdmc_train_config_tol(const sgdmc_train_config *c, double min_risk)
+{
+    if (!isnan(c->tol))
+        return c->tol;
+    return min_risk > 0 ? 0.0 : 1e-6;
 }
 
 double sgdmc_train_config_lr(const sgdmc_train_config *c, long step)

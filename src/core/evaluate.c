@@ -363,6 +363,53 @@ int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev) { return (int)ev->n; }
 
 const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev) { return ev->alive; }
 
+int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat)
+{
+    if (ev->mode != MODE_BREAKPOINTS)
+        return -1;
+    if (vec_copy(&ev->vertices, &ev->base) ||
+        add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input))
+        return -1;
+    const size_t n = ev->vertices.len;
+    /* the function at the vertices and, on R, one beyond each end: its slope
+     * on every piece, a kink where two neighbours differ */
+    const size_t points = n + (ev->normal_input ? 2 : 0);
+    double *x = malloc(sizeof(double) * points), *f = malloc(sizeof(double) * points);
+    if (!x || !f) {
+        free(x);
+        free(f);
+        return -1;
+    }
+    size_t at = 0;
+    if (ev->normal_input)
+        x[at++] = ev->vertices.v[0] - 1.0;
+    for (size_t i = 0; i < n; i++)
+        x[at++] = ev->vertices.v[i];
+    if (ev->normal_input)
+        x[at++] = ev->vertices.v[n - 1] + 1.0;
+    for (size_t start = 0; start < points; start += SGDMC_EVAL_CHUNK) {
+        const int count = chunk_size(points, start);
+        memcpy(sgdmc_workspace_input(ev->ws), x + start, sizeof(double) * (size_t)count);
+        sgdmc_forward(&ev->arch, params, ev->ws, count);
+        memcpy(f + start, sgdmc_workspace_output(ev->ws), sizeof(double) * (size_t)count);
+    }
+    double steepest = 0.0;
+    for (size_t i = 0; i + 1 < points; i++)
+        steepest = fmax(steepest, fabs((f[i + 1] - f[i]) / (x[i + 1] - x[i])));
+    /* slopes are differences of rounded values: changes below this are noise */
+    const double tolerance = 1e-9 * fmax(steepest, 1e-300);
+    int kinks = 0;
+    for (size_t i = 1; i + 1 < points; i++) {
+        const double before = (f[i] - f[i - 1]) / (x[i] - x[i - 1]);
+        const double after = (f[i + 1] - f[i]) / (x[i + 1] - x[i]);
+        kinks += fabs(after - before) > tolerance;
+    }
+    *flat = steepest <= 1e-12;
+    free(x);
+    free(f);
+    return kinks;
+}
+
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad)
 {
     if (ev->mode == MODE_BREAKPOINTS) {

@@ -4,6 +4,7 @@
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -106,9 +107,14 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
     if (status)
         return -1;
     /* K is positive semi-definite: a negative eigenvalue is rounding; with
-     * fewer parameters than inputs its rank is below its order */
-    out->min_eig = by_rows ? fmax(0.0, gsl_vector_min(g->eigenvalues)) : 0.0;
+     * fewer parameters than inputs its rank is below its order. An
+     * eigensolver resolves eigenvalues only down to about order * eps *
+     * lambda_max (backward stability): below that floor lambda_min is
+     * indistinguishable from 0, and is reported as 0. */
     out->max_eig = gsl_vector_max(g->eigenvalues);
+    const double floor = (double)g->order * DBL_EPSILON * out->max_eig;
+    const double smallest = gsl_vector_min(g->eigenvalues);
+    out->min_eig = by_rows && smallest > floor ? smallest : 0.0;
     out->risk = risk / points;
     out->grad_norm = sqrt(grad_norm2);
     return 0;

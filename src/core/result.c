@@ -10,6 +10,11 @@ const char *const sgdmc_status_names[SGDMC_STATUS_COUNT + 1] = {
     "pending", "converged", "not_converged", "diverged", "undecided", NULL};
 const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT + 1] = {
     "unknown", "exact", "computed", "estimated", "given", "constructed", NULL};
+const char *const sgdmc_end_state_names[SGDMC_END_COUNT + 1] = {
+    "pending",     "converged", "certified", "stationary", "descending",
+    "oscillating", "undecided", "diverged",  NULL};
+const char *const sgdmc_family_names[SGDMC_FAMILY_COUNT + 1] = {"none", "constant", "affine",
+                                                               NULL};
 const char *const sgdmc_lower_source_names[SGDMC_LOWER_SOURCE_COUNT + 1] = {
     "zero", "closed_form", "grid", "variance", "exact", "given", NULL};
 
@@ -17,6 +22,8 @@ const char *const sgdmc_lower_source_names[SGDMC_LOWER_SOURCE_COUNT + 1] = {
 _Static_assert(sizeof(sgdmc_status) == sizeof(int), "sgdmc_status is not int-sized");
 _Static_assert(sizeof(sgdmc_min_risk_source) == sizeof(int), "min_risk_source is not int-sized");
 _Static_assert(sizeof(sgdmc_lower_source) == sizeof(int), "lower_source is not int-sized");
+_Static_assert(sizeof(sgdmc_end_state) == sizeof(int), "end_state is not int-sized");
+_Static_assert(sizeof(sgdmc_family) == sizeof(int), "family is not int-sized");
 
 #define AT(member) offsetof(sgdmc_result, member)
 
@@ -49,14 +56,29 @@ const sgdmc_field sgdmc_result_fields[] = {
      "Euclidean norm of the exact risk gradient at the end"},
     {"min_grad_norm", SGDMC_FIELD_F64, AT(min_grad_norm), NULL, NAN, 1,
      "smallest exact gradient norm over the checkpoints and the end"},
+    {"grad_norm_init", SGDMC_FIELD_F64, AT(grad_norm_init), NULL, NAN, 2,
+     "exact gradient norm at step 0, the scale of the stationarity test"},
+    {"end_state", SGDMC_FIELD_ENUM, AT(end_state), sgdmc_end_state_names, SGDMC_END_PENDING, 2,
+     "where the run ended: converged, certified, stationary (grad_norm <= 1e-2 grad_norm_init, "
+     "not converged for sure), descending, oscillating, undecided or diverged"},
+    {"risk_drop", SGDMC_FIELD_F64, AT(risk_drop), NULL, NAN, 2,
+     "relative fall of the risk over the last three evaluations, (r1 - r3) / r1"},
+    {"kinks_final", SGDMC_FIELD_I64, AT(kinks_final), NULL, -1, 2,
+     "kinks of a 1-D ReLU network's function inside the domain at the end (-1 otherwise)"},
+    {"critical_family", SGDMC_FIELD_ENUM, AT(critical_family), sgdmc_family_names,
+     SGDMC_FAMILY_NONE, 2,
+     "the family a stationary 1-D ReLU network is recognized in: none, constant or affine"},
     {"gram_min_eig", SGDMC_FIELD_F64, AT(gram_min_eig), NULL, NAN, 1,
-     "smallest eigenvalue of the output-Jacobian Gram matrix at the end"},
+     "smallest eigenvalue of the output-Jacobian Gram matrix at the end (0 below its numerical "
+     "floor n eps gram_max_eig)"},
     {"gram_max_eig", SGDMC_FIELD_F64, AT(gram_max_eig), NULL, NAN, 1,
      "largest eigenvalue of the output-Jacobian Gram matrix at the end"},
     {"gram_risk", SGDMC_FIELD_F64, AT(gram_risk), NULL, NAN, 1,
      "mse risk on the Gram inputs (no l2 term)"},
     {"gram_grad_norm", SGDMC_FIELD_F64, AT(gram_grad_norm), NULL, NAN, 1,
      "norm of the gradient of gram_risk"},
+    {"gram_eig_ratio", SGDMC_FIELD_F64, AT(gram_eig_ratio), NULL, NAN, 2,
+     "gram_min_eig / gram_max_eig: the scale-free structural measure (1 best, 0 singular)"},
     {"dead_init_probability", SGDMC_FIELD_F64, AT(dead_init_probability), NULL, NAN, 1,
      "1 - (1 - p)^width: probability of a dead first-layer neuron at initialization"},
     {"dead_init", SGDMC_FIELD_LAYERS, AT(dead_init), NULL, -1, 1,

@@ -473,11 +473,11 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constan
     return bound;
 }
 
-int sgdmc_min_risk_certify(const sgdmc_train_config *c, const sgdmc_result *r)
+int sgdmc_min_risk_certify(const sgdmc_result *r)
 {
     if (r->status == SGDMC_STATUS_DIVERGED || isnan(r->min_risk))
         return -1;
     if (isnan(r->reachable_lo))
         return 0;
-    return r->reachable_lo > c->tol + (1.0 + c->rtol) * r->min_risk;
+    return r->reachable_lo > r->tol + (1.0 + r->rtol) * r->min_risk;
 }

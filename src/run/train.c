@@ -286,6 +286,36 @@ static double reachable_floor(sgdmc_trainer *t, const int *permanent)
                                     sgdmc_network_is_constant(&t->arch, t->frozen_final), &source);
 }
 
+/* Keeps the last three risks, newest last. */
+static void remember(double *recent, double risk)
+{
+    recent[0] = recent[1];
+    recent[1] = recent[2];
+    recent[2] = risk;
+}
+
+/* Where the run ended (result.h): the verdict and the certificate, then, for
+ * a run not converged for sure, stationary, descending or oscillating. */
+static sgdmc_end_state end_state(const sgdmc_result *r, const double *recent)
+{
+    switch (r->status) {
+    case SGDMC_STATUS_DIVERGED:
+        return SGDMC_END_DIVERGED;
+    case SGDMC_STATUS_CONVERGED:
+        return SGDMC_END_CONVERGED;
+    default:
+        break;
+    }
+    if (r->certified_nonconvergent == 1)
+        return SGDMC_END_CERTIFIED;
+    if (r->status == SGDMC_STATUS_UNDECIDED)
+        return SGDMC_END_UNDECIDED;
+    if (SGDMC_IS_STATIONARY(r->grad_norm, r->grad_norm_init))
+        return SGDMC_END_STATIONARY;
+    const bool falling = recent[0] > recent[1] && recent[1] > recent[2];
+    return falling ? SGDMC_END_DESCENDING : SGDMC_END_OSCILLATING;
+}
+
 static bool all_finite(const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -303,7 +333,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     r->min_grad_norm = INFINITY;
 
     const int traj = c->trajectory;
-    long *checkpoints = malloc(sizeof(long) * (size_t)(c->checkpoints + 1));
+    long *checkpoints = malloc(sizeof(long) * (size_t)(c->checkpoints + 2));
     long *traj_steps = malloc(sizeof(long) * (size_t)(traj + 1));
     r->trajectory_step = malloc(sizeof(long) * (size_t)(traj + 1));
     r->trajectory_risk = malloc(sizeof(double) * (size_t)(traj + 1));
@@ -312,7 +342,10 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         !r->trajectory_grad_norm)
         goto oom;
     const long first = t->step, last = first + c->steps;
-    size_t n_check = unique_longs(checkpoints, log_spaced(c->steps, c->checkpoints, checkpoints));
+    /* step 0 always: the gradient's scale for the stationarity test */
+    size_t n_check = log_spaced(c->steps, c->checkpoints, checkpoints);
+    checkpoints[n_check++] = 0;
+    n_check = unique_longs(checkpoints, n_check);
     size_t n_traj = traj > 0 ? unique_longs(traj_steps, log_spaced(c->steps, traj, traj_steps)) : 0;
 
     if (count_dead(t, r->dead_init))
@@ -323,6 +356,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     size_t ci = 0, ti = 0;
     double risk = NAN, grad_norm = NAN;
     long evaluated_at = -1;
+    double recent[3] = {NAN, NAN, NAN}; /* the last three evaluated risks, newest last */
+    r->grad_norm_init = NAN;
     for (long s = first;; s++) {
         const long k = s - first;
         const bool at_check = ci < n_check && checkpoints[ci] == k;
@@ -332,6 +367,9 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
             grad_norm = sgdmc_norm2(t->grad, t->n);
             evaluated_at = s;
             ci += at_check;
+            remember(recent, risk);
+            if (k == 0)
+                r->grad_norm_init = grad_norm;
             if (at_traj) {
                 r->trajectory_step[ti] = k;
                 r->trajectory_risk[ti] = risk;
@@ -365,6 +403,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     if (evaluated_at != t->step) {
         risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
         grad_norm = sgdmc_norm2(t->grad, t->n);
+        remember(recent, risk);
     }
     diverged |= !isfinite(risk) || risk > c->blowup || !all_finite(t->params, t->n);
     if (!diverged && grad_norm < r->min_grad_norm)
@@ -373,16 +412,17 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->min_grad_norm = NAN;
     r->final_risk = risk;
     r->grad_norm = grad_norm;
-    r->tol = c->tol;
     r->rtol = c->rtol;
     if (sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source) ||
         sgdmc_min_risk_lower(t->min_risk, r->min_risk_source, r->min_risk, &r->min_risk_lo,
                              &r->min_risk_lo_source))
         goto oom;
+    r->tol = sgdmc_train_config_tol(c, r->min_risk);
     r->risk_gap = r->final_risk - r->min_risk;
     r->dist_to_min = sgdmc_min_risk_distance(t->min_risk, t->params, risk, r->min_risk,
                                              r->min_risk_source, diverged);
     r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
+    r->gram_eig_ratio = NAN;
     sgdmc_gram_measures gram;
     if (t->gram && !diverged &&
         sgdmc_gram_measure(t->gram, t->params, t->gram_x, t->gram_y, &gram) == 0) {
@@ -390,6 +430,7 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->gram_max_eig = gram.max_eig;
         r->gram_risk = gram.risk;
         r->gram_grad_norm = gram.grad_norm;
+        r->gram_eig_ratio = gram.max_eig > 0 ? gram.min_eig / gram.max_eig : NAN;
     }
     r->reachable_lo = NAN;
     if (diverged) {
@@ -400,9 +441,9 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     } else {
         /* R* in [lo, hi]: within tol + rtol R* of R* for sure below tol + (1 + rtol) lo,
          * outside for sure above tol + (1 + rtol) hi (never, with hi unknown) */
-        if (risk <= c->tol + (1.0 + c->rtol) * r->min_risk_lo)
+        if (risk <= r->tol + (1.0 + c->rtol) * r->min_risk_lo)
             r->status = SGDMC_STATUS_CONVERGED;
-        else if (risk > c->tol + (1.0 + c->rtol) * r->min_risk)
+        else if (risk > r->tol + (1.0 + c->rtol) * r->min_risk)
             r->status = SGDMC_STATUS_NOT_CONVERGED;
         else
             r->status = SGDMC_STATUS_UNDECIDED;
@@ -412,7 +453,18 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         freeze(t, false, t->frozen_final, r->dead_permanent_final);
         r->reachable_lo = reachable_floor(t, r->dead_permanent_final);
     }
-    r->certified_nonconvergent = sgdmc_min_risk_certify(c, r);
+    r->certified_nonconvergent = sgdmc_min_risk_certify(r);
+    r->risk_drop = (recent[0] - recent[2]) / recent[0];
+    r->kinks_final = -1;
+    r->critical_family = SGDMC_FAMILY_NONE;
+    if (!diverged && t->arch.activation == SGDMC_ACT_RELU) {
+        bool flat = false;
+        const int kinks = sgdmc_count_kinks(t->evaluator, t->params, &flat);
+        r->kinks_final = kinks;
+        if (kinks == 0)
+            r->critical_family = flat ? SGDMC_FAMILY_CONSTANT : SGDMC_FAMILY_AFFINE;
+    }
+    r->end_state = end_state(r, recent);
     const double p = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
     r->dead_init_probability = 1.0 - pow(1.0 - p, t->arch.widths[1]);
     free(checkpoints);

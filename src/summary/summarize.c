@@ -18,11 +18,11 @@ int sgdmc_summary_format_parse(const char *text, sgdmc_summary_format *format)
     return -1;
 }
 
-int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_eps, FILE *out,
-                    char *err, size_t errlen)
+int sgdmc_summarize(const char *path, sgdmc_summary_format format,
+                    const sgdmc_summary_options *options, FILE *out, char *err, size_t errlen)
 {
     sgdmc_summary s;
-    if (sgdmc_summary_read(path, grad_eps, &s, err, errlen))
+    if (sgdmc_summary_read(path, options, &s, err, errlen))
         return -1;
     int status = 0;
     if (format == SGDMC_SUMMARY_JSON)

@@ -50,6 +50,12 @@ static const struct {
     {{"constant_at_end", "constant_at_end_low", "constant_at_end_high"}, COLUMN_SHARE,
      AT(constant_at_end)},
     {{"p_stationary", "p_stationary_low", "p_stationary_high"}, COLUMN_SHARE, AT(stationary)},
+    {{"end_stationary", "end_stationary_low", "end_stationary_high"}, COLUMN_SHARE,
+     AT(end_stationary)},
+    {{"end_descending", "end_descending_low", "end_descending_high"}, COLUMN_SHARE,
+     AT(end_descending)},
+    {{"end_oscillating", "end_oscillating_low", "end_oscillating_high"}, COLUMN_SHARE,
+     AT(end_oscillating)},
     {{"median_final_risk"}, COLUMN_VALUE, AT(median_final_risk)},
 #undef AT
 };
@@ -115,6 +121,8 @@ void sgdmc_summary_print_json(const sgdmc_summary *s, const char *path, FILE *ou
     json_string(out, path);
     fprintf(out, ", \"tasks\": %ld, \"seeds\": %ld, \"grad_eps\": ", s->tasks, s->seeds);
     json_number(out, s->grad_eps);
+    if (s->at_step >= 0)
+        fprintf(out, ", \"at_step\": %ld", s->at_step);
     fputs(", \"grid_keys\": [", out);
     for (int a = 0; a < s->key_count; a++) {
         fputs(a ? ", " : "", out);
@@ -213,13 +221,14 @@ void sgdmc_summary_print_csv(const sgdmc_summary *s, FILE *out)
 enum {
     TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_UNDECIDED, TABLE_DIVERGED, TABLE_P,
     TABLE_DEAD, TABLE_THEORY, TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_CONSTANT,
-    TABLE_CONSTANT_END, TABLE_STATIONARY, TABLE_MEDIAN, TABLE_STAT_COUNT
+    TABLE_CONSTANT_END, TABLE_END_STATIONARY, TABLE_END_DESCENDING, TABLE_STATIONARY,
+    TABLE_MEDIAN, TABLE_STAT_COUNT
 };
 static const char *const table_headings[TABLE_STAT_COUNT] = {
     "runs", "done", "converged", "undecided", "diverged", "p_converged [95% CI]",
     "dead_at_init [95% CI]", "1-(1-p)^width", "dead_at_end [95% CI]", "p_certified [95% CI]",
-    "constant_at_init [95% CI]", "constant_at_end [95% CI]", "p_stationary [95% CI]",
-    "median_final_risk"};
+    "constant_at_init [95% CI]", "constant_at_end [95% CI]", "end_stationary [95% CI]",
+    "end_descending [95% CI]", "p_stationary [95% CI]", "median_final_risk"};
 
 /* "0.734 [0.705, 0.761]", or "-" when there is no share. */
 static const char *share_text(sgdmc_share s, char *buf, size_t size)
@@ -283,6 +292,10 @@ static const char *table_field(const sgdmc_summary *s, long row, int column, cha
         return share_text(c->constant_at_init, buf, size);
     case TABLE_CONSTANT_END:
         return share_text(c->constant_at_end, buf, size);
+    case TABLE_END_STATIONARY:
+        return share_text(c->end_stationary, buf, size);
+    case TABLE_END_DESCENDING:
+        return share_text(c->end_descending, buf, size);
     case TABLE_STATIONARY:
         return share_text(c->stationary, buf, size);
     default:
@@ -307,8 +320,11 @@ int sgdmc_summary_print_table(const sgdmc_summary *s, const char *path, FILE *ou
     long done = 0;
     for (long c = 0; c < s->cells; c++)
         done += s->stats[c].done;
-    fprintf(out, "%s: %ld tasks = %ld cell%s x %ld seed%s, %ld done\n", path, s->tasks,
-            s->cells, s->cells == 1 ? "" : "s", s->seeds, s->seeds == 1 ? "" : "s", done);
+    fprintf(out, "%s: %ld tasks = %ld cell%s x %ld seed%s, %ld done", path, s->tasks, s->cells,
+            s->cells == 1 ? "" : "s", s->seeds, s->seeds == 1 ? "" : "s", done);
+    if (s->at_step >= 0)
+        fprintf(out, "; as at the last recorded step <= %ld", s->at_step);
+    fputc('\n', out);
     for (long row = -1; row < s->cells; row++) {
         for (int col = 0; col < columns; col++) {
             /* strings read best flush left, numbers flush right */

@@ -258,8 +258,23 @@ static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t e
         snprintf(err, errlen, "%s: attribute format_version is not one integer", path);
         return -1;
     }
-    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, version, sgdmc_cell_tally_fields,
-                                     err, errlen);
+    /* at a step: also what the verdict and the end state are judged from */
+    static const char *const at_step_fields[] = {
+        "min_risk", "min_risk_lo", "tol", "rtol", "trajectory/step", "trajectory/risk",
+        "trajectory/grad_norm", NULL};
+    const char *wanted[64];
+    int count = 0;
+    for (int i = 0; sgdmc_cell_tally_fields[i]; i++)
+        wanted[count++] = sgdmc_cell_tally_fields[i];
+    for (int i = 0; s->at_step >= 0 && at_step_fields[i]; i++)
+        wanted[count++] = at_step_fields[i];
+    wanted[count] = NULL;
+    if (s->at_step >= 0 && H5Lexists(r->runs, "trajectory", H5P_DEFAULT) <= 0) {
+        snprintf(err, errlen, "%s: --at-step needs the runs' trajectory, which this study did "
+                 "not record (output.trajectory in its config)", path);
+        return -1;
+    }
+    r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, version, wanted, err, errlen);
     if (!r->fields)
         return -1;
     return open_grid_columns(r, s, err, errlen);
@@ -316,6 +331,58 @@ static int read_grid_values(const results_reader *r, sgdmc_summary *s, long firs
     return 0;
 }
 
+/* The run as it was at its last recorded trajectory step <= K (result.h's
+ * rules on the trajectory's risk and gradient norm; what the trajectory does
+ * not record, the dead counts and the certificate, becomes unknown). */
+static void rewind_to(sgdmc_result *r, long K)
+{
+    int at = -1, last = -1; /* the point at K, and the last point recorded */
+    for (int j = 0; j < r->trajectory_count; j++)
+        if (r->trajectory_step[j] >= 0) {
+            last = j;
+            if (r->trajectory_step[j] <= K)
+                at = j;
+        }
+    for (int k = 0; k < SGDMC_MAX_DEPTH; k++)
+        r->dead_final[k] = -1;
+    r->certified_nonconvergent = -1;
+    r->constant_final = -1;
+    r->final_risk = r->min_grad_norm = NAN;
+    if (at < 0) { /* nothing recorded by step K */
+        r->status = SGDMC_STATUS_PENDING;
+        r->end_state = SGDMC_END_PENDING;
+        return;
+    }
+    const double risk = r->trajectory_risk[at], grad = r->trajectory_grad_norm[at];
+    /* a diverged run's last point is where it blew up */
+    if (!isfinite(risk) || (r->status == SGDMC_STATUS_DIVERGED && at == last)) {
+        r->status = SGDMC_STATUS_DIVERGED;
+        r->end_state = SGDMC_END_DIVERGED;
+        return;
+    }
+    r->final_risk = risk;
+    r->grad_norm = grad;
+    r->min_grad_norm = INFINITY;
+    for (int j = 0; j <= at; j++)
+        r->min_grad_norm = fmin(r->min_grad_norm, r->trajectory_grad_norm[j]);
+    const double lo = r->tol + (1.0 + r->rtol) * r->min_risk_lo;
+    const double hi = r->tol + (1.0 + r->rtol) * r->min_risk;
+    r->status = risk <= lo  ? SGDMC_STATUS_CONVERGED
+                : risk > hi ? SGDMC_STATUS_NOT_CONVERGED
+                            : SGDMC_STATUS_UNDECIDED;
+    const double initial = r->trajectory_step[0] == 0 ? r->trajectory_grad_norm[0] : NAN;
+    const bool falling = at >= 2 && r->trajectory_risk[at - 2] > r->trajectory_risk[at - 1] &&
+                         r->trajectory_risk[at - 1] > risk;
+    if (r->status == SGDMC_STATUS_CONVERGED)
+        r->end_state = SGDMC_END_CONVERGED;
+    else if (r->status == SGDMC_STATUS_UNDECIDED)
+        r->end_state = SGDMC_END_UNDECIDED;
+    else if (SGDMC_IS_STATIONARY(grad, initial))
+        r->end_state = SGDMC_END_STATIONARY;
+    else
+        r->end_state = falling ? SGDMC_END_DESCENDING : SGDMC_END_OSCILLATING;
+}
+
 /* Reads every row in blocks, tallying each cell's done runs, and every
  * cell's grid values, into s. */
 static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size_t errlen)
@@ -328,7 +395,7 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     s->stats = malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *s->stats);
     s->numbers = calloc(values ? values : 1, sizeof *s->numbers);
     s->texts = calloc(values ? values : 1, sizeof *s->texts);
-    sgdmc_result *rows = malloc(ROWS_PER_READ * sizeof *rows);
+    sgdmc_result *rows = calloc(ROWS_PER_READ, sizeof *rows);
     unsigned char *done = malloc(ROWS_PER_READ);
     double *numbers = malloc(CELLS_PER_READ * sizeof *numbers);
     char *texts = malloc(CELLS_PER_READ * longest_text);
@@ -340,11 +407,15 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
         const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
                                                                  : ROWS_PER_READ);
+        for (int i = 0; i < count; i++)
+            sgdmc_result_free(&rows[i]);
         if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
             sgdmc_result_h5_read(r->fields, first, count, rows))
             SGDMC_FAIL("%s: cannot read the rows of /runs", r->path);
         for (int i = 0; i < count; i++) {
             const long task = first + i;
+            if (done[i] == 1 && s->at_step >= 0)
+                rewind_to(&rows[i], s->at_step);
             if (done[i] == 1)
                 sgdmc_cell_tally_add(&tally, &rows[i], s->grad_eps);
             if ((task + 1) % s->seeds == 0) {
@@ -358,6 +429,8 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
         if (read_grid_values(r, s, first, count, numbers, texts))
             SGDMC_FAIL("%s: cannot read the grid columns in /runs", r->path);
     }
+    for (int i = 0; rows && i < ROWS_PER_READ; i++)
+        sgdmc_result_free(&rows[i]);
     free(rows);
     free(done);
     free(numbers);
@@ -365,6 +438,8 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     free(tally.risks);
     return 0;
 fail:
+    for (int i = 0; rows && i < ROWS_PER_READ; i++)
+        sgdmc_result_free(&rows[i]);
     free(rows);
     free(done);
     free(numbers);
@@ -373,8 +448,8 @@ fail:
     return -1;
 }
 
-int sgdmc_summary_read(const char *path, double grad_eps, sgdmc_summary *s, char *err,
-                       size_t errlen)
+int sgdmc_summary_read(const char *path, const sgdmc_summary_options *options,
+                       sgdmc_summary *s, char *err, size_t errlen)
 {
     /* a missing file or dataset is reported once, in our words */
     H5E_auto2_t saved_report;
@@ -382,7 +457,7 @@ int sgdmc_summary_read(const char *path, double grad_eps, sgdmc_summary *s, char
     H5Eget_auto2(H5E_DEFAULT, &saved_report, &saved_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     results_reader reader = {.path = path, .file = -1, .runs = -1, .done = -1};
-    *s = (sgdmc_summary){.grad_eps = grad_eps};
+    *s = (sgdmc_summary){.grad_eps = options->grad_eps, .at_step = options->at_step};
     const int status =
         open_results(&reader, s, err, errlen) || read_cells(&reader, s, err, errlen) ? -1 : 0;
     reader_close(&reader, s->key_count);

@@ -126,7 +126,8 @@ static double median_of(double *values, long n)
 
 const char *const sgdmc_cell_tally_fields[] = {
     "status", "final_risk", "min_grad_norm", "dead_init", "dead_final",
-    "certified_nonconvergent", "dead_init_probability", "constant_init", "constant_final", NULL};
+    "certified_nonconvergent", "dead_init_probability", "constant_init", "constant_final",
+    "end_state", NULL};
 
 void sgdmc_cell_tally_reset(sgdmc_cell_tally *t)
 {
@@ -151,6 +152,9 @@ void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double gra
     t->constant_init += r->constant_init == 1;
     t->constant_end_known += r->constant_final >= 0;
     t->constant_end += r->constant_final == 1;
+    t->end_stationary += r->end_state == SGDMC_END_STATIONARY;
+    t->end_descending += r->end_state == SGDMC_END_DESCENDING;
+    t->end_oscillating += r->end_state == SGDMC_END_OSCILLATING;
     /* a diverged run's risk may be NaN: it ranks above every number */
     t->risks[t->done++] = isnan(r->final_risk) ? INFINITY : r->final_risk;
 }
@@ -184,5 +188,8 @@ void sgdmc_cell_tally_finish(sgdmc_cell_tally *t, long seeds, sgdmc_cell_stats *
                                .constant_at_init = share(t->constant_init, t->constant_known),
                                .constant_at_end = share(t->constant_end, t->constant_end_known),
                                .stationary = share(t->stationary, n),
+                               .end_stationary = share(t->end_stationary, n),
+                               .end_descending = share(t->end_descending, n),
+                               .end_oscillating = share(t->end_oscillating, n),
                                .median_final_risk = n > 0 ? median_of(t->risks, n) : NAN};
 }

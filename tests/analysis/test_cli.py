@@ -43,8 +43,9 @@ def test_plot_chosen_figures(study_file, tmp_path):
     for name in chosen:
         assert_png(out / f"{name}.png")
         assert_pdf(out / f"{name}.pdf")
-    assert "also possible: risk_trajectory, risk_gap_cdf, min_grad_norm, " \
-           "min_grad_norm_trajectory (--plots NAME,... or --plots all)" in result.stderr
+    assert "also possible: risk_trajectory, end_states_against_steps, risk_gap_cdf, " \
+           "min_grad_norm, min_grad_norm_trajectory (--plots NAME,... or --plots all)" \
+        in result.stderr
 
 
 def test_plot_every_figure(study_file, tmp_path):
@@ -159,7 +160,7 @@ def test_figures_command(tmp_path, sgdmc):
     pngs = sorted(out.glob("000-*.png"))
     assert [p.name for p in pngs] == sorted(
         f"000-constant-target-{name}.png" for name in
-        ("convergence_depth", "risk_trajectory", "risk_gap_cdf"))
+        ("convergence_depth", "risk_trajectory", "end_states_against_steps", "risk_gap_cdf"))
     for png in pngs:
         assert_png(png)
         assert png.stat().st_size < 100_000, png
@@ -187,8 +188,9 @@ def test_study_without_grid(tmp_path, sgdmc):
     plots = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png", "--plots", "all")
     assert plots.returncode == 0, plots.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
-        ["gram_bounds.png", "gram_min_eig.png", "min_grad_norm.png",
-         "min_grad_norm_trajectory.png", "risk_gap_cdf.png", "risk_trajectory.png"]
+        ["end_states_against_steps.png", "gram_bounds.png", "gram_min_eig.png",
+         "min_grad_norm.png", "min_grad_norm_trajectory.png", "risk_gap_cdf.png",
+         "risk_trajectory.png"]
 
 
 def test_nothing_done_yet(study_file, tmp_path):

@@ -57,7 +57,7 @@ def test_automatic_selection(study):
     no_gram = dataclasses.replace(study, config={**study.config, "train": {
         k: v for k, v in study.train.items() if k != "gram_points"}})
     assert automatic(no_gram) == ["convergence_width", "convergence_depth", "risk_trajectory",
-                                  "risk_gap_cdf"]
+                                  "end_states_against_steps", "risk_gap_cdf"]
     runs = no_gram.runs.assign(risk_gap=np.nan)
     assert automatic(dataclasses.replace(no_gram, runs=runs)) == [
         "convergence_width", "convergence_depth", "min_grad_norm", "min_grad_norm_trajectory"]

@@ -11,6 +11,7 @@ import pytest
 from scipy import optimize, stats
 
 from analysis import cell_table, clopper_pearson, fit_exponential_rate, load_study, rate_table
+from analysis.stats import supported_rate
 from analysis.stats import SUMMARY_COLUMNS
 from conftest import summarize
 
@@ -185,3 +186,18 @@ def test_rate_table_of_the_study(study):
     assert rates["done"].sum() == table["done"].sum()
     assert rates["converged"].sum() == table["converged"].sum()
     assert len(rate_table(study, "depth")) == 12
+
+
+def test_rates_only_where_the_data_support_one() -> None:
+    """A rate is printed only with successes and failures in two cells or more and a
+    decreasing trend; otherwise the reason, not nan [-inf, inf] or a negative rate."""
+    one_cell = supported_rate([1, 2, 4, 8], [18, 0, 0, 0], [200] * 4)
+    assert math.isnan(one_cell.rate) and "1 cell" in one_cell.note
+    rising = supported_rate([1, 2, 4], [5, 20, 40], [50, 50, 50])
+    assert math.isnan(rising.rate) and "does not decrease" in rising.note
+    nothing = supported_rate([1, 2, 4], [0, 0, 0], [50, 50, 50])
+    assert math.isnan(nothing.rate) and nothing.note == "no successes"
+    fitted = supported_rate([1, 2, 4], [40, 20, 5], [50, 50, 50])
+    assert fitted.rate > 0 and math.isfinite(fitted.rate) and fitted.low < fitted.rate < fitted.high
+    # the same numbers as the unrestricted fit where the data support it
+    assert fitted.rate == fit_exponential_rate([1, 2, 4], [40, 20, 5], [50, 50, 50]).rate

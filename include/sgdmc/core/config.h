@@ -70,7 +70,7 @@ typedef struct {
     int checkpoints;
     int eval_points;
     int gram_points;                  /* inputs of the Gram measures, 0: none */
-    double tol;
+    double tol;                       /* NaN: auto (sgdmc_train_config_tol) */
     double rtol;                      /* converged: risk_gap <= tol + rtol R* */
     double min_risk;                  /* R* given by the user; NaN: not given */
     int rstar_starts;                 /* starts of the R* estimate (rstar_estimate.h), 0: none */
@@ -84,6 +84,10 @@ void sgdmc_train_config_defaults(sgdmc_train_config *config);
 int sgdmc_train_config_check(const sgdmc_train_config *config, char *err, size_t errlen);
 /* The network described by the config, input dimension given. */
 void sgdmc_train_config_arch(const sgdmc_train_config *config, int input_dim, sgdmc_arch *arch);
+/* The absolute tolerance of a run whose R* (upper bound) is min_risk: --tol,
+ * or by default 0 where R* > 0 is known (the relative --rtol alone decides,
+ * meaningful at every width) and 1e-6 where R* = 0 or is unknown. */
+double sgdmc_train_config_tol(const sgdmc_train_config *config, double min_risk);
 /* Learning rate of step k = 0, 1, ... */
 double sgdmc_train_config_lr(const sgdmc_train_config *config, long step);
 

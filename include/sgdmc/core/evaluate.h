@@ -18,6 +18,8 @@
 #ifndef SGDMC_EVALUATE_H
 #define SGDMC_EVALUATE_H
 
+#include <stdbool.h>
+
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/problem.h"
@@ -56,6 +58,13 @@ int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead);
 /* Per hidden unit (layer by layer), 1 unless the last sgdmc_count_dead
  * proved it dead. */
 const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev);
+
+/* For 1-D ReLU networks of a distribution problem: the kinks of the
+ * network's function inside the domain (points where its slope changes, on
+ * all of R for normal inputs), and *flat when its slope is 0 everywhere
+ * (a constant function). -1 for other networks and problems, or when out of
+ * memory. */
+int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat);
 
 /* The probability that one first-layer ReLU neuron is dead at
  * initialization (paper 001): for weights and bias iid U[-a,a] on [0,1]^d,

@@ -57,6 +57,44 @@ typedef enum {
 
 extern const char *const sgdmc_lower_source_names[SGDMC_LOWER_SOURCE_COUNT + 1];
 
+/* Where a run ended (docs/minimum.md, "End states"): the verdict and the
+ * certificate first, then, for a run not converged for sure, why: at a
+ * stationary point (gradient below SGDMC_STATIONARY_RELATIVE of its initial
+ * norm), still descending (the risk fell over the last three evaluations),
+ * or oscillating (it did not). Appended values keep the numbering. */
+typedef enum {
+    SGDMC_END_PENDING,
+    SGDMC_END_CONVERGED,
+    SGDMC_END_CERTIFIED,
+    SGDMC_END_STATIONARY,
+    SGDMC_END_DESCENDING,
+    SGDMC_END_OSCILLATING,
+    SGDMC_END_UNDECIDED,
+    SGDMC_END_DIVERGED,
+    SGDMC_END_COUNT
+} sgdmc_end_state;
+
+extern const char *const sgdmc_end_state_names[SGDMC_END_COUNT + 1];
+
+/* A run is stationary when its exact gradient norm at the end is at most
+ * this share of the one at step 0, or below SGDMC_STATIONARY_ZERO (a
+ * critical point to rounding, where the run may have started). */
+#define SGDMC_STATIONARY_RELATIVE 1e-2
+#define SGDMC_STATIONARY_ZERO 1e-12
+#define SGDMC_IS_STATIONARY(grad, grad_init)                                               \
+    ((grad) <= SGDMC_STATIONARY_RELATIVE * (grad_init) || (grad) <= SGDMC_STATIONARY_ZERO)
+
+/* The critical family a 1-D ReLU network's function is recognized in exactly:
+ * none, constant (no slope), affine (no kink inside the domain). */
+typedef enum {
+    SGDMC_FAMILY_NONE,
+    SGDMC_FAMILY_CONSTANT,
+    SGDMC_FAMILY_AFFINE,
+    SGDMC_FAMILY_COUNT
+} sgdmc_family;
+
+extern const char *const sgdmc_family_names[SGDMC_FAMILY_COUNT + 1];
+
 /* The layout of a study's results file: 1 before R* brackets, 2 with them
  * (the field table's `since` tells which fields a version has). */
 #define SGDMC_FORMAT_VERSION 2
@@ -74,7 +112,12 @@ typedef struct {
     double dist_to_min;
     double grad_norm;
     double min_grad_norm;
-    double gram_min_eig, gram_max_eig, gram_risk, gram_grad_norm;
+    double grad_norm_init;
+    sgdmc_end_state end_state;
+    double risk_drop;
+    long kinks_final;
+    sgdmc_family critical_family;
+    double gram_min_eig, gram_max_eig, gram_risk, gram_grad_norm, gram_eig_ratio;
     double dead_init_probability;
     int depth;                       /* hidden layers: the per-layer arrays' length */
     int dead_init[SGDMC_MAX_DEPTH];

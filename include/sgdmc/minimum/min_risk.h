@@ -62,9 +62,9 @@ double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, dou
                                double rstar, sgdmc_min_risk_source source, bool diverged);
 
 /* The certificate for ever of a finished result r (status, min_risk and
- * reachable_lo filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,
+ * reachable_lo, tol and rtol filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,
  * so that no continuation of the run comes within its tolerance of R*;
  * 0 when not proven; -1 when unknown (a diverged run, R* unknown). */
-int sgdmc_min_risk_certify(const sgdmc_train_config *config, const sgdmc_result *r);
+int sgdmc_min_risk_certify(const sgdmc_result *r);
 
 #endif

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sgdmc/summary/summary_read.h"
+
 typedef enum { SGDMC_SUMMARY_TABLE, SGDMC_SUMMARY_CSV, SGDMC_SUMMARY_JSON } sgdmc_summary_format;
 
 /* "table", "csv", "json", NULL: indexed by sgdmc_summary_format. */
@@ -27,7 +29,7 @@ int sgdmc_summary_format_parse(const char *text, sgdmc_summary_format *format);
  *
  * -1 with a one-line message in err naming the file, and the dataset or
  * attribute at fault, when the file cannot be read or is no results file. */
-int sgdmc_summarize(const char *path, sgdmc_summary_format format, double grad_eps, FILE *out,
-                    char *err, size_t errlen);
+int sgdmc_summarize(const char *path, sgdmc_summary_format format,
+                    const sgdmc_summary_options *options, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -16,9 +16,19 @@ typedef struct {
     bool is_text;   /* a text column (a choice, a file, a switch), else numbers */
 } sgdmc_summary_key;
 
+/* What to summarize. */
+typedef struct {
+    double grad_eps; /* p_stationary counts min_grad_norm <= grad_eps */
+    long at_step;    /* -1: the end of every run; K >= 0: each run as it was at its last
+                        recorded trajectory step <= K (its verdict against the same bracket,
+                        its end state from the risk and gradient recorded; nothing the
+                        trajectory does not record: no dead counts, no certificate) */
+} sgdmc_summary_options;
+
 /* Everything read, ready to print. */
 typedef struct {
     double grad_eps;
+    long at_step;
     long tasks, seeds, cells;
     int key_count;
     sgdmc_summary_key *keys;  /* [key_count], in the file's order */
@@ -27,11 +37,11 @@ typedef struct {
     sgdmc_cell_stats *stats;  /* [cells] */
 } sgdmc_summary;
 
-/* Reads the file at `path`; p_stationary counts min_grad_norm <= grad_eps.
- * -1 with a one-line message in err naming the file, and the dataset or
- * attribute at fault, when the file cannot be read or is no results file. */
-int sgdmc_summary_read(const char *path, double grad_eps, sgdmc_summary *summary, char *err,
-                       size_t errlen);
+/* Reads the file at `path`. -1 with a one-line message in err naming the
+ * file, and the dataset or attribute at fault, when the file cannot be read
+ * or is no results file (or, with at_step, has no trajectory). */
+int sgdmc_summary_read(const char *path, const sgdmc_summary_options *options,
+                       sgdmc_summary *summary, char *err, size_t errlen);
 void sgdmc_summary_free(sgdmc_summary *summary);
 
 #endif

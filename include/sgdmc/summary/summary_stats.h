@@ -32,6 +32,9 @@ typedef struct {
     sgdmc_share constant_at_init, constant_at_end;
     /* min_grad_norm <= grad_eps (paper 003) */
     sgdmc_share stationary;
+    /* end states of the done runs (result.h): stationary at a non-global
+     * point, still descending, oscillating */
+    sgdmc_share end_stationary, end_descending, end_oscillating;
     double median_final_risk; /* NaN when done = 0, may be +inf */
 } sgdmc_cell_stats;
 
@@ -40,6 +43,7 @@ typedef struct {
     long done, converged, undecided, diverged, dead, dead_end, dead_known, stationary;
     long certified_known, certified, constant_known, constant_init, constant_end_known,
         constant_end;
+    long end_stationary, end_descending, end_oscillating;
     double theory;      /* the first known dead_init_probability */
     double *risks;      /* [seeds], the caller's: the done runs' final risks, for the median */
 } sgdmc_cell_tally;
