@@ -52,7 +52,7 @@ static sgdmc_cpwl_fit *fit_on_grid(shape s, int cells, int max_knots, double bou
     for (int i = 0; i < cells; i++)
         cell_moments(s, grid[i], grid[i + 1], &m0[i], &m1[i], &m2[i]);
     sgdmc_cpwl_fit *fit = sgdmc_cpwl_fit_alloc(grid, cells + 1, m0, m1, m2, max_knots,
-                                               s == SQUARE ? -1.0 : -2.0, 2.0, bound);
+                                               s == SQUARE ? -1.0 : -2.0, 2.0, bound, NULL);
     free(grid);
     free(m0);
     free(m1);
@@ -243,9 +243,9 @@ static void check_bound_and_input(void)
         sgdmc_cpwl_fit_free(fit);
     }
     const double grid[] = {0.0, 0.6, 0.5, 1.0}, m[] = {0.1, 0.1, 0.1};
-    CHECK(sgdmc_cpwl_fit_alloc(grid, 4, m, m, m, 1, -1.0, 1.0, 1.0) == NULL, "unsorted grid");
+    CHECK(sgdmc_cpwl_fit_alloc(grid, 4, m, m, m, 1, -1.0, 1.0, 1.0, NULL) == NULL, "unsorted grid");
     const double short_grid[] = {0.0, 0.5, 0.9};
-    CHECK(sgdmc_cpwl_fit_alloc(short_grid, 3, m, m, m, 1, -1.0, 1.0, 1.0) == NULL,
+    CHECK(sgdmc_cpwl_fit_alloc(short_grid, 3, m, m, m, 1, -1.0, 1.0, 1.0, NULL) == NULL,
           "grid not ending at 1");
 }
 

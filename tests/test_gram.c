@@ -130,7 +130,7 @@ static void check_arch(sgdmc_activation activation, int input_dim, int width, in
 
     sgdmc_gram *gram = sgdmc_gram_alloc(&arch, POINTS);
     sgdmc_gram_measures m;
-    CHECK(gram && sgdmc_gram_measure(gram, params, x, y, &m) == 0, "gram measure failed");
+    CHECK(gram && sgdmc_gram_measure(gram, params, x, y, NULL, &m) == 0, "gram measure failed");
     const char *name = sgdmc_activation_names[activation];
     CHECK(fabs(m.max_eig - hi) <= 1e-6 * hi, "%s d=%d w=%d L=%d: max eigenvalue %.12g, reference %.12g",
           name, input_dim, width, depth, m.max_eig, hi);

@@ -30,8 +30,8 @@ static double rstar_and_bound(setup *s, int width, double *lower, sgdmc_pwl *min
 {
     char err[512];
     double r = NAN;
-    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, lower, params, minimizer, err,
-                               sizeof err)) {
+    if (sgdmc_rstar_1d_network(s->problem, &s->config, width, &r, lower, params, minimizer, NULL,
+                               err, sizeof err)) {
         CHECK(0, "width %d: %s", width, err);
         return NAN;
     }

@@ -78,7 +78,7 @@ static void test_against_proven_rstar(void)
         free(all);
         double *best = malloc(sizeof(double) * s.n);
         sgdmc_rstar_estimate_result est, again;
-        CHECK(sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, best, &est) == 0,
+        CHECK(sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, NULL, best, &est) == 0,
               "width %d: out of memory", width);
         CHECK(est.rstar >= proven * (1.0 - 1e-9), "width %d: estimate %.15g below R* %.15g",
               width, est.rstar, proven);
@@ -90,7 +90,7 @@ static void test_against_proven_rstar(void)
               "width %d: the best parameters do not give the estimate", width);
         /* deterministic: the same starts give the same numbers, bit for bit */
         double *best2 = malloc(sizeof(double) * s.n);
-        sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, best2, &again);
+        sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, NULL, best2, &again);
         CHECK(again.rstar == est.rstar && again.hits == est.hits &&
                   !memcmp(best, best2, sizeof(double) * s.n),
               "width %d: a second estimate differs", width);

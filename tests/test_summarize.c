@@ -417,9 +417,9 @@ static sgdmc_results_file *create_results(const char *config, sgdmc_study *study
         fprintf(stderr, "test setup: %s\n", err);
         exit(2);
     }
-    sgdmc_results_file *file =
-        sgdmc_results_create(MPI_COMM_SELF, results_path, study, 1, 1, err, sizeof err);
-    if (!file) {
+    sgdmc_results_file *file = NULL;
+    if (sgdmc_results_create(MPI_COMM_SELF, results_path, study, 1, 1, NULL, &file, err,
+                             sizeof err)) {
         fprintf(stderr, "test setup: %s\n", err);
         exit(2);
     }
@@ -428,8 +428,9 @@ static sgdmc_results_file *create_results(const char *config, sgdmc_study *study
 
 static void write_rows(sgdmc_results_file *file, long first, int count, const sgdmc_result *rows)
 {
-    if (sgdmc_results_write(file, first, count, rows, 0)) {
-        fprintf(stderr, "test setup: cannot write rows %ld..\n", first);
+    char reason[256];
+    if (sgdmc_results_write(file, first, count, rows, 0, reason, sizeof reason)) {
+        fprintf(stderr, "test setup: cannot write rows %ld..: %s\n", first, reason);
         exit(2);
     }
 }

@@ -2,6 +2,8 @@
  * defaults and keys. */
 #include "sgdmc/base/options.h"
 
+#include "sgdmc/base/fingerprint.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -219,13 +221,30 @@ static void format_path(const sgdmc_option *opt, const void *target, char *buf, 
     snprintf(buf, size, "%s", CONST_MEMBER(target, opt, char));
 }
 
-const sgdmc_option_type sgdmc_option_double = {set_double, format_double, true, false};
-const sgdmc_option_type sgdmc_option_int = {set_int, format_int, true, false};
-const sgdmc_option_type sgdmc_option_long = {set_long, format_long, true, false};
-const sgdmc_option_type sgdmc_option_seed = {set_seed, format_seed, true, false};
-const sgdmc_option_type sgdmc_option_bool = {set_bool, format_bool, false, true};
-const sgdmc_option_type sgdmc_option_choice = {set_choice, format_choice, false, false};
-const sgdmc_option_type sgdmc_option_path = {set_path, format_path, false, false};
+const sgdmc_option_type sgdmc_option_double = {set_double, format_double, true, false, NULL};
+const sgdmc_option_type sgdmc_option_int = {set_int, format_int, true, false, NULL};
+const sgdmc_option_type sgdmc_option_long = {set_long, format_long, true, false, NULL};
+const sgdmc_option_type sgdmc_option_seed = {set_seed, format_seed, true, false, NULL};
+const sgdmc_option_type sgdmc_option_bool = {set_bool, format_bool, false, true, NULL};
+const sgdmc_option_type sgdmc_option_choice = {set_choice, format_choice, false, false, NULL};
+const sgdmc_option_type sgdmc_option_path = {set_path, format_path, false, false, NULL};
+
+void sgdmc_input_file_key(const char *path, char *buf, size_t size)
+{
+    char hex[SGDMC_FINGERPRINT_SIZE], err[SGDMC_PATH_MAX + 128];
+    if (sgdmc_fingerprint_file(path, hex, err, sizeof err) == 0)
+        snprintf(buf, size, "sha256:%s", hex);
+    else
+        snprintf(buf, size, "unreadable:%s", path);
+}
+
+static void key_input_file(const sgdmc_option *opt, const void *target, char *buf, size_t size)
+{
+    sgdmc_input_file_key(CONST_MEMBER(target, opt, char), buf, size);
+}
+
+const sgdmc_option_type sgdmc_option_input_file = {set_path, format_path, false, false,
+                                                   key_input_file};
 
 const sgdmc_option *sgdmc_option_find(const sgdmc_option_table *table, const char *name)
 {
@@ -310,7 +329,7 @@ void sgdmc_options_key(const sgdmc_option_table *table, const void *target, int 
         if (!(o->defines & mask))
             continue;
         char value[SGDMC_PATH_MAX + 64];
-        o->type->format(o, target, value, sizeof value);
+        (o->type->key ? o->type->key : o->type->format)(o, target, value, sizeof value);
         const size_t used = strlen(key);
         snprintf(key + used, size - used, "%s=%s;", o->name, value);
     }

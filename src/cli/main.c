@@ -16,6 +16,7 @@
 #include "sgdmc/run/report.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_config.h"
+#include "sgdmc/study/results_file.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/summary/summarize.h"
 #include "sgdmc/run/train.h"
@@ -157,11 +158,15 @@ static int parse_study_flags(int argc, char **argv, study_command *c, const char
 static int print_dry_run(const sgdmc_study *study, const char *output,
                          sgdmc_rstar_cache *rstar_cache)
 {
-    printf("study %s: %ld tasks (%ld grid cells x %ld seeds), results file %s\n", study->name,
-           study->tasks, study->cells, study->seeds, output);
+    printf("study %s: %ld tasks (%ld grid cells x %ld seeds), results file %s of %.3g MB "
+           "(%lld bytes at most)\n",
+           study->name, study->tasks, study->cells, study->seeds, output,
+           (double)sgdmc_results_file_bytes(study) / 1e6, sgdmc_results_file_bytes(study));
     const double seconds = sgdmc_study_estimate_seconds(study, rstar_cache);
     if (seconds < 0.0) {
-        fprintf(stderr, "sgdmc study: --dry-run: cannot time the grid cells\n");
+        fprintf(stderr, "sgdmc study: --dry-run: %s\n",
+                sgdmc_stop_signal_received() ? "stopped by a signal"
+                                             : "cannot time the grid cells");
         return EXIT_FAILURE;
     }
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -217,8 +222,9 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         return EXIT_SUCCESS;
     }
     prefer_quick_singleton();
-    MPI_Init(NULL, NULL);
+    /* before MPI_Init: a SIGTERM while MPI starts up stops the study too */
     sgdmc_stop_signal_install();
+    MPI_Init(NULL, NULL);
     int me;
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     sgdmc_study study;
@@ -239,7 +245,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
             char err[2048];
             const sgdmc_study_outcome outcome =
                 sgdmc_study_run(MPI_COMM_WORLD, &study, &options, err, sizeof err);
-            if (outcome == SGDMC_STUDY_FAILED && me == 0)
+            if (outcome != SGDMC_STUDY_COMPLETE && me == 0 && err[0])
                 fprintf(stderr, "sgdmc study: %s\n", err);
             status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
                      : outcome == SGDMC_STUDY_INTERRUPTED ? SGDMC_EXIT_RESUME

@@ -69,7 +69,7 @@ static void format_widths(const sgdmc_option *option, const void *target, char *
     }
 }
 
-static const sgdmc_option_type widths_type = {set_widths, format_widths, false, false};
+static const sgdmc_option_type widths_type = {set_widths, format_widths, false, false, NULL};
 
 static const sgdmc_option flag_list[] = {
     {"widths", "W1,W2,...", NULL, "required", NULL, "the widths (>= 0), e.g. 0,1,2,4,8,16,32",
@@ -149,7 +149,7 @@ int sgdmc_reference_main(int argc, char **argv)
         fprintf(stderr, "sgdmc reference: out of memory\n");
     for (int k = 0; k < count && status == EXIT_SUCCESS; k++)
         if (sgdmc_rstar_1d_network(problem, &config, widths[k], &rstar[k], &lower[k], NULL, NULL,
-                                   err, sizeof err)) {
+                                   NULL, err, sizeof err)) {
             fprintf(stderr, "sgdmc reference: --widths: %s\n", err);
             status = EXIT_FAILURE;
         }

@@ -63,7 +63,7 @@ sgdmc_gram *sgdmc_gram_alloc(const sgdmc_arch *arch, int points)
 }
 
 int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, const double *y,
-                       sgdmc_gram_measures *out)
+                       const sgdmc_cancel *cancel, sgdmc_gram_measures *out)
 {
     const int points = g->points;
     const size_t n = g->n;
@@ -72,6 +72,8 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
     const double one = 1.0;
     double *input = sgdmc_workspace_input(g->ws);
     for (int s = 0; s < points; s++) {
+        if (sgdmc_cancel_requested(cancel))
+            return SGDMC_CANCELLED;
         for (int i = 0; i < g->arch.widths[0]; i++)
             input[i] = x[(size_t)i * (size_t)points + (size_t)s];
         sgdmc_forward(&g->arch, params, g->ws, 1);
@@ -91,7 +93,9 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
     /* J J^T and J^T J share their non-zero eigenvalues: solve the smaller */
     const bool by_rows = g->order == (size_t)points;
     const size_t inner = by_rows ? n : (size_t)points;
-    for (size_t a = 0; a < g->order; a++)
+    for (size_t a = 0; a < g->order; a++) {
+        if (sgdmc_cancel_requested(cancel))
+            return SGDMC_CANCELLED;
         for (size_t b = 0; b <= a; b++) {
             double dot = 0.0;
             for (size_t i = 0; i < inner; i++)
@@ -100,6 +104,7 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
             gsl_matrix_set(g->kernel, a, b, dot);
             gsl_matrix_set(g->kernel, b, a, dot);
         }
+    }
     /* a non-finite network must come back as NaN, not abort through GSL */
     gsl_error_handler_t *previous = gsl_set_error_handler_off();
     const int status = gsl_eigen_symm(g->kernel, g->eigenvalues, g->eigen);

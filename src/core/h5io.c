@@ -10,6 +10,44 @@
 
 #include "sgdmc/base/error.h"
 
+/* HDF5's file drivers report an OS failure as "..., error message = 'TEXT', ...";
+ * without one, the innermost description. */
+static herr_t find_reason(unsigned depth, const H5E_error2_t *error, void *context)
+{
+    sgdmc_h5_failure *failure = context;
+    const char *marker = "error message = '";
+    const char *at = error->desc ? strstr(error->desc, marker) : NULL;
+    if (at) {
+        at += strlen(marker);
+        const char *end = strchr(at, '\'');
+        const int length = end ? (int)(end - at) : (int)strlen(at);
+        snprintf(failure->reason, sizeof failure->reason, "%.*s", length, at);
+        return 1; /* found: stop walking */
+    }
+    if (depth == 0 && error->desc)
+        snprintf(failure->reason, sizeof failure->reason, "HDF5: %s", error->desc);
+    return 0;
+}
+
+static herr_t record_failure(hid_t stack, void *context)
+{
+    sgdmc_h5_failure *failure = context;
+    if (!failure->reason[0]) {
+        H5Ewalk2(stack, H5E_WALK_UPWARD, find_reason, failure);
+        if (!failure->reason[0])
+            snprintf(failure->reason, sizeof failure->reason, "an HDF5 error");
+    }
+    return 0;
+}
+
+void sgdmc_h5_watch_failures(sgdmc_h5_failure *failure)
+{
+    failure->reason[0] = '\0';
+    H5Eset_auto2(H5E_DEFAULT, record_failure, failure);
+}
+
+void sgdmc_h5_unwatch_failures(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
 /* Opens an existing HDF5 file read-only, telling apart "missing" and "not HDF5". */
 static hid_t open_readonly(const char *path, char *err, size_t errlen)
 {
@@ -180,9 +218,12 @@ int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char partial[4200];
     snprintf(partial, sizeof partial, "%s.partial-%ld", path, (long)getpid());
+    sgdmc_h5_failure failure;
+    sgdmc_h5_watch_failures(&failure);
     hid_t file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
-        snprintf(err, errlen, "%s: cannot create (is the directory writable?)", path);
+        sgdmc_h5_unwatch_failures();
+        snprintf(err, errlen, "%s: cannot create it: %s", path, failure.reason);
         return -1;
     }
     for (int k = 1; k <= arch->depth + 1; k++) {
@@ -190,15 +231,16 @@ int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double
         hsize_t dims[2] = {(hsize_t)arch->widths[k], (hsize_t)arch->widths[k - 1]};
         snprintf(name, sizeof name, "W%d", k);
         if (write_matrix(file, name, 2, dims, params + sgdmc_arch_weight_offset(arch, k)))
-            SGDMC_FAIL("%s: cannot write dataset '%s'", path, name);
+            SGDMC_FAIL("%s: cannot write dataset '%s': %s", path, name, failure.reason);
         snprintf(name, sizeof name, "b%d", k);
         if (write_matrix(file, name, 1, dims, params + sgdmc_arch_bias_offset(arch, k)))
-            SGDMC_FAIL("%s: cannot write dataset '%s'", path, name);
+            SGDMC_FAIL("%s: cannot write dataset '%s': %s", path, name, failure.reason);
     }
     if (H5Fclose(file) < 0) {
         file = -1;
-        SGDMC_FAIL("%s: cannot finish writing", path);
+        SGDMC_FAIL("%s: cannot finish writing it: %s", path, failure.reason);
     }
+    sgdmc_h5_unwatch_failures();
     if (rename(partial, path) != 0) {
         remove(partial);
         snprintf(err, errlen, "%s: cannot move the finished file into place", path);
@@ -208,6 +250,7 @@ int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double
 fail:
     if (file >= 0)
         H5Fclose(file);
+    sgdmc_h5_unwatch_failures();
     remove(partial);
     return -1;
 }

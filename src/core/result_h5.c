@@ -141,8 +141,23 @@ static hid_t create_dataset(hid_t loc, const char *name, const sgdmc_field *f, i
     return dset;
 }
 
+long long sgdmc_result_h5_bytes(long tasks, int max_depth, int trajectory)
+{
+    const sgdmc_result_datasets widths = {.max_depth = max_depth, .trajectory = trajectory};
+    long long bytes = 0;
+    for (int i = 0; i < sgdmc_result_field_count; i++) {
+        const sgdmc_field *f = &sgdmc_result_fields[i];
+        if (is_trajectory(f) && trajectory == 0)
+            continue;
+        hid_t type = field_type(f, true);
+        bytes += (long long)H5Tget_size(type) * row_width(&widths, f) * tasks;
+        H5Tclose(type);
+    }
+    return bytes;
+}
+
 sgdmc_result_datasets *sgdmc_result_h5_create(hid_t runs, long tasks, int max_depth,
-                                              int trajectory)
+                                              int trajectory, const sgdmc_cancel *cancel)
 {
     sgdmc_result_datasets *d = datasets_alloc(max_depth, trajectory);
     if (!d)
@@ -155,6 +170,11 @@ sgdmc_result_datasets *sgdmc_result_h5_create(hid_t runs, long tasks, int max_de
         const sgdmc_field *f = &sgdmc_result_fields[i];
         if (is_trajectory(f) && trajectory == 0)
             continue;
+        /* a dataset's fill writes tasks x width values: ask between them */
+        if (sgdmc_cancel_requested(cancel)) {
+            failed = true;
+            break;
+        }
         const hsize_t dims[2] = {(hsize_t)tasks, (hsize_t)row_width(d, f)};
         d->dataset[i] =
             create_dataset(is_trajectory(f) ? group : runs, f->name, f, field_rank(f), dims);

@@ -63,7 +63,7 @@ static void format_widths(const sgdmc_option *opt, const void *target, char *buf
     }
 }
 
-static const sgdmc_option_type widths_type = {set_widths, format_widths, false, false};
+static const sgdmc_option_type widths_type = {set_widths, format_widths, false, false, NULL};
 
 static int set_target(const sgdmc_option *opt, void *target, const char *value, char *err,
                       size_t errlen)
@@ -98,7 +98,7 @@ static void format_target(const sgdmc_option *opt, const void *target, char *buf
         snprintf(buf, size, "%s", sgdmc_target_names[c->target]);
 }
 
-static const sgdmc_option_type target_type = {set_target, format_target, false, false};
+static const sgdmc_option_type target_type = {set_target, format_target, false, false, NULL};
 
 static int set_schedule(const sgdmc_option *opt, void *target, const char *value, char *err,
                         size_t errlen)
@@ -143,7 +143,7 @@ static void format_schedule(const sgdmc_option *opt, const void *target, char *b
         snprintf(buf, size, "constant");
 }
 
-static const sgdmc_option_type schedule_type = {set_schedule, format_schedule, false, false};
+static const sgdmc_option_type schedule_type = {set_schedule, format_schedule, false, false, NULL};
 
 static int set_init(const sgdmc_option *opt, void *target, const char *value, char *err,
                     size_t errlen)
@@ -177,7 +177,16 @@ static void format_init(const sgdmc_option *opt, const void *target, char *buf, 
         snprintf(buf, size, "%s", sgdmc_init_names[c->init]);
 }
 
-static const sgdmc_option_type init_type = {set_init, format_init, false, false};
+static void key_init(const sgdmc_option *opt, const void *target, char *buf, size_t size)
+{
+    const sgdmc_train_config *c = target;
+    if (c->init == SGDMC_INIT_FILE)
+        sgdmc_input_file_key(c->init_file, buf, size);
+    else
+        format_init(opt, target, buf, size);
+}
+
+static const sgdmc_option_type init_type = {set_init, format_init, false, false, key_init};
 
 /* An optimizer hyperparameter's default, which optim.c keeps per optimizer:
  * "0.9" when all agree, else "0.01 (sgd, momentum, ...), 0.001 (adam, ...)". */
@@ -256,7 +265,7 @@ static const sgdmc_option options[] = {
     {"teacher_seed", "S", "0", NULL, NULL, "seed of the teacher's U[-1,1] weights and biases",
      D(seed), AT(teacher_seed), 0, 0, false, NULL, PROBLEM},
     {"data", "FILE.h5", NULL, NULL, NULL,
-     "learn from data: datasets x [n,d] and y [n,1] instead of a distribution", D(path),
+     "learn from data: datasets x [n,d] and y [n,1] instead of a distribution", D(input_file),
      AT(data_file), 0, 0, false, NULL, PROBLEM},
     {"batch_size", "B", "16", NULL, NULL,
      "samples per step; 0 = the whole data set (needs --data)", D(int), AT(batch_size), 0,

@@ -352,7 +352,8 @@ static int build_level(sgdmc_cpwl_fit *fit, int L, scratch *w)
 
 sgdmc_cpwl_fit *sgdmc_cpwl_fit_alloc(const double *grid, int n, const double *cell_m0,
                                      const double *cell_m1, const double *cell_m2,
-                                     int max_knots, double y_lo, double y_hi, double risk_bound)
+                                     int max_knots, double y_lo, double y_hi, double risk_bound,
+                                     const sgdmc_cancel *cancel)
 {
     if (n < 2 || max_knots < 0 || grid[0] != 0.0 || grid[n - 1] != 1.0 || !(y_lo < y_hi) ||
         !(risk_bound >= 0.0))
@@ -390,7 +391,7 @@ sgdmc_cpwl_fit *sgdmc_cpwl_fit_alloc(const double *grid, int n, const double *ce
     scratch w = {0};
     int status = 0;
     for (int L = 0; L < max_knots && status == 0; L++)
-        status = build_level(fit, L, &w);
+        status = sgdmc_cancel_requested(cancel) ? -1 : build_level(fit, L, &w);
     scratch_free(&w);
     if (status) {
         sgdmc_cpwl_fit_free(fit);

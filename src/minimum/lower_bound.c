@@ -153,7 +153,7 @@ static double interval_error(const grid *m, fit_stats s, int cells)
 
 /* min over at most `pieces` grid intervals covering the cells, where each
  * boundary between intervals may lose one cell, of the sum of their errors. */
-static double grid_program(const grid *m, long pieces)
+static double grid_program(const grid *m, long pieces, const sgdmc_cancel *cancel)
 {
     const int n = m->cells;
     const size_t width = (size_t)n + 1;
@@ -175,6 +175,10 @@ static double grid_program(const grid *m, long pieces)
     for (int j = 0; j <= n; j++)
         previous[j] = error[j];
     for (long p = 2; p <= pieces; p++) {
+        if (sgdmc_cancel_requested(cancel)) {
+            best = NAN;
+            goto done;
+        }
         for (int j = 0; j <= n; j++) {
             double least = previous[j]; /* an empty piece */
             for (int i = 0; i <= j; i++) {
@@ -197,7 +201,7 @@ done:
     free(error);
     free(previous);
     free(current);
-    return best > 0 ? best : 0.0;
+    return isnan(best) || best > 0 ? best : 0.0;
 }
 
 /* The kinks of a depth-1 teacher in (0, 1); -1 when the target is no such
@@ -218,7 +222,8 @@ static int teacher_kinks(sgdmc_problem *problem, double *kinks, int capacity)
 }
 
 double sgdmc_pieces_lower_bound(sgdmc_problem *problem, const sgdmc_train_config *c,
-                                long pieces, sgdmc_lower_source *source)
+                                long pieces, const sgdmc_cancel *cancel,
+                                sgdmc_lower_source *source)
 {
     *source = SGDMC_LOWER_ZERO;
     const bool uniform_1d = sgdmc_problem_input_dim(problem) == 1 &&
@@ -247,7 +252,7 @@ double sgdmc_pieces_lower_bound(sgdmc_problem *problem, const sgdmc_train_config
     grid m = {0};
     double bound = 0.0;
     if (make_grid(kinks, kink_count, &m) == 0 && fill_stats(problem, &m) == 0) {
-        bound = grid_program(&m, pieces);
+        bound = grid_program(&m, pieces, cancel);
         *source = SGDMC_LOWER_GRID;
     }
     grid_free(&m);

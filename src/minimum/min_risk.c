@@ -23,6 +23,8 @@ struct sgdmc_min_risk {
     sgdmc_arch arch;
     size_t n;                  /* parameters of the run's network */
     sgdmc_rstar_cache *cache;  /* shared R* results; NULL: none */
+    const sgdmc_cancel *cancel; /* asked by every long computation; NULL: none */
+    bool cancelled;            /* the current computation was cancelled */
     /* one-layer 1-D students (rstar.h): R*(k) for k = 0..width, NaN until
      * first needed, and the minimizers of R*(width) */
     bool rstar_supported;
@@ -82,6 +84,13 @@ void sgdmc_min_risk_free(sgdmc_min_risk *m)
 
 void sgdmc_min_risk_set_cache(sgdmc_min_risk *m, sgdmc_rstar_cache *cache) { m->cache = cache; }
 
+void sgdmc_min_risk_set_cancel(sgdmc_min_risk *m, const sgdmc_cancel *cancel)
+{
+    m->cancel = cancel;
+}
+
+bool sgdmc_min_risk_cancelled(const sgdmc_min_risk *m) { return m->cancelled; }
+
 /* g(1 - x) = -g(x) for sin(2 pi x): a minimizer h has the twin -h(1 - x). */
 static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
 {
@@ -106,7 +115,8 @@ static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
 enum { KEY_LEN = 4 * SGDMC_PATH_MAX };
 
 /* R*(k) of one-layer students of width k and a network realizing it
- * (params [3k + 1], rstar.h), from the cache or computed (and cached). */
+ * (params [3k + 1], rstar.h), from the cache or computed (and cached). A
+ * cancelled solve returns -1 with m->cancelled set, and is never cached. */
 static int one_layer_rstar(sgdmc_min_risk *m, int k, double *rstar, double *params)
 {
     char key[KEY_LEN], err[512];
@@ -115,8 +125,10 @@ static int one_layer_rstar(sgdmc_min_risk *m, int k, double *rstar, double *para
     const size_t count = 3 * (size_t)k + 1;
     if (sgdmc_rstar_cache_get(m->cache, key, rstar, params, count))
         return 0;
-    if (sgdmc_rstar_1d_network(m->problem, &m->config, k, rstar, NULL, params, NULL, err,
-                               sizeof err))
+    const int status = sgdmc_rstar_1d_network(m->problem, &m->config, k, rstar, NULL, params,
+                                              NULL, m->cancel, err, sizeof err);
+    m->cancelled |= status == SGDMC_CANCELLED;
+    if (status)
         return -1;
     if (m->cache && sgdmc_rstar_cache_put(m->cache, key, *rstar, params, count))
         return -1;
@@ -234,7 +246,7 @@ static int construct(sgdmc_min_risk *m)
 {
     if (m->constructed)
         return 0;
-    m->constructed = true;
+    m->constructed = true; /* undone below when cancelled */
     m->constructed_risk = NAN;
     if (m->arch.depth < 2 || m->arch.widths[0] != 1 || !sgdmc_rstar_supported(&m->config))
         return 0;
@@ -260,6 +272,7 @@ static int construct(sgdmc_min_risk *m)
         }
     }
     free(candidate);
+    m->constructed = !m->cancelled;
     return 0;
 }
 
@@ -310,24 +323,29 @@ static int estimate_rstar(sgdmc_min_risk *m)
     }
     if (status == 0)
         status = sgdmc_rstar_estimate(m->evaluator, m->n, starts, count,
-                                      m->config.rstar_iterations, m->estimate_params,
-                                      &m->estimate);
+                                      m->config.rstar_iterations, m->cancel,
+                                      m->estimate_params, &m->estimate);
+    if (status == SGDMC_CANCELLED) {
+        m->cancelled = true;
+        status = 0; /* not estimated, not cached: asked again next time */
+    }
     if (rng)
         gsl_rng_free(rng);
     free(starts);
-    if (status == 0 && m->cache) {
+    if (status == 0 && !m->cancelled && m->cache) {
         m->estimate_params[m->n] = m->estimate.hits;
         m->estimate_params[m->n + 1] = m->estimate.starts;
         status = sgdmc_rstar_cache_put(m->cache, key, m->estimate.rstar, m->estimate_params,
                                        m->n + 2);
     }
-    m->estimated = status == 0;
+    m->estimated = status == 0 && !m->cancelled;
     return status;
 }
 
 int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source *source)
 {
     const sgdmc_train_config *c = &m->config;
+    m->cancelled = false;
     if (!isnan(c->min_risk)) {
         *rstar = c->min_risk;
         *source = SGDMC_MIN_RISK_GIVEN;
@@ -340,9 +358,13 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
         if (!isnan(*rstar))
             *source = SGDMC_MIN_RISK_COMPUTED;
     }
+    if (m->cancelled)
+        return SGDMC_CANCELLED;
     if (isnan(*rstar)) {
         if (construct(m))
             return -1;
+        if (m->cancelled)
+            return SGDMC_CANCELLED;
         *rstar = m->constructed_risk;
         if (!isnan(*rstar))
             *source = SGDMC_MIN_RISK_CONSTRUCTED;
@@ -350,6 +372,8 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
     if ((isnan(*rstar) || *source == SGDMC_MIN_RISK_CONSTRUCTED) && c->rstar_starts > 0) {
         if (estimate_rstar(m))
             return -1;
+        if (m->cancelled)
+            return SGDMC_CANCELLED;
         if (m->estimate.rstar < *rstar || isnan(*rstar)) {
             *rstar = m->estimate.rstar;
             *source = isnan(*rstar) ? SGDMC_MIN_RISK_UNKNOWN : SGDMC_MIN_RISK_ESTIMATED;
@@ -359,12 +383,14 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
 }
 
 /* The L2 distance from the network to the nearest of the one-layer solver's
- * minimizers. */
+ * minimizers; NaN when any distance is (fmax(NaN, 0) would say 0). */
 static double distance_to_minimizers(const sgdmc_min_risk *m, const double *params)
 {
     double best = NAN;
     for (int i = 0; i < m->minimizer_count; i++) {
         const double d2 = sgdmc_pwl_network_distance2(&m->minimizers[i], &m->arch, params);
+        if (isnan(d2))
+            return NAN;
         if (isnan(best) || d2 < best * best)
             best = sqrt(fmax(d2, 0.0));
     }
@@ -372,14 +398,14 @@ static double distance_to_minimizers(const sgdmc_min_risk *m, const double *para
 }
 
 double sgdmc_min_risk_distance(sgdmc_min_risk *m, const double *params, double risk,
-                               double rstar, sgdmc_min_risk_source source, bool diverged)
+                               double rstar, sgdmc_min_risk_source source)
 {
     const sgdmc_train_config *c = &m->config;
     if (source == SGDMC_MIN_RISK_COMPUTED)
         return distance_to_minimizers(m, params);
-    if (source == SGDMC_MIN_RISK_ESTIMATED && !diverged)
+    if (source == SGDMC_MIN_RISK_ESTIMATED)
         return sgdmc_evaluate_distance(m->evaluator, params, m->estimate_params);
-    if (source == SGDMC_MIN_RISK_CONSTRUCTED && !diverged)
+    if (source == SGDMC_MIN_RISK_CONSTRUCTED)
         return sgdmc_evaluate_distance(m->evaluator, params, m->constructed_params);
     /* R* = 0 under plain mse: the target itself is the minimizer's function */
     return rstar == 0.0 && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0 && risk >= 0.0 ? sqrt(risk)
@@ -411,8 +437,10 @@ static double cached(sgdmc_min_risk *m, const char *what, double (*f)(sgdmc_min_
 static double pieces_bound(sgdmc_min_risk *m, long pieces)
 {
     sgdmc_lower_source source;
-    const double bound = sgdmc_pieces_lower_bound(m->problem, &m->config, pieces, &source);
+    const double bound =
+        sgdmc_pieces_lower_bound(m->problem, &m->config, pieces, m->cancel, &source);
     m->last_source = (int)source;
+    m->cancelled |= isnan(bound) && sgdmc_cancel_requested(m->cancel);
     return bound;
 }
 
@@ -452,7 +480,7 @@ int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double
     int src;
     *lo = cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, NULL), &src);
     *lo_source = (sgdmc_lower_source)src;
-    return isnan(*lo) ? -1 : 0;
+    return m->cancelled ? SGDMC_CANCELLED : isnan(*lo) ? -1 : 0;
 }
 
 double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constant,

@@ -5,6 +5,7 @@
 #include "sgdmc/minimum/rstar.h"
 
 #include "sgdmc/minimum/cpwl_fit.h"
+#include "sgdmc/base/cancel.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
@@ -163,7 +164,24 @@ typedef struct {
     double max_panel;
     double fscale;         /* BFGS sees R * fscale, of order 1: GSL's line search
                               has absolute round-off tests */
+    /* asked every CANCEL_PERIOD evaluations; once it says stop, every
+     * evaluation of both solvers of a search returns NaN at once, so that
+     * the search unwinds within milliseconds */
+    const sgdmc_cancel *cancel;
+    bool *cancelled;       /* shared by the search's solvers */
+    unsigned evaluations;
 } solver;
+
+enum { CANCEL_PERIOD = 64 };
+
+/* True once the search has been cancelled; asks the poll now and then. */
+static bool stopped(solver *s)
+{
+    if (!*s->cancelled && ++s->evaluations % CANCEL_PERIOD == 0 &&
+        sgdmc_cancel_requested(s->cancel))
+        *s->cancelled = true;
+    return *s->cancelled;
+}
 
 static void solver_free(solver *s)
 {
@@ -196,11 +214,14 @@ static void solver_free(solver *s)
     free(s);
 }
 
-static solver *solver_alloc(sgdmc_problem *problem, const sgdmc_train_config *config, int width)
+static solver *solver_alloc(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
+                            const sgdmc_cancel *cancel, bool *cancelled)
 {
     solver *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->cancel = cancel;
+    s->cancelled = cancelled;
     s->width = width;
     s->g.kind = config->target;
     s->g.constant = config->target_constant;
@@ -488,7 +509,7 @@ static int find_point(const double *pts, int n, double x)
  * NaN on failure. */
 static double evaluate(solver *s, double *grad_t)
 {
-    if (solve_coefficients(s))
+    if (stopped(s) || solve_coefficients(s))
         return NAN;
     const int n = build_points(s);
     for (int j = 0; j < n; j++)
@@ -590,7 +611,7 @@ static double optimize(solver *s, double gtol)
     for (int restart = 0; restart < restarts && best > 0.0 && isfinite(best); restart++) {
         s->fscale = 1.0 / best;
         gsl_multimin_fdfminimizer_set(min, &fdf, u, 0.1 / (double)(m + 1), 0.1);
-        for (int iter = 0; iter < max_iter; iter++) {
+        for (int iter = 0; iter < max_iter && !*s->cancelled; iter++) {
             if (gsl_multimin_fdfminimizer_iterate(min) != GSL_SUCCESS)
                 break;
             if (gtol > 0.0 && gsl_multimin_test_gradient(min->gradient, gtol) == GSL_SUCCESS)
@@ -898,7 +919,8 @@ typedef struct {
  * teacher's kinks (where the best fits of a CPWL target keep knots), for up
  * to max_knots knots; the fit's values searched within the target's range
  * widened by that range on each side. */
-static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_bound)
+static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_bound,
+                                const sgdmc_cancel *cancel)
 {
     const int cells = GRID_CELLS(max_knots);
     const int kinks = teacher_kinks(g);
@@ -931,7 +953,7 @@ static sgdmc_cpwl_fit *grid_fit(const target *g, int max_knots, double risk_boun
             target_moments(g, grid[i], grid[i + 1], &m0[i], &m1[i], &m2[i]);
         }
         fit = sgdmc_cpwl_fit_alloc(grid, n, m0, m1, m2, max_knots, lo - span, hi + span,
-                                   risk_bound);
+                                   risk_bound, cancel);
     }
     free(grid);
     free(m0);
@@ -983,12 +1005,16 @@ static int grid_starts_get(const sgdmc_cpwl_fit *fit, int knots, grid_starts *ou
  * the best structure A found so far, an upper bound of both optima (the
  * grid's own optima lie a little above them); looser when that bound prunes
  * every fit. 0, or -1 when out of memory. */
-static int grid_search(const target *g, int width, double risk, grid_starts *affine,
+static int grid_search(solver *s, int width, double risk, grid_starts *affine,
                        grid_starts *relaxed)
 {
     double bound = GRID_SLACK * risk;
     for (int tries = 0; tries < 3; tries++, bound *= 8.0) {
-        sgdmc_cpwl_fit *fit = grid_fit(g, width, bound);
+        sgdmc_cpwl_fit *fit = grid_fit(&s->g, width, bound, s->cancel);
+        if (!fit && sgdmc_cancel_requested(s->cancel)) {
+            *s->cancelled = true;
+            return -1;
+        }
         const int failed = !fit || grid_starts_get(fit, width - 1, affine) ||
                            grid_starts_get(fit, width, relaxed);
         sgdmc_cpwl_fit_free(fit);
@@ -1271,6 +1297,10 @@ static long cheapest_patterns(const solver *r, int width, unsigned long long *ou
             u[j] += sign * column[j];
         if (q > 0.0)
             heap_push(&h, violation * violation / (2.0 * q), pattern);
+        if ((g & 0xffff) == 0 && sgdmc_cancel_requested(r->cancel)) {
+            *r->cancelled = true;
+            break;
+        }
     }
     for (long i = 0; i < h.count; i++)
         out[i] = h.entry[i].mask;
@@ -1436,7 +1466,7 @@ static int search(solver *s, solver *relaxed, int width, candidate *best, double
         start_knots(&s->g, rng, st, width, start);
         structure_b_start(s, start, width, &B, prefix_risk);
     }
-    if (grid_search(&s->g, width, bestA.risk, &affine_starts, &relaxed_starts))
+    if (grid_search(s, width, bestA.risk, &affine_starts, &relaxed_starts))
         goto done;
     for (int st = 0; st < affine_starts.count; st++) {
         affine_structure(s, width, affine_starts.t + (size_t)st * (size_t)(width - 1));
@@ -1559,7 +1589,8 @@ static int solution_pwl(solver *s, sgdmc_pwl *f)
 
 int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
                            double *rstar, double *lower_bound, double *params,
-                           sgdmc_pwl *minimizer, char *err, size_t errlen)
+                           sgdmc_pwl *minimizer, const sgdmc_cancel *cancel, char *err,
+                           size_t errlen)
 {
     if (minimizer) {
         minimizer->count = 0;
@@ -1574,8 +1605,9 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
         snprintf(err, errlen, "width %d: must be >= 0", width);
         return -1;
     }
-    solver *s = solver_alloc(problem, config, width);
-    solver *relaxed = solver_alloc(problem, config, width + 1);
+    bool cancelled = false;
+    solver *s = solver_alloc(problem, config, width, cancel, &cancelled);
+    solver *relaxed = solver_alloc(problem, config, width + 1, cancel, &cancelled);
     candidate best = {0};
     if (!s || !relaxed || candidate_alloc(&best, width)) {
         solver_free(s);
@@ -1586,7 +1618,10 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
     }
     double lower;
     int status = search(s, relaxed, width, &best, &lower);
-    if (status == 0 && isfinite(best.risk)) {
+    if (cancelled) {
+        status = SGDMC_CANCELLED;
+        snprintf(err, errlen, "R* for width %d: cancelled", width);
+    } else if (status == 0 && isfinite(best.risk)) {
         if (lower_bound)
             *lower_bound = lower;
         candidate_load(s, &best, width);
@@ -1606,7 +1641,7 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
     } else {
         status = -1;
     }
-    if (status)
+    if (status == -1)
         snprintf(err, errlen, "out of memory computing R* for width %d", width);
     candidate_free(&best);
     solver_free(s);
@@ -1617,6 +1652,6 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
 int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
                    double *rstar, sgdmc_pwl *minimizer, char *err, size_t errlen)
 {
-    return sgdmc_rstar_1d_network(problem, config, width, rstar, NULL, NULL, minimizer, err,
-                                  errlen);
+    return sgdmc_rstar_1d_network(problem, config, width, rstar, NULL, NULL, minimizer, NULL,
+                                  err, errlen);
 }

@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,8 @@ static void gradient_of(const gsl_vector *x, void *context, gsl_vector *grad)
 
 /* Minimizes from x (overwritten with the end point); returns its risk. */
 static double minimize(gsl_multimin_fdfminimizer *min, gsl_multimin_function_fdf *fdf,
-                       gsl_vector *x, int iterations)
+                       gsl_vector *x, int iterations, const sgdmc_cancel *cancel,
+                       bool *cancelled)
 {
     int stalls = 0;
     double best = risk_of(x, fdf->params);
@@ -51,6 +53,11 @@ static double minimize(gsl_multimin_fdfminimizer *min, gsl_multimin_function_fdf
         gsl_multimin_fdfminimizer_set(min, fdf, x, 0.01 * (1.0 + gsl_blas_dnrm2(x)), 0.1);
         int status = GSL_CONTINUE;
         for (; used < iterations && status == GSL_CONTINUE; used++) {
+            /* an iteration costs a few full-batch risks: ask every time */
+            if (sgdmc_cancel_requested(cancel)) {
+                *cancelled = true;
+                return NAN;
+            }
             if (gsl_multimin_fdfminimizer_iterate(min) != GSL_SUCCESS) {
                 status = GSL_ENOPROG;
                 break;
@@ -73,8 +80,8 @@ static double minimize(gsl_multimin_fdfminimizer *min, gsl_multimin_function_fdf
 }
 
 int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *starts,
-                         int start_count, int iterations, double *best_params,
-                         sgdmc_rstar_estimate_result *result)
+                         int start_count, int iterations, const sgdmc_cancel *cancel,
+                         double *best_params, sgdmc_rstar_estimate_result *result)
 {
     result->rstar = NAN;
     result->hits = 0;
@@ -96,15 +103,23 @@ int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *sta
     }
     /* GSL's default handler aborts; a failed line search is a result here */
     gsl_error_handler_t *previous = gsl_set_error_handler_off();
-    for (int i = 0; i < start_count; i++) {
+    bool cancelled = false;
+    for (int i = 0; i < start_count && !cancelled; i++) {
         memcpy(x->data, starts + (size_t)i * n, sizeof(double) * n);
-        ends[i] = minimize(min, &fdf, x, iterations);
+        ends[i] = minimize(min, &fdf, x, iterations, cancel, &cancelled);
         if (!isnan(ends[i]) && (isnan(result->rstar) || ends[i] < result->rstar)) {
             result->rstar = ends[i];
             memcpy(best_params, x->data, sizeof(double) * n);
         }
     }
     gsl_set_error_handler(previous);
+    if (cancelled) {
+        free(ends);
+        gsl_vector_free(x);
+        gsl_multimin_fdfminimizer_free(min);
+        result->rstar = NAN;
+        return SGDMC_CANCELLED;
+    }
     for (int i = 0; i < start_count; i++)
         result->hits += ends[i] <= result->rstar + 1e-6 * (1.0 + fabs(result->rstar));
     free(ends);

@@ -41,8 +41,7 @@ struct sgdmc_trainer {
     int *frozen_init;      /* [hidden units] dead for ever from initialization */
     int *frozen_final;     /* [hidden units] ... from the end */
     int *scratch;          /* [hidden units] */
-    sgdmc_poll_fn poll;
-    void *poll_context;
+    sgdmc_cancel cancel;   /* asked every few steps and by every long computation */
 };
 
 void sgdmc_trainer_free(sgdmc_trainer *t)
@@ -129,6 +128,8 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
     if (c->gram_points > 0 && c->loss == SGDMC_LOSS_MSE && setup_gram(t))
         goto oom;
     t->min_risk = sgdmc_min_risk_alloc(&t->config, t->problem, t->evaluator, &t->arch);
+    if (t->min_risk)
+        sgdmc_min_risk_set_cancel(t->min_risk, &t->cancel);
     const size_t units = (size_t)sgdmc_arch_hidden_units(&t->arch);
     t->frozen_init = malloc(units * sizeof *t->frozen_init);
     t->frozen_final = malloc(units * sizeof *t->frozen_final);
@@ -167,8 +168,7 @@ void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *t, sgdmc_rstar_cache *cache)
 
 void sgdmc_trainer_set_poll(sgdmc_trainer *t, sgdmc_poll_fn poll, void *context)
 {
-    t->poll = poll;
-    t->poll_context = context;
+    t->cancel = (sgdmc_cancel){poll, context};
 }
 
 const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *t) { return &t->arch; }
@@ -386,12 +386,8 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         }
         if (s == last)
             break;
-        if (t->poll && (k & 15) == 0 && t->poll(t->poll_context)) {
-            free(checkpoints);
-            free(traj_steps);
-            sgdmc_result_free(r);
-            return SGDMC_RUN_ABANDONED;
-        }
+        if ((k & 15) == 0 && sgdmc_cancel_requested(&t->cancel))
+            goto abandoned;
         const double loss = sgdmc_trainer_step(t);
         if (!isfinite(loss) || loss > c->blowup) {
             diverged = true;
@@ -405,27 +401,42 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         grad_norm = sgdmc_norm2(t->grad, t->n);
         remember(recent, risk);
     }
-    diverged |= !isfinite(risk) || risk > c->blowup || !all_finite(t->params, t->n);
+    /* A run whose risk, gradient or parameters went non-finite has no end
+     * point to measure: its final measures are NaN (null), never a number
+     * computed from NaN. A run stopped at --blowup with everything finite
+     * keeps them. min_grad_norm: the least over the checkpoints before. */
+    const bool finite_end = isfinite(risk) && isfinite(grad_norm) && all_finite(t->params, t->n);
+    diverged |= !finite_end || risk > c->blowup;
     if (!diverged && grad_norm < r->min_grad_norm)
         r->min_grad_norm = grad_norm;
     if (!isfinite(r->min_grad_norm))
         r->min_grad_norm = NAN;
-    r->final_risk = risk;
-    r->grad_norm = grad_norm;
+    r->final_risk = finite_end ? risk : NAN;
+    r->grad_norm = finite_end ? grad_norm : NAN;
     r->rtol = c->rtol;
-    if (sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source) ||
-        sgdmc_min_risk_lower(t->min_risk, r->min_risk_source, r->min_risk, &r->min_risk_lo,
-                             &r->min_risk_lo_source))
+    int status = sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source);
+    if (status == 0)
+        status = sgdmc_min_risk_lower(t->min_risk, r->min_risk_source, r->min_risk,
+                                      &r->min_risk_lo, &r->min_risk_lo_source);
+    if (status == SGDMC_CANCELLED)
+        goto abandoned;
+    if (status)
         goto oom;
     r->tol = sgdmc_train_config_tol(c, r->min_risk);
     r->risk_gap = r->final_risk - r->min_risk;
-    r->dist_to_min = sgdmc_min_risk_distance(t->min_risk, t->params, risk, r->min_risk,
-                                             r->min_risk_source, diverged);
+    r->dist_to_min = finite_end ? sgdmc_min_risk_distance(t->min_risk, t->params, risk,
+                                                          r->min_risk, r->min_risk_source)
+                                : NAN;
     r->gram_min_eig = r->gram_max_eig = r->gram_risk = r->gram_grad_norm = NAN;
     r->gram_eig_ratio = NAN;
     sgdmc_gram_measures gram;
-    if (t->gram && !diverged &&
-        sgdmc_gram_measure(t->gram, t->params, t->gram_x, t->gram_y, &gram) == 0) {
+    const int gram_status =
+        t->gram && !diverged
+            ? sgdmc_gram_measure(t->gram, t->params, t->gram_x, t->gram_y, &t->cancel, &gram)
+            : -1;
+    if (gram_status == SGDMC_CANCELLED)
+        goto abandoned;
+    if (gram_status == 0) {
         r->gram_min_eig = gram.min_eig;
         r->gram_max_eig = gram.max_eig;
         r->gram_risk = gram.risk;
@@ -452,9 +463,13 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         r->constant_final = constant_now(t);
         freeze(t, false, t->frozen_final, r->dead_permanent_final);
         r->reachable_lo = reachable_floor(t, r->dead_permanent_final);
+        if (sgdmc_min_risk_cancelled(t->min_risk))
+            goto abandoned;
     }
     r->certified_nonconvergent = sgdmc_min_risk_certify(r);
     r->risk_drop = (recent[0] - recent[2]) / recent[0];
+    if (!isfinite(r->risk_drop))
+        r->risk_drop = NAN;
     r->kinks_final = -1;
     r->critical_family = SGDMC_FAMILY_NONE;
     if (!diverged && t->arch.activation == SGDMC_ACT_RELU) {
@@ -471,6 +486,11 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
     free(traj_steps);
     r->seconds = sgdmc_now_seconds() - start;
     return 0;
+abandoned:
+    free(checkpoints);
+    free(traj_steps);
+    sgdmc_result_free(r);
+    return SGDMC_RUN_ABANDONED;
 oom:
     free(checkpoints);
     free(traj_steps);

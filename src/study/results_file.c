@@ -1,16 +1,23 @@
 /* Creating and filling the parallel HDF5 results file of a study. */
+#define _GNU_SOURCE /* fallocate */
 #include "sgdmc/study/results_file.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
 #include "sgdmc/core/train_options.h"
+#include "sgdmc/study/study_inputs.h"
 
 struct sgdmc_results_file {
     hid_t file;
@@ -20,6 +27,7 @@ struct sgdmc_results_file {
     size_t buffer_rows;
     int *ranks;                    /* [buffer_rows] */
     unsigned char *flags;          /* [buffer_rows] */
+    long writes_before_fault;      /* SGDMC_FAULT_WRITES: writes left before they fail; -1 */
 };
 
 /* A contiguous dataset of `rank` dims, allocated now and filled with `fill`. */
@@ -73,8 +81,7 @@ static int write_long_attribute(hid_t loc, const char *name, long long value)
 }
 
 /* The grid columns and seeds: known up front, written by rank 0 alone. */
-static int write_task_columns(hid_t runs, const sgdmc_study *study,
-                              int is_writer)
+static int write_task_columns(hid_t runs, const sgdmc_study *study)
 {
     const hsize_t dims[1] = {(hsize_t)study->tasks};
     hid_t datasets[SGDMC_STUDY_MAX_AXES + 1];
@@ -104,7 +111,7 @@ static int write_task_columns(hid_t runs, const sgdmc_study *study,
     const int n = study->axis_count;
     datasets[n] = create_dataset(runs, "seed", H5T_STD_I64LE, 1, dims, NULL);
     status |= datasets[n] < 0;
-    if (!status && is_writer) {
+    if (!status) {
         const long tasks = study->tasks;
         for (int a = 0; a <= n && !status; a++) {
             const bool is_seed = a == n;
@@ -200,81 +207,215 @@ static hid_t mpio_access(MPI_Comm comm)
     return fapl;
 }
 
-/* Collective: writes the complete skeleton of the results file at `path`:
- * attributes, task columns, every dataset at full size with its fill. */
-static int create_skeleton(MPI_Comm comm, const char *path, const sgdmc_study *study, int ranks)
+/* The input files' fingerprints, one fixed-length hex column per kind in
+ * use: /inputs/data_sha256 [cells], /inputs/init_sha256 [cells]. */
+static int write_inputs(hid_t file, const sgdmc_study_inputs *inputs)
 {
-    int me;
-    MPI_Comm_rank(comm, &me);
+    if (!inputs->used[SGDMC_INPUT_DATA] && !inputs->used[SGDMC_INPUT_INIT])
+        return 0;
+    hid_t group = H5Gcreate2(file, "inputs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0)
+        return -1;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, SGDMC_FINGERPRINT_SIZE - 1);
+    H5Tset_strpad(type, H5T_STR_NULLPAD);
+    const hsize_t dims[1] = {(hsize_t)inputs->cells};
+    int status = 0;
+    for (int kind = 0; kind < SGDMC_INPUT_KINDS && status == 0; kind++) {
+        if (!inputs->used[kind])
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%s_sha256", sgdmc_input_keys[kind]);
+        hid_t dset = create_dataset(group, name, type, 1, dims, NULL);
+        /* the memory rows are 65 bytes with their 0; the file's 64 */
+        hid_t memory = H5Tcopy(H5T_C_S1);
+        H5Tset_size(memory, SGDMC_FINGERPRINT_SIZE);
+        status = dset < 0 || H5Dwrite(dset, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                      inputs->sha256[(long)kind * inputs->cells]) < 0;
+        H5Tclose(memory);
+        if (dset >= 0)
+            H5Dclose(dset);
+    }
+    H5Tclose(type);
+    H5Gclose(group);
+    return status ? -1 : 0;
+}
+
+/* The columns of /runs besides the result fields: the grid's, seed, rank, done. */
+static long long task_column_bytes(const sgdmc_study *study)
+{
+    long long per_task = 8 /* seed */ + 4 /* rank */ + 1 /* done */;
+    for (int a = 0; a < study->axis_count; a++) {
+        const sgdmc_grid_axis *axis = &study->axes[a];
+        if (sgdmc_option_find(&sgdmc_train_options, axis->key)->type->numeric) {
+            per_task += 8;
+            continue;
+        }
+        size_t longest = 1;
+        for (int i = 0; i < axis->count; i++)
+            if (strlen(axis->values[i]) > longest)
+                longest = strlen(axis->values[i]);
+        per_task += (long long)longest;
+    }
+    return per_task * study->tasks;
+}
+
+/* HDF5's metadata besides the raw data: object headers, the root's and the
+ * groups' link storage, attributes (the config text among them). */
+enum { METADATA_BASE = 64 << 10, METADATA_PER_DATASET = 2 << 10 };
+
+long long sgdmc_results_file_bytes(const sgdmc_study *study)
+{
+    const int datasets = sgdmc_result_field_count + study->axis_count + 3 + SGDMC_INPUT_KINDS;
+    return sgdmc_result_h5_bytes(study->tasks, max_depth_of(study), study->trajectory) +
+           task_column_bytes(study) +
+           (long long)SGDMC_INPUT_KINDS * (SGDMC_FINGERPRINT_SIZE - 1) * study->cells +
+           2 * (long long)strlen(study->text) + METADATA_BASE +
+           (long long)METADATA_PER_DATASET * datasets;
+}
+
+/* Reserves `bytes` of disk for the file at `path` before HDF5 writes it
+ * (blocks beyond its end, its size unchanged): a full disk or a quota then
+ * fails here, with the OS's reason, instead of in the middle of an HDF5
+ * call. 0, also where the file system cannot reserve (the writes then find
+ * out); -1 with errno. */
+static int reserve_space(const char *path, long long bytes)
+{
+    if (getenv("SGDMC_FAULT_SKIP_RESERVE"))
+        return 0; /* tests: reach the full disk inside HDF5 */
+    const int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    int status = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes);
+    if (status && (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL))
+        status = 0;
+    const int saved = errno;
+    close(fd);
+    errno = saved;
+    return status;
+}
+
+/* Builds the complete results file at `path` through HDF5's serial driver:
+ * attributes, task columns, input fingerprints, every dataset at full size
+ * with its fill. 0, -1 with the first failure's reason, or SGDMC_CANCELLED;
+ * the caller removes the file unless 0. */
+static int build_file(const char *path, const sgdmc_study *study, int ranks,
+                      const sgdmc_study_inputs *inputs, const sgdmc_cancel *cancel,
+                      char *reason, size_t size)
+{
+    sgdmc_h5_failure failure;
+    sgdmc_h5_watch_failures(&failure);
     sgdmc_results_file skeleton = {.rank = -1, .done = -1}, *f = &skeleton;
     f->tasks = study->tasks;
-    hid_t fapl = mpio_access(comm);
-    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     int status = f->file < 0;
-    char created[64];
-    time_t now = time(NULL);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    status |= write_string_attribute(f->file, "config", study->text);
-    status |= write_string_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
-    status |= sgdmc_result_h5_write_format_version(f->file);
-    status |= write_string_attribute(f->file, "created", created);
-    status |= write_long_attribute(f->file, "ranks", ranks);
-    status |= write_long_attribute(f->file, "tasks", study->tasks);
-    status |= write_long_attribute(f->file, "seeds", study->seeds);
-    status |= write_grid_keys_attribute(f->file, study);
-    hid_t runs = H5Gcreate2(f->file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    status |= runs < 0;
-    const hsize_t rows[1] = {(hsize_t)study->tasks};
-    const int minus_one = -1;
-    const unsigned char zero = 0;
-    if (runs >= 0) {
-        f->fields = sgdmc_result_h5_create(runs, study->tasks, max_depth_of(study),
-                                           study->trajectory);
-        f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
-        f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
+    bool cancelled = false;
+    hid_t runs = -1;
+    if (!status && reserve_space(path, sgdmc_results_file_bytes(study))) {
+        snprintf(failure.reason, sizeof failure.reason, "%s", strerror(errno));
+        status = -1;
     }
-    status |= !f->fields || f->rank < 0 || f->done < 0;
-    status |= write_task_columns(runs, study, me == 0);
+    if (!status) {
+        char created[64];
+        time_t now = time(NULL);
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        status |= write_string_attribute(f->file, "config", study->text);
+        status |= write_string_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
+        status |= sgdmc_result_h5_write_format_version(f->file);
+        status |= write_string_attribute(f->file, "created", created);
+        status |= write_long_attribute(f->file, "ranks", ranks);
+        status |= write_long_attribute(f->file, "tasks", study->tasks);
+        status |= write_long_attribute(f->file, "seeds", study->seeds);
+        status |= write_grid_keys_attribute(f->file, study);
+        status |= write_inputs(f->file, inputs);
+        runs = H5Gcreate2(f->file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        status |= runs < 0;
+    }
+    if (!status) {
+        const hsize_t rows[1] = {(hsize_t)study->tasks};
+        const int minus_one = -1;
+        const unsigned char zero = 0;
+        f->fields = sgdmc_result_h5_create(runs, study->tasks, max_depth_of(study),
+                                           study->trajectory, cancel);
+        cancelled = !f->fields && sgdmc_cancel_requested(cancel);
+        status |= !f->fields;
+        if (!status)
+            f->rank = create_dataset(runs, "rank", H5T_STD_I32LE, 1, rows, &minus_one);
+        if (!status && f->rank >= 0)
+            f->done = create_dataset(runs, "done", H5T_STD_U8LE, 1, rows, &zero);
+        status |= f->rank < 0 || f->done < 0;
+        if (!status)
+            status |= write_task_columns(runs, study);
+    }
     if (runs >= 0)
         H5Gclose(runs);
     close_datasets(f);
+    /* A failed file cannot be flushed on a full disk, and HDF5 1.10 crashes
+     * at exit on a file whose close failed: empty it first (its space
+     * freed), so that the close's few metadata writes find room. */
+    if (status && f->file >= 0 && truncate(path, 0) != 0)
+        status = -1;
     if (f->file >= 0)
         status |= H5Fclose(f->file) < 0;
-    int any_failed;
-    MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_BOR, comm);
-    return any_failed ? -1 : 0;
+    sgdmc_h5_unwatch_failures();
+    snprintf(reason, size, "%s", failure.reason[0] ? failure.reason : "an HDF5 error");
+    return cancelled ? SGDMC_CANCELLED : status ? -1 : 0;
 }
 
-sgdmc_results_file *sgdmc_results_create(MPI_Comm comm, const char *path,
-                                         const sgdmc_study *study, int ranks, int force,
-                                         char *err, size_t errlen)
+/* Refuses a file that cannot fit: checked before anything is written. The
+ * statvfs figure is what an unprivileged writer may use; a quota may be
+ * smaller, which the build then reports with the OS's reason. */
+static int check_free_space(const char *path, const sgdmc_study *study, char *err,
+                            size_t errlen)
 {
-    int me;
-    MPI_Comm_rank(comm, &me);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int exists = me == 0 ? access(path, F_OK) == 0 : 0;
-    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
-    if (exists && !force) {
+    if (getenv("SGDMC_FAULT_SKIP_SPACE_CHECK"))
+        return 0; /* tests: reach the full disk inside HDF5 */
+    char folder[SGDMC_PATH_MAX];
+    snprintf(folder, sizeof folder, "%s", path);
+    struct statvfs fs;
+    if (statvfs(dirname(folder), &fs) != 0)
+        return 0; /* the build will say what is wrong with the folder */
+    const long long needed = sgdmc_results_file_bytes(study);
+    const long long available = (long long)fs.f_bavail * (long long)fs.f_frsize;
+    if (available >= needed)
+        return 0;
+    snprintf(err, errlen,
+             "%s: needs %.3g MB but its file system has %.3g MB free: No space left on device",
+             path, (double)needed / 1e6, (double)available / 1e6);
+    return -1;
+}
+
+/* Rank 0 alone: checks, fingerprints and builds the file, then renames it
+ * into place; 0, -1 or SGDMC_CANCELLED with nothing left behind. */
+static int create_on_rank_0(const char *path, const sgdmc_study *study, int ranks, int force,
+                            const sgdmc_cancel *cancel, char *err, size_t errlen)
+{
+    if (access(path, F_OK) == 0 && !force) {
         snprintf(err, errlen, "%s: exists; use --resume to continue it or --force to replace it",
                  path);
-        return NULL;
+        return -1;
     }
+    if (check_free_space(path, study, err, errlen))
+        return -1;
+    sgdmc_study_inputs inputs;
+    if (sgdmc_study_inputs_compute(study, &inputs, err, errlen))
+        return -1;
     /* Built under a temporary name and renamed when complete: a process
      * killed while creating leaves no half-made file under `path`. */
-    char partial[SGDMC_PATH_MAX + 16];
+    char partial[SGDMC_PATH_MAX + 16], reason[256];
     snprintf(partial, sizeof partial, "%s.creating", path);
-    if (create_skeleton(comm, partial, study, ranks)) {
-        snprintf(err, errlen, "%s: cannot create the results file", partial);
-        return NULL;
-    }
-    int renamed = me == 0 ? rename(partial, path) == 0 : 0;
-    MPI_Bcast(&renamed, 1, MPI_INT, 0, comm);
-    if (!renamed) {
-        snprintf(err, errlen, "%s: cannot rename it to %s", partial, path);
-        return NULL;
-    }
-    return sgdmc_results_open(comm, path, study, err, errlen);
+    const int status = build_file(partial, study, ranks, &inputs, cancel, reason, sizeof reason);
+    sgdmc_study_inputs_free(&inputs);
+    if (status == 0 && rename(partial, path) == 0)
+        return 0;
+    if (status == 0)
+        snprintf(err, errlen, "%s: cannot rename %s to it: %s", path, partial, strerror(errno));
+    else if (status == -1)
+        snprintf(err, errlen, "%s: cannot create it: %s", path, reason);
+    else
+        snprintf(err, errlen, "%s: stopped by a signal before it was complete", path);
+    unlink(partial);
+    return status == 0 ? -1 : status;
 }
 
 /* A string attribute of the file root, malloc'd; NULL if missing. */
@@ -354,27 +495,100 @@ static hid_t open_column(hid_t file, const char *path, const char *name, char *e
     return d;
 }
 
-sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sgdmc_study *study,
-                                       char *err, size_t errlen)
+/* Compares the input files' fingerprints stored at creation with their
+ * content now; -1 naming the first file that changed. */
+static int check_inputs(hid_t file, const char *path, const sgdmc_study *study, char *err,
+                        size_t errlen)
+{
+    sgdmc_study_inputs now;
+    if (sgdmc_study_inputs_compute(study, &now, err, errlen))
+        return -1;
+    char(*then)[SGDMC_FINGERPRINT_SIZE] = calloc((size_t)study->cells, sizeof *then);
+    int status = then ? 0 : -1;
+    if (!then)
+        snprintf(err, errlen, "out of memory");
+    hid_t memory = H5Tcopy(H5T_C_S1);
+    H5Tset_size(memory, SGDMC_FINGERPRINT_SIZE);
+    for (int kind = 0; kind < SGDMC_INPUT_KINDS && status == 0; kind++) {
+        char link[64];
+        snprintf(link, sizeof link, "inputs/%s_sha256", sgdmc_input_keys[kind]);
+        const bool stored = H5Lexists(file, "inputs", H5P_DEFAULT) > 0 &&
+                            H5Lexists(file, link, H5P_DEFAULT) > 0;
+        memset(then, 0, (size_t)study->cells * sizeof *then);
+        if (stored) {
+            hid_t dset = H5Dopen2(file, link, H5P_DEFAULT);
+            hid_t space = dset >= 0 ? H5Dget_space(dset) : -1;
+            const bool shaped = space >= 0 && H5Sget_simple_extent_npoints(space) == study->cells;
+            if (!shaped || H5Dread(dset, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, then) < 0) {
+                snprintf(err, errlen, "%s: cannot read /%s", path, link);
+                status = -1;
+            }
+            if (space >= 0)
+                H5Sclose(space);
+            if (dset >= 0)
+                H5Dclose(dset);
+        }
+        for (long cell = 0; cell < study->cells && status == 0; cell++) {
+            const char *current = now.sha256[(long)kind * study->cells + cell];
+            if (!strcmp(current, then[cell]))
+                continue;
+            sgdmc_train_config config;
+            sgdmc_study_task(study, cell * study->seeds, &config, NULL);
+            const char *file_path = sgdmc_input_path(&config, kind);
+            char where[512];
+            sgdmc_study_describe_cell(study, cell, where, sizeof where);
+            snprintf(err, errlen,
+                     "%s: the %s file %s%s%s has changed since the study started (SHA-256 "
+                     "%.12s... then, %.12s... now); restore it, or start over with --force",
+                     path, sgdmc_input_keys[kind], file_path ? file_path : "(none)",
+                     where[0] ? " of grid cell " : "", where,
+                     then[cell][0] ? then[cell] : "(none)", current[0] ? current : "(none)");
+            status = -1;
+        }
+    }
+    H5Tclose(memory);
+    free(then);
+    sgdmc_study_inputs_free(&now);
+    return status;
+}
+
+/* Rank 0, before anything is opened for writing: is `path` this study's
+ * file, from this version, with the same input files? */
+static int check_resumable(const char *path, const sgdmc_study *study, char *err,
+                           size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (file < 0) {
+        snprintf(err, errlen, "%s: cannot open it as an HDF5 results file", path);
+        return -1;
+    }
+    int status = check_same_study(file, path, study, err, errlen);
+    if (status == 0)
+        status = check_inputs(file, path, study, err, errlen);
+    H5Fclose(file);
+    return status;
+}
+
+/* Collective: opens the file through MPI-IO for the rows' writes. */
+static sgdmc_results_file *open_for_rows(MPI_Comm comm, const char *path,
+                                         const sgdmc_study *study, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     sgdmc_results_file *f = calloc(1, sizeof *f);
-    if (!f) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+    int status = f ? 0 : -1;
+    if (f) {
+        f->tasks = study->tasks;
+        f->rank = f->done = -1;
+        const char *fault = getenv("SGDMC_FAULT_WRITES");
+        f->writes_before_fault = fault ? strtol(fault, NULL, 10) : -1;
+        hid_t fapl = mpio_access(comm);
+        f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+        H5Pclose(fapl);
+        status = f->file < 0 ? -1 : 0;
     }
-    f->tasks = study->tasks;
-    f->rank = f->done = -1;
-    hid_t fapl = mpio_access(comm);
-    f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
-    int status = 0;
-    if (f->file < 0) {
-        snprintf(err, errlen, "%s: cannot open it as an HDF5 file for writing", path);
-        status = -1;
-    } else {
-        status = check_same_study(f->file, path, study, err, errlen);
-    }
+    if (status)
+        snprintf(err, errlen, "%s: cannot open it for writing through MPI-IO", path);
     if (!status) {
         hid_t runs = H5Lexists(f->file, "runs", H5P_DEFAULT) > 0
                          ? H5Gopen2(f->file, "runs", H5P_DEFAULT)
@@ -397,13 +611,47 @@ sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sg
     if (any_failed) {
         if (!status)
             snprintf(err, errlen, "%s: another rank could not open it", path);
-        if (f->file >= 0)
+        if (f && f->file >= 0)
             sgdmc_results_close(f);
         else
             free(f);
         return NULL;
     }
     return f;
+}
+
+sgdmc_results_file *sgdmc_results_open(MPI_Comm comm, const char *path, const sgdmc_study *study,
+                                       char *err, size_t errlen)
+{
+    int me;
+    MPI_Comm_rank(comm, &me);
+    int status = me == 0 ? check_resumable(path, study, err, errlen) : 0;
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (status) {
+        if (me != 0)
+            snprintf(err, errlen, "%s: rank 0 refused to resume it", path);
+        return NULL;
+    }
+    return open_for_rows(comm, path, study, err, errlen);
+}
+
+int sgdmc_results_create(MPI_Comm comm, const char *path, const sgdmc_study *study, int ranks,
+                         int force, const sgdmc_cancel *cancel, sgdmc_results_file **file,
+                         char *err, size_t errlen)
+{
+    int me;
+    MPI_Comm_rank(comm, &me);
+    *file = NULL;
+    /* the other ranks wait here, outside HDF5, whatever happens on rank 0 */
+    int status = me == 0 ? create_on_rank_0(path, study, ranks, force, cancel, err, errlen) : 0;
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (status) {
+        if (me != 0)
+            snprintf(err, errlen, "%s: rank 0 could not create it", path);
+        return status;
+    }
+    *file = open_for_rows(comm, path, study, err, errlen);
+    return *file ? 0 : -1;
 }
 
 int sgdmc_results_read_done(sgdmc_results_file *f, long first, long count, unsigned char *done)
@@ -444,19 +692,32 @@ static int write_column(hid_t dset, hid_t mem_type, long first, int count, const
 }
 
 int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
-                        const sgdmc_result *results, int rank)
+                        const sgdmc_result *results, int rank, char *reason, size_t size)
 {
-    if (ensure_buffers(f, (size_t)count))
+    if (f->writes_before_fault == 0) {
+        snprintf(reason, size, "%s (injected by SGDMC_FAULT_WRITES)", strerror(EIO));
         return -1;
+    }
+    if (f->writes_before_fault > 0)
+        f->writes_before_fault--;
+    if (ensure_buffers(f, (size_t)count)) {
+        snprintf(reason, size, "out of memory");
+        return -1;
+    }
+    sgdmc_h5_failure failure;
+    sgdmc_h5_watch_failures(&failure);
     int status = sgdmc_result_h5_write(f->fields, first, count, results);
     for (int i = 0; i < count; i++)
         f->ranks[i] = rank;
     status |= write_column(f->rank, H5T_NATIVE_INT, first, count, f->ranks);
-    if (status)
-        return -1;
-    /* done last: a row flagged done has all its values in the file */
-    memset(f->flags, 1, (size_t)count);
-    return write_column(f->done, H5T_NATIVE_UINT8, first, count, f->flags);
+    if (!status) {
+        /* done last: a row flagged done has all its values in the file */
+        memset(f->flags, 1, (size_t)count);
+        status = write_column(f->done, H5T_NATIVE_UINT8, first, count, f->flags);
+    }
+    sgdmc_h5_unwatch_failures();
+    snprintf(reason, size, "%s", failure.reason);
+    return status ? -1 : 0;
 }
 
 int sgdmc_results_close(sgdmc_results_file *f)

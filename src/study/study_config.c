@@ -261,9 +261,10 @@ void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *confi
     config->trajectory = s->trajectory;
 }
 
-/* The cell's values as "width=4, depth=2" for messages. */
-static void describe_cell(const sgdmc_study *s, const int *index, char *buf, size_t len)
+void sgdmc_study_describe_cell(const sgdmc_study *s, long cell, char *buf, size_t len)
 {
+    int index[SGDMC_STUDY_MAX_AXES];
+    sgdmc_study_axis_indices(s, cell * s->seeds, index);
     buf[0] = '\0';
     for (int a = 0; a < s->axis_count; a++) {
         size_t used = strlen(buf);
@@ -277,14 +278,13 @@ static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
 {
     for (long cell = 0; cell < s->cells; cell++) {
         sgdmc_train_config config;
-        int index[SGDMC_STUDY_MAX_AXES];
-        sgdmc_study_task(s, cell * s->seeds, &config, index);
+        sgdmc_study_task(s, cell * s->seeds, &config, NULL);
         config.steps = 0;
         char why[1024];
         sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, why, sizeof why);
         if (!trainer) {
             char where[512];
-            describe_cell(s, index, where, sizeof where);
+            sgdmc_study_describe_cell(s, cell, where, sizeof where);
             snprintf(err, errlen, "%s: grid cell %s%s%s", s->path, where, *where ? ": " : "", why);
             return -1;
         }

@@ -2,10 +2,18 @@
  * timed evaluation of every grid cell, scaled to the full runs. */
 
 #include "sgdmc/base/clock.h"
+#include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
 enum { TIMED_STEPS = 200, TIMED_ESTIMATE_STARTS = 2 };
+
+/* A dry run stops on SIGINT/SIGTERM like a study, however long an R* takes. */
+static int stop_requested(void *unused)
+{
+    (void)unused;
+    return sgdmc_stop_signal_received() != 0;
+}
 
 /* Seconds of the cell's runs: the first run's, times the seeds, plus the
  * one-off cost of a trainer (R*, computed once per problem and process, so
@@ -29,6 +37,7 @@ static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cac
     if (!trainer)
         return -1.0;
     sgdmc_trainer_set_rstar_cache(trainer, cache);
+    sgdmc_trainer_set_poll(trainer, stop_requested, NULL);
     /* the first run also computes what a trainer keeps (R*), the second
      * only evaluates */
     sgdmc_result result;
@@ -44,7 +53,7 @@ static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cac
         sgdmc_result_free(&result);
     const long timed = steps < TIMED_STEPS ? steps : TIMED_STEPS;
     start = sgdmc_now_seconds();
-    for (long s = 0; s < timed; s++)
+    for (long s = 0; s < timed && status == 0; s++)
         sgdmc_trainer_step(trainer);
     const double per_step = timed ? (sgdmc_now_seconds() - start) / (double)timed : 0.0;
     sgdmc_trainer_free(trainer);

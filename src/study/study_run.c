@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include "sgdmc/base/clock.h"
-#include "sgdmc/study/progress.h"
-#include "sgdmc/study/results_file.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/run/train.h"
+#include "sgdmc/study/claim.h"
+#include "sgdmc/study/progress.h"
+#include "sgdmc/study/results_file.h"
 
 enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL };
 
@@ -34,6 +35,7 @@ static const long IDLE_SLEEP_MAX_NS = 1000000;
 
 typedef struct {
     const sgdmc_study *study;
+    const char *path;        /* of the results file, for messages */
     sgdmc_results_file *file;
     int rank;
     sgdmc_trainer *trainer;  /* kept from task to task within a grid cell */
@@ -42,17 +44,29 @@ typedef struct {
     sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
     sgdmc_poll_fn poll;      /* non-zero: stop now */
     void *poll_context;
-    bool failed;
+    bool failed;             /* a task could not run: the study fails */
+    bool write_failed;       /* rows could not be written: the study stops, to be resumed */
 } runner;
 
+/* Writes the buffered rows of tasks first .. first+count-1 and frees them.
+ * A failed write stops this rank like a signal: the rows written before
+ * stay done, these are not, and --resume runs them once the cause is gone. */
 static int write_rows(runner *r, long first, int count)
 {
-    int status = count ? sgdmc_results_write(r->file, first, count, r->rows, r->rank) : 0;
+    char reason[256] = "";
+    const int status =
+        count ? sgdmc_results_write(r->file, first, count, r->rows, r->rank, reason,
+                                    sizeof reason)
+              : 0;
     for (int i = 0; i < count; i++)
         sgdmc_result_free(&r->rows[i]);
-    if (status)
-        fprintf(stderr, "sgdmc study: rank %d: cannot write rows %ld..%ld of the results file\n",
-                r->rank, first, first + count - 1);
+    if (status) {
+        fprintf(stderr,
+                "sgdmc study: rank %d: cannot write rows %ld..%ld of %s: %s; stopping (rows "
+                "written before stay done: run again with --resume once the cause is gone)\n",
+                r->rank, first, first + count - 1, r->path, reason);
+        r->write_failed = true;
+    }
     return status;
 }
 
@@ -88,11 +102,12 @@ static sgdmc_trainer *trainer_for(runner *r, long task)
  * and written: always a prefix of the chunk. */
 static long run_chunk(runner *r, long first, long count)
 {
-    long done = 0;
+    long done = 0; /* run and written */
     int buffered = 0;
     double last_write = sgdmc_now_seconds();
-    while (done < count && !r->failed && !r->poll(r->poll_context)) {
-        const long task = first + done;
+    while (done + buffered < count && !r->failed && !r->write_failed &&
+           !r->poll(r->poll_context)) {
+        const long task = first + done + buffered;
         sgdmc_trainer *trainer = trainer_for(r, task);
         if (!trainer) {
             r->failed = true;
@@ -107,17 +122,15 @@ static long run_chunk(runner *r, long first, long count)
             break;
         }
         buffered++;
-        done++;
         if (buffered == ROWS_PER_WRITE || sgdmc_now_seconds() - last_write >= WRITE_INTERVAL) {
-            r->failed |= write_rows(r, task + 1 - buffered, buffered) != 0;
+            if (write_rows(r, first + done, buffered) == 0)
+                done += buffered;
             buffered = 0;
             last_write = sgdmc_now_seconds();
         }
     }
-    if (write_rows(r, first + done - buffered, buffered)) {
-        r->failed = true;
-        done -= buffered;
-    }
+    if (write_rows(r, first + done, buffered) == 0)
+        done += buffered;
     return done;
 }
 
@@ -143,7 +156,20 @@ typedef struct {
     int finished_workers;
     double last_serve;
     sgdmc_progress *progress;
+    sgdmc_claim *claim;      /* the results file's, renewed while the study runs */
+    char claim_lost[1024];   /* why the study stopped writing, when it lost its claim */
 } dispatcher;
+
+/* Renews the claim's heartbeat; losing the claim stops the study at once. */
+static void keep_claim(dispatcher *d)
+{
+    if (!d->claim || d->claim_lost[0])
+        return;
+    if (sgdmc_claim_refresh(d->claim, d->claim_lost, sizeof d->claim_lost)) {
+        fprintf(stderr, "sgdmc study: %s\n", d->claim_lost);
+        d->failed = d->stopping = true;
+    }
+}
 
 /* Reads the done flags in blocks and keeps the pending tasks as ranges. */
 static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
@@ -245,6 +271,7 @@ static void serve(dispatcher *d)
 {
     if (sgdmc_stop_signal_received())
         d->stopping = true;
+    keep_claim(d);
     for (;;) {
         int arrived;
         MPI_Status status;
@@ -270,10 +297,13 @@ static void serve(dispatcher *d)
 static int master_poll(void *context)
 {
     dispatcher *d = context;
-    if (d->ranks > 1 && sgdmc_now_seconds() - d->last_serve >= SERVE_INTERVAL)
+    if (d->ranks > 1 && sgdmc_now_seconds() - d->last_serve >= SERVE_INTERVAL) {
         serve(d);
-    else if (sgdmc_stop_signal_received())
-        d->stopping = true;
+    } else {
+        if (sgdmc_stop_signal_received())
+            d->stopping = true;
+        keep_claim(d);
+    }
     return d->stopping;
 }
 
@@ -287,6 +317,7 @@ static void wait_for_message(dispatcher *d)
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &arrived, MPI_STATUS_IGNORE);
         if (arrived || (!d->stopping && sgdmc_stop_signal_received()))
             return;
+        keep_claim(d);
         sgdmc_progress_update(d->progress, d->done_before + d->completed);
         const struct timespec pause = {0, sleep_ns};
         nanosleep(&pause, NULL);
@@ -304,7 +335,7 @@ static void run_master(dispatcher *d, runner *r)
             const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
             const long long report[REPORT_LENGTH] = {
                 done, (long long)(1e9 * (sgdmc_now_seconds() - start)),
-                r->failed ? FLAG_FAILED : 0};
+                (r->failed ? FLAG_FAILED : 0) | (r->write_failed ? FLAG_STOPPING : 0)};
             absorb_report(d, report);
             if (done < chunk.end - chunk.first)
                 d->stopping = true;
@@ -353,20 +384,64 @@ static void run_worker(MPI_Comm comm, runner *r)
 
 /* ---- the whole study --------------------------------------------------------- */
 
-static sgdmc_results_file *open_output(MPI_Comm comm, const sgdmc_study *study,
-                                       const sgdmc_study_options *o, char *err, size_t errlen)
+/* While rank 0 builds the results file: stop on a signal, keep the claim. */
+typedef struct {
+    sgdmc_claim *claim;
+    char lost[1024];
+} creation_watch;
+
+static int creation_poll(void *context)
+{
+    creation_watch *w = context;
+    if (w->claim && !w->lost[0])
+        sgdmc_claim_refresh(w->claim, w->lost, sizeof w->lost);
+    return sgdmc_stop_signal_received() || w->lost[0];
+}
+
+/* Creates or reopens the results file: 0, -1 or SGDMC_CANCELLED. */
+static int open_output(MPI_Comm comm, const sgdmc_study *study, const sgdmc_study_options *o,
+                       sgdmc_claim *claim, sgdmc_results_file **file, char *err, size_t errlen)
 {
     int me, ranks;
     MPI_Comm_rank(comm, &me);
     MPI_Comm_size(comm, &ranks);
     int exists = me == 0 ? access(o->output, F_OK) == 0 : 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
-    if (o->resume && exists)
-        return sgdmc_results_open(comm, o->output, study, err, errlen);
+    if (o->resume && exists) {
+        *file = sgdmc_results_open(comm, o->output, study, err, errlen);
+        return *file ? 0 : -1;
+    }
     if (o->resume && me == 0 && o->progress)
         fprintf(o->progress, "sgdmc study: %s does not exist yet: starting the study\n",
                 o->output);
-    return sgdmc_results_create(comm, o->output, study, ranks, o->force, err, errlen);
+    creation_watch watch = {.claim = claim};
+    const sgdmc_cancel cancel = {creation_poll, &watch};
+    const int status = sgdmc_results_create(comm, o->output, study, ranks, o->force,
+                                            me == 0 ? &cancel : NULL, file, err, errlen);
+    if (watch.lost[0])
+        snprintf(err, errlen, "%s", watch.lost);
+    return watch.lost[0] ? -1 : status;
+}
+
+/* Rank 0 claims the results file for the study's whole life; every rank
+ * learns whether it did. */
+static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim **claim,
+                        char *err, size_t errlen)
+{
+    int me;
+    MPI_Comm_rank(comm, &me);
+    int claimed = 1;
+    if (me == 0) {
+        char note[1024];
+        *claim = sgdmc_claim_take(o->output, note, sizeof note, err, errlen);
+        claimed = *claim != NULL;
+        if (note[0])
+            fprintf(stderr, "sgdmc study: %s: %s\n", o->output, note);
+    }
+    MPI_Bcast(&claimed, 1, MPI_INT, 0, comm);
+    if (!claimed && me != 0)
+        snprintf(err, errlen, "%s: rank 0 could not claim it", o->output);
+    return claimed ? 0 : -1;
 }
 
 sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
@@ -375,16 +450,24 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     int me, ranks;
     MPI_Comm_rank(comm, &me);
     MPI_Comm_size(comm, &ranks);
-    sgdmc_results_file *file = open_output(comm, study, o, err, errlen);
-    if (!file)
+    err[0] = '\0';
+    sgdmc_claim *claim = NULL;
+    if (claim_output(comm, o, &claim, err, errlen))
         return SGDMC_STUDY_FAILED;
+    sgdmc_results_file *file = NULL;
+    const int opened = open_output(comm, study, o, claim, &file, err, errlen);
+    if (opened) {
+        sgdmc_claim_release(claim);
+        return opened == SGDMC_CANCELLED ? SGDMC_STUDY_INTERRUPTED : SGDMC_STUDY_FAILED;
+    }
     MPI_Comm protocol; /* the dispatch messages never meet MPI-IO's own */
     MPI_Comm_dup(comm, &protocol);
     dispatcher d = {.comm = protocol,
                     .ranks = ranks,
                     .chunk_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds
-                                                            : SGDMC_CHUNK_SECONDS};
-    runner r = {.study = study, .file = file, .rank = me, .trainer_cell = -1};
+                                                            : SGDMC_CHUNK_SECONDS,
+                    .claim = claim};
+    runner r = {.study = study, .path = o->output, .file = file, .rank = me, .trainer_cell = -1};
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
     r.rstar_cache = o->rstar_cache;
     int setup_failed = !r.rows;
@@ -403,13 +486,14 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);
-        outcome = d.failed                                  ? SGDMC_STUDY_FAILED
+        outcome = d.failed                            ? SGDMC_STUDY_FAILED
                   : d.completed == d.pending_at_start ? SGDMC_STUDY_COMPLETE
-                                                            : SGDMC_STUDY_INTERRUPTED;
+                                                      : SGDMC_STUDY_INTERRUPTED;
         sgdmc_progress_finish(d.progress, d.done_before + d.completed,
-                              outcome == SGDMC_STUDY_COMPLETE      ? "complete"
-                              : outcome == SGDMC_STUDY_INTERRUPTED ? "interrupted: resume with --resume"
-                                                                   : "failed");
+                              outcome == SGDMC_STUDY_COMPLETE ? "complete"
+                              : outcome == SGDMC_STUDY_INTERRUPTED
+                                  ? "interrupted: resume with --resume"
+                                  : "failed");
     } else {
         r.poll = worker_poll;
         run_worker(protocol, &r);
@@ -424,10 +508,13 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
     outcome = (sgdmc_study_outcome)shared;
     if (!any_failed && outcome == SGDMC_STUDY_FAILED)
-        snprintf(err, errlen, "a task failed (see the messages above)");
+        snprintf(err, errlen, "%s", d.claim_lost[0] ? d.claim_lost
+                                                    : "a task failed (see the messages above)");
     if (any_close_failed && outcome != SGDMC_STUDY_FAILED) {
         snprintf(err, errlen, "%s: cannot close the results file", o->output);
         outcome = SGDMC_STUDY_FAILED;
     }
+    /* a claim taken over meanwhile is the new writer's: release leaves it */
+    sgdmc_claim_release(claim);
     return outcome;
 }

@@ -25,6 +25,8 @@ typedef struct {
     void (*format)(const sgdmc_option *option, const void *target, char *buf, size_t size);
     bool numeric;   /* values are numbers (a study's grid column is float64, else text) */
     bool is_switch; /* may stand without a value: --skip means --skip=true */
+    /* the value as a cached result's key names it (sgdmc_options_key); NULL: format */
+    void (*key)(const sgdmc_option *option, const void *target, char *buf, size_t size);
 } sgdmc_option_type;
 
 /* The generic types; `offset` locates the member, min/max bound numbers. */
@@ -35,6 +37,12 @@ extern const sgdmc_option_type sgdmc_option_seed;     /* unsigned long */
 extern const sgdmc_option_type sgdmc_option_bool;     /* bool: true/false/1/0 */
 extern const sgdmc_option_type sgdmc_option_choice;   /* int index into names */
 extern const sgdmc_option_type sgdmc_option_path;     /* char [SGDMC_PATH_MAX] */
+/* A file read as input (char [SGDMC_PATH_MAX]): keyed by its content's
+ * SHA-256, not its name, so that a cached result follows the bytes it was
+ * computed from. */
+extern const sgdmc_option_type sgdmc_option_input_file;
+/* The key of an input file: "sha256:HEX", or "unreadable:PATH". */
+void sgdmc_input_file_key(const char *path, char *buf, size_t size);
 
 /* What an option's value defines: a result that depends only on the problem
  * (R* of a one-layer network) or also on the estimate's set-up is keyed by

@@ -6,6 +6,7 @@
 #ifndef SGDMC_GRAM_H
 #define SGDMC_GRAM_H
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/net.h"
 
 typedef struct {
@@ -21,8 +22,10 @@ sgdmc_gram *sgdmc_gram_alloc(const sgdmc_arch *arch, int points);
 void sgdmc_gram_free(sgdmc_gram *gram);
 
 /* The measures at params for inputs x, feature-major [d][points], and
- * targets y [points]; -1 when the eigensolver fails. */
+ * targets y [points]; -1 when the eigensolver fails, SGDMC_CANCELLED when
+ * `cancel` (may be NULL) asked to stop while K was being formed (the
+ * eigensolver itself, at most 256 x 256, takes milliseconds). */
 int sgdmc_gram_measure(sgdmc_gram *gram, const double *params, const double *x, const double *y,
-                       sgdmc_gram_measures *out);
+                       const sgdmc_cancel *cancel, sgdmc_gram_measures *out);
 
 #endif

@@ -21,4 +21,18 @@ int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *param
 int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
                           char *err, size_t errlen);
 
+/* The first HDF5 failure while watched: the operating system's reason
+ * ("No space left on device", "Read-only file system") when HDF5's error
+ * stack names one, else HDF5's own description; "" while nothing failed. */
+typedef struct {
+    char reason[256];
+} sgdmc_h5_failure;
+
+/* Records the first failing HDF5 call's reason in `failure` until unwatched
+ * (HDF5 reports a failing API call to this hook before later calls clear
+ * its error stack). Not nested; HDF5 prints nothing meanwhile. */
+void sgdmc_h5_watch_failures(sgdmc_h5_failure *failure);
+/* Stops watching: HDF5 reports nothing, as everywhere in sgdmc. */
+void sgdmc_h5_unwatch_failures(void);
+
 #endif

@@ -13,14 +13,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/result.h"
 
 typedef struct sgdmc_result_datasets sgdmc_result_datasets;
 
 /* Creates every field's dataset in `runs` (collective under MPI-IO), the
- * trajectory fields only when trajectory > 0. NULL when HDF5 fails. */
+ * trajectory fields only when trajectory > 0. NULL when HDF5 fails or
+ * `cancel` (may be NULL; asked between datasets) says stop. */
 sgdmc_result_datasets *sgdmc_result_h5_create(hid_t runs, long tasks, int max_depth,
-                                              int trajectory);
+                                              int trajectory, const sgdmc_cancel *cancel);
+
+/* The raw bytes of those datasets. */
+long long sgdmc_result_h5_bytes(long tasks, int max_depth, int trajectory);
 
 /* Opens the datasets of the fields named in `wanted` (NULL-terminated, as
  * sgdmc_result_field_find spells them; NULL: every field, the trajectory's

@@ -19,6 +19,8 @@
 #ifndef SGDMC_CPWL_FIT_H
 #define SGDMC_CPWL_FIT_H
 
+#include "sgdmc/base/cancel.h"
+
 typedef struct sgdmc_cpwl_fit sgdmc_cpwl_fit;
 
 /* Runs the DP for up to max_knots knots. grid[0..n-1]: increasing, grid[0]
@@ -27,10 +29,11 @@ typedef struct sgdmc_cpwl_fit sgdmc_cpwl_fit;
  * cells). Fits whose risk exceeds risk_bound are not searched: a part of a
  * fit whose residual on [x, 1] already exceeds it is dropped, which is what
  * keeps the envelopes small (INFINITY: no pruning; slow). NULL when out of
- * memory or the input is malformed. */
+ * memory, the input is malformed, or `cancel` (may be NULL) asked to stop. */
 sgdmc_cpwl_fit *sgdmc_cpwl_fit_alloc(const double *grid, int n, const double *cell_m0,
                                      const double *cell_m1, const double *cell_m2,
-                                     int max_knots, double y_lo, double y_hi, double risk_bound);
+                                     int max_knots, double y_lo, double y_hi, double risk_bound,
+                                     const sgdmc_cancel *cancel);
 void sgdmc_cpwl_fit_free(sgdmc_cpwl_fit *fit);
 
 /* The best knot sets with at most `knots` knots (0 <= knots <= max_knots),

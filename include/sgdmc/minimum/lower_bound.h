@@ -30,6 +30,7 @@
 #ifndef SGDMC_LOWER_BOUND_H
 #define SGDMC_LOWER_BOUND_H
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/problem.h"
@@ -51,8 +52,10 @@ long sgdmc_arch_pieces(const sgdmc_arch *arch, const int *dead);
 
 /* A proven lower bound of the risk of every function with at most `pieces`
  * linear pieces on [0,1] for the problem of `config` (mse, no l2 term
- * counted), and how it is known. */
+ * counted), and how it is known; NaN when `cancel` (may be NULL) asked to
+ * stop. */
 double sgdmc_pieces_lower_bound(sgdmc_problem *problem, const sgdmc_train_config *config,
-                                long pieces, sgdmc_lower_source *source);
+                                long pieces, const sgdmc_cancel *cancel,
+                                sgdmc_lower_source *source);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/evaluate.h"
 #include "sgdmc/core/net.h"
@@ -37,29 +38,40 @@ void sgdmc_min_risk_free(sgdmc_min_risk *policy);
  * The cache must outlive the policy. Results are the same either way. */
 void sgdmc_min_risk_set_cache(sgdmc_min_risk *policy, sgdmc_rstar_cache *cache);
 
+/* Every long computation (the solver, the grid fit, the piece bound, the
+ * estimate) asks `cancel` (base/cancel.h; must outlive the policy; NULL:
+ * never cancelled). A cancelled computation leaves nothing behind: no
+ * cache entry, nothing remembered; asked again, it starts over. */
+void sgdmc_min_risk_set_cancel(sgdmc_min_risk *policy, const sgdmc_cancel *cancel);
+
+/* True when a computation since the last sgdmc_min_risk_value was
+ * cancelled: the values returned since then are not to be used. */
+bool sgdmc_min_risk_cancelled(const sgdmc_min_risk *policy);
+
 /* R*'s upper bound hi (min_risk) and how it is known (NaN and unknown when
  * it is not): the risk of a concrete network of the architecture, R* itself
- * where exact, or --min_risk. 0, or -1 when out of memory. */
+ * where exact, or --min_risk. 0, -1 when out of memory, or SGDMC_CANCELLED. */
 int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_source *source);
 
 /* R*'s proven lower bound lo for the run's architecture (lower_bound.h), for
- * hi's source (exact: R* itself; given: --min_risk); 0 or -1 when out of
- * memory. */
+ * hi's source (exact: R* itself; given: --min_risk); 0, -1 when out of
+ * memory, or SGDMC_CANCELLED. */
 int sgdmc_min_risk_lower(sgdmc_min_risk *policy, sgdmc_min_risk_source source, double hi,
                          double *lo, sgdmc_lower_source *lo_source);
 
 /* A proven lower bound of the risk of every network the run can reach when
  * dead[k - 1] neurons of layer k are dead for ever, or the network is
  * constant for ever (then Var g(X), mse only, by the risk's quadrature): the
- * piece bound of the surviving architecture. NaN when out of memory. */
+ * piece bound of the surviving architecture. NaN when out of memory or
+ * cancelled. */
 double sgdmc_min_risk_reachable(sgdmc_min_risk *policy, const int *dead, bool constant,
                                 sgdmc_lower_source *source);
 
-/* The L2 distance from the network `params` (final risk `risk`) to the
- * nearest known minimizer's function, NaN when none is known; for R* and
- * source as returned by sgdmc_min_risk_value. */
+/* The L2 distance from the network `params` (finite; final risk `risk`) to
+ * the nearest known minimizer's function, NaN when none is known; for R*
+ * and source as returned by sgdmc_min_risk_value. */
 double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, double risk,
-                               double rstar, sgdmc_min_risk_source source, bool diverged);
+                               double rstar, sgdmc_min_risk_source source);
 
 /* The certificate for ever of a finished result r (status, min_risk and
  * reachable_lo, tol and rtol filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,

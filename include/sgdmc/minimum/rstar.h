@@ -58,6 +58,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/problem.h"
@@ -91,9 +92,11 @@ int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int
  *   - a width-`width` network realizing the minimizer: params [3 width + 1]
  *     in net.h's layout for depth 1, input dim 1 (W1, b1, W2, b2); hinge i is
  *     w_i = +-1, b_i = -+t_i, v_i = a_i.
- * Any of rstar, lower_bound, params, minimizer may be NULL. */
+ * Any of rstar, lower_bound, params, minimizer, cancel may be NULL. Returns
+ * SGDMC_CANCELLED, with nothing written, when `cancel` asked to stop. */
 int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
                            double *rstar, double *lower_bound, double *params,
-                           sgdmc_pwl *minimizer, char *err, size_t errlen);
+                           sgdmc_pwl *minimizer, const sgdmc_cancel *cancel, char *err,
+                           size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/evaluate.h"
 
 typedef struct {
@@ -22,11 +23,12 @@ typedef struct {
 } sgdmc_rstar_estimate_result;
 
 /* Minimizes from starts[i * n .. (i + 1) * n) for i < start_count (n
- * parameters each) and writes the best end point to best_params [n]. 0, or
- * -1 when out of memory. Deterministic: the result depends only on the
+ * parameters each) and writes the best end point to best_params [n]. 0, -1
+ * when out of memory, or SGDMC_CANCELLED when `cancel` (may be NULL) asked
+ * to stop. Deterministic: the result depends only on the
  * evaluator's problem and the starts. */
 int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *starts,
-                         int start_count, int iterations, double *best_params,
-                         sgdmc_rstar_estimate_result *result);
+                         int start_count, int iterations, const sgdmc_cancel *cancel,
+                         double *best_params, sgdmc_rstar_estimate_result *result);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/result.h"
@@ -39,16 +40,17 @@ int sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed, char *err,
  * cache must outlive the trainer. Results are the same either way. */
 void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *trainer, sgdmc_rstar_cache *cache);
 
-/* Called every few steps of sgdmc_trainer_run: a study's master serves its
- * workers from here, and a non-zero return abandons the run (on SIGTERM). */
-typedef int (*sgdmc_poll_fn)(void *context);
+/* Called every few steps of sgdmc_trainer_run and throughout its R*
+ * computations, the Gram measures and the bounds (base/cancel.h): a
+ * study's master serves its workers from here, and a non-zero return
+ * abandons the run (on SIGTERM) within milliseconds. */
 void sgdmc_trainer_set_poll(sgdmc_trainer *trainer, sgdmc_poll_fn poll, void *context);
 
 /* One optimization step; returns its mini-batch loss (including the l2
  * penalty), as computed before the update. */
 double sgdmc_trainer_step(sgdmc_trainer *trainer);
 
-enum { SGDMC_RUN_ABANDONED = 1 };
+enum { SGDMC_RUN_ABANDONED = SGDMC_CANCELLED };
 
 /* The whole run from the current parameters: 0 when done,
  * SGDMC_RUN_ABANDONED when the poll function asked to stop (result empty),

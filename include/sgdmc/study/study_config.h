@@ -48,6 +48,10 @@ void sgdmc_study_free(sgdmc_study *study);
 /* The value index of each axis in task `task`: axis_index[a] for axis a. */
 void sgdmc_study_axis_indices(const sgdmc_study *study, long task, int *axis_index);
 
+/* Grid cell `cell` as "width=4, optimizer=adam" for messages ("" without a
+ * grid). */
+void sgdmc_study_describe_cell(const sgdmc_study *study, long cell, char *buf, size_t len);
+
 /* The configuration of task `task`; axis_index (may be NULL) receives the
  * value index of each axis. */
 void sgdmc_study_task(const sgdmc_study *study, long task, sgdmc_train_config *config,

@@ -27,11 +27,15 @@ typedef struct {
 
 typedef enum {
     SGDMC_STUDY_COMPLETE,    /* every task is done */
-    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1: resume it */
+    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1, or by a failed write
+                                (that rank said why): resume it */
     SGDMC_STUDY_FAILED,      /* err says why */
 } sgdmc_study_outcome;
 
-/* Collective over comm; every rank returns the same outcome. */
+/* Collective over comm; every rank returns the same outcome. Rank 0 holds
+ * the results file's claim (claim.h) from before the file is created or
+ * opened until it is closed. err is "" unless rank 0 has something to add
+ * to the progress line (always, when the study failed). */
 sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                     const sgdmc_study_options *options, char *err,
                                     size_t errlen);

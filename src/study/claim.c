@@ -1,0 +1,261 @@
+/* The results file's claim (claim.h). */
+#include "sgdmc/study/claim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sgdmc/base/clock.h"
+#include "sgdmc/base/options.h"
+
+enum { HOST_MAX = 256, JOB_MAX = 64, TAKE_ATTEMPTS = 4 };
+
+struct sgdmc_claim {
+    char path[SGDMC_PATH_MAX + 16]; /* FILE.h5.claim */
+    int fd;                         /* open for writing: futimens renews the heartbeat */
+    dev_t device;
+    ino_t inode;                    /* the claim file this process made */
+    double last_beat;               /* sgdmc_now_seconds() of the last renewal */
+};
+
+/* What a claim file says, and its heartbeat. */
+typedef struct {
+    char host[HOST_MAX];
+    long pid;
+    char job[JOB_MAX];
+    time_t heartbeat;
+    dev_t device;
+    ino_t inode;
+} holder;
+
+static void this_host(char *host)
+{
+    if (gethostname(host, HOST_MAX) != 0)
+        snprintf(host, HOST_MAX, "unknown");
+    host[HOST_MAX - 1] = '\0';
+}
+
+static const char *this_job(void)
+{
+    const char *job = getenv("SLURM_JOB_ID");
+    return job ? job : "";
+}
+
+/* Reads the claim at `path`; -1 with errno set when it cannot be read
+ * (ENOENT: it was released or broken meanwhile). */
+static int read_holder(const char *path, holder *h)
+{
+    memset(h, 0, sizeof *h);
+    const int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    char text[1024];
+    ssize_t got = -1;
+    if (fstat(fd, &st) == 0)
+        got = read(fd, text, sizeof text - 1);
+    const int saved = errno;
+    close(fd);
+    if (got < 0) {
+        errno = saved;
+        return -1;
+    }
+    text[got] = '\0';
+    h->heartbeat = st.st_mtime;
+    h->device = st.st_dev;
+    h->inode = st.st_ino;
+    h->pid = -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "host=", 5))
+            snprintf(h->host, sizeof h->host, "%s", line + 5);
+        else if (!strncmp(line, "pid=", 4))
+            h->pid = strtol(line + 4, NULL, 10);
+        else if (!strncmp(line, "slurm_job_id=", 13))
+            snprintf(h->job, sizeof h->job, "%s", line + 13);
+    }
+    return 0;
+}
+
+/* A zombie (killed, its parent not yet told) has exited: its state in
+ * /proc/PID/stat, the field after the parenthesized name, is Z. */
+static bool is_zombie(long pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    const size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    const char *close_paren = strrchr(text, ')');
+    return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
+static bool pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) && !is_zombie(pid);
+}
+
+/* Why the claim is stale ("" when it is live). */
+static void staleness(const holder *h, char *why, size_t len)
+{
+    char host[HOST_MAX];
+    this_host(host);
+    const bool here = !strcmp(h->host, host);
+    const double age = difftime(time(NULL), h->heartbeat);
+    why[0] = '\0';
+    if (here && !pid_alive(h->pid))
+        snprintf(why, len, "its process is gone");
+    else if (h->job[0] && !strcmp(h->job, this_job()) && !(here && pid_alive(h->pid)))
+        snprintf(why, len, "it is this SLURM job's own, from before a requeue");
+    else if (age > SGDMC_CLAIM_EXPIRY)
+        snprintf(why, len, "its heartbeat stopped %.0f s ago", age);
+}
+
+static void describe(const holder *h, char *buf, size_t len)
+{
+    snprintf(buf, len, "pid %ld on host %s%s%s, heartbeat %.0f s ago", h->pid, h->host,
+             h->job[0] ? ", SLURM job " : "", h->job, difftime(time(NULL), h->heartbeat));
+}
+
+/* Creates the claim file exclusively and writes who holds it; 0, -1 with
+ * errno (EEXIST: someone holds it). */
+static int create_claim(sgdmc_claim *c)
+{
+    c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (c->fd < 0)
+        return -1;
+    char host[HOST_MAX], started[64], text[1024];
+    this_host(host);
+    const time_t now = time(NULL);
+    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    const int len = snprintf(text, sizeof text,
+                             "sgdmc claim: this results file has one writer (docs/study.md)\n"
+                             "host=%s\npid=%ld\nslurm_job_id=%s\nstarted=%s\n",
+                             host, (long)getpid(), this_job(), started);
+    struct stat st;
+    if (write(c->fd, text, (size_t)len) != len || fsync(c->fd) != 0 || fstat(c->fd, &st) != 0) {
+        const int saved = errno ? errno : EIO;
+        close(c->fd);
+        unlink(c->path);
+        errno = saved;
+        return -1;
+    }
+    c->device = st.st_dev;
+    c->inode = st.st_ino;
+    c->last_beat = sgdmc_now_seconds();
+    return 0;
+}
+
+/* Moves the stale claim aside, unless someone else replaced it meanwhile
+ * (then puts that one back). 0 when the way is clear. */
+static int break_claim(const sgdmc_claim *c, const holder *stale)
+{
+    char aside[SGDMC_PATH_MAX + 64];
+    snprintf(aside, sizeof aside, "%s.stale.%ld", c->path, (long)getpid());
+    if (rename(c->path, aside) != 0)
+        return errno == ENOENT ? 0 : -1; /* already gone */
+    struct stat st;
+    if (stat(aside, &st) == 0 && (st.st_dev != stale->device || st.st_ino != stale->inode)) {
+        /* a fresh claim slipped in between our read and the rename */
+        if (link(aside, c->path) != 0)
+            errno = EEXIST;
+        unlink(aside);
+        return -1;
+    }
+    unlink(aside);
+    return 0;
+}
+
+sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notelen, char *err,
+                              size_t errlen)
+{
+    if (note && notelen)
+        note[0] = '\0';
+    err[0] = '\0';
+    sgdmc_claim *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", results_path);
+        return NULL;
+    }
+    snprintf(c->path, sizeof c->path, "%s.claim", results_path);
+    for (int attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
+        if (create_claim(c) == 0)
+            return c;
+        if (errno != EEXIST) {
+            snprintf(err, errlen, "%s: cannot claim it for writing (%s: %s)", results_path,
+                     c->path, strerror(errno));
+            break;
+        }
+        holder h;
+        if (read_holder(c->path, &h) != 0) {
+            if (errno == ENOENT)
+                continue; /* released meanwhile */
+            snprintf(err, errlen, "%s: cannot read its claim %s: %s", results_path, c->path,
+                     strerror(errno));
+            break;
+        }
+        char why[128], who[512];
+        staleness(&h, why, sizeof why);
+        describe(&h, who, sizeof who);
+        if (!why[0]) {
+            snprintf(err, errlen,
+                     "%s: another sgdmc study is writing it (%s); wait for it to end or stop "
+                     "it: a results file has one writer, even with --force",
+                     results_path, who);
+            break;
+        }
+        if (break_claim(c, &h) != 0)
+            continue;
+        if (note && notelen)
+            snprintf(note, notelen, "took over the stale claim of %s: %s", who, why);
+    }
+    if (!err[0])
+        snprintf(err, errlen, "%s: cannot claim it for writing (%s keeps changing)",
+                 results_path, c->path);
+    free(c);
+    return NULL;
+}
+
+int sgdmc_claim_refresh(sgdmc_claim *c, char *err, size_t errlen)
+{
+    const double now = sgdmc_now_seconds();
+    if (now - c->last_beat < SGDMC_CLAIM_HEARTBEAT)
+        return 0;
+    c->last_beat = now;
+    struct stat st;
+    if (stat(c->path, &st) != 0 || st.st_dev != c->device || st.st_ino != c->inode) {
+        holder h;
+        char who[512] = "nobody";
+        if (read_holder(c->path, &h) == 0)
+            describe(&h, who, sizeof who);
+        snprintf(err, errlen,
+                 "the claim %s is no longer this study's (now held by %s): stopping, so that "
+                 "the results file keeps one writer",
+                 c->path, who);
+        return -1;
+    }
+    /* a failed renewal is retried at the next heartbeat; the claim only
+     * goes stale after SGDMC_CLAIM_EXPIRY */
+    futimens(c->fd, NULL);
+    return 0;
+}
+
+void sgdmc_claim_release(sgdmc_claim *c)
+{
+    if (!c)
+        return;
+    struct stat st;
+    if (stat(c->path, &st) == 0 && st.st_dev == c->device && st.st_ino == c->inode)
+        unlink(c->path);
+    close(c->fd);
+    free(c);
+}
