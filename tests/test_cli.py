@@ -29,7 +29,10 @@ The checks, by section:
    final_risk exactly; the file holds W1..W{L+1} [n_k, n_{k-1}] and
    b1..b{L+1} [n_k]; saving over an existing file replaces it.
 5. divergence: sgd with --lr=100 diverges (seeds 0..4): exit 0, strict JSON,
-   status diverged, fewer steps than asked.
+   status diverged, fewer steps than asked; where the risk or parameters went
+   non-finite (these and adam with --eps=0), every end-of-run measure is null
+   and min_grad_norm is from before; a finite blow-up (--blowup=1e6) keeps its
+   measured final_risk, risk_gap, dist_to_min and grad_norm.
 6. convergence (paper 000, constant target): sgd with lr 0.5/(k+1)^0.6 for
    100000 steps reaches final_risk < 1e-4 for seeds 0..4, status converged,
    min_risk 0, risk_gap == final_risk, dist_to_min == sqrt(final_risk).
@@ -457,6 +460,41 @@ def check_divergence():
             check(f"{name}: status diverged", r["status"] == "diverged", f"result {r}")
             check(f"{name}: stopped before 200 steps", 0 <= r["steps"] < 200,
                   f"steps {r['steps']}")
+            consistent_unknowns(name, r)
+    # non-finite at once: Adam without eps divides 0 by 0 where a gradient vanishes
+    for seed in range(3):
+        name = f"adam eps 0, seed {seed}"
+        r = train(name, "--optimizer=adam", "--eps=0", "--steps=50", f"--seed={seed}")
+        if r and r["status"] == "diverged":
+            consistent_unknowns(name, r)
+    # a finite blow-up keeps its measurements: the end point exists
+    name = "sgd lr 1000, blowup 1e6"
+    r = train(name, "--optimizer=sgd", "--lr=1000", "--steps=50", "--blowup=1e6")
+    if r:
+        finite = isinstance(r["final_risk"], float) and r["final_risk"] > 1e6
+        check(f"{name}: diverged with its finite risk", r["status"] == "diverged" and finite,
+              f"result {r}")
+        if finite:
+            check(f"{name}: measured end point", isinstance(r["dist_to_min"], float) and
+                  isinstance(r["grad_norm"], float) and
+                  r["risk_gap"] == r["final_risk"] - r["min_risk"], f"result {r}")
+
+
+# the end-of-run fields of a run whose risk or parameters went non-finite
+UNKNOWN_AT_DIVERGENCE = ["risk_gap", "dist_to_min", "grad_norm", "risk_drop", "gram_min_eig",
+                         "gram_max_eig", "gram_risk", "gram_grad_norm", "gram_eig_ratio",
+                         "dead_final", "dead_permanent_final", "constant_final", "reachable_lo",
+                         "certified_nonconvergent"]
+
+
+def consistent_unknowns(name: str, r: dict) -> None:
+    if r["final_risk"] is not None:
+        return  # a finite blow-up: measured (checked above)
+    wrong = {k: r[k] for k in UNKNOWN_AT_DIVERGENCE if r[k] is not None}
+    check(f"{name}: non-finite end, every end-of-run measure null", not wrong, f"not null: {wrong}")
+    check(f"{name}: min_grad_norm from before the divergence",
+          isinstance(r["min_grad_norm"], float) and r["min_grad_norm"] >= 0 and
+          r["min_grad_norm"] <= r["grad_norm_init"], f"min_grad_norm {r['min_grad_norm']}")
 
 
 # --- 6. convergence on a constant target (paper 000) -----------------------------------------

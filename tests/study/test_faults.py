@@ -1,0 +1,538 @@
+#!/usr/bin/python3
+"""Real faults against `sgdmc study`: nothing lost, mixed or hung.
+
+Usage: test_faults.py SGDMC CONFIG_DIR SECTION
+
+Sections:
+  disk     a full tmpfs at creation (the free-space check, the disk reservation,
+           and the disk filling up inside HDF5), 1 process and 2 ranks, OMPIO and
+           ROMIO: one line with the OS reason, exit 1, nothing left behind, within
+           seconds; --force onto a full disk leaves the existing file untouched; a
+           read-only file system and a vanished folder: one line, exit 1; the
+           size --dry-run announces bounds the file's real size.
+  writes   writes failing in mid-study (SGDMC_FAULT_WRITES), 1 process and 2 ranks:
+           exit 75, rows written before equal the uninterrupted run, --resume
+           completes it.
+  claims   a concurrent --force and --resume against a running study are refused
+           naming the writer, which finishes untouched; a claim left by kill -9 is
+           taken over by --resume; a requeued SLURM job (same job id, another node)
+           takes over its own claim, another job does not; a dead node's claim
+           (stale heartbeat) is taken over; a writer whose claim was taken over
+           stops.
+  inputs   the SHA-256 of the data file is stored per grid cell (checked against
+           hashlib); --resume after editing the data file is refused naming it;
+           a study folder moved elsewhere resumes and equals the uninterrupted run.
+  signals  SIGTERM while a wide sin R* is being computed (1 process, 2 ranks, at
+           several moments): every sgdmc process is gone within 2 s, exit 75, and
+           --resume completes to the uninterrupted run's results.
+
+Each section prints the faults it injected, how many the study survived (the
+checks of that fault all passed) and the rows lost (done before the fault, not
+done after it: must be 0). Sections that mount a tmpfs need root; without it
+they fail (CI runs as root), they never skip silently.
+"""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_study import (EXIT_RESUME, SAME, check, command, descendants,  # noqa: E402
+                        differences, failures, kill_all, signal_ranks)
+
+injected = 0
+survived = 0
+rows_lost = 0
+
+
+def datasets(path: Path) -> dict[str, np.ndarray]:
+    """The datasets that depend only on the task, those the study has."""
+    with h5py.File(path, "r") as f:
+        runs = f["runs"]
+        grid = f.attrs["grid_keys"]
+        keys = [k for k in SAME if k in runs] + [
+            k.decode() if isinstance(k, bytes) else k for k in (grid if grid.shape else [])]
+        return {k: runs[k][...] for k in keys}
+
+
+def fault(checks: list[tuple[bool, str]]) -> None:
+    """One injected fault and the checks that say the study survived it."""
+    global injected, survived
+    injected += 1
+    for condition, message in checks:
+        check(condition, message)
+    survived += all(condition for condition, _ in checks)
+
+
+def run(sgdmc: str, args: list[str], ranks: int | None = None, io: str | None = None,
+        env: dict[str, str] | None = None, timeout: float = 300,
+        cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    if io:
+        full_env["OMPI_MCA_io"] = io
+    cmd = command(sgdmc, args, ranks)
+    if ranks is not None:
+        # mpirun passes only the variables it is told to
+        for name in (env or {}):
+            cmd[1:1] = ["-x", name]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
+                          cwd=cwd)
+
+
+def start(sgdmc: str, args: list[str], ranks: int | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    cmd = command(sgdmc, args, ranks)
+    if ranks is not None:
+        for name in (env or {}):
+            cmd[1:1] = ["-x", name]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=full_env)
+
+
+def sgdmc_lines(stderr: str) -> list[str]:
+    """sgdmc's own lines (mpirun adds its banners)."""
+    return [line for line in stderr.splitlines() if line.startswith("sgdmc")]
+
+
+def done_rows(path: Path) -> np.ndarray:
+    with h5py.File(path, "r") as f:
+        return f["runs/done"][...].astype(bool)
+
+
+def wait_for(condition, timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    check(False, f"timed out waiting for {what}")
+    return False
+
+
+def some_rows_done(path: Path) -> bool:
+    try:
+        return bool(done_rows(path).any())
+    except (OSError, KeyError):
+        return False
+
+
+def reference_of(sgdmc: str, config: Path, tmp: Path) -> dict[str, np.ndarray]:
+    path = tmp / f"reference_{config.stem}.h5"
+    result = run(sgdmc, [str(config), f"--output={path}", "--quiet"])
+    check(result.returncode == 0, f"reference run of {config.name}: {result.stderr}")
+    return datasets(path)
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---- disk ---------------------------------------------------------------------
+
+def mount_tmpfs(where: Path, size: str, options: str = "") -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs",
+                             str(where)], capture_output=True, text=True)
+    check(result.returncode == 0,
+          f"cannot mount a tmpfs at {where} (these tests need root): {result.stderr.strip()}")
+    return result.returncode == 0
+
+
+def unmount(where: Path) -> None:
+    subprocess.run(["umount", str(where)], capture_output=True)
+
+
+def fill_up(folder: Path) -> None:
+    """Writes a filler file until the file system is full."""
+    with open(folder / "filler", "wb") as f:
+        block = b"\0" * 65536
+        try:
+            while True:
+                f.write(block)
+                f.flush()
+        except OSError:
+            pass
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def section_disk(sgdmc: str, configs: Path, tmp: Path) -> None:
+    disk = tmp / "disk"
+    if not mount_tmpfs(disk, "2m"):
+        return
+    try:
+        # about 4 MB of results: more than the 2 MB the tmpfs holds
+        big = write_config(tmp / "big.cfg", 'name = "big";\nseeds = 20000;\n'
+                           'train = { width = 4; steps = 1; min_risk = 0.0; };\n')
+        levels = [("free-space check", {}),
+                  ("disk reservation", {"SGDMC_FAULT_SKIP_SPACE_CHECK": "1"}),
+                  ("inside HDF5", {"SGDMC_FAULT_SKIP_SPACE_CHECK": "1",
+                                   "SGDMC_FAULT_SKIP_RESERVE": "1"})]
+        for ranks in [None, 2]:
+            for io in ["ompio", "romio321"]:
+                for level, env in levels:
+                    what = f"disk full ({level}), {ranks or 1} rank(s), {io}"
+                    began = time.monotonic()
+                    try:
+                        result = run(sgdmc, [str(big), f"--output={disk / 'big.h5'}"], ranks, io,
+                                     env, timeout=120)
+                    except subprocess.TimeoutExpired:
+                        fault([(False, f"{what}: hung (no exit within 120 s)")])
+                        continue
+                    lines = sgdmc_lines(result.stderr)
+                    left = sorted(p.name for p in disk.iterdir())
+                    fault([(result.returncode == 1, f"{what}: exit {result.returncode}, not 1"),
+                           (len(lines) == 1, f"{what}: {len(lines)} sgdmc lines: {lines}"),
+                           ("No space left on device" in result.stderr,
+                            f"{what}: no OS reason: {lines}"),
+                           (not left, f"{what}: left behind {left}"),
+                           (time.monotonic() - began < 60, f"{what}: took too long")])
+        # --force onto a full disk: the existing file stays as it was
+        small = configs / "small.cfg"
+        existing = disk / "small.h5"
+        result = run(sgdmc, [str(small), f"--output={existing}", "--quiet"])
+        check(result.returncode == 0, f"setup: small study on the tmpfs: {result.stderr}")
+        before = file_sha256(existing)
+        fill_up(disk)
+        for level, env in levels:
+            result = run(sgdmc, [str(small), f"--output={existing}", "--force"], env=env)
+            left = sorted(p.name for p in disk.iterdir())
+            fault([(result.returncode == 1, f"--force on a full disk ({level}): exit "
+                    f"{result.returncode}: {result.stderr}"),
+                   (file_sha256(existing) == before,
+                    f"--force on a full disk ({level}): the existing file changed"),
+                   (left == ["filler", "small.h5"], f"--force ({level}): left {left}"),
+                   ("No space left on device" in result.stderr,
+                    f"--force ({level}): {result.stderr}")])
+        (disk / "filler").unlink()
+        # the size --dry-run announces bounds the real one (not by much)
+        dry = run(sgdmc, [str(small), "--dry-run"])
+        announced = re.search(r"\((\d+) bytes at most\)", dry.stdout)
+        real = existing.stat().st_size
+        bound = int(announced.group(1)) if announced else -1
+        check(real <= bound <= 1.1 * real + 256 * 1024,
+              f"--dry-run announces {bound} bytes, the file takes {real}: {dry.stdout!r}")
+        # a read-only file system: resume and a new study alike
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        for args in [[str(small), f"--output={existing}", "--resume"],
+                     [str(small), f"--output={disk / 'new.h5'}"]]:
+            result = run(sgdmc, args)
+            lines = sgdmc_lines(result.stderr)
+            fault([(result.returncode == 1, f"read-only {args[-1]}: exit {result.returncode}"),
+                   (len(lines) == 1 and "Read-only file system" in lines[0],
+                    f"read-only {args[-1]}: {result.stderr!r}"),
+                   (file_sha256(existing) == before, "read-only: the file changed")])
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+    finally:
+        unmount(disk)
+    # a vanished folder
+    result = run(sgdmc, [str(configs / "small.cfg"), f"--output={tmp / 'gone' / 'x.h5'}"])
+    lines = sgdmc_lines(result.stderr)
+    fault([(result.returncode == 1, f"vanished folder: exit {result.returncode}"),
+           (len(lines) == 1 and "No such file or directory" in lines[0],
+            f"vanished folder: {result.stderr!r}")])
+
+
+# ---- writes -------------------------------------------------------------------
+
+def section_writes(sgdmc: str, configs: Path, tmp: Path) -> None:
+    global rows_lost
+    config = configs / "long.cfg"
+    reference = reference_of(sgdmc, config, tmp)
+    tasks = len(reference["done"])
+    for ranks in [None, 2]:
+        path = tmp / f"writes_{ranks}.h5"
+        result = run(sgdmc, [str(config), f"--output={path}"], ranks,
+                     env={"SGDMC_FAULT_WRITES": "3"})
+        done = done_rows(path)
+        what = f"write failure, {ranks or 1} rank(s)"
+        checks = [(result.returncode == EXIT_RESUME,
+                   f"{what}: exit {result.returncode}: {result.stderr}"),
+                  ("cannot write rows" in result.stderr and "injected" in result.stderr,
+                   f"{what}: the failing rank does not say so: {result.stderr}"),
+                  (0 < done.sum() < tasks, f"{what}: {done.sum()} of {tasks} rows done"),
+                  (not differences(reference, datasets(path), done),
+                   f"{what}: done rows differ from the uninterrupted run")]
+        resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"], ranks)
+        after = done_rows(path)
+        rows_lost += int((done & ~after).sum())
+        checks += [(resumed.returncode == 0, f"{what}: resume: {resumed.stderr}"),
+                   (bool(after.all()), f"{what}: resume left rows not done"),
+                   (not differences(reference, datasets(path)),
+                    f"{what}: resumed file differs from the uninterrupted run")]
+        fault(checks)
+
+
+# ---- claims -------------------------------------------------------------------
+
+def claim_of(path: Path) -> Path:
+    return Path(f"{path}.claim")
+
+
+def read_claim(path: Path) -> dict[str, str]:
+    lines = claim_of(path).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def rewrite_claim(path: Path, changes: dict[str, str], age: float = 0.0) -> None:
+    """Edits the claim left behind (as another node would have written it)."""
+    claim = claim_of(path)
+    fields = read_claim(path)
+    fields.update(changes)
+    claim.write_text("sgdmc claim\n" + "".join(f"{k}={v}\n" for k, v in fields.items()))
+    stamp = time.time() - age
+    os.utime(claim, (stamp, stamp))
+
+
+def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
+    global rows_lost
+    config = configs / "long.cfg"
+    reference = reference_of(sgdmc, config, tmp)
+    # a concurrent --force and --resume against a running study
+    path = tmp / "running.h5"
+    writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"], 2)
+    if wait_for(lambda: some_rows_done(path), 120, "the running study's first rows"):
+        inode = path.stat().st_ino
+        checks = []
+        for flag in ["--force", "--resume"]:
+            result = run(sgdmc, [str(config), f"--output={path}", flag])
+            lines = sgdmc_lines(result.stderr)
+            checks += [(result.returncode == 1, f"concurrent {flag}: exit {result.returncode}"),
+                       (len(lines) == 1 and "another sgdmc study is writing it" in lines[0]
+                        and "pid" in lines[0], f"concurrent {flag}: {result.stderr!r}")]
+        _, stderr = writer.communicate(timeout=300)
+        checks += [(writer.returncode == 0, f"the running study: exit {writer.returncode}: "
+                    f"{stderr}"),
+                   (path.stat().st_ino == inode, "the running study's file was replaced"),
+                   (not differences(reference, datasets(path)),
+                    "the running study's results differ from the uninterrupted run"),
+                   (not claim_of(path).exists(), "the finished study left its claim")]
+        fault(checks)
+    # kill -9, then --resume takes the dead writer's claim over
+    path = tmp / "killed.h5"
+    writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"], 2)
+    if wait_for(lambda: some_rows_done(path), 120, "the killed study's first rows"):
+        kill_all(writer, signal.SIGKILL)
+        writer.wait()
+        done = done_rows(path)
+        left_claim = claim_of(path).exists()
+        result = run(sgdmc, [str(config), f"--output={path}", "--resume"], 2)
+        after = done_rows(path)
+        rows_lost += int((done & ~after).sum())
+        fault([(left_claim, "kill -9 left no claim behind (was there one?)"),
+               (result.returncode == 0, f"resume after kill -9: {result.stderr}"),
+               ("took over the stale claim" in result.stderr and "process is gone"
+                in result.stderr, f"resume after kill -9 does not say so: {result.stderr}"),
+               (not differences(reference, datasets(path)),
+                "resume after kill -9: results differ from the uninterrupted run")])
+    # a requeued SLURM job: the same job id, restarted on another node
+    path = tmp / "requeued.h5"
+    writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"],
+                   env={"SLURM_JOB_ID": "4242"})
+    if wait_for(lambda: some_rows_done(path), 120, "the requeued study's first rows"):
+        kill_all(writer, signal.SIGKILL)
+        writer.wait()
+        done = done_rows(path)
+        rewrite_claim(path, {"host": "node-before-requeue"})
+        other = run(sgdmc, [str(config), f"--output={path}", "--resume"],
+                    env={"SLURM_JOB_ID": "999"})
+        same = run(sgdmc, [str(config), f"--output={path}", "--resume"],
+                   env={"SLURM_JOB_ID": "4242"})
+        after = done_rows(path)
+        rows_lost += int((done & ~after).sum())
+        fault([(other.returncode == 1 and "node-before-requeue" in other.stderr
+                and "SLURM job 4242" in other.stderr,
+                f"another job took over a live claim: exit {other.returncode}: {other.stderr}"),
+               (same.returncode == 0 and "SLURM job's own" in same.stderr,
+                f"the requeued job did not take over its claim: {same.stderr}"),
+               (not differences(reference, datasets(path)),
+                "requeued: results differ from the uninterrupted run")])
+    # a dead node: its claim's heartbeat stopped long ago
+    path = tmp / "dead_node.h5"
+    writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"])
+    if wait_for(lambda: some_rows_done(path), 120, "the dead node's first rows"):
+        kill_all(writer, signal.SIGKILL)
+        writer.wait()
+        done = done_rows(path)
+        rewrite_claim(path, {"host": "dead-node", "pid": "1"}, age=10)
+        fresh = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+        rewrite_claim(path, {"host": "dead-node", "pid": "1"}, age=200)
+        stale = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+        after = done_rows(path)
+        rows_lost += int((done & ~after).sum())
+        fault([(fresh.returncode == 1 and "dead-node" in fresh.stderr,
+                f"a fresh heartbeat was not respected: {fresh.stderr}"),
+               (stale.returncode == 0 and "heartbeat stopped" in stale.stderr,
+                f"a stale heartbeat was not taken over: {stale.stderr}"),
+               (not differences(reference, datasets(path)),
+                "dead node: results differ from the uninterrupted run")])
+    # a writer whose claim was taken over (its heartbeat had expired) stops
+    slow = write_config(tmp / "slow.cfg", config.read_text().replace("seeds = 30", "seeds = 400"))
+    path = tmp / "overtaken.h5"
+    writer = start(sgdmc, [str(slow), f"--output={path}", "--quiet"])
+    if wait_for(lambda: some_rows_done(path), 120, "the overtaken study's first rows"):
+        claim_of(path).unlink()
+        claim_of(path).write_text("sgdmc claim\nhost=new-writer\npid=1\nslurm_job_id=\n")
+        began = time.monotonic()
+        _, stderr = writer.communicate(timeout=120)
+        fault([(writer.returncode == 1 and "no longer this study's" in stderr
+                and "new-writer" in stderr, f"overtaken writer: exit {writer.returncode}: "
+                f"{stderr}"),
+               (time.monotonic() - began < 15, "the overtaken writer took too long to stop"),
+               (read_claim(path).get("host") == "new-writer",
+                "the overtaken writer removed the new writer's claim")])
+
+
+# ---- inputs -------------------------------------------------------------------
+
+DATA_STUDY = """name = "points";
+seeds = 12;
+grid = { width = [2, 3]; };
+train = { data = "points.h5"; batch_size = 8; steps = 20000; };
+"""
+
+
+def make_points(path: Path) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0.0, 1.0, size=(64, 1))
+    with h5py.File(path, "w") as f:
+        f["x"] = x
+        f["y"] = x ** 2
+
+
+def section_inputs(sgdmc: str, configs: Path, tmp: Path) -> None:
+    global rows_lost
+    folder = tmp / "study"
+    folder.mkdir()
+    config = write_config(folder / "points.cfg", DATA_STUDY)
+    make_points(folder / "points.h5")
+    original = (folder / "points.h5").read_bytes()
+    reference_folder = tmp / "reference"
+    shutil.copytree(folder, reference_folder)
+    reference = reference_of(sgdmc, reference_folder / "points.cfg", tmp)
+    path = folder / "points_results.h5"
+    partial = run(sgdmc, [str(config), f"--output={path}", "--quiet"],
+                  env={"SGDMC_FAULT_WRITES": "2"})
+    check(partial.returncode == EXIT_RESUME, f"setup: a partial study: {partial.stderr}")
+    done = done_rows(path)
+    with h5py.File(path, "r") as f:
+        stored = [s.decode() for s in f["inputs/data_sha256"][...]]
+    check(stored == [hashlib.sha256(original).hexdigest()] * 2,
+          f"/inputs/data_sha256 is not the data file's SHA-256: {stored}")
+    # an edited data file is refused, by name
+    with h5py.File(folder / "points.h5", "r+") as f:
+        f["y"][0, 0] += 1e-9
+    edited = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+    lines = sgdmc_lines(edited.stderr)
+    fault([(edited.returncode == 1, f"edited data: exit {edited.returncode}"),
+           (len(lines) == 1 and "points.h5" in lines[0] and "changed" in lines[0],
+            f"edited data: {edited.stderr!r}"),
+           (bool((done_rows(path) == done).all()), "edited data: the file was written")])
+    # restored, and the folder moved elsewhere: it resumes and equals the reference
+    (folder / "points.h5").write_bytes(original)
+    moved = tmp / "moved" / "elsewhere"
+    shutil.copytree(folder, moved)
+    shutil.rmtree(folder)
+    moved_path = moved / "points_results.h5"
+    result = run(sgdmc, [str(moved / "points.cfg"), f"--output={moved_path}", "--resume"],
+                 cwd=tmp)
+    after = done_rows(moved_path)
+    rows_lost += int((done & ~after).sum())
+    fault([(result.returncode == 0, f"moved study: resume: {result.stderr}"),
+           (not differences(reference, datasets(moved_path)),
+            "moved study: results differ from the uninterrupted run")])
+
+
+# ---- signals ------------------------------------------------------------------
+
+def gone(pids: list[int]) -> bool:
+    """Every process exited (a zombie has exited; its parent reaps it later)."""
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            return False
+    return True
+
+
+def sgdmc_pids(process: subprocess.Popen, sgdmc: str) -> list[int]:
+    pids = []
+    for pid in [process.pid, *descendants(process.pid)]:
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == os.path.realpath(sgdmc):
+                pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+def section_signals(sgdmc: str, configs: Path, tmp: Path) -> None:
+    global rows_lost
+    # R*(24) of sin takes seconds; every run of the study needs it
+    config = write_config(tmp / "wide.cfg", 'name = "wide";\nseeds = 3;\n'
+                          'train = { target = "sin"; width = 24; steps = 200; };\n')
+    began = time.monotonic()
+    reference = reference_of(sgdmc, config, tmp)
+    solve = time.monotonic() - began
+    for ranks in [None, 2]:
+        for fraction in [0.2, 0.6]:
+            path = tmp / f"wide_{ranks}_{fraction}.h5"
+            writer = start(sgdmc, [str(config), f"--output={path}"], ranks)
+            time.sleep(0.5 + fraction * solve)
+            pids = sgdmc_pids(writer, sgdmc)
+            signal_ranks(writer, signal.SIGTERM, sgdmc)
+            sent = time.monotonic()
+            while not gone(pids) and time.monotonic() - sent < 30:
+                time.sleep(0.01)
+            stop_time = time.monotonic() - sent
+            _, stderr = writer.communicate(timeout=60)
+            what = f"SIGTERM during the R* solve ({ranks or 1} rank(s), at {fraction:.1f})"
+            done = done_rows(path) if path.exists() else np.zeros(0, bool)
+            resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"], ranks)
+            after = done_rows(path)
+            if done.size:
+                rows_lost += int((done & ~after).sum())
+            fault([(len(pids) == (ranks or 1), f"{what}: found sgdmc processes {pids}"),
+                   (done.size == 0 or not done.any(),
+                    f"{what}: {done.sum()} rows were done: the signal came after the solve"),
+                   (stop_time < 2.0, f"{what}: the ranks took {stop_time:.2f} s to exit"),
+                   (writer.returncode == EXIT_RESUME, f"{what}: exit {writer.returncode}: "
+                    f"{stderr}"),
+                   (resumed.returncode == 0, f"{what}: resume: {resumed.stderr}"),
+                   (not differences(reference, datasets(path)),
+                    f"{what}: resumed results differ from the uninterrupted run")])
+            print(f"{what}: exited {stop_time:.3f} s after SIGTERM", flush=True)
+
+
+def main() -> int:
+    sgdmc, configs, section = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
+    sections = {"disk": section_disk, "writes": section_writes, "claims": section_claims,
+                "inputs": section_inputs, "signals": section_signals}
+    with tempfile.TemporaryDirectory() as tmp:
+        sections[section](sgdmc, configs, Path(tmp))
+    print(f"test_faults {section}: faults injected {injected}, survived {survived}, "
+          f"rows lost {rows_lost}")
+    check(rows_lost == 0, f"{rows_lost} rows lost")
+    print(f"test_faults {section}: {'ok' if not failures else f'{len(failures)} failures'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
