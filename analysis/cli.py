@@ -2,10 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 COMMANDS = ("plot", "table", "rates", "figures")
+FORMATS = ("png", "pdf", "svg")
+DPI_RANGE = (1, 2400)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors as one line: what is wrong, and where help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} -h)\n")
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"analysis {command}: {message}", file=sys.stderr)
+    return 2
 
 DESCRIPTION = """\
 Analyse an sgdmc study file (complete or half-done: only rows marked done count).
@@ -31,8 +47,8 @@ def _plot_names() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python3 -m analysis", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python3 -m analysis", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     plot = sub.add_parser("plot", help="draw the figures (the default command)",
@@ -45,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                           "min_grad_norm_trajectory; else risk_trajectory, risk_gap_cdf). "
                           "--plots all: every plot above the file can make. A plot the file "
                           "cannot make (say, no width in the grid) is skipped with a line "
-                          "saying why; asking for it by name makes the exit status 1.")
+                          "saying why; asking for it by name (--plots, --x) is an error "
+                          "(exit 2) before anything is drawn.")
     plot.add_argument("file", metavar="FILE.h5")
     plot.add_argument("--out", type=Path, help="output folder (default: FILE_figures next to "
                       "the current folder, named after the file)")
@@ -55,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                       "the study is about)")
     plot.add_argument("--x", metavar="KEY[,KEY]", help="draw P(converged) against these grid "
                       "keys (plots convergence_KEY), besides --plots")
-    plot.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
+    plot.add_argument("--dpi", type=int, default=100,
+                      help=f"PNG resolution, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 100)")
 
     table = sub.add_parser("table", help="per-cell table, as sgdmc summarize")
     table.add_argument("file", metavar="FILE.h5")
@@ -88,14 +106,25 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "plot")
     args = _parser().parse_args(argv)
     if args.command is None:
-        _parser().print_help()
+        print("python3 -m analysis: give a command or a FILE.h5 (see python3 -m analysis -h)",
+              file=sys.stderr)
         return 2
     # imported here so that --help works without loading matplotlib
+    from .load import StudyFileError
+    try:
+        return _run(args)
+    except StudyFileError as error:
+        return _fail(args.command, str(error))
+
+
+def _run(args: argparse.Namespace) -> int:
     from .load import load_study
     from . import report, stats
 
     if args.command == "figures":
         from .figures import REPO, default_sgdmc, regenerate
+        if args.ranks < 1:
+            return _fail("figures", f"--ranks {args.ranks}: must be at least 1")
         out = args.out or REPO / "docs" / "figures"
         jobs = args.jobs.split(",") if args.jobs else None
         try:
@@ -107,10 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
-    if not Path(args.file).is_file():
-        print(f"analysis: {args.file}: no such file", file=sys.stderr)
-        return 2
     if args.command == "table":
+        if not (math.isfinite(args.grad_eps) and args.grad_eps >= 0):
+            return _fail("table", f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
         study = load_study(args.file, trajectory=False)
         table = stats.cell_table(study, grad_eps=args.grad_eps)
         text = {"text": lambda: report.table_text(study, table),
@@ -120,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "rates":
         study = load_study(args.file, trajectory=False)
-        if args.x not in study.grid_keys:
-            print(f"analysis rates: {args.x} is not a grid key of {args.file} "
-                  f"({', '.join(study.grid_keys) or 'none'})", file=sys.stderr)
-            return 2
+        numeric = [k for k in study.grid_keys if study.cells[k].dtype.kind in "iuf"]
+        if args.x not in numeric:
+            what = "a grid key" if args.x not in study.grid_keys else "a numeric grid key"
+            return _fail("rates", f"--x {args.x}: not {what} of {args.file} (numeric grid keys: "
+                         f"{', '.join(numeric) or 'none'})")
         rates = stats.rate_table(study, args.x)
         text = {"text": lambda: report.rates_text(rates),
                 "csv": lambda: rates.to_csv(index=False),
@@ -133,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from .plots import PLOTS, automatic, known_plot, plot_named, save
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    wrong = [f for f in formats if f not in FORMATS]
+    if wrong or not formats:
+        return _fail("plot", f"--format {args.format}: choose from {', '.join(FORMATS)} "
+                     "(comma-separated)")
+    if not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:
+        return _fail("plot", f"--dpi {args.dpi}: must be from {DPI_RANGE[0]} to {DPI_RANGE[1]}")
     asked = [n.strip() for n in args.plots.split(",") if n.strip()] if args.plots else []
     every = asked == ["all"]
     keys = [k.strip() for k in args.x.split(",") if k.strip()] if args.x else []
@@ -141,9 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted += [f"convergence_{k}" for k in keys if f"convergence_{k}" not in wanted]
     unknown = [name for name in wanted if plot_named(name) is None]
     if unknown:
-        print(f"analysis: unknown plot {', '.join(unknown)}; plots:\n{_plot_names()}",
-              file=sys.stderr)
-        return 2
+        return _fail("plot", f"unknown plot {', '.join(unknown)} (python3 -m analysis plot -h "
+                     "lists them)")
     # the trajectory frame has tasks x T rows: only read it when it may be drawn
     # (every name in wanted is known from here on)
     study = load_study(args.file, trajectory=chosen or any(known_plot(n).trajectory
@@ -158,15 +192,20 @@ def main(argv: list[str] | None = None) -> int:
         if others:
             print(f"also possible: {', '.join(others)} (--plots NAME,... or --plots all)",
                   file=sys.stderr)
+    # plots asked for by name must all be possible: one line names those that are not,
+    # before anything is drawn; with "all" (or none asked) the impossible ones are skipped
+    if asked and not every or keys:
+        missing = [f"{name} ({why})" for name in wanted
+                   if (why := known_plot(name).missing(study))]
+        if missing:
+            return _fail("plot", f"cannot draw {'; '.join(missing)} from {args.file}")
     out = args.out or Path(Path(args.file).stem + "_figures")
-    status = 0
     for name in wanted:
         plot = known_plot(name)
         why = plot.missing(study)
         if why:
             print(f"skipped {name}: {why}", file=sys.stderr)
-            status = status if every else 1
             continue
         for path in save(plot.draw(study), out, name, formats, args.dpi):
             print(path)
-    return status
+    return 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -31,7 +30,12 @@ def run_study(sgdmc: str, config: Path, output: Path, ranks: int) -> None:
         cmd.insert(1, "--allow-run-as-root")
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {result.returncode}\n{result.stderr}")
+        # one line: sgdmc's own message, else the launcher's first words
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        said = next((line for line in lines if line.startswith("sgdmc")),
+                    next((line for line in lines if not line.startswith("---")), ""))
+        raise RuntimeError(f"{config.parent.name}: sgdmc study exited with {result.returncode}"
+                           f"{': ' + said if said else ''}")
 
 
 def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int = 2,
@@ -40,7 +44,9 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
     if jobs:
         configs = [c for c in configs if any(c.parent.name.startswith(j) for j in jobs)]
     if not configs:
-        raise RuntimeError(f"no jobs/*/quick.cfg matching {jobs}")
+        raise RuntimeError(f"--jobs {','.join(jobs or [])}: no jobs/*/quick.cfg matches")
+    if not (os.path.isfile(sgdmc) and os.access(sgdmc, os.X_OK)):
+        raise RuntimeError(f"--sgdmc {sgdmc}: not an executable file")
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         studies = keep or Path(tmp)
@@ -48,7 +54,7 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
         for config in configs:
             job = config.parent.name
             results = studies / f"{job}.h5"
-            print(f"{job}: running {config.relative_to(REPO)}", file=sys.stderr, flush=True)
+            print(f"{job}: running {config.relative_to(REPO)}", flush=True)
             run_study(sgdmc, config, results, ranks)
             study = load_study(str(results))
             # the file name in the text is the job's, not the temporary path
@@ -74,12 +80,12 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
                 for path in save(fig, out, f"{job}-{name}", ["png"], dpi, compact=True):
                     size = path.stat().st_size
                     flag = "  (over 100 KB)" if size > SIZE_LIMIT else ""
-                    print(f"  {path.name} {size // 1024} KB{flag}", file=sys.stderr)
+                    print(f"  {path.name} {size // 1024} KB{flag}")
                     written.append(path)
                     drawn.add(path.name)
             # figures of plots no longer chosen for this job would go stale
             for old in sorted(out.glob(f"{job}-*.png")):
                 if old.name not in drawn:
                     old.unlink()
-                    print(f"  removed {old.name}", file=sys.stderr)
+                    print(f"  removed {old.name}")
     return written

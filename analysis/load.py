@@ -12,6 +12,7 @@ reads like a smaller complete one.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,72 +89,120 @@ def _enum_column(values: np.ndarray, mapping: dict[str, int]) -> pd.Categorical:
     return pd.Categorical.from_codes(index, categories=names)
 
 
+class StudyFileError(Exception):
+    """A file that is not a readable sgdmc results file; the message names it and why,
+    on one line."""
+
+
 def _open(path: str) -> h5py.File:
+    if os.path.isdir(path):
+        raise StudyFileError(f"{path}: is a directory, not a file")
+    if not os.path.exists(path):
+        raise StudyFileError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise StudyFileError(f"{path}: not readable (permission denied)")
+    if not h5py.is_hdf5(path):
+        raise StudyFileError(f"{path}: not an HDF5 file")
     # no file locks: a study being written holds its file open, and the
     # reader must not block it (sgdmc summarize does the same)
     try:
-        return h5py.File(path, "r", locking=False)
-    except TypeError:  # h5py older than 3.5
-        return h5py.File(path, "r")
+        try:
+            return h5py.File(path, "r", locking=False)
+        except TypeError:  # h5py older than 3.5
+            return h5py.File(path, "r")
+    except OSError as error:
+        reason = " ".join(str(error).split())
+        raise StudyFileError(f"{path}: cannot be read as HDF5 (truncated or damaged?): "
+                             f"{reason}") from None
+
+
+def _check_layout(path: str, f: h5py.File) -> None:
+    """The attributes and datasets every sgdmc results file has, consistent."""
+    for name in ("seeds", "tasks", "config"):
+        if name not in f.attrs:
+            raise StudyFileError(f"{path}: not an sgdmc results file (no {name} attribute)")
+    if "runs" not in f or not isinstance(f["runs"], h5py.Group) or "done" not in f["runs"] \
+            or "seed" not in f["runs"]:
+        raise StudyFileError(f"{path}: not an sgdmc results file (no /runs/done and /runs/seed)")
+    try:
+        seeds, tasks = int(f.attrs["seeds"]), int(f.attrs["tasks"])
+    except (TypeError, ValueError):
+        raise StudyFileError(f"{path}: the seeds and tasks attributes are not integers") from None
+    if seeds < 1 or tasks < 0 or tasks % seeds:
+        raise StudyFileError(f"{path}: {tasks} tasks is not a multiple of {seeds} seeds")
+    for name, item in f["runs"].items():
+        if isinstance(item, h5py.Dataset) and (item.ndim == 0 or item.shape[0] != tasks):
+            raise StudyFileError(f"{path}: /runs/{name} has shape {item.shape}, not {tasks} rows")
 
 
 def load_study(path: str, trajectory: bool = True) -> Study:
     """Reads a study file. `trajectory=False` skips the long trajectory frame,
-    which has tasks x T rows and is the only large thing here."""
+    which has tasks x T rows and is the only large thing here. A file that is
+    not a readable sgdmc results file raises StudyFileError."""
     with _open(path) as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        keys = attrs.get("grid_keys")
-        # a study without a grid stores an empty attribute (h5py.Empty)
-        keys = [] if keys is None or isinstance(keys, h5py.Empty) else np.atleast_1d(keys)
-        grid_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
-        attrs["grid_keys"] = grid_keys
-        seeds, tasks = int(attrs["seeds"]), int(attrs["tasks"])
-        runs = f["runs"]
-        # `done` first: a row's values are written before its flag, so every
-        # row done at this moment has its values in the file when read next
-        done = runs["done"][...] == 1
-        rows = np.flatnonzero(done)
+        _check_layout(path, f)
+        try:
+            return _read(path, f, trajectory)
+        except (KeyError, ValueError, TypeError, IndexError, OSError) as error:
+            reason = " ".join(str(error).split())
+            raise StudyFileError(f"{path}: not a complete sgdmc results file ({reason})") \
+                from None
 
-        columns: dict[str, Any] = {"task": rows, "cell": rows // seeds}
-        for key in grid_keys:
-            columns[key] = _grid_column(runs[key][...])[rows]
-        columns["seed"] = runs["seed"][...][rows]
-        layer_columns: dict[str, list[str]] = {}
-        for name, item in runs.items():
-            if not isinstance(item, h5py.Dataset) or name in _SKIP or name in columns:
-                continue
-            values = item[...][rows]
-            kind = RUN_FIELDS.get(name)
-            enum = h5py.check_enum_dtype(item.dtype)
-            if enum is not None:
-                columns[name] = _enum_column(values, enum)
-            elif kind == "verdict":
-                # 1 yes, 0 no, -1 unknown: a nullable boolean says exactly that
-                columns[name] = pd.arrays.BooleanArray(values == 1, values < 0)
-            elif kind == "layers" or values.ndim == 2:
-                # per hidden layer, -1 beyond a run's depth or for a diverged
-                # run's dead_final: missing, not a count
-                names = [f"{name}_{j + 1}" for j in range(values.shape[1])]
-                layer_columns[name] = names
-                for j, column in enumerate(names):
-                    columns[column] = pd.arrays.IntegerArray(
-                        values[:, j].astype(np.int64), values[:, j] < 0)
-            else:
-                columns[name] = _decode(values)
-        frame = pd.DataFrame(columns)
-        frame.index = pd.RangeIndex(len(frame))
 
-        # every cell, done or not: the grid columns are written when the file
-        # is created, so the first row of each cell names it
-        first = np.arange(0, tasks, seeds)
-        cells = pd.DataFrame({"cell": np.arange(len(first))})
-        for key in grid_keys:
-            cells[key] = _grid_column(runs[key][...])[first]
-        cells["runs"] = seeds
+def _read(path: str, f: h5py.File, trajectory: bool) -> Study:
+    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    keys = attrs.get("grid_keys")
+    # a study without a grid stores an empty attribute (h5py.Empty)
+    keys = [] if keys is None or isinstance(keys, h5py.Empty) else np.atleast_1d(keys)
+    grid_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
+    attrs["grid_keys"] = grid_keys
+    seeds, tasks = int(attrs["seeds"]), int(attrs["tasks"])
+    runs = f["runs"]
+    # `done` first: a row's values are written before its flag, so every
+    # row done at this moment has its values in the file when read next
+    done = runs["done"][...] == 1
+    rows = np.flatnonzero(done)
 
-        long = None
-        if trajectory and "trajectory" in runs:
-            long = _trajectory_frame(runs["trajectory"], rows, frame, grid_keys)
+    columns: dict[str, Any] = {"task": rows, "cell": rows // seeds}
+    for key in grid_keys:
+        columns[key] = _grid_column(runs[key][...])[rows]
+    columns["seed"] = runs["seed"][...][rows]
+    layer_columns: dict[str, list[str]] = {}
+    for name, item in runs.items():
+        if not isinstance(item, h5py.Dataset) or name in _SKIP or name in columns:
+            continue
+        values = item[...][rows]
+        kind = RUN_FIELDS.get(name)
+        enum = h5py.check_enum_dtype(item.dtype)
+        if enum is not None:
+            columns[name] = _enum_column(values, enum)
+        elif kind == "verdict":
+            # 1 yes, 0 no, -1 unknown: a nullable boolean says exactly that
+            columns[name] = pd.arrays.BooleanArray(values == 1, values < 0)
+        elif kind == "layers" or values.ndim == 2:
+            # per hidden layer, -1 beyond a run's depth or for a diverged
+            # run's dead_final: missing, not a count
+            names = [f"{name}_{j + 1}" for j in range(values.shape[1])]
+            layer_columns[name] = names
+            for j, column in enumerate(names):
+                columns[column] = pd.arrays.IntegerArray(
+                    values[:, j].astype(np.int64), values[:, j] < 0)
+        else:
+            columns[name] = _decode(values)
+    frame = pd.DataFrame(columns)
+    frame.index = pd.RangeIndex(len(frame))
+
+    # every cell, done or not: the grid columns are written when the file
+    # is created, so the first row of each cell names it
+    first = np.arange(0, tasks, seeds)
+    cells = pd.DataFrame({"cell": np.arange(len(first))})
+    for key in grid_keys:
+        cells[key] = _grid_column(runs[key][...])[first]
+    cells["runs"] = seeds
+
+    long = None
+    if trajectory and "trajectory" in runs:
+        long = _trajectory_frame(runs["trajectory"], rows, frame, grid_keys)
 
     text = str(attrs.get("config", ""))
     try:

@@ -111,7 +111,7 @@ int main(void)
     check_error("name = \"a\";\ntrain = { width = [1, 2]; };\n", ":2: train.width", "one value");
     check_error("name = \"a\";\ntrain = { seed = 3; };\n", ":2: train.seed", "seeds");
     check_error("name = \"a\";\ngrid = { width = 4; };\n", ":2: grid.width", "list");
-    check_error("name = \"a\";\n\nseeds = 0;\n", ":3: seeds", ">= 1");
+    check_error("name = \"a\";\n\nseeds = 0;\n", ":3: seeds", "from 1 to 1099511627776");
     check_error("name = \"a\";\nseeds = = 10;\ngrid = {};\n", ":2", "syntax");
     check_error("seeds = 10;\n", "name", "missing");
     check_error("name = \"a\";\nouptut = { trajectory = 3; };\n", ":2: ouptut", "unknown key");

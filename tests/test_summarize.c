@@ -635,7 +635,7 @@ static void check_error(const char *path, const char *expected)
 
 static void check_errors(void)
 {
-    check_error("/nonexistent/results.h5", "No such file or directory");
+    check_error("/nonexistent/results.h5", "no such file or directory");
     write_text(other_path, "not hdf5\n");
     check_error(other_path, "not an HDF5 file");
     /* an HDF5 file of another kind */

@@ -46,16 +46,18 @@ static int parse_long(const char *text, long *out)
 static int check_range(const sgdmc_option *opt, const char *value, double v, char *err,
                        size_t errlen)
 {
-    if (!(v < opt->min || v > opt->max || (opt->min_exclusive && v == opt->min)))
+    const bool open_min = opt->exclusive & SGDMC_MIN_EXCLUSIVE;
+    const bool open_max = opt->exclusive & SGDMC_MAX_EXCLUSIVE;
+    if (!(v < opt->min || v > opt->max || (open_min && v == opt->min) ||
+          (open_max && v == opt->max)))
         return 0;
     char lo[32], hi[32];
-    snprintf(lo, sizeof lo, "%g", opt->min);
-    snprintf(hi, sizeof hi, "%g", opt->max);
+    snprintf(lo, sizeof lo, "%.15g", opt->min);
+    snprintf(hi, sizeof hi, "%.15g", opt->max);
     if (opt->max >= DBL_MAX || opt->max >= (double)LONG_MAX)
-        SGDMC_FAIL("'%s' is out of range (must be %s %s)", value,
-                   opt->min_exclusive ? ">" : ">=", lo);
-    SGDMC_FAIL("'%s' is out of range (must be in %s%s, %s])", value,
-               opt->min_exclusive ? "(" : "[", lo, hi);
+        SGDMC_FAIL("'%s' is out of range (must be %s %s)", value, open_min ? ">" : ">=", lo);
+    SGDMC_FAIL("'%s' is out of range (must be in %s%s, %s%s)", value, open_min ? "(" : "[", lo,
+               hi, open_max ? ")" : "]");
 fail:
     return -1;
 }
@@ -279,6 +281,20 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+const char *sgdmc_names_suggest(const char *const *names, const char *name)
+{
+    const char *best = NULL;
+    size_t best_distance = 3;
+    for (size_t i = 0; names[i]; i++) {
+        const size_t d = edit_distance(name, names[i]);
+        if (d < best_distance) {
+            best_distance = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
 const char *sgdmc_option_suggest(const sgdmc_option_table *table, const char *name)
 {
     const char *best = NULL;
@@ -307,6 +323,39 @@ void sgdmc_option_describe_default(const sgdmc_option *o, char *buf, size_t size
         o->describe_default(o, buf, size);
     else
         snprintf(buf, size, "%s", o->default_text ? o->default_text : "none");
+}
+
+int sgdmc_option_set_given(const sgdmc_option_table *table, const sgdmc_option *option,
+                           void *target, const char *value, char *err, size_t errlen)
+{
+    if (sgdmc_option_set(option, target, value, err, errlen))
+        return -1;
+    const size_t index = (size_t)(option - table->options);
+    if (table->given_offset && index < table->given_capacity)
+        ((unsigned char *)target + table->given_offset)[index] = 1;
+    return 0;
+}
+
+bool sgdmc_option_given(const sgdmc_option_table *table, const void *target, const char *name)
+{
+    const sgdmc_option *option = sgdmc_option_find(table, name);
+    const size_t index = option ? (size_t)(option - table->options) : table->count;
+    return table->given_offset && index < table->given_capacity &&
+           ((const unsigned char *)target + table->given_offset)[index];
+}
+
+void sgdmc_options_given_outside(const sgdmc_option_table *table, const void *target, int mask,
+                                 char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < table->count && i < table->given_capacity; i++) {
+        const sgdmc_option *o = &table->options[i];
+        if (!table->given_offset || (o->defines & mask) ||
+            !((const unsigned char *)target + table->given_offset)[i])
+            continue;
+        const size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s--%s", used ? ", " : "", o->name);
+    }
 }
 
 void sgdmc_options_set_defaults(const sgdmc_option_table *table, void *target)
@@ -435,7 +484,8 @@ int sgdmc_options_parse(int argc, char **argv, const char *command,
             }
         if (seen_count < (int)(sizeof seen / sizeof *seen))
             seen[seen_count++] = option;
-        if (sgdmc_option_set(option, group->target, value, err, sizeof err)) {
+        if (sgdmc_option_set_given(group->table, option, group->target, value, err,
+                                   sizeof err)) {
             fprintf(stderr, "sgdmc %s: --%s: %s\n", command, name, err);
             return -1;
         }

@@ -1,6 +1,8 @@
 /* Seeding of a run's independent random streams. */
 #include "sgdmc/base/rng.h"
 
+#include "sgdmc/base/mt_block.h"
+
 unsigned long long sgdmc_splitmix64(unsigned long long x)
 {
     x += 0x9e3779b97f4a7c15ULL;
@@ -11,7 +13,7 @@ unsigned long long sgdmc_splitmix64(unsigned long long x)
 
 gsl_rng *sgdmc_rng_alloc(unsigned long seed, sgdmc_stream stream)
 {
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *rng = gsl_rng_alloc(sgdmc_mt_block_type);
     if (rng)
         sgdmc_rng_seed(rng, seed, stream);
     return rng;

@@ -16,6 +16,7 @@
 #include "sgdmc/run/report.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_config.h"
+#include "sgdmc/study/progress.h"
 #include "sgdmc/study/results_file.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/summary/summarize.h"
@@ -69,6 +70,11 @@ static int run_train(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
     if (sgdmc_options_parse(argc, argv, "train", flags, 1, NULL, NULL))
         return SGDMC_EXIT_USAGE;
     char err[1024];
+    if (sgdmc_train_config_check(&config, err, sizeof err) ||
+        sgdmc_train_config_check_ignored(&config, err, sizeof err)) {
+        fprintf(stderr, "sgdmc train: %s\n", err);
+        return SGDMC_EXIT_USAGE;
+    }
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer) {
         fprintf(stderr, "sgdmc train: %s\n", err);
@@ -98,6 +104,8 @@ static int run_train(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
 typedef struct {
     char output[SGDMC_PATH_MAX];
     bool resume, force, dry_run, print_default, quiet;
+    sgdmc_progress_style progress;
+    unsigned char given[8]; /* which of the flags below were given */
 } study_command;
 
 #define STUDY(member) offsetof(study_command, member)
@@ -115,11 +123,16 @@ static const sgdmc_option study_flag_list[] = {
      STUDY(dry_run), 0, 0, false, NULL, 0},
     {"print-default", "", "false", NULL, NULL, "print the built-in default study's config",
      &sgdmc_option_bool, STUDY(print_default), 0, 0, false, NULL, 0},
-    {"quiet", "", "false", NULL, NULL, "no progress output", &sgdmc_option_bool, STUDY(quiet),
-     0, 0, false, NULL, 0},
+    {"progress", "STYLE", "auto", NULL, NULL,
+     "rank 0's progress on stderr: bar (one line redrawn every second, also under mpirun), "
+     "lines (a line after 1 s, then every 10 s), auto (bar on a terminal, else lines) or none",
+     &sgdmc_option_choice, STUDY(progress), 0, 0, false, sgdmc_progress_style_names, 0},
+    {"quiet", "", "false", NULL, NULL, "no progress output (--progress=none)",
+     &sgdmc_option_bool, STUDY(quiet), 0, 0, false, NULL, 0},
 };
-static const sgdmc_option_table study_flags = {study_flag_list,
-                                               sizeof study_flag_list / sizeof *study_flag_list};
+static const sgdmc_option_table study_flags = {
+    study_flag_list, sizeof study_flag_list / sizeof *study_flag_list, STUDY(given),
+    sizeof((study_command *)0)->given};
 
 static void print_study_help(FILE *out)
 {
@@ -150,6 +163,31 @@ static int parse_study_flags(int argc, char **argv, study_command *c, const char
         return -1;
     if (c->resume && c->force) {
         fprintf(stderr, "sgdmc study: --resume and --force contradict each other\n");
+        return -1;
+    }
+    const bool given_progress = sgdmc_option_given(&study_flags, c, "progress");
+    if (c->quiet && given_progress && c->progress != SGDMC_PROGRESS_NONE) {
+        fprintf(stderr, "sgdmc study: --quiet and --progress=%s contradict each other\n",
+                sgdmc_progress_style_names[c->progress]);
+        return -1;
+    }
+    if (c->quiet)
+        c->progress = SGDMC_PROGRESS_NONE;
+    char others[256] = "";
+    for (size_t i = 0; i < study_flags.count; i++)
+        if (c->given[i] && strcmp(study_flag_list[i].name, "print-default") &&
+            (!c->dry_run || strcmp(study_flag_list[i].name, "dry-run")))
+            snprintf(others + strlen(others), sizeof others - strlen(others), "%s--%s",
+                     others[0] ? ", " : "", study_flag_list[i].name);
+    if (c->print_default && (others[0] || *config)) {
+        fprintf(stderr, "sgdmc study: --print-default prints the built-in config and runs "
+                "nothing: %s%s%s has no effect with it\n",
+                others, others[0] && *config ? " and " : "", *config ? *config : "");
+        return -1;
+    }
+    if (c->dry_run && (c->resume || c->force)) {
+        fprintf(stderr, "sgdmc study: --dry-run runs nothing and writes nothing: --%s has no "
+                "effect with it\n", c->resume ? "resume" : "force");
         return -1;
     }
     return 0;
@@ -240,7 +278,10 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
             const sgdmc_study_options options = {.output = c.output,
                                                  .resume = c.resume,
                                                  .force = c.force,
-                                                 .progress = c.quiet ? NULL : stderr,
+                                                 .progress = c.progress == SGDMC_PROGRESS_NONE
+                                                                 ? NULL
+                                                                 : stderr,
+                                                 .progress_style = c.progress,
                                                  .rstar_cache = rstar_cache};
             char err[2048];
             const sgdmc_study_outcome outcome =
@@ -278,7 +319,7 @@ static const sgdmc_option summarize_flag_list[] = {
      &sgdmc_option_long, SUMMARIZE(at_step), -1, 1e15, false, NULL, 0},
 };
 static const sgdmc_option_table summarize_flags = {
-    summarize_flag_list, sizeof summarize_flag_list / sizeof *summarize_flag_list};
+    summarize_flag_list, sizeof summarize_flag_list / sizeof *summarize_flag_list, 0, 0};
 
 static void print_summarize_help(FILE *out)
 {
@@ -312,7 +353,8 @@ static int run_summarize(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
     if (sgdmc_options_parse(argc, argv, "summarize", groups, 1, &path, "results file"))
         return SGDMC_EXIT_USAGE;
     if (!path) {
-        print_summarize_help(stderr);
+        fprintf(stderr, "sgdmc summarize: a results file is required (sgdmc summarize FILE.h5 "
+                        "[flags]; see sgdmc summarize --help)\n");
         return SGDMC_EXIT_USAGE;
     }
     char err[2048];
@@ -343,7 +385,8 @@ static const struct {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        print_usage(stderr);
+        fprintf(stderr, "sgdmc: a command is required: train, study, summarize or reference "
+                        "(see sgdmc --help)\n");
         return SGDMC_EXIT_USAGE;
     }
     const char *command = argv[1];
@@ -368,9 +411,14 @@ int main(int argc, char **argv)
         sgdmc_rstar_cache_free(rstar_cache);
         return status;
     }
+    const char *names[sizeof commands / sizeof *commands + 1];
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        names[i] = commands[i].name;
+    names[sizeof commands / sizeof *commands] = NULL;
+    const char *guess = sgdmc_names_suggest(names, command);
     fprintf(stderr,
-            "sgdmc: unknown command '%s' (commands: train, study, summarize, reference; see "
-            "sgdmc --help)\n",
-            command);
+            "sgdmc: unknown command '%s'%s%s%s (commands: train, study, summarize, reference; "
+            "see sgdmc --help)\n",
+            command, guess ? "; did you mean " : "", guess ? guess : "", guess ? "?" : "");
     return SGDMC_EXIT_USAGE;
 }

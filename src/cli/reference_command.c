@@ -81,8 +81,8 @@ static const sgdmc_option flag_list[] = {
      "search is global",
      &sgdmc_option_choice, offsetof(reference_flags, format), 0, 0, false, format_names, 0},
 };
-static const sgdmc_option_table reference_flags_table = {flag_list,
-                                                         sizeof flag_list / sizeof *flag_list};
+static const sgdmc_option_table reference_flags_table = {
+    flag_list, sizeof flag_list / sizeof *flag_list, 0, 0};
 
 static void print_help(FILE *out)
 {
@@ -93,8 +93,8 @@ static void print_help(FILE *out)
           "flags define (--target, --target constant value, --teacher_width,\n"
           "--teacher_seed, ...). Supported: input_dim 1, --input=uniform, --loss=mse,\n"
           "--l2=0, --activation=relu, targets constant, square, sin, and teachers of\n"
-          "depth 1. Flags that do not change the problem (optimizer, width, ...) are\n"
-          "accepted and ignored.\n"
+          "depth 1. Flags that do not change the problem (optimizer, depth, width, ...)\n"
+          "are an error: they would have no effect.\n"
           "\n"
           "flags:\n",
           out);
@@ -128,7 +128,18 @@ int sgdmc_reference_main(int argc, char **argv)
         fprintf(stderr, "sgdmc reference: --widths is required (e.g. --widths=0,1,2,4,8)\n");
         return SGDMC_EXIT_USAGE;
     }
-    if (sgdmc_train_config_check(&config, err, sizeof err)) {
+    char outside[512];
+    sgdmc_options_given_outside(&sgdmc_train_options, &config, SGDMC_DEFINES_PROBLEM, outside,
+                                sizeof outside);
+    if (outside[0]) {
+        fprintf(stderr,
+                "sgdmc reference: %s: no effect here (R*(w) is for one-hidden-layer students "
+                "of each --widths; only flags that define the problem apply)\n",
+                outside);
+        return SGDMC_EXIT_USAGE;
+    }
+    if (sgdmc_train_config_check(&config, err, sizeof err) ||
+        sgdmc_train_config_check_ignored(&config, err, sizeof err)) {
         fprintf(stderr, "sgdmc reference: %s\n", err);
         return SGDMC_EXIT_USAGE;
     }

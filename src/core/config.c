@@ -58,9 +58,89 @@ int sgdmc_train_config_check(const sgdmc_train_config *c, char *err, size_t errl
              c->input_dim);
     if (c->target == SGDMC_TARGET_TEACHER && c->teacher_depth > SGDMC_MAX_DEPTH)
         SGDMC_FAIL("--teacher_depth=%d: at most %d", c->teacher_depth, SGDMC_MAX_DEPTH);
+    if (c->optimizer.kind == SGDMC_OPT_NESTEROV && c->optimizer.momentum == 0.0)
+        SGDMC_FAIL("--optimizer=nesterov: needs --momentum > 0 (as in PyTorch; momentum 0 is "
+                   "plain sgd)");
     return 0;
 fail:
     return -1;
+}
+
+static bool given(const sgdmc_train_config *c, const char *name)
+{
+    return sgdmc_option_given(&sgdmc_train_options, c, name);
+}
+
+/* The optimizers whose update reads hyperparameter `name` (any timescale). */
+static void users_of(const sgdmc_train_config *c, const char *name, char *buf, size_t size)
+{
+    const char *users[SGDMC_OPT_COUNT + 1];
+    int count = 0;
+    for (int k = 0; k < SGDMC_OPT_COUNT; k++) {
+        sgdmc_optimizer_config probe = c->optimizer;
+        probe.kind = (sgdmc_optimizer_kind)k;
+        probe.timescale = SGDMC_TIMESCALE_NONE;
+        if (sgdmc_optimizer_uses(&probe, name))
+            users[count++] = sgdmc_optimizer_names[k];
+    }
+    users[count] = NULL;
+    sgdmc_names_list(users, NULL, buf, size);
+}
+
+bool sgdmc_train_config_ignores(const sgdmc_train_config *c, const char *name, char *why,
+                                size_t size)
+{
+    if (!given(c, name))
+        return false;
+    const bool data = c->data_file[0] != '\0';
+    const char *const problem_flags[] = {"target", "input", "teacher_width", "teacher_depth",
+                                         "teacher_seed", NULL};
+    for (int i = 0; data && problem_flags[i]; i++)
+        if (!strcmp(name, problem_flags[i])) {
+            snprintf(why, size, "--%s has no effect with --data (the data set is what is "
+                     "learned): drop one of them", name);
+            return true;
+        }
+    if (!strncmp(name, "teacher_", 8) && c->target != SGDMC_TARGET_TEACHER) {
+        snprintf(why, size, "--%s has no effect without --target=teacher", name);
+        return true;
+    }
+    if (!strcmp(name, "init_scale") && c->init == SGDMC_INIT_FILE) {
+        snprintf(why, size, "--init_scale has no effect with --init=%s (a file's parameters are "
+                 "used as they are)", c->init_file);
+        return true;
+    }
+    if (!strcmp(name, "rstar_iterations") && c->rstar_starts == 0) {
+        snprintf(why, size, "--rstar_iterations has no effect without --rstar_starts >= 1");
+        return true;
+    }
+    /* --gram_points=0 (no Gram measures) says what logistic runs do anyway */
+    if (!strcmp(name, "gram_points") && c->loss == SGDMC_LOSS_LOGISTIC && c->gram_points != 0) {
+        snprintf(why, size, "--gram_points has no effect with --loss=logistic (the Gram "
+                 "measures are for the mean squared error)");
+        return true;
+    }
+    if (!sgdmc_optimizer_uses(&c->optimizer, name)) {
+        char users[256];
+        users_of(c, name, users, sizeof users);
+        if (c->optimizer.timescale == SGDMC_TIMESCALE_NONE)
+            snprintf(why, size, "--%s has no effect with --optimizer=%s (used by %s)", name,
+                     sgdmc_optimizer_names[c->optimizer.kind], users);
+        else
+            snprintf(why, size, "--%s has no effect with --optimizer=%s --timescale=%s", name,
+                     sgdmc_optimizer_names[c->optimizer.kind],
+                     sgdmc_timescale_names[c->optimizer.timescale]);
+        return true;
+    }
+    return false;
+}
+
+int sgdmc_train_config_check_ignored(const sgdmc_train_config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sgdmc_train_options.count; i++)
+        if (sgdmc_train_config_ignores(c, sgdmc_train_options.options[i].name, err, errlen))
+            return -1;
+    return 0;
 }
 
 void sgdmc_train_config_arch(const sgdmc_train_config *c, int input_dim, sgdmc_arch *arch)

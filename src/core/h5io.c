@@ -1,8 +1,10 @@
 /* HDF5 input and output of one run: data, initial and final parameters. */
+#include "sgdmc/base/input_file.h"
 #include "sgdmc/core/h5io.h"
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +54,9 @@ void sgdmc_h5_unwatch_failures(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static hid_t open_readonly(const char *path, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "%s: no such file or not readable", path);
+    char why[256];
+    if (sgdmc_input_file_problem(path, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
         return -1;
     }
     if (H5Fis_hdf5(path) <= 0) {
@@ -153,12 +156,45 @@ fail:
     return -1;
 }
 
+/* The first root link of an --init file named like a parameter (W<k>, b<k>)
+ * that is not one of this network's W1..W{depth+1}, b1..b{depth+1}: the file
+ * is for another network, and none of it may be silently left out. Other
+ * links (a data set's x and y, groups) are not parameters and are let be. */
+typedef struct {
+    int depth;
+    char unexpected[64];
+} link_check;
+
+static herr_t check_link(hid_t group, const char *name, const H5L_info_t *info, void *context)
+{
+    (void)group;
+    (void)info;
+    link_check *c = context;
+    int k = 0, used = 0;
+    const bool parameter_like = (name[0] == 'W' || name[0] == 'b') &&
+                                sscanf(name + 1, "%d%n", &k, &used) == 1 &&
+                                name[1 + used] == '\0';
+    const bool ours = parameter_like && k >= 1 && k <= c->depth + 1 && name[1] != '0' &&
+                      name[1] != '+' && name[1] != '-';
+    if (parameter_like && !ours) {
+        snprintf(c->unexpected, sizeof c->unexpected, "%s", name);
+        return 1; /* stop */
+    }
+    return 0;
+}
+
 int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *params, char *err,
                          size_t errlen)
 {
     hid_t file = open_readonly(path, err, errlen);
     if (file < 0)
         return -1;
+    link_check links = {arch->depth, ""};
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, check_link, &links);
+    if (links.unexpected[0])
+        SGDMC_FAIL("%s: holds '%s', which this network of depth %d does not have (its "
+                   "parameters are W1..W%d and b1..b%d): the file is for another network",
+                   path, links.unexpected, arch->depth, arch->depth + 1, arch->depth + 1);
     for (int k = 1; k <= arch->depth + 1; k++) {
         for (int is_bias = 0; is_bias <= 1; is_bias++) {
             char name[16];

@@ -122,11 +122,22 @@ const double *sgdmc_workspace_output(const sgdmc_workspace *ws)
 /* C[M][N] += A[M][K] B[K][N], A read with strides (am, ak) so that it can be
  * a transpose, B and C row-major with leading dimensions ldb and ldc.
  * Blocks of MR x NR outputs stay in registers while k runs, so each loaded
- * row piece of B feeds MR multiply-adds. */
-enum { MR = 4, NR = 8 };
+ * row piece of B feeds MR multiply-adds.
+ *
+ * Every output is b-or-C's start value plus its K products added in the order
+ * k = 0, 1, ..., K - 1, one rounding per multiply and per add, whatever the
+ * block shape: the blocking below only decides how many outputs run side by
+ * side, so it may follow the target's register count without changing a bit
+ * (the portable-build test holds this). */
+#if defined(__AVX512F__)
+enum { MR = 8 }; /* 32 vector registers: 8 accumulators of 8 doubles */
+#else
+enum { MR = 4 };
+#endif
+enum { NR = 8 };
 
 /* One row piece of NR doubles: a GCC vector the compiler maps onto whatever
- * SIMD registers the target has (two AVX2 or one AVX-512 register). */
+ * SIMD registers the target has (AVX-512: one or two, AVX2: two or four). */
 typedef double row_piece __attribute__((vector_size(NR * sizeof(double))));
 
 static void gemm_block(int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
@@ -260,10 +271,11 @@ void sgdmc_forward(const sgdmc_arch *arch, const double *params,
     }
 }
 
+/* Left to right: the order is part of the result (no reassociation, so that
+ * every build and every lane of the lockstep kernel sums alike). */
 static double sum(const double *restrict x, int n)
 {
     double total = 0.0;
-#pragma omp simd reduction(+ : total)
     for (int s = 0; s < n; s++)
         total += x[s];
     return total;

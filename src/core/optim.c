@@ -60,11 +60,67 @@ int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind)
            kind == SGDMC_OPT_LION;
 }
 
+bool sgdmc_optimizer_uses(const sgdmc_optimizer_config *c, const char *name)
+{
+    const sgdmc_optimizer_kind k = c->kind;
+    const bool adam_type = k == SGDMC_OPT_ADAM || k == SGDMC_OPT_AMSGRAD ||
+                           k == SGDMC_OPT_ADAMAX || k == SGDMC_OPT_NADAM;
+    const bool framework = c->timescale != SGDMC_TIMESCALE_NONE; /* paper 003's theta */
+    if (!strcmp(name, "momentum"))
+        return framework ? c->timescale == SGDMC_TIMESCALE_TWO && k != SGDMC_OPT_LION
+                         : k == SGDMC_OPT_SGD || k == SGDMC_OPT_MOMENTUM ||
+                               k == SGDMC_OPT_NESTEROV || k == SGDMC_OPT_RMSPROP;
+    if (!strcmp(name, "beta1"))
+        return adam_type || k == SGDMC_OPT_LION;
+    if (!strcmp(name, "beta2"))
+        return (!framework && (adam_type || k == SGDMC_OPT_RMSPROP)) ||
+               (k == SGDMC_OPT_LION && c->timescale != SGDMC_TIMESCALE_SINGLE);
+    if (!strcmp(name, "eps"))
+        return !framework && (adam_type || k == SGDMC_OPT_ADAGRAD || k == SGDMC_OPT_RMSPROP);
+    if (!strcmp(name, "clip"))
+        return k == SGDMC_OPT_CLIPPED_SGD;
+    if (!strcmp(name, "tau"))
+        return c->timescale == SGDMC_TIMESCALE_SINGLE;
+    return true;
+}
+
+/* The step-dependent factors of the Adam family at step t: 1 - beta1^t,
+ * 1 - beta2^t and its root, and Nadam's momentum schedule mu_t. */
+typedef struct {
+    double bc1, bc2, bc2_sqrt, mu;
+} bias_factors;
+
+/* Nadam: mu_t = beta1 (1 - 0.96^(0.004 t) / 2), PyTorch's momentum_decay */
+static const double nadam_momentum_decay = 4e-3;
+
+/* The one definition of the factors; the table below only stores its values. */
+static bias_factors bias_factors_at(const sgdmc_optimizer_config *c, long step, bool *saturated)
+{
+    const double t = (double)step;
+    const double p1 = pow(c->beta1, t), p2 = pow(c->beta2, t);
+    const double p3 = c->kind == SGDMC_OPT_NADAM ? pow(0.96, t * nadam_momentum_decay) : 0.0;
+    bias_factors f;
+    f.bc1 = 1.0 - p1;
+    f.bc2 = 1.0 - p2;
+    f.bc2_sqrt = sqrt(f.bc2);
+    f.mu = c->beta1 * (1.0 - 0.5 * p3);
+    /* powers below 2^-56 stay below 2^-54 for every later t (the true powers
+     * fall; pow is faithful), and 1 - x, 1 - x/2 round to 1 for those: every
+     * later step has the factors {1, 1, 1, beta1} */
+    *saturated = p1 < 0x1p-56 && p2 < 0x1p-56 && p3 < 0x1p-56;
+    return f;
+}
+
 struct sgdmc_optimizer {
     sgdmc_optimizer_config c;
     size_t n;
     long step;          /* updates done so far */
     double mu_product;  /* nadam */
+    /* bias_factors_at(t) for t = 1..bias_count, kept across resets: the runs of
+     * a study cell share them, so pow() runs once per step index and cell */
+    bias_factors *bias;
+    long bias_count, bias_capacity;
+    long bias_saturated_from; /* 0: not yet; else the factors are constant from here on */
     double *grad;       /* gradient with L2 weight decay folded in */
     double *m;          /* first moment / momentum buffer */
     double *v;          /* second moment / sum of squares / infinity norm */
@@ -95,7 +151,39 @@ void sgdmc_optimizer_reset(sgdmc_optimizer *opt)
     memset(opt->storage, 0, 4 * opt->n * sizeof(double));
 }
 
-void sgdmc_optimizer_free(sgdmc_optimizer *opt) { free(opt); }
+void sgdmc_optimizer_free(sgdmc_optimizer *opt)
+{
+    if (opt)
+        free(opt->bias);
+    free(opt);
+}
+
+/* The factors of step t (>= 1) from the table, grown as steps go on. */
+static bias_factors bias_factors_of(sgdmc_optimizer *opt, long t)
+{
+    if (opt->bias_saturated_from && t >= opt->bias_saturated_from)
+        return (bias_factors){1.0, 1.0, 1.0, opt->c.beta1};
+    while (t > opt->bias_count) {
+        if (opt->bias_count == opt->bias_capacity) {
+            const long capacity = opt->bias_capacity ? 2 * opt->bias_capacity : 256;
+            bias_factors *grown = realloc(opt->bias, (size_t)capacity * sizeof *grown);
+            if (!grown) { /* the same values without the table */
+                bool saturated;
+                return bias_factors_at(&opt->c, t, &saturated);
+            }
+            opt->bias = grown;
+            opt->bias_capacity = capacity;
+        }
+        bool saturated;
+        const long next = opt->bias_count + 1;
+        opt->bias[opt->bias_count++] = bias_factors_at(&opt->c, next, &saturated);
+        if (saturated) {
+            opt->bias_saturated_from = next;
+            return bias_factors_of(opt, t);
+        }
+    }
+    return opt->bias[t - 1];
+}
 
 static double sign(double x) { return (double)((x > 0.0) - (x < 0.0)); }
 
@@ -151,7 +239,6 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
     double *restrict m = opt->m, *restrict v = opt->v;
     const double *restrict g = g_in;
     opt->step++;
-    const double t = (double)opt->step;
     const bool first = opt->step == 1;
 
     if (c->weight_decay != 0.0 && c->kind != SGDMC_OPT_LION) {
@@ -213,8 +300,9 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
     case SGDMC_OPT_ADAM:
     case SGDMC_OPT_AMSGRAD: {
         const double b1 = c->beta1, b2 = c->beta2;
-        const double step_size = lr / (1.0 - pow(b1, t));
-        const double bc2_sqrt = sqrt(1.0 - pow(b2, t));
+        const bias_factors f = bias_factors_of(opt, opt->step);
+        const double step_size = lr / f.bc1;
+        const double bc2_sqrt = f.bc2_sqrt;
         const bool ams = c->kind == SGDMC_OPT_AMSGRAD;
         double *restrict vmax = opt->v_max;
         for (size_t i = 0; i < n; i++) {
@@ -232,7 +320,7 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
     }
     case SGDMC_OPT_ADAMAX: {
         const double b1 = c->beta1, b2 = c->beta2;
-        const double clr = lr / (1.0 - pow(b1, t));
+        const double clr = lr / bias_factors_of(opt, opt->step).bc1;
         for (size_t i = 0; i < n; i++) {
             m[i] = m[i] * b1 + (1.0 - b1) * g[i];
             v[i] = fmax(v[i] * b2, fabs(g[i]) + c->eps);
@@ -241,10 +329,11 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
         break;
     }
     case SGDMC_OPT_NADAM: {
-        const double b1 = c->beta1, b2 = c->beta2, momentum_decay = 4e-3;
-        const double bc2 = 1.0 - pow(b2, t);
-        const double mu = b1 * (1.0 - 0.5 * pow(0.96, t * momentum_decay));
-        const double mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1.0) * momentum_decay));
+        const double b1 = c->beta1, b2 = c->beta2;
+        const bias_factors f = bias_factors_of(opt, opt->step);
+        const double bc2 = f.bc2;
+        const double mu = f.mu;
+        const double mu_next = bias_factors_of(opt, opt->step + 1).mu;
         opt->mu_product *= mu;
         const double mu_product_next = opt->mu_product * mu_next;
         const double grad_scale = -lr * (1.0 - mu) / (1.0 - opt->mu_product);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sgdmc/core/h5io.h"
+#include "sgdmc/base/mt_block.h"
 #include "sgdmc/base/rng.h"
 
 struct sgdmc_problem {
@@ -183,9 +184,13 @@ void sgdmc_problem_targets(sgdmc_problem *p, const double *x, int count, double 
 void sgdmc_problem_sample(sgdmc_problem *p, gsl_rng *rng, int count, double *x, double *y)
 {
     const int d = p->dim;
+    /* draws inline from the block generator; the words, and so the samples,
+     * are GSL's for the same seed */
+    sgdmc_mt_block *g = sgdmc_mt_block_of(rng);
     if (p->count > 0) {
         for (int s = 0; s < count; s++) {
-            unsigned long row = gsl_rng_uniform_int(rng, (unsigned long)p->count);
+            unsigned long row = g ? sgdmc_mt_block_uniform_int(g, (unsigned long)p->count)
+                                  : gsl_rng_uniform_int(rng, (unsigned long)p->count);
             const double *xr = p->x + row * (size_t)d;
             for (int i = 0; i < d; i++)
                 x[(size_t)i * count + s] = xr[i];
@@ -193,11 +198,19 @@ void sgdmc_problem_sample(sgdmc_problem *p, gsl_rng *rng, int count, double *x, 
         }
         return;
     }
-    for (int s = 0; s < count; s++)
-        for (int i = 0; i < d; i++)
-            x[(size_t)i * count + s] = p->input == SGDMC_INPUT_UNIFORM
-                                           ? gsl_rng_uniform(rng)
-                                           : gsl_ran_gaussian_ziggurat(rng, 1.0);
+    if (p->input == SGDMC_INPUT_UNIFORM && g) {
+        for (int s = 0; s < count; s++)
+            for (int i = 0; i < d; i++)
+                x[(size_t)i * count + s] = sgdmc_mt_block_uniform(g);
+    } else {
+        /* the ziggurat takes a variable number of words per sample: GSL's own
+         * code, drawing from the same stream */
+        for (int s = 0; s < count; s++)
+            for (int i = 0; i < d; i++)
+                x[(size_t)i * count + s] = p->input == SGDMC_INPUT_UNIFORM
+                                               ? gsl_rng_uniform(rng)
+                                               : gsl_ran_gaussian_ziggurat(rng, 1.0);
+    }
     sgdmc_problem_targets(p, x, count, y);
 }
 

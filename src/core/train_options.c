@@ -289,11 +289,12 @@ static const sgdmc_option options[] = {
      "heavy-ball momentum (sgd, momentum, nesterov, rmsprop); beta = MU in --timescale=two",
      D(double), AT(optimizer.momentum), 0, 1, false, NULL, 0},
     {"beta1", "B1", NULL, NULL, describe_optimizer_default,
-     "first-moment decay (adam-type, lion)", D(double), AT(optimizer.beta1), 0, 1, false, NULL,
+     "first-moment decay (adam-type, lion)", D(double), AT(optimizer.beta1), 0, 1,
+     SGDMC_MAX_EXCLUSIVE, NULL,
      0},
     {"beta2", "B2", NULL, NULL, describe_optimizer_default,
      "second-moment decay (adam-type, rmsprop's alpha, lion's momentum decay)", D(double),
-     AT(optimizer.beta2), 0, 1, false, NULL, 0},
+     AT(optimizer.beta2), 0, 1, SGDMC_MAX_EXCLUSIVE, NULL, 0},
     {"eps", "EPS", NULL, NULL, describe_optimizer_default,
      "denominator guard of adaptive optimizers", D(double), AT(optimizer.eps), 0, BIG, false,
      NULL, 0},
@@ -345,4 +346,9 @@ static const sgdmc_option options[] = {
      false, NULL, 0},
 };
 
-const sgdmc_option_table sgdmc_train_options = {options, sizeof options / sizeof *options};
+_Static_assert(sizeof options / sizeof *options <= SGDMC_TRAIN_OPTION_SLOTS,
+               "raise SGDMC_TRAIN_OPTION_SLOTS (config.h): it records which flags were given");
+
+const sgdmc_option_table sgdmc_train_options = {
+    options, sizeof options / sizeof *options, offsetof(sgdmc_train_config, given),
+    SGDMC_TRAIN_OPTION_SLOTS};

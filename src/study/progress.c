@@ -10,6 +10,13 @@
 
 enum { BAR_WIDTH = 30 };
 
+const char *const sgdmc_progress_style_names[SGDMC_PROGRESS_STYLE_COUNT + 1] = {
+    "auto", "bar", "lines", "none", NULL};
+
+/* The first line comes after FIRST_LINE seconds whatever the style, so that
+ * a short study and the first minutes of a long one show they are alive. */
+static const double FIRST_LINE = 1.0, BAR_INTERVAL = 1.0, LINE_INTERVAL = 10.0;
+
 struct sgdmc_progress {
     FILE *out;
     bool terminal;
@@ -18,17 +25,20 @@ struct sgdmc_progress {
     double started, last_print;
 };
 
-sgdmc_progress *sgdmc_progress_start(FILE *out, long total, long already_done)
+sgdmc_progress *sgdmc_progress_start(FILE *out, sgdmc_progress_style style, long total,
+                                     long already_done)
 {
     sgdmc_progress *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->out = out;
-    p->terminal = out && isatty(fileno(out));
-    p->interval = p->terminal ? 1.0 : 10.0;
+    p->out = style == SGDMC_PROGRESS_NONE ? NULL : out;
+    p->terminal = style == SGDMC_PROGRESS_BAR ||
+                  (style == SGDMC_PROGRESS_AUTO && out && isatty(fileno(out)));
+    p->interval = p->terminal ? BAR_INTERVAL : LINE_INTERVAL;
     p->total = total;
     p->done_at_start = already_done;
-    p->started = p->last_print = sgdmc_now_seconds();
+    p->started = sgdmc_now_seconds();
+    p->last_print = p->started - p->interval + FIRST_LINE;
     return p;
 }
 

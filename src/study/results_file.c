@@ -473,9 +473,10 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
         status = -1;
     } else if (strcmp(version, SGDMC_VERSION)) {
         snprintf(err, errlen,
-                 "%s: was written by sgdmc %s, this is sgdmc %s; finish it with the same version "
-                 "(results must not mix versions), or start over with --force",
-                 path, version, SGDMC_VERSION);
+                 "%s: was written by sgdmc %s, this is sgdmc %s; finish it with sgdmc %s (versions "
+                 "may differ at the rounding level, and one file must not mix them: "
+                 "docs/changelog.md), or start over with --force",
+                 path, version, SGDMC_VERSION, version);
         status = -1;
     }
     free(config);

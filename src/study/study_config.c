@@ -1,10 +1,13 @@
 /* Reading a study config with libconfig and expanding its grid. */
+#include "sgdmc/base/input_file.h"
 #include "sgdmc/study/study_config.h"
 
+#include <ctype.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sgdmc/base/error.h"
 #include "sgdmc/run/train.h"
@@ -105,7 +108,7 @@ static int check_flag(const char *path, const char *section, const char *key, in
         return -1;
     }
     char why[512];
-    if (sgdmc_option_set(option, scratch, value, why, sizeof why)) {
+    if (sgdmc_option_set_given(&sgdmc_train_options, option, scratch, value, why, sizeof why)) {
         snprintf(err, errlen, "%s:%d: %s.%s: %s", path, line, section, key, why);
         return -1;
     }
@@ -150,6 +153,8 @@ static int load_train(const char *path, config_setting_t *train, sgdmc_study *s,
         }
         if (check_flag(path, "train", key, line, value, &s->base, err, errlen))
             return -1;
+        s->train_line[sgdmc_option_find(&sgdmc_train_options, key) - sgdmc_train_options.options] =
+            line;
     }
     return 0;
 }
@@ -253,8 +258,9 @@ void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *confi
     for (int a = 0; a < s->axis_count; a++) {
         const sgdmc_grid_axis *axis = &s->axes[a];
         /* validated at load */
-        sgdmc_option_set(sgdmc_option_find(&sgdmc_train_options, axis->key), config, axis->values[index[a]], err,
-                         sizeof err);
+        sgdmc_option_set_given(&sgdmc_train_options,
+                               sgdmc_option_find(&sgdmc_train_options, axis->key), config,
+                               axis->values[index[a]], err, sizeof err);
         if (axis_index)
             axis_index[a] = index[a];
     }
@@ -293,14 +299,135 @@ static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
     return 0;
 }
 
+/* A flag given in the config that has no effect in any grid cell is a
+ * mistake (a flag that applies to some cells only, say --beta1 over a grid of
+ * optimizers, is not). */
+static int check_ignored(const sgdmc_study *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sgdmc_train_options.count; i++) {
+        const char *name = sgdmc_train_options.options[i].name;
+        int axis = -1;
+        for (int a = 0; a < s->axis_count; a++)
+            if (!strcmp(s->axes[a].key, name))
+                axis = a;
+        if (axis < 0 && !s->base.given[i])
+            continue;
+        char why[512] = "";
+        bool everywhere = true;
+        for (long cell = 0; cell < s->cells && everywhere; cell++) {
+            sgdmc_train_config config;
+            char cell_why[512];
+            sgdmc_study_task(s, cell * s->seeds, &config, NULL);
+            everywhere = sgdmc_train_config_ignores(&config, name, cell_why, sizeof cell_why);
+            if (everywhere && !why[0])
+                memcpy(why, cell_why, sizeof why);
+        }
+        if (everywhere) {
+            snprintf(err, errlen, "%s:%d: %s.%s: %s%s", s->path,
+                     axis >= 0 ? s->axes[axis].line : s->train_line[i],
+                     axis >= 0 ? "grid" : "train", name, why,
+                     s->cells > 1 ? " (in every grid cell)" : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The kind of a list element as libconfig reads it: string, bool, float or
+ * integer (libconfig refuses lists that mix them). */
+static char element_kind(const char *e, size_t n)
+{
+    while (n && isspace((unsigned char)*e))
+        e++, n--;
+    while (n && isspace((unsigned char)e[n - 1]))
+        n--;
+    if (n && (*e == '"' || *e == '\''))
+        return 's';
+    if ((n == 4 && !strncasecmp(e, "true", 4)) || (n == 5 && !strncasecmp(e, "false", 5)))
+        return 'b';
+    const bool hex = n > 1 && e[0] == '0' && (e[1] == 'x' || e[1] == 'X');
+    for (size_t i = 0; i < n && !hex; i++)
+        if (e[i] == '.' || e[i] == 'e' || e[i] == 'E')
+            return 'f';
+    return 'i';
+}
+
+/* The key of the first list on line `line` whose elements mix kinds, into key. */
+static void mixed_list_key(const char *text, int line, char *key, size_t size)
+{
+    key[0] = '\0';
+    const char *at = text;
+    for (int l = 1; l < line && at; l++) {
+        at = strchr(at, '\n');
+        at = at ? at + 1 : NULL;
+    }
+    const char *line_end = at ? strchr(at, '\n') : NULL;
+    /* a list that began on an earlier line and is still open here */
+    const char *before = at ? at : text;
+    while (before > text && before[-1] != '[' && before[-1] != ']')
+        before--;
+    if (before > text && before[-1] == '[')
+        at = before - 1;
+    for (const char *open = at; open && (open = strchr(open, '[')) &&
+                                (!line_end || open < line_end);
+         open++) {
+        const char *close = strchr(open, ']');
+        if (!close)
+            return;
+        char first = 0;
+        bool mixed = false;
+        for (const char *e = open + 1; e < close && !mixed;) {
+            const char *comma = memchr(e, ',', (size_t)(close - e));
+            const char *stop = comma ? comma : close;
+            const char kind = stop > e ? element_kind(e, (size_t)(stop - e)) : 0;
+            mixed = first && kind && kind != first;
+            first = first ? first : kind;
+            e = stop + 1;
+        }
+        if (!mixed)
+            continue;
+        const char *name_end = open;
+        while (name_end > text && strchr(" \t=:[", name_end[-1]))
+            name_end--;
+        const char *name = name_end;
+        while (name > text && (isalnum((unsigned char)name[-1]) || name[-1] == '_'))
+            name--;
+        if (name < name_end && (size_t)(name_end - name) < size) {
+            memcpy(key, name, (size_t)(name_end - name));
+            key[name_end - name] = '\0';
+        }
+        return;
+    }
+}
+
+/* What a libconfig syntax error at `line` means for a study. */
+static void syntax_hint(const char *text, int line, const char *error, char *hint, size_t size)
+{
+    hint[0] = '\0';
+    if (error && strstr(error, "duplicate setting name")) {
+        snprintf(hint, size, " (a key given twice: each key once per group, and each group once)");
+        return;
+    }
+    if (!error || !strstr(error, "mismatched element type"))
+        return;
+    char key[64];
+    mixed_list_key(text, line, key, sizeof key);
+    snprintf(hint, size,
+             "%s%s: the values of a list must have one type: write whole numbers among decimals "
+             "with a decimal point (1.0, not 1), and names as strings",
+             key[0] ? " of " : "", key);
+}
+
 static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output", NULL};
 
 int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
 {
-    char *text = read_text(path);
+    char why[256] = "";
+    char *text = sgdmc_input_file_problem(path, why, sizeof why) ? NULL : read_text(path);
     if (!text) {
         memset(s, 0, sizeof *s);
-        snprintf(err, errlen, "%s: cannot read the study config", path);
+        snprintf(err, errlen, "%s: cannot read the study config: %s", path,
+                 why[0] ? why : "out of memory");
         return -1;
     }
     const int status = sgdmc_study_parse(text, path, s, err, errlen);
@@ -321,8 +448,12 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     s->text = strdup(text);
     if (!s->text)
         SGDMC_FAIL("%s: out of memory", path);
-    if (!config_read_string(&cfg, s->text))
-        SGDMC_FAIL("%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
+    if (!config_read_string(&cfg, s->text)) {
+        char hint[256];
+        syntax_hint(s->text, config_error_line(&cfg), config_error_text(&cfg), hint,
+                    sizeof hint);
+        SGDMC_FAIL("%s:%d: %s%s", path, config_error_line(&cfg), config_error_text(&cfg), hint);
+    }
     config_setting_t *root = config_root_setting(&cfg);
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *item = config_setting_get_elem(root, (unsigned)i);
@@ -352,8 +483,9 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         long long v = type == CONFIG_TYPE_INT64 ? config_setting_get_int64(seeds)
                                                 : config_setting_get_int(seeds);
         if ((type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) || v < 1 || v > (1LL << 40))
-            SGDMC_FAIL("%s:%d: seeds: must be an integer >= 1", path,
-                 (int)config_setting_source_line(seeds));
+            SGDMC_FAIL("%s:%d: seeds: must be an integer from 1 to %lld (2^40; libconfig reads "
+                       "an integer above 2147483647 only with an L suffix, e.g. 4294967296L)",
+                       path, (int)config_setting_source_line(seeds), 1LL << 40);
         s->seeds = (long)v;
     }
     config_setting_t *train = config_lookup(&cfg, "train");
@@ -388,7 +520,9 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         SGDMC_FAIL("%s: %ld grid cells times %ld seeds is too many tasks", path, s->cells, s->seeds);
     s->tasks = s->cells * s->seeds;
     config_destroy(&cfg);
-    return check_cells(s, err, errlen) ? (sgdmc_study_free(s), -1) : 0;
+    return check_cells(s, err, errlen) || check_ignored(s, err, errlen)
+               ? (sgdmc_study_free(s), -1)
+               : 0;
 fail:
     config_destroy(&cfg);
     sgdmc_study_free(s);

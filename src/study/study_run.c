@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sgdmc/base/clock.h"
@@ -304,6 +305,8 @@ static int master_poll(void *context)
             d->stopping = true;
         keep_claim(d);
     }
+    /* a long first task (an R* solve) must not keep the progress silent */
+    sgdmc_progress_update(d->progress, d->done_before + d->completed);
     return d->stopping;
 }
 
@@ -431,7 +434,11 @@ static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim
     int me;
     MPI_Comm_rank(comm, &me);
     int claimed = 1;
-    if (me == 0) {
+    struct stat st;
+    if (me == 0 && stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory; --output names the results file", o->output);
+        claimed = 0;
+    } else if (me == 0) {
         char note[1024];
         *claim = sgdmc_claim_take(o->output, note, sizeof note, err, errlen);
         claimed = *claim != NULL;
@@ -482,7 +489,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         if (o->progress && d.done_before)
             fprintf(o->progress, "sgdmc study: resuming %s: %ld of %ld tasks already done\n",
                     o->output, d.done_before, study->tasks);
-        d.progress = sgdmc_progress_start(o->progress, study->tasks, d.done_before);
+        d.progress = sgdmc_progress_start(o->progress, o->progress_style, study->tasks,
+                                          d.done_before);
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);

@@ -1,5 +1,6 @@
 /* Reading a study's results file for `sgdmc summarize`: the grid keys and
  * values, and every done row tallied into its cell's statistics. */
+#include "sgdmc/base/input_file.h"
 #include "sgdmc/summary/summary_read.h"
 
 #include <errno.h>
@@ -68,8 +69,9 @@ static void reader_close(results_reader *r, int key_count)
  * the file open) and this reader do not block each other. */
 static hid_t open_results_file(const char *path, char *err, size_t errlen)
 {
-    if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    char why[256];
+    if (sgdmc_input_file_problem(path, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
         return -1;
     }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);

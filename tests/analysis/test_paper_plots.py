@@ -333,4 +333,6 @@ def test_cli_x_key(logistic_file, skip_file, tmp_path):
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == \
         ["convergence_width.png", "objective_spread_width.png"]
     bad = analysis(str(skip_file), "--x", "l2", "--out", str(tmp_path / "c"))
-    assert bad.returncode == 1 and "skipped convergence_l2: l2 is not a grid key" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "cannot draw convergence_l2 (l2 is not a grid key)" in bad.stderr
+    assert not (tmp_path / "c").exists()

@@ -315,6 +315,17 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
         ("rejected value", good.replace("\"adam\"", "\"adamw\""), ["bad.cfg:4", "optimizer",
                                                                     "adamw"]),
         ("syntax", good.replace("seeds = 5;", "seeds = 5;;;{"), ["bad.cfg:3"]),
+        ("seeds beyond int32", good.replace("seeds = 5;", "seeds = 2147483648;"),
+         ["bad.cfg:3", "seeds", "1099511627776", "L suffix"]),
+        ("a list of mixed types", good.replace("width = [2, 4]", "lr = [0.01, 1]"),
+         ["bad.cfg:4", "of lr", "1.0"]),
+        ("a key given twice", good.replace("steps = 200;", "steps = 200; steps = 300;"),
+         ["bad.cfg:5", "given twice"]),
+        ("a flag void in every cell", good.replace("depth = 2;", "depth = 2; clip = 1.0;"),
+         ["bad.cfg:5", "train.clip", "--optimizer=sgd", "every grid cell"]),
+        ("a grid key void in every cell",
+         good.replace("};\ntrain", "teacher_width = [2, 3]; };\ntrain", 1),
+         ["bad.cfg:4", "grid.teacher_width", "--target=teacher"]),
     ]
     for what, text, needles in cases:
         bad = write(tmp / "bad.cfg", text)
@@ -354,6 +365,28 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     on_terminal = terminal_stderr([sgdmc, "study", config, "--output=tty.h5"])
     check("\r\033[K" in on_terminal and "20/20 tasks done" in on_terminal,
           f"progress on a terminal: {on_terminal!r}")
+    # --progress=bar: the bar through a pipe, as rank 0's stderr is under mpirun
+    # (bytes: text mode would turn the bar's carriage returns into newlines)
+    raw = subprocess.run(command(sgdmc, [str(configs / "long.cfg"), "--output=bar.h5",
+                                         "--progress=bar"], 2), capture_output=True, timeout=600)
+    check(raw.returncode == 0 and b"\r[" in raw.stderr and b"#" in raw.stderr,
+          f"--progress=bar under mpirun: {raw.stderr[-300:]!r}")
+    result = run(sgdmc, [config, "--output=none.h5", "--progress=none"])
+    check(result.returncode == 0 and result.stderr == "", f"--progress=none: {result.stderr!r}")
+    result = run(sgdmc, [config, "--output=none.h5", "--quiet", "--progress=bar"])
+    check(result.returncode == 2 and "--quiet" in result.stderr and "--progress" in
+          result.stderr, f"--quiet --progress=bar: {result.stderr!r}")
+    # lines: the first within 2 s, however long the study
+    started = time.monotonic()
+    process = subprocess.Popen([sgdmc, "study", str(configs / "long.cfg"), "--output=lines.h5",
+                                "--progress=lines"], stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    first_after = time.monotonic() - started
+    process.stderr.read()
+    process.wait()
+    check("tasks done" in first and first_after < 2.0,
+          f"--progress=lines: first line after {first_after:.2f} s: {first!r}")
 
     result = run(sgdmc, [config, "--dry-run"])
     check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout

@@ -49,6 +49,9 @@ void sgdmc_input_file_key(const char *path, char *buf, size_t size);
  * exactly the options so marked (sgdmc_options_key). */
 enum { SGDMC_DEFINES_PROBLEM = 1, SGDMC_DEFINES_ESTIMATE = 2 };
 
+/* Which ends of an option's [min, max] are excluded. */
+enum { SGDMC_MIN_EXCLUSIVE = 1, SGDMC_MAX_EXCLUSIVE = 2 };
+
 struct sgdmc_option {
     const char *name;
     const char *metavar;        /* "" for a switch */
@@ -61,7 +64,7 @@ struct sgdmc_option {
     const sgdmc_option_type *type;
     size_t offset;              /* of the member set */
     double min, max;            /* inclusive range of numbers */
-    bool min_exclusive;
+    int exclusive;              /* SGDMC_MIN_EXCLUSIVE | SGDMC_MAX_EXCLUSIVE (true: the min) */
     const char *const *names;   /* choices, NULL-terminated */
     int defines;                /* SGDMC_DEFINES_* */
 };
@@ -69,15 +72,33 @@ struct sgdmc_option {
 typedef struct {
     const sgdmc_option *options;
     size_t count;
+    /* Where a target records which options were given (set by
+     * sgdmc_option_set_given, not by defaults): unsigned char [given_capacity]
+     * at this offset, in table order; 0: not recorded. A flag that has no
+     * effect where it was given is an error (config.c), which needs this. */
+    size_t given_offset, given_capacity;
 } sgdmc_option_table;
 
 /* The option called `name` in table, or NULL. */
 const sgdmc_option *sgdmc_option_find(const sgdmc_option_table *table, const char *name);
+/* The name of NULL-terminated names closest to `name` (at most 2 edits:
+ * for "did you mean"), or NULL. */
+const char *sgdmc_names_suggest(const char *const *names, const char *name);
 /* The option name of table closest to `name` (for "did you mean"), or NULL. */
 const char *sgdmc_option_suggest(const sgdmc_option_table *table, const char *name);
 /* Parses `value` into target; -1 with a message naming the value. */
 int sgdmc_option_set(const sgdmc_option *option, void *target, const char *value, char *err,
                      size_t errlen);
+/* sgdmc_option_set, and records that `option` of `table` was given. */
+int sgdmc_option_set_given(const sgdmc_option_table *table, const sgdmc_option *option,
+                           void *target, const char *value, char *err, size_t errlen);
+/* Whether the option `name` of `table` was given (false where not recorded). */
+bool sgdmc_option_given(const sgdmc_option_table *table, const void *target, const char *name);
+/* The given options of `table` whose `defines` has no bit of `mask`, as
+ * "--a, --b" (empty when none). */
+void sgdmc_options_given_outside(const sgdmc_option_table *table, const void *target, int mask,
+                                 char *buf, size_t size);
+
 /* The option's default as the help shows it. */
 void sgdmc_option_describe_default(const sgdmc_option *option, char *buf, size_t size);
 

@@ -10,6 +10,9 @@
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/optim.h"
 
+/* At least the number of sgdmc train flags (train_options.c checks it). */
+#define SGDMC_TRAIN_OPTION_SLOTS 64
+
 typedef enum { SGDMC_INPUT_UNIFORM, SGDMC_INPUT_NORMAL, SGDMC_INPUT_COUNT } sgdmc_input_kind;
 typedef enum {
     SGDMC_TARGET_CONSTANT,
@@ -77,11 +80,24 @@ typedef struct {
     int rstar_iterations;             /* BFGS iterations per start */
     double blowup;
     char save_file[SGDMC_PATH_MAX];
+    /* which flags were given, by index in sgdmc_train_options (options.h):
+     * a flag that has no effect where it was given is an error */
+    unsigned char given[SGDMC_TRAIN_OPTION_SLOTS];
 } sgdmc_train_config;
 
 void sgdmc_train_config_defaults(sgdmc_train_config *config);
 /* Cross-flag checks after every flag is set; 0 or -1 with a message. */
 int sgdmc_train_config_check(const sgdmc_train_config *config, char *err, size_t errlen);
+/* True when the flag `name` was given but has no effect in `config` (say
+ * --target with --data, --beta1 with --optimizer=sgd), with why, naming the
+ * flag that makes it void. A run refuses such a flag; a study refuses one
+ * that has no effect in any of its grid cells. */
+bool sgdmc_train_config_ignores(const sgdmc_train_config *config, const char *name, char *why,
+                                size_t size);
+/* The first given flag that `config` ignores (sgdmc_train_config_ignores):
+ * -1 with the message; 0 when none. */
+int sgdmc_train_config_check_ignored(const sgdmc_train_config *config, char *err,
+                                     size_t errlen);
 /* The network described by the config, input dimension given. */
 void sgdmc_train_config_arch(const sgdmc_train_config *config, int input_dim, sgdmc_arch *arch);
 /* The absolute tolerance of a run whose R* (upper bound) is min_risk: --tol,

@@ -10,6 +10,7 @@
 #ifndef SGDMC_OPTIM_H
 #define SGDMC_OPTIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum {
@@ -52,6 +53,10 @@ const sgdmc_optimizer_config *sgdmc_optimizer_defaults(sgdmc_optimizer_kind kind
 void sgdmc_optimizer_resolve_defaults(sgdmc_optimizer_config *config);
 /* Whether the optimizer can run paper 003's momentum framework. */
 int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind);
+/* Whether the update of config's optimizer (and --timescale) reads the
+ * hyperparameter named as its flag: "momentum", "beta1", "beta2", "eps",
+ * "clip" or "tau" (lr and weight_decay: always). */
+bool sgdmc_optimizer_uses(const sgdmc_optimizer_config *config, const char *hyperparameter);
 
 typedef struct sgdmc_optimizer sgdmc_optimizer;
 

@@ -1,16 +1,28 @@
 /* Progress of a study on stderr: tasks done of total, runs per second and
- * the estimated time left. On a terminal one line redrawn every second; in
- * a log file one plain line every few seconds. */
+ * the estimated time left. As a bar, one line redrawn every second (on a
+ * terminal, or asked for: under mpirun rank 0's stderr is a pipe even when
+ * mpirun's is a terminal); as lines, a plain line after 1 s and then every
+ * 10 s (log files). */
 #ifndef SGDMC_PROGRESS_H
 #define SGDMC_PROGRESS_H
 
 #include <stdio.h>
 
+typedef enum {
+    SGDMC_PROGRESS_AUTO, /* bar on a terminal, else lines */
+    SGDMC_PROGRESS_BAR,
+    SGDMC_PROGRESS_LINES,
+    SGDMC_PROGRESS_NONE,
+    SGDMC_PROGRESS_STYLE_COUNT
+} sgdmc_progress_style;
+extern const char *const sgdmc_progress_style_names[SGDMC_PROGRESS_STYLE_COUNT + 1];
+
 typedef struct sgdmc_progress sgdmc_progress;
 
 /* `total` tasks of which `already_done` were done before this session;
- * out NULL keeps quiet. */
-sgdmc_progress *sgdmc_progress_start(FILE *out, long total, long already_done);
+ * out NULL or style none keeps quiet. */
+sgdmc_progress *sgdmc_progress_start(FILE *out, sgdmc_progress_style style, long total,
+                                     long already_done);
 
 /* `done` tasks are done now (this session's and earlier ones); prints when
  * the refresh interval has passed. */

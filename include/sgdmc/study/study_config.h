@@ -27,6 +27,7 @@ typedef struct {
     int axis_count;
     sgdmc_grid_axis axes[SGDMC_STUDY_MAX_AXES];
     sgdmc_train_config base;   /* defaults, then the train section */
+    int train_line[SGDMC_TRAIN_OPTION_SLOTS]; /* where each train key stands, by option index */
     int trajectory;            /* output.trajectory */
     long cells;                /* product of the axis lengths */
     long tasks;                /* cells * seeds */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "sgdmc/minimum/rstar_cache.h"
+#include "sgdmc/study/progress.h"
 #include "sgdmc/study/study_config.h"
 
 typedef struct {
@@ -20,6 +21,7 @@ typedef struct {
     bool force;           /* replace an existing `output` (without resume) */
     double chunk_seconds; /* work per handed-out chunk; 0 = SGDMC_CHUNK_SECONDS */
     FILE *progress;       /* where rank 0 reports progress; NULL = quiet */
+    sgdmc_progress_style progress_style;
     sgdmc_rstar_cache *rstar_cache; /* the process's R* results, shared by every cell */
 } sgdmc_study_options;
 

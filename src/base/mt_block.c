@@ -1,0 +1,57 @@
+/* GSL's mt19937 (Matsumoto and Nishimura 1998, GSL's seeding) in blocks of 624 words. */
+#include "sgdmc/base/mt_block.h"
+
+enum { N = SGDMC_MT_WORDS, M = 397 };
+
+static inline uint32_t twist(uint32_t upper, uint32_t lower, uint32_t far)
+{
+    const uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
+    return far ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+}
+
+void sgdmc_mt_block_seed(sgdmc_mt_block *g, unsigned long seed)
+{
+    if (seed == 0)
+        seed = 4357; /* GSL's substitute for a zero seed */
+    g->state[0] = (uint32_t)(seed & 0xffffffffUL);
+    for (uint32_t i = 1; i < N; i++)
+        g->state[i] = 1812433253u * (g->state[i - 1] ^ (g->state[i - 1] >> 30)) + i;
+    g->next = N;
+}
+
+void sgdmc_mt_block_refill(sgdmc_mt_block *g)
+{
+    uint32_t *restrict mt = g->state;
+    /* the three ranges of the standard in-place twist: each reads words of the
+     * previous state ahead of it, or of the new state behind it */
+    for (int k = 0; k < N - M; k++)
+        mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
+    for (int k = N - M; k < N - 1; k++)
+        mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
+    mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
+    uint32_t *restrict out = g->words;
+    for (int k = 0; k < N; k++) {
+        uint32_t y = mt[k];
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c5680u;
+        y ^= (y << 15) & 0xefc60000u;
+        y ^= y >> 18;
+        out[k] = y;
+    }
+    g->next = 0;
+}
+
+static void type_set(void *state, unsigned long seed) { sgdmc_mt_block_seed(state, seed); }
+static unsigned long type_get(void *state) { return sgdmc_mt_block_get(state); }
+static double type_get_double(void *state) { return sgdmc_mt_block_uniform(state); }
+
+static const gsl_rng_type block_type = {
+    "sgdmc_mt19937_block", 0xffffffffUL, 0, sizeof(sgdmc_mt_block),
+    type_set, type_get, type_get_double};
+
+const gsl_rng_type *const sgdmc_mt_block_type = &block_type;
+
+sgdmc_mt_block *sgdmc_mt_block_of(gsl_rng *rng)
+{
+    return rng->type == &block_type ? rng->state : NULL;
+}

@@ -1,0 +1,65 @@
+/* The block mt19937 against GSL's own mt19937: the same words, uniforms,
+ * bounded integers and ziggurat normals for the same seeds, across refills
+ * and after reseeding. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "harness.h"
+#include "sgdmc/base/mt_block.h"
+#include "sgdmc/base/rng.h"
+
+enum { DRAWS = 5000 }; /* 8 refills of 624 words */
+
+static void same_stream(unsigned long seed)
+{
+    gsl_rng *gsl = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *block = gsl_rng_alloc(sgdmc_mt_block_type);
+    gsl_rng_set(gsl, seed);
+    gsl_rng_set(block, seed);
+    sgdmc_mt_block *g = sgdmc_mt_block_of(block);
+    CHECK(g != NULL, "not a block generator");
+    int words = 0, uniforms = 0, ints = 0, normals = 0, through_type = 0;
+    const unsigned long bounds[] = {1, 2, 3, 7, 100, 4096, 1000003, 0x7fffffffUL, 0xfffffffeUL};
+    for (int i = 0; i < DRAWS; i++) {
+        words += gsl_rng_get(gsl) == sgdmc_mt_block_get(g);
+        uniforms += gsl_rng_uniform(gsl) == sgdmc_mt_block_uniform(g);
+        const unsigned long n = bounds[i % (sizeof bounds / sizeof *bounds)];
+        ints += gsl_rng_uniform_int(gsl, n) == sgdmc_mt_block_uniform_int(g, n);
+        normals += gsl_ran_gaussian_ziggurat(gsl, 1.0) == gsl_ran_gaussian_ziggurat(block, 1.0);
+        through_type += gsl_rng_uniform(gsl) == gsl_rng_uniform(block);
+    }
+    CHECK(words == DRAWS && uniforms == DRAWS && ints == DRAWS && normals == DRAWS &&
+              through_type == DRAWS,
+          "seed %lu: equal words %d, uniforms %d, integers %d, normals %d, GSL calls %d of %d",
+          seed, words, uniforms, ints, normals, through_type, DRAWS);
+    gsl_rng_free(gsl);
+    gsl_rng_free(block);
+}
+
+int main(void)
+{
+    /* 0: GSL substitutes 4357; 2^32 + 5: only the low 32 bits count */
+    const unsigned long seeds[] = {0, 1, 4357, 5489, 123456789, 0xffffffffUL, 0x100000005UL};
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
+        same_stream(seeds[i]);
+    /* sgdmc's streams: what sgdmc_rng_alloc returns is the block generator with
+     * GSL's stream for the mixed seed */
+    for (unsigned long seed = 0; seed < 50; seed++) {
+        gsl_rng *ours = sgdmc_rng_alloc(seed, SGDMC_STREAM_SAMPLE);
+        gsl_rng *gsl = gsl_rng_alloc(gsl_rng_mt19937);
+        CHECK(sgdmc_mt_block_of(ours) != NULL, "sgdmc_rng_alloc: not the block generator");
+        const unsigned long first = gsl_rng_get(ours);
+        /* find GSL's seed by reseeding ours the same way: sgdmc_rng_seed on a GSL generator */
+        sgdmc_rng_seed(gsl, seed, SGDMC_STREAM_SAMPLE);
+        CHECK(gsl_rng_get(gsl) == first, "seed %lu: first word differs", seed);
+        int equal = 0;
+        for (int i = 0; i < 2000; i++)
+            equal += gsl_rng_uniform(gsl) == gsl_rng_uniform(ours);
+        CHECK(equal == 2000, "seed %lu: %d of 2000 uniforms equal", seed, equal);
+        gsl_rng_free(ours);
+        gsl_rng_free(gsl);
+    }
+    if (harness_failures)
+        fprintf(stderr, "%d check(s) failed\n", harness_failures);
+    return harness_failures != 0;
+}
