@@ -35,6 +35,7 @@ import matplotlib.pyplot  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis.cli import main as analysis_main  # noqa: E402
+from fuzz_report import exit_rule, record, report  # noqa: E402
 from fuzz_sgdmc import misspell  # noqa: E402
 
 VALUES = ["", "0", "-1", "1", "nan", "inf", "-inf", "1e308", "abc", "png", "jpg", "pdf,svg",
@@ -162,26 +163,11 @@ def main() -> int:
             command = next((a for a in argv if a in ("plot", "table", "rates", "figures")),
                            "plot")
             code, stderr, trace = run(argv)
-            lines = stderr.splitlines()
-            if code is None:
-                outcome, problem = "exception", trace[-1500:]
-            elif code not in (0, 1, 2):
-                outcome, problem = f"exit {code}", stderr[-1000:]
-            elif code and len(lines) != 1:
-                outcome, problem = f"exit {code}", f"{len(lines)} lines: {stderr[-1500:]!r}"
-            else:
-                outcome, problem = f"exit {code}", ""
-            tally[(command, outcome)] += 1
-            if problem:
-                broken.append((argv, outcome, problem))
+            outcome, problem = ("exception", trace[-1500:]) if code is None \
+                else exit_rule(code, stderr)
+            record(tally, broken, command, argv, outcome, problem)
             shutil.rmtree(out, ignore_errors=True)
-    for (command, outcome), n in sorted(tally.items()):
-        print(f"{command:8} {outcome:10} {n}")
-    print(f"fuzz_analysis: seed {seed}, {count} cases, {len(broken)} broke a rule")
-    for argv, outcome, problem in broken[:40]:
-        shown = " ".join(a if len(a) < 120 else a[:120] + "..." for a in argv)
-        print(f"BROKEN ({outcome}): python3 -m analysis {shown}\n    {problem}")
-    return 1 if broken else 0
+    return report("fuzz_analysis", seed, count, tally, broken, "python3 -m analysis ")
 
 
 if __name__ == "__main__":

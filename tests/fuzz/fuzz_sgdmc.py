@@ -26,6 +26,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from fuzz_report import exit_rule, record, report
+
 STEPS_CAP = 60
 SEEDS_CAP = 3
 TIMEOUT = 180.0
@@ -325,18 +327,13 @@ def run_case(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[str, str]:
     except subprocess.TimeoutExpired:
         return "timeout", f"no exit within {TIMEOUT:.0f} s"
     code = result.returncode
-    lines = result.stderr.splitlines()
     if os.environ.get("FUZZ_SHOW") and os.environ["FUZZ_SHOW"] in cmd[1]:
         print(f"[{code}] {' '.join(c[:80] for c in cmd[2:])}\n    {result.stderr[:300]!r}")
     if "Sanitizer" in result.stderr or "runtime error:" in result.stderr:
         return "sanitizer", result.stderr[-2000:]
     if code < 0:
         return f"signal {-code}", result.stderr[-2000:]
-    if code not in (0, 1, 2):
-        return f"exit {code}", result.stderr[-2000:]
-    if code and len(lines) != 1:
-        return f"exit {code}", f"{len(lines)} lines on stderr: {result.stderr[-2000:]!r}"
-    return f"exit {code}", ""
+    return exit_rule(code, result.stderr)
 
 
 def main() -> int:
@@ -395,18 +392,9 @@ def main() -> int:
                 flags = [f if not f.startswith("--output") or "out.h5" in f
                          else f"--output={work / 'other.h5'}" for f in resolve(flags, files)]
                 cmd = [sgdmc, "study", str(config), *flags]
-            outcome, problem = run_case(cmd, env, work)
-            tally[(command, outcome)] += 1
-            if problem:
-                broken.append((cmd, outcome, problem))
+            record(tally, broken, command, cmd, *run_case(cmd, env, work))
             shutil.rmtree(work, ignore_errors=True)
-    for (command, outcome), n in sorted(tally.items()):
-        print(f"{command:10} {outcome:12} {n}")
-    print(f"fuzz_sgdmc: seed {seed}, {count} cases, {len(broken)} broke a rule")
-    for cmd, outcome, problem in broken[:40]:
-        shown = " ".join(a if len(a) < 200 else a[:200] + "..." for a in cmd)
-        print(f"BROKEN ({outcome}): {shown}\n    {problem[:1500]}")
-    return 1 if broken else 0
+    return report("fuzz_sgdmc", seed, count, tally, broken, "")
 
 
 if __name__ == "__main__":
