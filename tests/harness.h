@@ -13,6 +13,7 @@
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/train_options.h"
 #include "sgdmc/core/problem.h"
+#include "sgdmc/run/train.h"
 
 static int harness_failures;
 
@@ -92,6 +93,20 @@ static inline void harness_write_data(const char *path, const double *x, const d
         H5Sclose(space);
     }
     H5Fclose(file);
+}
+
+/* A trainer for "--a=1 --b=2"-style flags and seed; NULL (a failed check)
+ * with the reason on stderr when the flags are refused. */
+static inline sgdmc_trainer *harness_trainer(const char *flags, unsigned long seed)
+{
+    sgdmc_train_config c;
+    sgdmc_train_config_defaults(&c);
+    harness_config(&c, flags);
+    c.seed = seed;
+    char err[512];
+    sgdmc_trainer *t = sgdmc_trainer_alloc(&c, err, sizeof err);
+    CHECK(t != NULL, "%s: %s", flags, err);
+    return t;
 }
 
 static inline int harness_exit(const char *name)

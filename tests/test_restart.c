@@ -13,16 +13,9 @@
 
 static int fresh_result(const char *flags, unsigned long seed, sgdmc_result *r)
 {
-    sgdmc_train_config c;
-    sgdmc_train_config_defaults(&c);
-    harness_config(&c, flags);
-    c.seed = seed;
-    char err[512];
-    sgdmc_trainer *t = sgdmc_trainer_alloc(&c, err, sizeof err);
-    if (!t) {
-        fprintf(stderr, "%s: %s\n", flags, err);
+    sgdmc_trainer *t = harness_trainer(flags, seed);
+    if (!t)
         return -1;
-    }
     const int status = sgdmc_trainer_run(t, r);
     sgdmc_trainer_free(t);
     return status;

@@ -17,6 +17,7 @@
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_config.h"
 #include "sgdmc/study/progress.h"
+#include "sgdmc/core/lanes.h"
 #include "sgdmc/study/results_file.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/summary/summarize.h"
@@ -105,6 +106,7 @@ typedef struct {
     char output[SGDMC_PATH_MAX];
     bool resume, force, dry_run, print_default, quiet;
     sgdmc_progress_style progress;
+    int lanes;
     unsigned char given[8]; /* which of the flags below were given */
 } study_command;
 
@@ -129,6 +131,10 @@ static const sgdmc_option study_flag_list[] = {
      &sgdmc_option_choice, STUDY(progress), 0, 0, false, sgdmc_progress_style_names, 0},
     {"quiet", "", "false", NULL, NULL, "no progress output (--progress=none)",
      &sgdmc_option_bool, STUDY(quiet), 0, 0, false, NULL, 0},
+    {"lanes", "K", SGDMC_STRINGIFY(SGDMC_LANES), NULL, NULL,
+     "train up to K seeds of a grid cell at once, one per SIMD lane (1: one at a time); the "
+     "results are the same bits either way, cells of width 32 or more run one at a time",
+     &sgdmc_option_int, STUDY(lanes), 1, SGDMC_LANES, false, NULL, 0},
 };
 static const sgdmc_option_table study_flags = {
     study_flag_list, sizeof study_flag_list / sizeof *study_flag_list, STUDY(given),
@@ -282,6 +288,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
                                                                  ? NULL
                                                                  : stderr,
                                                  .progress_style = c.progress,
+                                                 .lanes = c.lanes,
                                                  .rstar_cache = rstar_cache};
             char err[2048];
             const sgdmc_study_outcome outcome =

@@ -10,6 +10,7 @@
 #include "sgdmc/core/evaluate.h"
 #include "sgdmc/core/gram.h"
 #include "sgdmc/core/init.h"
+#include "sgdmc/core/lanes.h"
 #include "sgdmc/core/loss.h"
 #include "sgdmc/minimum/certificate.h"
 #include "sgdmc/minimum/min_risk.h"
@@ -324,76 +325,153 @@ static bool all_finite(const double *x, size_t n)
     return true;
 }
 
-int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
+/* A run between its start and its end: where it is among its checkpoints,
+ * what it measured last. The single path and lanes (sgdmc_trainer_run_lanes)
+ * go through the same four phases, so a run's row cannot depend on the path. */
+typedef struct {
+    double start;          /* wall clock */
+    long first, last;      /* the trainer's step counter at the start and the end */
+    long *checkpoints;     /* run-relative steps with an exact evaluation */
+    long *traj_steps;      /* ... recorded in the trajectory */
+    size_t n_check, n_traj, ci, ti;
+    bool diverged;
+    double risk, grad_norm;
+    long evaluated_at;     /* trainer step of the last evaluation, -1: none */
+    double recent[3];      /* the last three evaluated risks, newest last */
+} run_progress;
+
+static void run_progress_free(run_progress *p)
+{
+    free(p->checkpoints);
+    free(p->traj_steps);
+    p->checkpoints = p->traj_steps = NULL;
+}
+
+/* Everything before the first step: the checkpoints, the dead neurons and
+ * the permanence at initialization. -1 when out of memory. */
+static int run_begin(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
 {
     const sgdmc_train_config *c = &t->config;
-    const double start = sgdmc_now_seconds();
+    memset(p, 0, sizeof *p);
+    p->start = sgdmc_now_seconds();
     memset(r, 0, sizeof *r);
     r->depth = t->arch.depth;
     r->min_grad_norm = INFINITY;
-
     const int traj = c->trajectory;
-    long *checkpoints = malloc(sizeof(long) * (size_t)(c->checkpoints + 2));
-    long *traj_steps = malloc(sizeof(long) * (size_t)(traj + 1));
+    p->checkpoints = malloc(sizeof(long) * (size_t)(c->checkpoints + 2));
+    p->traj_steps = malloc(sizeof(long) * (size_t)(traj + 1));
     r->trajectory_step = malloc(sizeof(long) * (size_t)(traj + 1));
     r->trajectory_risk = malloc(sizeof(double) * (size_t)(traj + 1));
     r->trajectory_grad_norm = malloc(sizeof(double) * (size_t)(traj + 1));
-    if (!checkpoints || !traj_steps || !r->trajectory_step || !r->trajectory_risk ||
+    if (!p->checkpoints || !p->traj_steps || !r->trajectory_step || !r->trajectory_risk ||
         !r->trajectory_grad_norm)
-        goto oom;
-    const long first = t->step, last = first + c->steps;
+        return -1;
+    p->first = t->step;
+    p->last = p->first + c->steps;
     /* step 0 always: the gradient's scale for the stationarity test */
-    size_t n_check = log_spaced(c->steps, c->checkpoints, checkpoints);
-    checkpoints[n_check++] = 0;
-    n_check = unique_longs(checkpoints, n_check);
-    size_t n_traj = traj > 0 ? unique_longs(traj_steps, log_spaced(c->steps, traj, traj_steps)) : 0;
-
+    p->n_check = log_spaced(c->steps, c->checkpoints, p->checkpoints);
+    p->checkpoints[p->n_check++] = 0;
+    p->n_check = unique_longs(p->checkpoints, p->n_check);
+    p->n_traj =
+        traj > 0 ? unique_longs(p->traj_steps, log_spaced(c->steps, traj, p->traj_steps)) : 0;
     if (count_dead(t, r->dead_init))
-        goto oom;
+        return -1;
     r->constant_init = constant_now(t);
     freeze(t, true, t->frozen_init, r->dead_permanent_init);
-    bool diverged = false;
-    size_t ci = 0, ti = 0;
-    double risk = NAN, grad_norm = NAN;
-    long evaluated_at = -1;
-    double recent[3] = {NAN, NAN, NAN}; /* the last three evaluated risks, newest last */
+    p->risk = p->grad_norm = NAN;
+    p->evaluated_at = -1;
+    p->recent[0] = p->recent[1] = p->recent[2] = NAN;
     r->grad_norm_init = NAN;
-    for (long s = first;; s++) {
-        const long k = s - first;
-        const bool at_check = ci < n_check && checkpoints[ci] == k;
-        const bool at_traj = ti < n_traj && traj_steps[ti] == k;
-        if (at_check || at_traj) {
-            risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
-            grad_norm = sgdmc_norm2(t->grad, t->n);
-            evaluated_at = s;
-            ci += at_check;
-            remember(recent, risk);
-            if (k == 0)
-                r->grad_norm_init = grad_norm;
-            if (at_traj) {
-                r->trajectory_step[ti] = k;
-                r->trajectory_risk[ti] = risk;
-                r->trajectory_grad_norm[ti] = grad_norm;
-                ti++;
-            }
-            if (!isfinite(risk) || risk > c->blowup || !isfinite(grad_norm) ||
-                !all_finite(t->params, t->n)) {
-                diverged = true;
-                break;
-            }
-            if (grad_norm < r->min_grad_norm)
-                r->min_grad_norm = grad_norm;
+    return 0;
+}
+
+/* Whether run_visit has work at the trainer's current step: an evaluation,
+ * or the end. Lanes copy a run's parameters out only then. */
+static bool run_due(const sgdmc_trainer *t, const run_progress *p)
+{
+    const long k = t->step - p->first;
+    return t->step == p->last || (p->ci < p->n_check && p->checkpoints[p->ci] == k) ||
+           (p->ti < p->n_traj && p->traj_steps[p->ti] == k);
+}
+
+/* At the trainer's current step, before its update: the exact risk and
+ * gradient at a checkpoint. True when the run ends here (diverged at a
+ * checkpoint, or its last step). */
+static bool run_visit(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
+{
+    const sgdmc_train_config *c = &t->config;
+    const long k = t->step - p->first;
+    const bool at_check = p->ci < p->n_check && p->checkpoints[p->ci] == k;
+    const bool at_traj = p->ti < p->n_traj && p->traj_steps[p->ti] == k;
+    if (at_check || at_traj) {
+        p->risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
+        p->grad_norm = sgdmc_norm2(t->grad, t->n);
+        p->evaluated_at = t->step;
+        p->ci += at_check;
+        remember(p->recent, p->risk);
+        if (k == 0)
+            r->grad_norm_init = p->grad_norm;
+        if (at_traj) {
+            r->trajectory_step[p->ti] = k;
+            r->trajectory_risk[p->ti] = p->risk;
+            r->trajectory_grad_norm[p->ti] = p->grad_norm;
+            p->ti++;
         }
-        if (s == last)
-            break;
-        if ((k & 15) == 0 && sgdmc_cancel_requested(&t->cancel))
-            goto abandoned;
-        const double loss = sgdmc_trainer_step(t);
-        if (!isfinite(loss) || loss > c->blowup) {
-            diverged = true;
-            break;
+        if (!isfinite(p->risk) || p->risk > c->blowup || !isfinite(p->grad_norm) ||
+            !all_finite(t->params, t->n)) {
+            p->diverged = true;
+            return true;
         }
+        if (p->grad_norm < r->min_grad_norm)
+            r->min_grad_norm = p->grad_norm;
     }
+    return t->step == p->last;
+}
+
+/* After a step with its mini-batch loss: true when the run blew up. */
+static bool run_stepped(const sgdmc_trainer *t, run_progress *p, double loss)
+{
+    if (!isfinite(loss) || loss > t->config.blowup) {
+        p->diverged = true;
+        return true;
+    }
+    return false;
+}
+
+static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p);
+
+int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
+{
+    run_progress p;
+    if (run_begin(t, r, &p)) {
+        run_progress_free(&p);
+        sgdmc_result_free(r);
+        return -1;
+    }
+    while (!run_visit(t, r, &p)) {
+        if (((t->step - p.first) & 15) == 0 && sgdmc_cancel_requested(&t->cancel)) {
+            run_progress_free(&p);
+            sgdmc_result_free(r);
+            return SGDMC_RUN_ABANDONED;
+        }
+        if (run_stepped(t, &p, sgdmc_trainer_step(t)))
+            break;
+    }
+    return run_end(t, r, &p);
+}
+
+/* Everything after the last step: the final measures, R* and its bracket,
+ * the verdict, the certificate, the end state. Frees p. */
+static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
+{
+    const sgdmc_train_config *c = &t->config;
+    const long first = p->first;
+    bool diverged = p->diverged;
+    double risk = p->risk, grad_norm = p->grad_norm;
+    double *recent = p->recent;
+    const double start = p->start;
+    const size_t ti = p->ti;
+    const long evaluated_at = p->evaluated_at;
     r->steps = t->step - first;
     r->trajectory_count = (int)ti;
     if (evaluated_at != t->step) {
@@ -480,20 +558,108 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
             r->critical_family = flat ? SGDMC_FAMILY_CONSTANT : SGDMC_FAMILY_AFFINE;
     }
     r->end_state = end_state(r, recent);
-    const double p = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
-    r->dead_init_probability = 1.0 - pow(1.0 - p, t->arch.widths[1]);
-    free(checkpoints);
-    free(traj_steps);
+    const double dead_one = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
+    r->dead_init_probability = 1.0 - pow(1.0 - dead_one, t->arch.widths[1]);
+    run_progress_free(p);
     r->seconds = sgdmc_now_seconds() - start;
     return 0;
 abandoned:
-    free(checkpoints);
-    free(traj_steps);
+    run_progress_free(p);
     sgdmc_result_free(r);
     return SGDMC_RUN_ABANDONED;
 oom:
-    free(checkpoints);
-    free(traj_steps);
+    run_progress_free(p);
     sgdmc_result_free(r);
     return -1;
+}
+
+sgdmc_lanes *sgdmc_trainer_lanes_alloc(const sgdmc_trainer *t)
+{
+    return sgdmc_lanes_alloc(&t->config, &t->arch, t->batch);
+}
+
+int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lanes *lanes,
+                            sgdmc_result *results)
+{
+    run_progress p[SGDMC_LANES];
+    bool running[SGDMC_LANES] = {false};
+    bool held[SGDMC_LANES] = {false}; /* p[l] and results[l] are ours to free on failure */
+    int status = 0;
+    for (int l = 0; l < count; l++) {
+        held[l] = true;
+        if (run_begin(trainers[l], &results[l], &p[l])) {
+            status = -1;
+            goto discard;
+        }
+        running[l] = true;
+    }
+    sgdmc_lanes_restart(lanes);
+    /* a padded group's spare lanes train a copy of lane 0, and nobody looks */
+    for (int l = 0; l < SGDMC_LANES; l++)
+        sgdmc_lanes_load(lanes, l, trainers[l < count ? l : 0]->params);
+    sgdmc_trainer *const lead = trainers[0];
+    const bool whole_data = lead->config.batch_size == 0; /* laid out once, every step's batch */
+    if (whole_data)
+        for (int l = 0; l < count; l++)
+            sgdmc_lanes_set_batch(lanes, l, sgdmc_workspace_input(trainers[l]->ws),
+                                  trainers[l]->y);
+    for (long k = 0;; k++) {
+        sgdmc_trainer *stepping = NULL; /* any running lane: they are all at step k */
+        for (int l = 0; l < count; l++) {
+            sgdmc_trainer *t = trainers[l];
+            if (!running[l])
+                continue;
+            if (run_due(t, &p[l])) {
+                sgdmc_lanes_store(lanes, l, t->params);
+                if (run_visit(t, &results[l], &p[l])) {
+                    running[l] = false;
+                    continue;
+                }
+            }
+            stepping = t;
+        }
+        if (!stepping)
+            break;
+        if ((k & 15) == 0 && sgdmc_cancel_requested(&lead->cancel)) {
+            status = SGDMC_RUN_ABANDONED;
+            goto discard;
+        }
+        for (int l = 0; l < count && !whole_data; l++) {
+            sgdmc_trainer *t = trainers[l];
+            if (!running[l])
+                continue;
+            double *x = sgdmc_workspace_input(t->ws);
+            sgdmc_problem_sample(t->problem, t->sample_rng, t->batch, x, t->y);
+            sgdmc_lanes_set_batch(lanes, l, x, t->y);
+        }
+        double loss[SGDMC_LANES];
+        sgdmc_lanes_step(lanes, sgdmc_train_config_lr(&stepping->config, stepping->step), loss);
+        for (int l = 0; l < count; l++) {
+            sgdmc_trainer *t = trainers[l];
+            if (!running[l])
+                continue;
+            t->step++;
+            if (run_stepped(t, &p[l], loss[l])) { /* frozen here, as a single run stops */
+                sgdmc_lanes_store(lanes, l, t->params);
+                running[l] = false;
+            }
+        }
+    }
+    for (int l = 0; l < count; l++) {
+        held[l] = false; /* run_end frees p[l], and results[l] when it fails */
+        status = run_end(trainers[l], &results[l], &p[l]);
+        if (status) {
+            for (int done = 0; done < l; done++)
+                sgdmc_result_free(&results[done]);
+            goto discard;
+        }
+    }
+    return 0;
+discard:
+    for (int l = 0; l < count; l++)
+        if (held[l]) {
+            run_progress_free(&p[l]);
+            sgdmc_result_free(&results[l]);
+        }
+    return status;
 }

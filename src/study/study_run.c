@@ -39,9 +39,13 @@ typedef struct {
     const char *path;        /* of the results file, for messages */
     sgdmc_results_file *file;
     int rank;
-    sgdmc_trainer *trainer;  /* kept from task to task within a grid cell */
+    /* one trainer per lane, kept from task to task within a grid cell */
+    sgdmc_trainer *trainers[SGDMC_LANES];
+    long trainer_cell[SGDMC_LANES];
+    sgdmc_lanes *lanes;      /* of lanes_cell; NULL: not made yet */
+    long lanes_cell;
+    int lanes_wanted;        /* seeds trained at once where lanes pay (1..SGDMC_LANES) */
     sgdmc_rstar_cache *rstar_cache;  /* the process's R* results (owned by the caller) */
-    long trainer_cell;
     sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
     sgdmc_poll_fn poll;      /* non-zero: stop now */
     void *poll_context;
@@ -71,31 +75,68 @@ static int write_rows(runner *r, long first, int count)
     return status;
 }
 
-/* A trainer for `task`, reusing the previous one within the same grid cell. */
-static sgdmc_trainer *trainer_for(runner *r, long task)
+/* A trainer for `task` in lane slot `slot`, reusing the slot's previous one
+ * within the same grid cell. */
+static sgdmc_trainer *trainer_for(runner *r, int slot, long task)
 {
     const long cell = task / r->study->seeds;
+    sgdmc_trainer **trainer = &r->trainers[slot];
     char err[1024];
-    if (r->trainer && cell == r->trainer_cell) {
-        if (sgdmc_trainer_restart(r->trainer, (unsigned long)(task % r->study->seeds), err,
+    if (*trainer && cell == r->trainer_cell[slot]) {
+        if (sgdmc_trainer_restart(*trainer, (unsigned long)(task % r->study->seeds), err,
                                   sizeof err) == 0)
-            return r->trainer;
+            return *trainer;
     } else {
-        sgdmc_trainer_free(r->trainer);
+        sgdmc_trainer_free(*trainer);
         sgdmc_train_config config;
         sgdmc_study_task(r->study, task, &config, NULL);
-        r->trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
-        r->trainer_cell = cell;
-        if (r->trainer) {
-            sgdmc_trainer_set_rstar_cache(r->trainer, r->rstar_cache);
-            sgdmc_trainer_set_poll(r->trainer, r->poll, r->poll_context);
-            return r->trainer;
+        *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
+        r->trainer_cell[slot] = cell;
+        if (*trainer) {
+            sgdmc_trainer_set_rstar_cache(*trainer, r->rstar_cache);
+            sgdmc_trainer_set_poll(*trainer, r->poll, r->poll_context);
+            return *trainer;
         }
     }
     fprintf(stderr, "sgdmc study: rank %d: task %ld: %s\n", r->rank, task, err);
-    sgdmc_trainer_free(r->trainer);
-    r->trainer = NULL;
+    sgdmc_trainer_free(*trainer);
+    *trainer = NULL;
     return NULL;
+}
+
+/* How many tasks from `task` (at most `left`) run together: the seeds of one
+ * grid cell, up to the lanes wanted, where lanes pay for the cell's network. */
+static int group_size(runner *r, long task, long left)
+{
+    if (r->lanes_wanted < 2 || left < 2)
+        return 1;
+    const long cell = task / r->study->seeds;
+    long group = (cell + 1) * r->study->seeds - task; /* seeds of the cell from here */
+    group = group < left ? group : left;
+    group = group < r->lanes_wanted ? group : r->lanes_wanted;
+    if (group < 2 || !sgdmc_lanes_pay(sgdmc_trainer_arch(r->trainers[0])))
+        return 1;
+    return (int)group;
+}
+
+/* Runs `group` tasks from `task` (trainers[0] is set up for it) into rows;
+ * sgdmc_trainer_run's statuses. */
+static int run_group(runner *r, long task, int group, sgdmc_result *rows)
+{
+    if (group == 1)
+        return sgdmc_trainer_run(r->trainers[0], rows);
+    for (int l = 1; l < group; l++)
+        if (!trainer_for(r, l, task + l))
+            return -2;
+    const long cell = task / r->study->seeds;
+    if (!r->lanes || r->lanes_cell != cell) {
+        sgdmc_lanes_free(r->lanes);
+        r->lanes = sgdmc_trainer_lanes_alloc(r->trainers[0]);
+        r->lanes_cell = cell;
+        if (!r->lanes)
+            return -1;
+    }
+    return sgdmc_trainer_run_lanes(r->trainers, group, r->lanes, rows);
 }
 
 /* Runs tasks first .. first+count-1 in order and writes their rows; stops
@@ -109,20 +150,23 @@ static long run_chunk(runner *r, long first, long count)
     while (done + buffered < count && !r->failed && !r->write_failed &&
            !r->poll(r->poll_context)) {
         const long task = first + done + buffered;
-        sgdmc_trainer *trainer = trainer_for(r, task);
-        if (!trainer) {
+        if (!trainer_for(r, 0, task)) {
             r->failed = true;
             break;
         }
-        const int status = sgdmc_trainer_run(trainer, &r->rows[buffered]);
+        const long room = ROWS_PER_WRITE - buffered, left = count - done - buffered;
+        const int group = group_size(r, task, left < room ? left : room);
+        const int status = run_group(r, task, group, &r->rows[buffered]);
         if (status == SGDMC_RUN_ABANDONED)
             break;
         if (status) {
-            fprintf(stderr, "sgdmc study: rank %d: task %ld: out of memory\n", r->rank, task);
+            if (status != -2) /* -2: trainer_for said why */
+                fprintf(stderr, "sgdmc study: rank %d: task %ld: out of memory\n", r->rank,
+                        task);
             r->failed = true;
             break;
         }
-        buffered++;
+        buffered += group;
         if (buffered == ROWS_PER_WRITE || sgdmc_now_seconds() - last_write >= WRITE_INTERVAL) {
             if (write_rows(r, first + done, buffered) == 0)
                 done += buffered;
@@ -474,7 +518,10 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                     .chunk_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds
                                                             : SGDMC_CHUNK_SECONDS,
                     .claim = claim};
-    runner r = {.study = study, .path = o->output, .file = file, .rank = me, .trainer_cell = -1};
+    runner r = {.study = study, .path = o->output, .file = file, .rank = me, .lanes_cell = -1,
+                .lanes_wanted = o->lanes > 0 ? o->lanes : SGDMC_LANES};
+    for (int l = 0; l < SGDMC_LANES; l++)
+        r.trainer_cell[l] = -1;
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
     r.rstar_cache = o->rstar_cache;
     int setup_failed = !r.rows;
@@ -506,7 +553,9 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = worker_poll;
         run_worker(protocol, &r);
     }
-    sgdmc_trainer_free(r.trainer);
+    for (int l = 0; l < SGDMC_LANES; l++)
+        sgdmc_trainer_free(r.trainers[l]);
+    sgdmc_lanes_free(r.lanes);
     free(r.rows);
     free(d.ranges);
     MPI_Comm_free(&protocol);

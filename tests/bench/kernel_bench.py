@@ -6,12 +6,17 @@ core. A and B alternate run by run (A B A B ...), so that a drift of the
 machine's speed hits both alike; the ratio is taken pair by pair and its
 median printed.
 
-Usage: kernel_bench.py A_SGDMC B_SGDMC [--repeats=N] [--cpu=N] [--quick]
+Usage: kernel_bench.py A B [--repeats=N] [--cpu=N] [--quick]
+
+A and B are sgdmc binaries, each optionally with study flags in the same
+string: kernel_bench.py "build/sgdmc" "build/sgdmc --lanes=1" times lanes
+against one run at a time.
 
 A benchmark, not a test: meson never runs it. See tests/bench/README.md.
 """
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -32,14 +37,15 @@ def config(width: int, depth: int, seeds: int, steps: int) -> str:
             f"         min_risk = 0.0; }};\n")
 
 
-def timed(binary: str, cfg: Path, out: Path, cpu: int) -> float:
+def timed(command: str, cfg: Path, out: Path, cpu: int) -> float:
+    binary, *flags = shlex.split(command)
     start = time.perf_counter()
     done = subprocess.run(["taskset", "-c", str(cpu), binary, "study", str(cfg),
-                           f"--output={out}", "--force", "--quiet"],
+                           f"--output={out}", "--force", "--quiet", *flags],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode:
-        sys.exit(f"kernel_bench: {binary} failed on {cfg.name}: {done.stderr.strip()}")
+        sys.exit(f"kernel_bench: {command} failed on {cfg.name}: {done.stderr.strip()}")
     return seconds
 
 

@@ -7,7 +7,8 @@ Sections:
   ranks    the same study run by one process without mpirun and by 1, 2 and 3
            ranks under both Open MPI I/O components (OMPIO, ROMIO), and 5 ranks
            under OMPIO, gives identical
-           datasets apart from `rank` and `seconds`; every row done; grid columns,
+           datasets apart from `rank` and `seconds`, and so does every --lanes
+           (1, 2, 3 and the default 4, on 1 and 2 ranks); every row done; grid columns,
            seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
@@ -88,6 +89,21 @@ def datasets(path: Path) -> dict[str, np.ndarray]:
         keys = list(SAME) + [k.decode() if isinstance(k, bytes) else k
                              for k in f.attrs["grid_keys"]]
         return {k: runs[k][...] for k in keys}
+
+
+LANES_DEFAULT = 4  # SGDMC_LANES
+
+
+def every_dataset(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset under /runs but the wall time and the rank that wrote a row."""
+    found: dict[str, np.ndarray] = {}
+
+    def visit(name: str, item: object) -> None:
+        if isinstance(item, h5py.Dataset) and name.split("/")[-1] not in ("seconds", "rank"):
+            found[name] = item[...]
+    with h5py.File(path, "r") as f:
+        f["runs"].visititems(visit)
+    return found
 
 
 def differences(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
@@ -190,6 +206,20 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
                 check(int(f.attrs["ranks"]) == ranks, f"{io}: ranks attribute")
             # every rank trains, the master included, when there is work enough
             check(used == set(range(ranks)), f"{io}, {ranks} ranks: rows written by {used}")
+    # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
+    # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
+    everything = every_dataset(reference_path)
+    for lanes, ranks in [(1, None), (2, 2), (3, None), (1, 2)]:
+        path = tmp / f"lanes_{lanes}_{ranks}.h5"
+        result = run(sgdmc, [config, f"--output={path}", "--quiet", f"--lanes={lanes}"], ranks)
+        check(result.returncode == 0, f"--lanes={lanes}, {ranks} ranks: exit "
+              f"{result.returncode}: {result.stderr}")
+        if result.returncode == 0:
+            other = every_dataset(path)
+            diff = [k for k in everything if k not in other or
+                    everything[k].tobytes() != other[k].tobytes()]
+            check(not diff and len(everything) > 30,
+                  f"--lanes={lanes}, {ranks} ranks: {diff} differ from lanes={LANES_DEFAULT}")
 
 
 def uninterrupted(sgdmc: str, config: str, tmp: Path) -> tuple[float, dict[str, np.ndarray]]:

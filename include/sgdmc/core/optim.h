@@ -58,6 +58,29 @@ int sgdmc_optimizer_has_framework(sgdmc_optimizer_kind kind);
  * "clip" or "tau" (lr and weight_decay: always). */
 bool sgdmc_optimizer_uses(const sgdmc_optimizer_config *config, const char *hyperparameter);
 
+/* The Adam family's step-dependent factors at step t >= 1: 1 - beta1^t,
+ * 1 - beta2^t and its root, and Nadam's momentum schedule mu_t. A table
+ * computes each with pow() once and hands out the stored values (bit-identical
+ * to calling pow() each step); from the step where every power is below
+ * 2^-56 they are exactly {1, 1, 1, beta1} and the table stops growing. */
+typedef struct {
+    double bc1, bc2, bc2_sqrt, mu;
+} sgdmc_bias_factors;
+
+typedef struct {
+    double beta1, beta2;
+    bool nadam;                  /* mu_t is needed */
+    sgdmc_bias_factors *entries; /* steps 1..count */
+    long count, capacity;
+    long saturated_from;         /* 0: not yet */
+} sgdmc_bias_table;
+
+void sgdmc_bias_table_init(sgdmc_bias_table *table, const sgdmc_optimizer_config *config);
+void sgdmc_bias_table_free(sgdmc_bias_table *table);
+/* The factors of step t >= 1, growing the table as needed (computed without
+ * it when out of memory: the same values). */
+sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t);
+
 typedef struct sgdmc_optimizer sgdmc_optimizer;
 
 sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, size_t n);

@@ -13,6 +13,7 @@
 
 #include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
+#include "sgdmc/core/lanes.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/result.h"
 #include "sgdmc/minimum/rstar_cache.h"
@@ -56,5 +57,17 @@ enum { SGDMC_RUN_ABANDONED = SGDMC_CANCELLED };
  * SGDMC_RUN_ABANDONED when the poll function asked to stop (result empty),
  * -1 when out of memory. */
 int sgdmc_trainer_run(sgdmc_trainer *trainer, sgdmc_result *result);
+
+/* Lanes for the trainer's grid cell: its loss, optimizer, network and batch. */
+sgdmc_lanes *sgdmc_trainer_lanes_alloc(const sgdmc_trainer *trainer);
+
+/* Runs `count` (1..SGDMC_LANES) trainers of one grid cell, each fresh for its
+ * seed (allocated or restarted), in lockstep through `lanes`: results[i] is
+ * what sgdmc_trainer_run(trainers[i]) gives, bit for bit (seconds aside). A
+ * lane that diverges stops there, as the single run would, while the others
+ * go on. trainers[0]'s poll is asked; the return values are
+ * sgdmc_trainer_run's, and on any but 0 no result is left. */
+int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lanes *lanes,
+                            sgdmc_result *results);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct {
     FILE *progress;       /* where rank 0 reports progress; NULL = quiet */
     sgdmc_progress_style progress_style;
     sgdmc_rstar_cache *rstar_cache; /* the process's R* results, shared by every cell */
+    int lanes;            /* seeds of a cell trained at once (1..SGDMC_LANES); 0: SGDMC_LANES */
 } sgdmc_study_options;
 
 #define SGDMC_CHUNK_SECONDS 0.5

@@ -1,0 +1,427 @@
+/* One training step of SGDMC_LANES runs at once: net.c's forward and backward
+ * passes, loss.h's losses and the L2 penalty written over lane vectors with
+ * the same operations in the same order, and the update rules of
+ * update_rules.h, the source optim.c compiles for one run. A change to net.c
+ * or loss.h must be made here too: tests/test_lanes.c compares every rule bit
+ * for bit. */
+#include "sgdmc/core/lanes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgdmc/core/loss.h"
+#include "sgdmc/core/optim.h"
+
+/* Lane vectors pass by value between this file's static functions only, so
+ * GCC's note that their ABI differs without AVX concerns no caller elsewhere. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef double lane_vec __attribute__((vector_size(SGDMC_LANES * sizeof(double))));
+typedef long long lane_mask __attribute__((vector_size(SGDMC_LANES * sizeof(long long))));
+
+#define EACH_LANE(l) for (int l = 0; l < SGDMC_LANES; l++)
+
+static const lane_vec zero_vec = {0};
+
+bool sgdmc_lanes_pay(const sgdmc_arch *arch)
+{
+    return sgdmc_arch_max_width(arch) < 32;
+}
+
+/* a where mask is set, else b: bit for bit, as a scalar `?:` picks a value */
+static inline lane_vec pick(lane_mask mask, lane_vec a, lane_vec b)
+{
+    return (lane_vec)(((lane_mask)a & mask) | ((lane_mask)b & ~mask));
+}
+
+/* Per-lane functions: the scalar function on each lane's value (the compiler
+ * turns sqrt into one vector instruction; both are IEEE-exact). */
+static inline lane_vec lanes_sqrt(lane_vec x)
+{
+    EACH_LANE(l) x[l] = sqrt(x[l]);
+    return x;
+}
+
+static inline lane_vec lanes_fmax(lane_vec x, lane_vec y)
+{
+    EACH_LANE(l) x[l] = fmax(x[l], y[l]);
+    return x;
+}
+
+static inline lane_vec lanes_fabs(lane_vec x)
+{
+    EACH_LANE(l) x[l] = fabs(x[l]);
+    return x;
+}
+
+static inline lane_vec lanes_sign(lane_vec x)
+{
+    EACH_LANE(l) x[l] = (double)((x[l] > 0.0) - (x[l] < 0.0));
+    return x;
+}
+
+struct sgdmc_lanes {
+    sgdmc_arch arch;
+    sgdmc_loss loss;
+    double l2;
+    sgdmc_optimizer_config opt;
+    sgdmc_bias_table bias;
+    int batch;
+    size_t n;
+    long step;
+    double mu_product; /* nadam: the same in every lane, a function of the step */
+    lane_vec *params, *grad, *decayed, *m, *v, *v_max; /* [n] each */
+    lane_vec *preact[SGDMC_MAX_DEPTH + 2];  /* z_k [n_k][batch] */
+    lane_vec *act[SGDMC_MAX_DEPTH + 1];     /* sigma(z_k) */
+    lane_vec *hidden[SGDMC_MAX_DEPTH + 1];  /* h_k; [0] the input [d][batch] */
+    lane_vec *y, *dout;                     /* [batch] */
+    lane_vec *delta_out, *delta_in, *delta_pre; /* [max width][batch] */
+    lane_vec *storage;
+};
+
+sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arch *arch,
+                               int batch)
+{
+    sgdmc_lanes *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->arch = *arch;
+    g->loss = config->loss;
+    g->l2 = config->l2;
+    g->opt = config->optimizer;
+    sgdmc_optimizer_resolve_defaults(&g->opt);
+    sgdmc_bias_table_init(&g->bias, &g->opt);
+    g->batch = batch;
+    g->n = sgdmc_arch_param_count(arch);
+    const size_t cap = (size_t)batch, max_width = (size_t)sgdmc_arch_max_width(arch);
+    size_t vecs = 6 * g->n + (size_t)arch->widths[0] * cap + 2 * cap + 3 * max_width * cap;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        vecs += (size_t)arch->widths[k] * cap;
+        if (k <= arch->depth)
+            vecs += (size_t)arch->widths[k] * cap * (sgdmc_arch_skips_into(arch, k) ? 2 : 1);
+    }
+    const size_t bytes = vecs * sizeof(lane_vec);
+    g->storage = aligned_alloc(sizeof(lane_vec), bytes);
+    if (!g->storage) {
+        free(g);
+        return NULL;
+    }
+    memset(g->storage, 0, bytes);
+    lane_vec *next = g->storage;
+    lane_vec **const per_param[] = {&g->params, &g->grad, &g->decayed, &g->m, &g->v, &g->v_max};
+    for (size_t i = 0; i < sizeof per_param / sizeof *per_param; i++) {
+        *per_param[i] = next;
+        next += g->n;
+    }
+    g->hidden[0] = next;
+    next += (size_t)arch->widths[0] * cap;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        g->preact[k] = next;
+        next += (size_t)arch->widths[k] * cap;
+        if (k > arch->depth)
+            break;
+        g->act[k] = next;
+        next += (size_t)arch->widths[k] * cap;
+        if (sgdmc_arch_skips_into(arch, k)) {
+            g->hidden[k] = next;
+            next += (size_t)arch->widths[k] * cap;
+        } else {
+            g->hidden[k] = g->act[k];
+        }
+    }
+    g->y = next;
+    g->dout = next + cap;
+    next += 2 * cap;
+    g->delta_out = next;
+    g->delta_in = next + max_width * cap;
+    g->delta_pre = next + 2 * max_width * cap;
+    sgdmc_lanes_restart(g);
+    return g;
+}
+
+void sgdmc_lanes_free(sgdmc_lanes *g)
+{
+    if (!g)
+        return;
+    sgdmc_bias_table_free(&g->bias);
+    free(g->storage);
+    free(g);
+}
+
+void sgdmc_lanes_restart(sgdmc_lanes *g)
+{
+    g->step = 0;
+    g->mu_product = 1.0;
+    memset(g->m, 0, 3 * g->n * sizeof *g->m); /* m, v, v_max */
+}
+
+void sgdmc_lanes_load(sgdmc_lanes *g, int lane, const double *params)
+{
+    for (size_t i = 0; i < g->n; i++)
+        g->params[i][lane] = params[i];
+}
+
+void sgdmc_lanes_store(const sgdmc_lanes *g, int lane, double *params)
+{
+    for (size_t i = 0; i < g->n; i++)
+        params[i] = g->params[i][lane];
+}
+
+void sgdmc_lanes_set_batch(sgdmc_lanes *g, int lane, const double *x, const double *y)
+{
+    const size_t inputs = (size_t)g->arch.widths[0] * (size_t)g->batch;
+    for (size_t i = 0; i < inputs; i++)
+        g->hidden[0][i][lane] = x[i];
+    for (int s = 0; s < g->batch; s++)
+        g->y[s][lane] = y[s];
+}
+
+/* ---- forward and backward (net.c) ---------------------------------------- */
+
+static void activate(sgdmc_activation activation, const lane_vec *restrict z,
+                     lane_vec *restrict a, size_t n)
+{
+    for (size_t s = 0; s < n; s++) {
+        lane_vec out = z[s];
+        switch (activation) {
+        case SGDMC_ACT_RELU:
+            out = pick(z[s] > zero_vec, z[s], zero_vec);
+            break;
+        case SGDMC_ACT_TANH:
+            EACH_LANE(l) out[l] = tanh(z[s][l]);
+            break;
+        case SGDMC_ACT_SIGMOID:
+            EACH_LANE(l) out[l] = 1.0 / (1.0 + exp(-z[s][l]));
+            break;
+        case SGDMC_ACT_SOFTPLUS:
+            EACH_LANE(l) {
+                const double v = z[s][l];
+                out[l] = v > 0.0 ? v + log1p(exp(-v)) : log1p(exp(v));
+            }
+            break;
+        case SGDMC_ACT_COUNT:
+            break;
+        }
+        a[s] = out;
+    }
+}
+
+static void activate_backward(sgdmc_activation activation, const lane_vec *restrict z,
+                              const lane_vec *restrict a, const lane_vec *restrict dh,
+                              lane_vec *restrict dz, size_t n)
+{
+    for (size_t s = 0; s < n; s++) {
+        switch (activation) {
+        case SGDMC_ACT_RELU:
+            dz[s] = pick(z[s] > zero_vec, dh[s], zero_vec);
+            break;
+        case SGDMC_ACT_TANH:
+            dz[s] = dh[s] * (1.0 - a[s] * a[s]);
+            break;
+        case SGDMC_ACT_SIGMOID:
+            dz[s] = dh[s] * (a[s] * (1.0 - a[s]));
+            break;
+        case SGDMC_ACT_SOFTPLUS: {
+            lane_vec slope;
+            EACH_LANE(l) slope[l] = -expm1(-a[s][l]);
+            dz[s] = dh[s] * slope;
+            break;
+        }
+        case SGDMC_ACT_COUNT:
+            break;
+        }
+    }
+}
+
+/* The matrix products below keep BLOCK outputs in registers while their
+ * sum runs, as net.c's blocked products do, so that BLOCK independent chains
+ * of adds hide each add's latency; every output still adds its terms one by
+ * one in net.c's order. */
+enum { BLOCK = 8 };
+
+/* out[s] = init[s] + coef[0] vec(0, s) + coef[1] vec(1, s) + ..., the terms
+ * k = 0..terms-1 added in order, for outputs s < n; coef[k] lies at
+ * k * coef_stride, vec(k, s) at k * term_stride + s * out_stride, init[s] at
+ * s * init_stride (0: one value for all). out may be init (in place). */
+static void combine(int n, int terms, const lane_vec *init, size_t init_stride,
+                    const lane_vec *restrict coef,
+                    size_t coef_stride, const lane_vec *restrict vec, size_t term_stride,
+                    size_t out_stride, lane_vec *out)
+{
+    int s = 0;
+    for (; s + BLOCK <= n; s += BLOCK) {
+        lane_vec acc[BLOCK];
+        for (int t = 0; t < BLOCK; t++)
+            acc[t] = init[(size_t)(s + t) * init_stride];
+        for (int k = 0; k < terms; k++) {
+            const lane_vec c = coef[(size_t)k * coef_stride];
+            const lane_vec *restrict v = vec + (size_t)k * term_stride + (size_t)s * out_stride;
+            for (int t = 0; t < BLOCK; t++)
+                acc[t] = acc[t] + c * v[(size_t)t * out_stride];
+        }
+        for (int t = 0; t < BLOCK; t++)
+            out[s + t] = acc[t];
+    }
+    for (; s < n; s++) {
+        lane_vec acc = init[(size_t)s * init_stride];
+        for (int k = 0; k < terms; k++)
+            acc = acc + coef[(size_t)k * coef_stride] *
+                            vec[(size_t)k * term_stride + (size_t)s * out_stride];
+        out[s] = acc;
+    }
+}
+
+/* z[j][s] = b[j], then + W[j][i] h[i][s] for i = 0, 1, ...: net.c's order */
+static void forward(sgdmc_lanes *g)
+{
+    const sgdmc_arch *arch = &g->arch;
+    const int count = g->batch;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        const int rows = arch->widths[k], cols = arch->widths[k - 1];
+        const lane_vec *restrict weight = g->params + sgdmc_arch_weight_offset(arch, k);
+        const lane_vec *restrict bias = g->params + sgdmc_arch_bias_offset(arch, k);
+        lane_vec *restrict z = g->preact[k];
+        for (int j = 0; j < rows; j++)
+            combine(count, cols, &bias[j], 0, weight + (size_t)j * cols, 1, g->hidden[k - 1],
+                    (size_t)count, 1, z + (size_t)j * count);
+        if (k > arch->depth)
+            break;
+        const size_t n = (size_t)rows * (size_t)count;
+        activate(arch->activation, z, g->act[k], n);
+        if (sgdmc_arch_skips_into(arch, k)) {
+            lane_vec *restrict h = g->hidden[k];
+            const lane_vec *restrict a = g->act[k], *restrict prev = g->hidden[k - 1];
+            for (size_t s = 0; s < n; s++)
+                h[s] = a[s] + prev[s];
+        }
+    }
+}
+
+/* Gradients into g->grad (zeroed first, as sgdmc_trainer_step does), from
+ * dout = dL/df per sample; net.c's sgdmc_backward, sums in its orders. */
+static void backward(sgdmc_lanes *g)
+{
+    const sgdmc_arch *arch = &g->arch;
+    const int count = g->batch;
+    memset(g->grad, 0, g->n * sizeof *g->grad);
+    const lane_vec *dz = g->dout;
+    for (int k = arch->depth + 1; k >= 1; k--) {
+        const int rows = arch->widths[k], cols = arch->widths[k - 1];
+        const lane_vec *restrict weight = g->params + sgdmc_arch_weight_offset(arch, k);
+        lane_vec *restrict gw = g->grad + sgdmc_arch_weight_offset(arch, k);
+        lane_vec *restrict gb = g->grad + sgdmc_arch_bias_offset(arch, k);
+        const lane_vec *restrict h = g->hidden[k - 1];
+        /* dW[j][i] = 0 + dz[j][s] h[i][s] for s = 0, 1, ...: terms over s, outputs over i */
+        for (int j = 0; j < rows; j++)
+            combine(cols, count, gw + (size_t)j * cols, 1, dz + (size_t)j * count, 1, h, 1,
+                    (size_t)count, gw + (size_t)j * cols);
+        /* db[j] = 0 + (0 + dz[j][0] + dz[j][1] + ...): net.c's sum() */
+        int j = 0;
+        for (; j + BLOCK <= rows; j += BLOCK) {
+            lane_vec total[BLOCK];
+            for (int t = 0; t < BLOCK; t++)
+                total[t] = zero_vec;
+            for (int s = 0; s < count; s++)
+                for (int t = 0; t < BLOCK; t++)
+                    total[t] = total[t] + dz[(size_t)(j + t) * count + s];
+            for (int t = 0; t < BLOCK; t++)
+                gb[j + t] = gb[j + t] + total[t];
+        }
+        for (; j < rows; j++) {
+            lane_vec total = zero_vec;
+            for (int s = 0; s < count; s++)
+                total = total + dz[(size_t)j * count + s];
+            gb[j] = gb[j] + total;
+        }
+        if (k == 1)
+            break;
+        /* dL/dh_{k-1}[i][s] = (dL/dh_k[i][s] through a skip, else 0) + W[j][i] dz[j][s]
+         * for j = 0, 1, ... */
+        lane_vec *restrict dh = g->delta_in;
+        const size_t cells = (size_t)cols * (size_t)count;
+        if (sgdmc_arch_skips_into(arch, k))
+            memcpy(dh, g->delta_out, cells * sizeof *dh);
+        else
+            memset(dh, 0, cells * sizeof *dh);
+        for (int i = 0; i < cols; i++)
+            combine(count, rows, dh + (size_t)i * count, 1, weight + i, (size_t)cols, dz,
+                    (size_t)count, 1, dh + (size_t)i * count);
+        activate_backward(arch->activation, g->preact[k - 1], g->act[k - 1], dh, g->delta_pre,
+                          cells);
+        lane_vec *swap = g->delta_out;
+        g->delta_out = g->delta_in;
+        g->delta_in = swap;
+        dz = g->delta_pre;
+    }
+}
+
+/* net.c's sgdmc_weight_penalty: lambda times the squared weights, and its gradient */
+static lane_vec weight_penalty(sgdmc_lanes *g)
+{
+    const double lambda = g->l2;
+    if (lambda == 0.0)
+        return zero_vec;
+    lane_vec sum = zero_vec;
+    for (int k = 1; k <= g->arch.depth + 1; k++) {
+        const size_t offset = sgdmc_arch_weight_offset(&g->arch, k);
+        const size_t count = (size_t)g->arch.widths[k] * (size_t)g->arch.widths[k - 1];
+        for (size_t i = offset; i < offset + count; i++) {
+            sum = sum + g->params[i] * g->params[i];
+            g->grad[i] = g->grad[i] + 2.0 * lambda * g->params[i];
+        }
+    }
+    return lambda * sum;
+}
+
+/* ---- the update rules (update_rules.h, over lanes) ------------------------- */
+
+static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_vec norm)
+{
+    EACH_LANE(l) norm[l] = normalize ? lr / norm[l] : lr * fmin(1.0, clip / norm[l]);
+    return norm;
+}
+
+#define UR_T lane_vec
+#define UR_NAME(name) lanes_##name
+#define UR_ZERO zero_vec
+#define UR_SQRT(x) lanes_sqrt(x)
+#define UR_FMAX(x, y) lanes_fmax(x, y)
+#define UR_FABS(x) lanes_fabs(x)
+#define UR_SIGN(x) lanes_sign(x)
+#define UR_SCALE(lr, clip, normalize, norm) lanes_scale(lr, clip, normalize, norm)
+#define UR_MOVE(x, step, norm) pick((norm) != zero_vec, (x) - (step), (x))
+#include "update_rules.h"
+
+static void update(sgdmc_lanes *g, double lr)
+{
+    g->step++;
+    lanes_apply_rule(&g->opt, &g->bias, g->step, &g->mu_product, g->n, g->params, g->grad,
+                     g->decayed, g->m, g->v, g->v_max, lr);
+}
+
+void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
+{
+    const int count = g->batch;
+    forward(g);
+    const lane_vec *f = g->preact[g->arch.depth + 1];
+    lane_vec total = zero_vec;
+    for (int s = 0; s < count; s++) {
+        if (g->loss == SGDMC_LOSS_MSE) { /* loss.h, written out over lanes */
+            const lane_vec r = f[s] - g->y[s];
+            total = total + r * r;
+            g->dout[s] = (2.0 * r) / (double)count;
+        } else {
+            EACH_LANE(l) {
+                double slope;
+                total[l] = total[l] + sgdmc_loss_point(g->loss, f[s][l], g->y[s][l], &slope);
+                g->dout[s][l] = slope / count;
+            }
+        }
+    }
+    total = total / (double)count;
+    backward(g);
+    total = total + weight_penalty(g);
+    update(g, lr);
+    EACH_LANE(l) loss[l] = total[l];
+}

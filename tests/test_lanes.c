@@ -1,0 +1,176 @@
+/* Lockstep lanes against one run at a time, bit for bit: for every optimizer,
+ * activation, loss, schedule, decay and L2, both timescales, depths 1-3 with
+ * and without skips, uniform and normal inputs, the sin and teacher targets,
+ * data batches and whole-data steps, groups of 1 to SGDMC_LANES seeds (full
+ * and padded), trainers reused from group to group as a study reuses them,
+ * and lanes that diverge in mid-group while the others go on. A run's whole
+ * JSON line (every field but the wall time, doubles to 17 digits) must be
+ * the same from sgdmc_trainer_run_lanes as from sgdmc_trainer_run. */
+#include <string.h>
+
+#include "harness.h"
+#include "sgdmc/run/report.h"
+#include "sgdmc/run/train.h"
+
+enum { MAX_SEEDS = 2 * SGDMC_LANES + 1 };
+
+static int checked_runs, diverged_runs, converged_runs, mixed_groups;
+
+/* The JSON of a result without its "seconds" (malloc'd). */
+static char *json_of(const sgdmc_result *r)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    sgdmc_result_write_json(out, r);
+    fclose(out);
+    char *seconds = strstr(text, "\"seconds\": ");
+    if (seconds) {
+        char *end = strpbrk(seconds, ",}");
+        end += *end == ',';
+        memmove(seconds, end, strlen(end) + 1);
+    }
+    return text;
+}
+
+/* Seeds 0..seeds-1 alone and in groups of `group` lanes (the last one
+ * padded), the lane trainers restarted from group to group. */
+static void check_lanes(const char *flags, int seeds, int group)
+{
+    char *alone[MAX_SEEDS];
+    for (int s = 0; s < seeds; s++) {
+        sgdmc_trainer *t = harness_trainer(flags, (unsigned long)s);
+        sgdmc_result r;
+        alone[s] = NULL;
+        if (t && sgdmc_trainer_run(t, &r) == 0) {
+            alone[s] = json_of(&r);
+            diverged_runs += r.status == SGDMC_STATUS_DIVERGED;
+            converged_runs += r.status == SGDMC_STATUS_CONVERGED;
+            sgdmc_result_free(&r);
+        }
+        sgdmc_trainer_free(t);
+    }
+    sgdmc_trainer *lane_trainers[SGDMC_LANES] = {NULL};
+    sgdmc_lanes *lanes = NULL;
+    for (int first = 0; first < seeds; first += group) {
+        const int count = seeds - first < group ? seeds - first : group;
+        for (int l = 0; l < count; l++) {
+            char err[512];
+            const unsigned long seed = (unsigned long)(first + l);
+            if (!lane_trainers[l])
+                lane_trainers[l] = harness_trainer(flags, seed);
+            else
+                CHECK(sgdmc_trainer_restart(lane_trainers[l], seed, err, sizeof err) == 0,
+                      "%s", err);
+        }
+        if (!lanes && lane_trainers[0])
+            lanes = sgdmc_trainer_lanes_alloc(lane_trainers[0]);
+        sgdmc_result results[SGDMC_LANES];
+        const int status = lanes ? sgdmc_trainer_run_lanes(lane_trainers, count, lanes, results)
+                                 : -1;
+        CHECK(status == 0, "%s: seeds %d..%d in lanes: status %d", flags, first,
+              first + count - 1, status);
+        int diverged_lanes = 0;
+        for (int l = 0; l < count && status == 0; l++)
+            diverged_lanes += results[l].status == SGDMC_STATUS_DIVERGED;
+        mixed_groups += diverged_lanes > 0 && diverged_lanes < count;
+        for (int l = 0; l < count && status == 0; l++) {
+            char *laned = json_of(&results[l]);
+            const int seed = first + l;
+            size_t at = 0; /* the first character that differs, and its field */
+            while (alone[seed] && alone[seed][at] && alone[seed][at] == laned[at])
+                at++;
+            while (at > 0 && laned[at - 1] != ',')
+                at--;
+            CHECK(alone[seed] && !strcmp(alone[seed], laned),
+                  "%s: seed %d in lane %d of %d differs from the run alone from%.150s\n"
+                  "  alone:%.150s", flags, seed, l, count, laned + at,
+                  alone[seed] ? alone[seed] + at : "(failed)");
+            checked_runs++;
+            free(laned);
+            sgdmc_result_free(&results[l]);
+        }
+    }
+    for (int l = 0; l < SGDMC_LANES; l++)
+        sgdmc_trainer_free(lane_trainers[l]);
+    sgdmc_lanes_free(lanes);
+    for (int s = 0; s < seeds; s++)
+        free(alone[s]);
+}
+
+int main(void)
+{
+    const char *base = "--width=5 --depth=2 --steps=60 --batch_size=7 --trajectory=5";
+    char flags[1024];
+    /* every optimizer, in full and padded groups */
+    for (int k = 0; k < SGDMC_OPT_COUNT; k++) {
+        snprintf(flags, sizeof flags, "%s --optimizer=%s", base, sgdmc_optimizer_names[k]);
+        check_lanes(flags, 2 * SGDMC_LANES + 1, SGDMC_LANES);
+    }
+    /* every activation, deep with skips; smaller groups */
+    for (int a = 0; a < SGDMC_ACT_COUNT; a++) {
+        snprintf(flags, sizeof flags,
+                 "--width=3 --depth=3 --skip --steps=40 --batch_size=4 --optimizer=adam "
+                 "--activation=%s --trajectory=3",
+                 sgdmc_activation_names[a]);
+        for (int group = 1; group <= SGDMC_LANES; group++)
+            check_lanes(flags, SGDMC_LANES + 1, group);
+    }
+    const char *cases[] = {
+        /* schedules, decay, L2, both momentum forms and timescales */
+        "--width=4 --depth=1 --steps=50 --optimizer=sgd --lr_schedule=power:0.6 --l2=0.01",
+        "--width=4 --depth=2 --steps=50 --optimizer=momentum --weight_decay=0.05",
+        "--width=4 --depth=2 --steps=50 --optimizer=nesterov --momentum=0.5 --l2=0.001",
+        "--width=4 --depth=2 --steps=50 --optimizer=rmsprop --momentum=0.3",
+        "--width=4 --depth=2 --steps=50 --optimizer=adamw_like --weight_decay=0.1",
+        "--width=4 --depth=2 --steps=50 --optimizer=amsgrad --weight_decay=0.1 --beta2=0.9",
+        "--width=4 --depth=2 --steps=50 --optimizer=normalized_sgd --timescale=single --tau=2",
+        "--width=4 --depth=2 --steps=50 --optimizer=clipped_sgd --timescale=two --clip=0.1",
+        "--width=4 --depth=2 --steps=50 --optimizer=signsgd --timescale=two",
+        "--width=4 --depth=2 --steps=50 --optimizer=lion --timescale=single --weight_decay=0.01",
+        /* inputs and targets */
+        "--width=6 --depth=2 --steps=50 --input=normal --target=sin --optimizer=adam",
+        "--width=6 --depth=3 --steps=50 --target=teacher --teacher_width=3 --input_dim=2",
+        "--width=2 --depth=1 --steps=50 --target=constant:0.7",
+        /* one step, and steps ending between checkpoints */
+        "--width=3 --depth=1 --steps=1",
+        "--width=3 --depth=2 --steps=0",
+        "--width=3 --depth=2 --steps=37 --checkpoints=3 --trajectory=0",
+        /* blow-ups in mid-group: plain SGD with a large step diverges for some seeds */
+        "--width=8 --depth=3 --steps=200 --optimizer=sgd --lr=0.9 --init_scale=2",
+        "--width=8 --depth=3 --steps=200 --optimizer=momentum --lr=0.4 --blowup=1e3",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (strstr(cases[i], "adamw_like")) /* Adam with decoupled-style decay is adam + wd */
+            snprintf(flags, sizeof flags, "--width=4 --depth=2 --steps=50 --optimizer=adam "
+                                          "--weight_decay=0.1 --lr=0.01");
+        else
+            snprintf(flags, sizeof flags, "%s", cases[i]);
+        check_lanes(flags, SGDMC_LANES + 2, SGDMC_LANES);
+    }
+    /* data files: mini-batches and whole-data steps, mse and logistic */
+    enum { N = 40 };
+    double x[2 * N], y[N], labels[N];
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = sin(1.7 * i);
+        x[2 * i + 1] = cos(0.9 * i);
+        y[i] = x[2 * i] * x[2 * i + 1];
+        labels[i] = x[2 * i] > 0.3 * x[2 * i + 1] ? 1.0 : -1.0;
+    }
+    harness_write_data("test_lanes_data.h5", x, y, N, 2);
+    harness_write_data("test_lanes_labels.h5", x, labels, N, 2);
+    check_lanes("--data=test_lanes_data.h5 --width=4 --depth=2 --steps=40 --batch_size=6",
+                SGDMC_LANES + 1, SGDMC_LANES);
+    check_lanes("--data=test_lanes_data.h5 --width=4 --depth=2 --steps=40 --batch_size=0",
+                SGDMC_LANES + 1, SGDMC_LANES);
+    check_lanes("--data=test_lanes_labels.h5 --loss=logistic --activation=tanh --l2=0.01 "
+                "--width=3 --depth=1 --steps=40 --batch_size=0 --gram_points=0",
+                SGDMC_LANES, SGDMC_LANES);
+    remove("test_lanes_data.h5");
+    remove("test_lanes_labels.h5");
+    printf("test_lanes: %d runs compared (%d diverged alone, %d converged; %d groups with "
+           "diverged and running lanes)\n",
+           checked_runs, diverged_runs, converged_runs, mixed_groups);
+    CHECK(mixed_groups > 0, "the cases must include a group where some lanes diverge");
+    return harness_exit("test_lanes");
+}
