@@ -281,17 +281,23 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* Keeps in *best the candidate closest to name, at most 2 edits away. */
+static void consider(const char *name, const char *candidate, const char **best,
+                     size_t *best_distance)
+{
+    const size_t d = edit_distance(name, candidate);
+    if (d < *best_distance) {
+        *best_distance = d;
+        *best = candidate;
+    }
+}
+
 const char *sgdmc_names_suggest(const char *const *names, const char *name)
 {
     const char *best = NULL;
     size_t best_distance = 3;
-    for (size_t i = 0; names[i]; i++) {
-        const size_t d = edit_distance(name, names[i]);
-        if (d < best_distance) {
-            best_distance = d;
-            best = names[i];
-        }
-    }
+    for (size_t i = 0; names[i]; i++)
+        consider(name, names[i], &best, &best_distance);
     return best;
 }
 
@@ -299,13 +305,8 @@ const char *sgdmc_option_suggest(const sgdmc_option_table *table, const char *na
 {
     const char *best = NULL;
     size_t best_distance = 3;
-    for (size_t i = 0; i < table->count; i++) {
-        size_t d = edit_distance(name, table->options[i].name);
-        if (d < best_distance) {
-            best_distance = d;
-            best = table->options[i].name;
-        }
-    }
+    for (size_t i = 0; i < table->count; i++)
+        consider(name, table->options[i].name, &best, &best_distance);
     return best;
 }
 

@@ -347,6 +347,13 @@ static void run_progress_free(run_progress *p)
     p->checkpoints = p->traj_steps = NULL;
 }
 
+/* A run given up (out of memory, cancelled): nothing of it is left. */
+static void run_discard(run_progress *p, sgdmc_result *r)
+{
+    run_progress_free(p);
+    sgdmc_result_free(r);
+}
+
 /* Everything before the first step: the checkpoints, the dead neurons and
  * the permanence at initialization. -1 when out of memory. */
 static int run_begin(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
@@ -438,43 +445,17 @@ static bool run_stepped(const sgdmc_trainer *t, run_progress *p, double loss)
     return false;
 }
 
-static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p);
-
-int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
-{
-    run_progress p;
-    if (run_begin(t, r, &p)) {
-        run_progress_free(&p);
-        sgdmc_result_free(r);
-        return -1;
-    }
-    while (!run_visit(t, r, &p)) {
-        if (((t->step - p.first) & 15) == 0 && sgdmc_cancel_requested(&t->cancel)) {
-            run_progress_free(&p);
-            sgdmc_result_free(r);
-            return SGDMC_RUN_ABANDONED;
-        }
-        if (run_stepped(t, &p, sgdmc_trainer_step(t)))
-            break;
-    }
-    return run_end(t, r, &p);
-}
-
 /* Everything after the last step: the final measures, R* and its bracket,
  * the verdict, the certificate, the end state. Frees p. */
 static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
 {
     const sgdmc_train_config *c = &t->config;
-    const long first = p->first;
     bool diverged = p->diverged;
     double risk = p->risk, grad_norm = p->grad_norm;
     double *recent = p->recent;
-    const double start = p->start;
-    const size_t ti = p->ti;
-    const long evaluated_at = p->evaluated_at;
-    r->steps = t->step - first;
-    r->trajectory_count = (int)ti;
-    if (evaluated_at != t->step) {
+    r->steps = t->step - p->first;
+    r->trajectory_count = (int)p->ti;
+    if (p->evaluated_at != t->step) {
         risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
         grad_norm = sgdmc_norm2(t->grad, t->n);
         remember(recent, risk);
@@ -560,17 +541,33 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     r->end_state = end_state(r, recent);
     const double dead_one = sgdmc_dead_at_init_probability(c, t->arch.widths[0]);
     r->dead_init_probability = 1.0 - pow(1.0 - dead_one, t->arch.widths[1]);
+    r->seconds = sgdmc_now_seconds() - p->start;
     run_progress_free(p);
-    r->seconds = sgdmc_now_seconds() - start;
     return 0;
 abandoned:
-    run_progress_free(p);
-    sgdmc_result_free(r);
+    run_discard(p, r);
     return SGDMC_RUN_ABANDONED;
 oom:
-    run_progress_free(p);
-    sgdmc_result_free(r);
+    run_discard(p, r);
     return -1;
+}
+
+int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
+{
+    run_progress p;
+    if (run_begin(t, r, &p)) {
+        run_discard(&p, r);
+        return -1;
+    }
+    while (!run_visit(t, r, &p)) {
+        if (((t->step - p.first) & 15) == 0 && sgdmc_cancel_requested(&t->cancel)) {
+            run_discard(&p, r);
+            return SGDMC_RUN_ABANDONED;
+        }
+        if (run_stepped(t, &p, sgdmc_trainer_step(t)))
+            break;
+    }
+    return run_end(t, r, &p);
 }
 
 sgdmc_lanes *sgdmc_trainer_lanes_alloc(const sgdmc_trainer *t)
@@ -657,9 +654,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
     return 0;
 discard:
     for (int l = 0; l < count; l++)
-        if (held[l]) {
-            run_progress_free(&p[l]);
-            sgdmc_result_free(&results[l]);
-        }
+        if (held[l])
+            run_discard(&p[l], &results[l]);
     return status;
 }

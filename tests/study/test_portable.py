@@ -18,7 +18,6 @@ Then, for rows of those files, `sgdmc train` with the row's cell and seed
 must print the row's values exactly (JSON doubles carry 17 digits).
 """
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+from test_study import every_dataset  # the same walk over /runs, in this folder
 
 # name: (grid, train keys); every study has 2 seeds and trajectories
 STUDIES: dict[str, tuple[dict[str, list[object]], dict[str, object]]] = {
@@ -89,17 +90,6 @@ def run_study(sgdmc: Path, config: Path, out: Path) -> None:
         sys.exit(f"test_portable: {sgdmc} study {config} failed: {done.stderr.strip()}")
 
 
-def columns(path: Path) -> dict[str, np.ndarray]:
-    found: dict[str, np.ndarray] = {}
-
-    def visit(name: str, item: object) -> None:
-        if isinstance(item, h5py.Dataset) and name.split("/")[-1] not in ("seconds", "rank"):
-            found[name] = item[...]
-    with h5py.File(path, "r") as f:
-        f["runs"].visititems(visit)
-    return found
-
-
 def same(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
@@ -160,7 +150,7 @@ def main() -> int:
             native_file, portable_file = tmp / f"{name}_native.h5", tmp / f"{name}_portable.h5"
             run_study(sgdmc, config, native_file)
             run_study(portable, config, portable_file)
-            a, b = columns(native_file), columns(portable_file)
+            a, b = every_dataset(native_file), every_dataset(portable_file)
             differing = [k for k in a if k not in b or not same(a[k], b[k])]
             check(f"{name}: native and portable builds write identical datasets "
                   f"({len(a)} datasets, {len(a['status'])} runs)",
