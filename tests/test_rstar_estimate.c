@@ -51,7 +51,7 @@ static double *uniform_starts(size_t n, int count, unsigned long seed)
 /* x^2 on U[0,1], one hidden ReLU layer, 64 starts without a dead neuron:
  * the estimate is an upper bound of the proven R*(w), reaches it to 1e-6
  * relative at widths 1 and 2, and (BFGS stalls at ReLU kinks) stays within
- * a factor 5 of it at widths 3 and 4. */
+ * a factor 2 of it at widths 3 and 4 (BFGS alone: 1.6 and 4.3). */
 static void test_against_proven_rstar(void)
 {
     for (int width = 1; width <= 4; width++) {
@@ -78,11 +78,11 @@ static void test_against_proven_rstar(void)
         free(all);
         double *best = malloc(sizeof(double) * s.n);
         sgdmc_rstar_estimate_result est, again;
-        CHECK(sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, NULL, best, &est) == 0,
+        CHECK(sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, true, NULL, best, &est) == 0,
               "width %d: out of memory", width);
         CHECK(est.rstar >= proven * (1.0 - 1e-9), "width %d: estimate %.15g below R* %.15g",
               width, est.rstar, proven);
-        CHECK(est.rstar <= proven * (width <= 2 ? 1.0 + 1e-6 : 5.0),
+        CHECK(est.rstar <= proven * (width <= 2 ? 1.0 + 1e-6 : 2.0),
               "width %d: estimate %.15g, R* %.15g", width, est.rstar, proven);
         CHECK(est.hits >= 1 && est.hits <= count && est.starts == count, "width %d: hits %d",
               width, est.hits);
@@ -90,7 +90,7 @@ static void test_against_proven_rstar(void)
               "width %d: the best parameters do not give the estimate", width);
         /* deterministic: the same starts give the same numbers, bit for bit */
         double *best2 = malloc(sizeof(double) * s.n);
-        sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, NULL, best2, &again);
+        sgdmc_rstar_estimate(s.evaluator, s.n, starts, count, 5000, true, NULL, best2, &again);
         CHECK(again.rstar == est.rstar && again.hits == est.hits &&
                   !memcmp(best, best2, sizeof(double) * s.n),
               "width %d: a second estimate differs", width);

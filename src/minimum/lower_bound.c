@@ -221,22 +221,46 @@ static int teacher_kinks(sgdmc_problem *problem, double *kinks, int capacity)
     return count;
 }
 
+/* A ReLU network of one uniform input on [0,1] under mse: the setting of
+ * every bound here. */
+static bool relu_on_unit_interval(sgdmc_problem *problem, const sgdmc_train_config *c)
+{
+    return sgdmc_problem_input_dim(problem) == 1 && sgdmc_problem_data_count(problem) == 0 &&
+           sgdmc_problem_input(problem) == SGDMC_INPUT_UNIFORM && c->loss == SGDMC_LOSS_MSE &&
+           c->activation == SGDMC_ACT_RELU;
+}
+
+/* x^2's least risk over functions linear on each of `pieces` pieces of
+ * [0,1], 1/(180 P^4); P = n + 1/2 gives the one-layer bound. The factor
+ * covers the rounding of these few operations. */
+static double square_bound(double pieces)
+{
+    return 1.0 / (180.0 * pieces * pieces * pieces * pieces) * (1.0 - 4 * DBL_EPSILON);
+}
+
+double sgdmc_one_layer_lower_bound(sgdmc_problem *problem, const sgdmc_train_config *c,
+                                   long live, const sgdmc_cancel *cancel,
+                                   sgdmc_lower_source *source)
+{
+    if (relu_on_unit_interval(problem, c) && sgdmc_problem_target(problem) == SGDMC_TARGET_SQUARE &&
+        live >= 0) {
+        *source = SGDMC_LOWER_CLOSED_FORM;
+        return square_bound((double)live + 0.5);
+    }
+    return sgdmc_pieces_lower_bound(problem, c, live + 1, cancel, source);
+}
+
 double sgdmc_pieces_lower_bound(sgdmc_problem *problem, const sgdmc_train_config *c,
                                 long pieces, const sgdmc_cancel *cancel,
                                 sgdmc_lower_source *source)
 {
     *source = SGDMC_LOWER_ZERO;
-    const bool uniform_1d = sgdmc_problem_input_dim(problem) == 1 &&
-                            sgdmc_problem_data_count(problem) == 0 &&
-                            sgdmc_problem_input(problem) == SGDMC_INPUT_UNIFORM &&
-                            c->loss == SGDMC_LOSS_MSE && c->activation == SGDMC_ACT_RELU;
-    if (!uniform_1d || pieces < 1)
+    if (!relu_on_unit_interval(problem, c) || pieces < 1)
         return 0.0;
     const sgdmc_target_kind target = sgdmc_problem_target(problem);
     if (target == SGDMC_TARGET_SQUARE) {
         *source = SGDMC_LOWER_CLOSED_FORM;
-        const double p = (double)pieces;
-        return 1.0 / (180.0 * p * p * p * p) * (1.0 - 4 * DBL_EPSILON);
+        return square_bound((double)pieces);
     }
     if (pieces > SGDMC_LOWER_GRID_MAX_PIECES)
         return 0.0;

@@ -323,7 +323,8 @@ static int estimate_rstar(sgdmc_min_risk *m)
     }
     if (status == 0)
         status = sgdmc_rstar_estimate(m->evaluator, m->n, starts, count,
-                                      m->config.rstar_iterations, m->cancel,
+                                      m->config.rstar_iterations,
+                                      m->arch.activation == SGDMC_ACT_RELU, m->cancel,
                                       m->estimate_params, &m->estimate);
     if (status == SGDMC_CANCELLED) {
         m->cancelled = true;
@@ -444,6 +445,27 @@ static double pieces_bound(sgdmc_min_risk *m, long pieces)
     return bound;
 }
 
+static double one_layer_bound(sgdmc_min_risk *m, long live)
+{
+    sgdmc_lower_source source;
+    const double bound = sgdmc_one_layer_lower_bound(m->problem, &m->config, live, m->cancel, &source);
+    m->last_source = (int)source;
+    m->cancelled |= isnan(bound) && sgdmc_cancel_requested(m->cancel);
+    return bound;
+}
+
+/* The proven lower bound of the risk of the architecture with dead[k - 1]
+ * neurons of layer k dead (dead may be NULL): at depth 1 the one-layer bound
+ * (tighter for x^2), deeper the piece bound. */
+static double architecture_bound(sgdmc_min_risk *m, const int *dead, int *source)
+{
+    if (m->arch.depth == 1) {
+        const long live = m->arch.widths[1] - (dead && dead[0] > 0 ? dead[0] : 0);
+        return cached(m, "one-layer bound", one_layer_bound, live > 0 ? live : 0, source);
+    }
+    return cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, dead), source);
+}
+
 /* Var g(X) = min_c E (c - g(X))^2 by the risk's quadrature: E g from the risks
  * of the constants 0 and 1 (their difference is 1 - 2 E g), then the risk of
  * c = E g, lowered by a relative 1e-12 for the rounding of E g (the risk of
@@ -478,8 +500,13 @@ int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double
         return 0;
     }
     int src;
-    *lo = cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, NULL), &src);
+    *lo = architecture_bound(m, NULL, &src);
     *lo_source = (sgdmc_lower_source)src;
+    /* where lo is R* in closed form and hi the computed risk of a minimizer,
+     * hi's quadrature may round below lo; both bound R* then, so keep the
+     * bracket ordered */
+    if (*lo > hi)
+        *lo = hi;
     return m->cancelled ? SGDMC_CANCELLED : isnan(*lo) ? -1 : 0;
 }
 
@@ -495,8 +522,7 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constan
         return m->variance;
     }
     int src;
-    const double bound =
-        cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, dead), &src);
+    const double bound = architecture_bound(m, dead, &src);
     *source = (sgdmc_lower_source)src;
     return bound;
 }

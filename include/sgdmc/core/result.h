@@ -47,7 +47,7 @@ extern const char *const sgdmc_min_risk_source_names[SGDMC_MIN_RISK_SOURCE_COUNT
 /* How R*'s lower bound (min_risk_lo) is known: only proofs (lower_bound.h). */
 typedef enum {
     SGDMC_LOWER_ZERO,        /* 0: every risk is >= 0 */
-    SGDMC_LOWER_CLOSED_FORM, /* x^2: 1/(180 P^4) for P linear pieces */
+    SGDMC_LOWER_CLOSED_FORM, /* x^2: one layer R*(n), deeper 1/(180 P^4) */
     SGDMC_LOWER_GRID,        /* the grid program over P pieces */
     SGDMC_LOWER_VARIANCE,    /* a constant network: Var g(X) */
     SGDMC_LOWER_EXACT,       /* R* itself, known exactly (0 by construction) */

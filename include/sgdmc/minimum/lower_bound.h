@@ -58,4 +58,16 @@ double sgdmc_pieces_lower_bound(sgdmc_problem *problem, const sgdmc_train_config
                                 long pieces, const sgdmc_cancel *cancel,
                                 sgdmc_lower_source *source);
 
+/* A proven lower bound of the risk of every one-hidden-layer ReLU network
+ * with `live` neurons for the problem of `config`, and how it is known: for
+ * x^2 on U[0,1] (mse) R*(n) itself, 1/(180 (n + 1/2)^4) (docs/minimum.md,
+ * "Proven lower bounds of R*", gives the proof: a fit that uses every
+ * neuron for a convex kink inside (0,1) starts with a slope <= 0, which
+ * costs that first piece as much as half a piece twice as long; any other
+ * fit has at most n - 1 useful kinks); otherwise the piece bound for
+ * live + 1 pieces. NaN when `cancel` asked to stop. */
+double sgdmc_one_layer_lower_bound(sgdmc_problem *problem, const sgdmc_train_config *config,
+                                   long live, const sgdmc_cancel *cancel,
+                                   sgdmc_lower_source *source);
+
 #endif
