@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=("text", "csv", "json"), default="text")
     table.add_argument("--grad_eps", type=float, default=1e-3,
                        help="p_stationary threshold on min_grad_norm (default 1e-3)")
+    table.add_argument("--pool-hi", action="store_true",
+                       help="tighten R*'s upper bound of each cell to the lowest final risk of "
+                       "any run of the same problem and architecture, as sgdmc summarize "
+                       "--pool-hi does (min_risk_used, min_risk_pooled)")
 
     rates = sub.add_parser("rates", help="fitted exponential rate of P(converged)",
                            description="Maximum-likelihood fit of P(converged) = exp(a - r x) "
@@ -140,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         if not (math.isfinite(args.grad_eps) and args.grad_eps >= 0):
             return _fail("table", f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
         study = load_study(args.file, trajectory=False)
-        table = stats.cell_table(study, grad_eps=args.grad_eps)
+        table = stats.cell_table(study, grad_eps=args.grad_eps, pool_hi=args.pool_hi)
         text = {"text": lambda: report.table_text(study, table),
                 "csv": lambda: report.table_csv(study, table),
                 "json": lambda: report.table_json(study, table, args.grad_eps) + "\n"}

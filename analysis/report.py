@@ -78,6 +78,9 @@ def table_text(study: Study, table: pd.DataFrame) -> str:
                 out[title] = _interval(row[value], row[low], row[high])
         median = row["median_final_risk"]
         out["median_final_risk"] = "-" if math.isnan(median) else f"{median:.4g}"
+        hi = row["min_risk_used"]
+        out["min_risk_used"] = "-" if math.isnan(hi) else \
+            f"{hi:.4g}{' (pooled)' if row['min_risk_pooled'] else ''}"
         rows.append(out)
     frame = pd.DataFrame(rows)
     head = (f"{study.path}: {study.tasks} tasks = {len(study.cells)} cells x {study.seeds} "

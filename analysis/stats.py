@@ -57,17 +57,66 @@ SUMMARY_COLUMNS = [
     "dead_at_end", "dead_at_end_low", "dead_at_end_high", "p_certified", "p_certified_low",
     "p_certified_high", "constant_at_init", "constant_at_init_low", "constant_at_init_high",
     "constant_at_end", "constant_at_end_low", "constant_at_end_high", "p_stationary",
-    "p_stationary_low", "p_stationary_high", "median_final_risk"]
+    "p_stationary_low", "p_stationary_high", "median_final_risk", "min_risk_used",
+    "min_risk_pooled"]
+
+# The options of `sgdmc train` that change only how a run trains, never the problem, the
+# network or how its risk is measured (the option table's entries that define nothing;
+# test_tables.py holds the two together). Cells that differ only in these keys share R*:
+# `pool_hi` pools their upper bounds, as `sgdmc summarize --pool-hi` does.
+TRAINING_ONLY_KEYS = frozenset({
+    "seed", "batch_size", "optimizer", "lr", "lr_schedule", "momentum", "beta1", "beta2", "eps",
+    "weight_decay", "clip", "timescale", "tau", "steps", "tol", "rtol", "min_risk", "trajectory",
+    "checkpoints", "gram_points", "blowup", "save"})
 
 
-def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd.DataFrame:
+def _pooled_runs(study: Study) -> tuple[pd.DataFrame, pd.Series]:
+    """The runs judged against R*'s pooled upper bound, and per cell whether its bound was
+    lowered: over cells equal in every grid key outside TRAINING_ONLY_KEYS, the least stored
+    hi and final risk of a done run that did not diverge (each the risk of a concrete network
+    of the architecture); cells whose R* is exact or given keep theirs."""
+    runs = study.runs.copy()
+    risk = runs["final_risk"].where((runs["status"] != "diverged") & np.isfinite(runs["final_risk"]))
+    lowest = pd.concat([runs["min_risk"], risk], axis=1).min(axis=1).groupby(runs["cell"]).min()
+    keys = [k for k in study.grid_keys if k not in TRAINING_ONLY_KEYS]
+    cells = study.cells.set_index("cell")
+    group = (cells.groupby(keys, sort=False, dropna=False).ngroup() if keys
+             else pd.Series(0, index=cells.index))
+    pooled_by_group = lowest.reindex(cells.index).groupby(group).min()
+    pooled = group.map(pooled_by_group)
+    first = runs.groupby("cell").head(1).set_index("cell")
+    tightenable = ~first["min_risk_source"].isin(["exact", "given"])
+    pooled = pooled.where(tightenable.reindex(pooled.index).fillna(False).astype(bool))
+    p = runs["cell"].map(pooled)
+    lowered = p.notna() & (runs["min_risk"].isna() | (p < runs["min_risk"]))
+    runs.loc[lowered, "min_risk"] = p[lowered]
+    judged = lowered & ~runs["status"].isin(["diverged", "pending"])
+    limit = runs["tol"] + (1 + runs["rtol"]) * p
+    sure_not = judged & (runs["status"] == "undecided") & (runs["final_risk"] > limit)
+    runs.loc[sure_not, "status"] = "not_converged"
+    if "certified_nonconvergent" in runs and "reachable_lo" in runs:
+        certified = runs["reachable_lo"].notna() & (runs["reachable_lo"] > limit)
+        runs["certified_nonconvergent"] = runs["certified_nonconvergent"].astype("boolean").mask(
+            judged, certified.astype("boolean"))
+    first_lowered = lowered.groupby(runs["cell"]).head(1)
+    return runs, first_lowered.groupby(runs["cell"]).sum()
+
+
+def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
+               pool_hi: bool = False) -> pd.DataFrame:
     """One row per grid cell (done or not), the columns of `sgdmc summarize`
     plus `certified_known` (done runs with a certificate verdict).
 
     P(converged) is a bracket: `p_converged` counts the runs converged for sure,
     `p_converged_upper` those converged or undecided (R* only known to lie in
-    [min_risk_lo, min_risk]); the two agree where R* is exact."""
+    [min_risk_lo, min_risk]); the two agree where R* is exact. `min_risk_used` is the
+    upper bound the verdicts were judged against; with `pool_hi` it is pooled over cells
+    of the same problem and architecture (`min_risk_pooled` 1 where that lowered it), as
+    `sgdmc summarize --pool-hi` does."""
     runs = study.runs
+    pooled = pd.Series(dtype=np.int64)
+    if pool_hi:
+        runs, pooled = _pooled_runs(study)
     flags = pd.DataFrame({
         "cell": runs["cell"],
         "done": 1,
@@ -129,6 +178,9 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL) -> pd
     table["dead_init_probability"] = theory.reindex(table.index)
     medians = runs.groupby("cell")["final_risk"].apply(lambda s: _median(s.to_numpy()))
     table["median_final_risk"] = medians.reindex(table.index)
+    table["min_risk_used"] = runs.groupby("cell").head(1).set_index("cell")["min_risk"].reindex(
+        table.index)
+    table["min_risk_pooled"] = pooled.reindex(table.index).fillna(0).astype(np.int64)
     table = table.reset_index()
     return table[["cell", *study.grid_keys, *SUMMARY_COLUMNS, "certified_known"]]
 

@@ -70,8 +70,8 @@ static void print_options(void)
             fputs(j ? ", " : "", stdout);
             json_string(o->names[j]);
         }
-        printf("], \"numeric\": %s}%s\n", o->type->numeric ? "true" : "false",
-               i + 1 < t->count ? "," : "");
+        printf("], \"numeric\": %s, \"defines\": %d}%s\n", o->type->numeric ? "true" : "false",
+               o->defines, i + 1 < t->count ? "," : "");
     }
     puts("]");
 }

@@ -312,6 +312,9 @@ static void check_json_cell(const char *json, int index, const expected_cell *e)
     check_number(cell, "p_stationary_low", e->stationary_low, e->stationary > 0, index);
     check_number(cell, "p_stationary_high", e->stationary_high, e->stationary < 1, index);
     check_number(cell, "median_final_risk", e->median, false, index);
+    /* the rows' R* is unknown: nothing to judge against, nothing pooled */
+    check_number(cell, "min_risk_used", NAN, false, index);
+    check_number(cell, "min_risk_pooled", 0, false, index);
 }
 
 /* Line `index` (0 = first) of text into buf, without the newline. */
@@ -390,7 +393,8 @@ static void check_csv_row(const char *csv, const char *json, int index, int key_
                            "p_stationary_low", "p_stationary_high", "end_stationary",
                            "end_stationary_low", "end_stationary_high", "end_descending",
                            "end_descending_low", "end_descending_high", "end_oscillating",
-                           "end_oscillating_low", "end_oscillating_high", "median_final_risk"};
+                           "end_oscillating_low", "end_oscillating_high", "median_final_risk",
+                           "min_risk_used", "min_risk_pooled"};
     enum { NAMES = sizeof names / sizeof *names };
     const char *cell = json_cell(json, index);
     for (int i = 0; i < NAMES && cell; i++) {
@@ -502,7 +506,7 @@ static void check_grid_study(void)
     char head[256];
     snprintf(head, sizeof head,
              "{\"file\": \"%s\", \"tasks\": 24, \"seeds\": 6, \"grad_eps\": 0.5, "
-             "\"grid_keys\": [\"widths\", "
+             "\"pool_hi\": false, \"grid_keys\": [\"widths\", "
              "\"lr\"], \"cells\": [\n",
              results_path);
     CHECK(!strncmp(json, head, strlen(head)), "json head:\n%s", json);
@@ -534,12 +538,13 @@ static void check_grid_study(void)
                                 "p_stationary_low,p_stationary_high,end_stationary,"
                                 "end_stationary_low,end_stationary_high,end_descending,"
                                 "end_descending_low,end_descending_high,end_oscillating,"
-                                "end_oscillating_low,end_oscillating_high,median_final_risk"),
+                                "end_oscillating_low,end_oscillating_high,median_final_risk,"
+                                "min_risk_used,min_risk_pooled"),
               "csv header: %s", line);
         CHECK(!nth_line(csv, 5, line, sizeof line), "csv has more than 4 rows:\n%s", csv);
         for (int c = 0; c < 4; c++)
             check_csv_row(csv, json, c, 2, cell_keys[c]);
-        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,0,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"),
+        CHECK(nth_line(csv, 3, line, sizeof line) && !strcmp(line, "\"4,4\",0.1,6,0,0,0,0,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,0"),
               "csv row without done runs: %s", line);
     }
 
@@ -561,7 +566,7 @@ static void check_grid_study(void)
                   strstr(line, p_text),
               "table row 0 lacks '%s': %s", p_text, line);
         CHECK(nth_line(table, 4, line, sizeof line) &&
-                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 0 - - - - - - - - - - -"),
+                  !strcmp(squeeze_spaces(line), "4,4 0.1 6 0 0 0 0 - - - - - - - - - - - -"),
               "table row without done runs: %s", line);
     }
     free(table);
@@ -590,7 +595,7 @@ static void check_study_without_grid(void)
     char *csv = summarize_to_string(results_path, SGDMC_SUMMARY_CSV, err, sizeof err);
     CHECK(json && csv, "summarize: %s", err);
     if (json && csv) {
-        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grad_eps\": 0.5, \"grid_keys\": [], "
+        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grad_eps\": 0.5, \"pool_hi\": false, \"grid_keys\": [], "
                            "\"cells\": [\n  {\"runs\""),
               "json head:\n%s", json);
         CHECK(json_cell(json, 1) == NULL, "more than one cell:\n%s", json);
@@ -609,11 +614,11 @@ static void check_study_without_grid(void)
                                 "p_stationary_high,end_stationary,end_stationary_low,"
                                 "end_stationary_high,end_descending,end_descending_low,"
                                 "end_descending_high,end_oscillating,end_oscillating_low,"
-                                "end_oscillating_high,median_final_risk"),
+                                "end_oscillating_high,median_final_risk,min_risk_used,min_risk_pooled"),
               "csv header: %s", line);
         check_csv_row(csv, json, 0, 0, NULL);
-        CHECK(nth_line(csv, 1, line, sizeof line) && strlen(line) > 4 &&
-                  !strcmp(line + strlen(line) - 4, ",inf"),
+        CHECK(nth_line(csv, 1, line, sizeof line) && strlen(line) > 7 &&
+                  !strcmp(line + strlen(line) - 7, ",inf,,0"),
               "infinite median in csv: %s", line);
     }
     free(json);

@@ -11,7 +11,9 @@ usage: test_tables.py SGDMC PRINT_TABLES SCHEMA_DOC FLAGS_DOC
      matching kinds;
 - the option table of `sgdmc train` against the documented flags table
   (FLAGS_DOC's table "| flag | default | meaning |"): the same flags in order, metavar,
-  default and every choice.
+  default and every choice; and its options that define nothing (neither the problem nor the
+  R* estimate) against the analysis package's TRAINING_ONLY_KEYS, the keys R*'s upper bound is
+  pooled across.
 Each check fails when a field or flag is added, removed or renamed on one side.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from analysis.fields import BOOKKEEPING, RUN_FIELDS, TRAJECTORY_FIELDS  # noqa: E402
+from analysis.stats import TRAINING_ONLY_KEYS  # noqa: E402
 
 failures: list[str] = []
 
@@ -157,6 +160,11 @@ def main() -> int:
     check_json(fields, sgdmc)
     check_analysis(fields)
     check_flags(options, Path(flags_doc))
+    # the analysis package pools R*'s upper bound over the same keys as summarize --pool-hi
+    defines_nothing = {o["name"] for o in options if o["defines"] == 0}
+    check(defines_nothing == set(TRAINING_ONLY_KEYS),
+          f"analysis/stats.py TRAINING_ONLY_KEYS differs from the option table's options that "
+          f"define nothing: {sorted(defines_nothing ^ set(TRAINING_ONLY_KEYS))}")
     print(f"test_tables: {len(fields)} fields, {len(options)} options, "
           f"{'ok' if not failures else f'{len(failures)} failures'}")
     return 1 if failures else 0

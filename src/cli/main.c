@@ -199,14 +199,14 @@ static int parse_study_flags(int argc, char **argv, study_command *c, const char
     return 0;
 }
 
-static int print_dry_run(const sgdmc_study *study, const char *output,
+static int print_dry_run(const sgdmc_study *study, const char *output, int lanes,
                          sgdmc_rstar_cache *rstar_cache)
 {
     printf("study %s: %ld tasks (%ld grid cells x %ld seeds), results file %s of %.3g MB "
            "(%lld bytes at most)\n",
            study->name, study->tasks, study->cells, study->seeds, output,
            (double)sgdmc_results_file_bytes(study) / 1e6, sgdmc_results_file_bytes(study));
-    const double seconds = sgdmc_study_estimate_seconds(study, rstar_cache);
+    const double seconds = sgdmc_study_estimate_seconds(study, lanes, rstar_cache);
     if (seconds < 0.0) {
         fprintf(stderr, "sgdmc study: --dry-run: %s\n",
                 sgdmc_stop_signal_received() ? "stopped by a signal"
@@ -279,7 +279,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         if (!c.output[0])
             snprintf(c.output, sizeof c.output, "%s.h5", study.name);
         if (c.dry_run) {
-            status = me == 0 ? print_dry_run(&study, c.output, rstar_cache) : EXIT_SUCCESS;
+            status = me == 0 ? print_dry_run(&study, c.output, c.lanes, rstar_cache) : EXIT_SUCCESS;
         } else {
             const sgdmc_study_options options = {.output = c.output,
                                                  .resume = c.resume,
@@ -309,6 +309,7 @@ typedef struct {
     sgdmc_summary_format format;
     double grad_eps;
     long at_step;
+    bool pool_hi;
 } summarize_command;
 
 #define SUMMARIZE(member) offsetof(summarize_command, member)
@@ -324,6 +325,12 @@ static const sgdmc_option summarize_flag_list[] = {
      "same R* bracket and its end state from the recorded risk and gradient norm (no dead "
      "counts, no certificate: the trajectory does not record them); needs output.trajectory",
      &sgdmc_option_long, SUMMARIZE(at_step), -1, 1e15, false, NULL, 0},
+    {"pool-hi", "", "false", NULL, NULL,
+     "tighten R*'s upper bound of each cell to the lowest final risk of any done run of the same "
+     "problem and architecture (cells equal in every grid key that defines the problem, the "
+     "network or the R* estimate), and judge verdicts and certificates against it; "
+     "min_risk_used says which bound each cell used",
+     &sgdmc_option_bool, SUMMARIZE(pool_hi), 0, 0, false, NULL, 0},
 };
 static const sgdmc_option_table summarize_flags = {
     summarize_flag_list, sizeof summarize_flag_list / sizeof *summarize_flag_list, 0, 0};
@@ -331,6 +338,7 @@ static const sgdmc_option_table summarize_flags = {
 static void print_summarize_help(FILE *out)
 {
     fputs("usage: sgdmc summarize FILE.h5 [--format=table|csv|json] [--grad_eps=E] [--at-step=K]\n"
+          "                       [--pool-hi]\n"
           "\n"
           "For every grid cell of a study's results file (seeds pooled; only rows\n"
           "marked done count, so it works on a study still running or stopped): runs,\n"
@@ -365,7 +373,8 @@ static int run_summarize(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         return SGDMC_EXIT_USAGE;
     }
     char err[2048];
-    const sgdmc_summary_options options = {.grad_eps = c.grad_eps, .at_step = c.at_step};
+    const sgdmc_summary_options options = {
+        .grad_eps = c.grad_eps, .at_step = c.at_step, .pool_hi = c.pool_hi};
     if (sgdmc_summarize(path, c.format, &options, stdout, err, sizeof err)) {
         fprintf(stderr, "sgdmc summarize: %s\n", err);
         return EXIT_FAILURE;

@@ -1,6 +1,9 @@
 /* The cost estimate of `sgdmc study --dry-run`: a few timed steps and one
  * timed evaluation of every grid cell, scaled to the full runs. */
 
+#include <math.h>
+#include <stdbool.h>
+
 #include "sgdmc/base/clock.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_run.h"
@@ -15,12 +18,73 @@ static int stop_requested(void *unused)
     return sgdmc_stop_signal_received() != 0;
 }
 
+/* Seconds of the cell's first `group` seeds trained in lockstep for `steps`
+ * steps, the least of two timings (the seeds restarted in between); -1 on
+ * failure. */
+static double time_group(const sgdmc_study *study, long cell, int group, long steps,
+                         sgdmc_rstar_cache *cache)
+{
+    sgdmc_trainer *trainers[SGDMC_LANES] = {0};
+    sgdmc_result results[SGDMC_LANES];
+    sgdmc_lanes *lanes = NULL;
+    unsigned long seeds[SGDMC_LANES];
+    char err[1024];
+    int status = 0;
+    for (int l = 0; l < group && status == 0; l++) {
+        sgdmc_train_config config;
+        sgdmc_study_task(study, cell * study->seeds + l, &config, NULL);
+        config.steps = steps;
+        seeds[l] = config.seed;
+        trainers[l] = sgdmc_trainer_alloc(&config, err, sizeof err);
+        status = trainers[l] ? 0 : -1;
+        if (trainers[l]) {
+            sgdmc_trainer_set_rstar_cache(trainers[l], cache);
+            sgdmc_trainer_set_poll(trainers[l], stop_requested, NULL);
+        }
+    }
+    if (status == 0)
+        lanes = sgdmc_trainer_lanes_alloc(trainers[0]);
+    status |= lanes ? 0 : -1;
+    double least = INFINITY;
+    for (int timing = 0; timing < 2 && status == 0; timing++) {
+        for (int l = 0; timing > 0 && l < group && status == 0; l++)
+            status = sgdmc_trainer_restart(trainers[l], seeds[l], err, sizeof err);
+        const double start = sgdmc_now_seconds();
+        status = status ? status : sgdmc_trainer_run_lanes(trainers, group, lanes, results);
+        const double seconds = sgdmc_now_seconds() - start;
+        least = seconds < least ? seconds : least;
+        for (int l = 0; status == 0 && l < group; l++)
+            sgdmc_result_free(&results[l]);
+    }
+    for (int l = 0; l < group; l++)
+        sgdmc_trainer_free(trainers[l]);
+    sgdmc_lanes_free(lanes);
+    return status ? -1.0 : least;
+}
+
+/* Seconds per seed and step of the cell's seeds in lockstep groups of
+ * `group`: the slope between groups timed for `timed` and 4 `timed` steps,
+ * so that what a run costs whatever its steps drops out; -1 on failure. */
+static double lanes_step_seconds(const sgdmc_study *study, long cell, int group, long timed,
+                                 sgdmc_rstar_cache *cache)
+{
+    const double few = time_group(study, cell, group, timed, cache);
+    const double many = few < 0.0 ? -1.0 : time_group(study, cell, group, 4 * timed, cache);
+    if (few < 0.0 || many < 0.0)
+        return -1.0;
+    const double per_step = (many - few) / (3.0 * (double)timed * (double)group);
+    return per_step > 0.0 ? per_step : 0.0;
+}
+
 /* Seconds of the cell's runs: the first run's, times the seeds, plus the
  * one-off cost of a trainer (R*, computed once per problem and process, so
  * cells that share it with an earlier one, through cache, count it no more;
  * an R* estimate is timed on two of its starts and scaled, so that a dry
- * run stays quick); -1 on failure. */
-static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cache *cache)
+ * run stays quick); where lanes pay and `lanes` > 1, the steps are timed in a
+ * lockstep group and counted per group, a last partial group as a full one;
+ * -1 on failure. */
+static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
+                            sgdmc_rstar_cache *cache)
 {
     sgdmc_train_config config;
     sgdmc_study_task(study, cell * study->seeds, &config, NULL);
@@ -56,16 +120,30 @@ static double estimate_cell(const sgdmc_study *study, long cell, sgdmc_rstar_cac
     for (long s = 0; s < timed && status == 0; s++)
         sgdmc_trainer_step(trainer);
     const double per_step = timed ? (sgdmc_now_seconds() - start) / (double)timed : 0.0;
+    const int group = (int)(lanes < study->seeds ? lanes : study->seeds);
+    const bool in_lanes = status == 0 && timed > 0 && group >= 2 &&
+                          sgdmc_lanes_pay(sgdmc_trainer_arch(trainer));
     sgdmc_trainer_free(trainer);
-    const double run = evaluation * evaluations + per_step * (double)steps;
-    return status ? -1.0 : run * (double)study->seeds + (first_run - evaluation) * estimate_scale;
+    const double fixed = evaluation * evaluations;
+    double steps_seconds = per_step * (double)steps * (double)study->seeds;
+    if (in_lanes) {
+        const double lane_step =
+            lanes_step_seconds(study, cell, group, timed, cache);
+        const long groups = (study->seeds + group - 1) / group;
+        steps_seconds = lane_step * (double)steps * (double)(groups * group);
+        status |= lane_step < 0.0;
+    }
+    return status ? -1.0
+                  : fixed * (double)study->seeds + steps_seconds +
+                        (first_run - evaluation) * estimate_scale;
 }
 
-double sgdmc_study_estimate_seconds(const sgdmc_study *study, sgdmc_rstar_cache *cache)
+double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
+                                    sgdmc_rstar_cache *cache)
 {
     double total = 0.0;
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
-        const double seconds = estimate_cell(study, cell, cache);
+        const double seconds = estimate_cell(study, cell, lanes, cache);
         total = seconds < 0.0 ? -1.0 : total + seconds;
     }
     return total;

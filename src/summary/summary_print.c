@@ -57,6 +57,8 @@ static const struct {
     {{"end_oscillating", "end_oscillating_low", "end_oscillating_high"}, COLUMN_SHARE,
      AT(end_oscillating)},
     {{"median_final_risk"}, COLUMN_VALUE, AT(median_final_risk)},
+    {{"min_risk_used"}, COLUMN_VALUE, AT(min_risk_used)},
+    {{"min_risk_pooled"}, COLUMN_COUNT, AT(pooled)},
 #undef AT
 };
 enum { COLUMN_GROUPS = sizeof columns / sizeof *columns };
@@ -123,6 +125,7 @@ void sgdmc_summary_print_json(const sgdmc_summary *s, const char *path, FILE *ou
     json_number(out, s->grad_eps);
     if (s->at_step >= 0)
         fprintf(out, ", \"at_step\": %ld", s->at_step);
+    fprintf(out, ", \"pool_hi\": %s", s->pool_hi ? "true" : "false");
     fputs(", \"grid_keys\": [", out);
     for (int a = 0; a < s->key_count; a++) {
         fputs(a ? ", " : "", out);
@@ -222,13 +225,13 @@ enum {
     TABLE_RUNS, TABLE_DONE, TABLE_CONVERGED, TABLE_UNDECIDED, TABLE_DIVERGED, TABLE_P,
     TABLE_DEAD, TABLE_THEORY, TABLE_DEAD_END, TABLE_CERTIFIED, TABLE_CONSTANT,
     TABLE_CONSTANT_END, TABLE_END_STATIONARY, TABLE_END_DESCENDING, TABLE_STATIONARY,
-    TABLE_MEDIAN, TABLE_STAT_COUNT
+    TABLE_MEDIAN, TABLE_HI, TABLE_STAT_COUNT
 };
 static const char *const table_headings[TABLE_STAT_COUNT] = {
     "runs", "done", "converged", "undecided", "diverged", "p_converged [95% CI]",
     "dead_at_init [95% CI]", "1-(1-p)^width", "dead_at_end [95% CI]", "p_certified [95% CI]",
     "constant_at_init [95% CI]", "constant_at_end [95% CI]", "end_stationary [95% CI]",
-    "end_descending [95% CI]", "p_stationary [95% CI]", "median_final_risk"};
+    "end_descending [95% CI]", "p_stationary [95% CI]", "median_final_risk", "min_risk_used"};
 
 /* "0.734 [0.705, 0.761]", or "-" when there is no share. */
 static const char *share_text(sgdmc_share s, char *buf, size_t size)
@@ -298,6 +301,11 @@ static const char *table_field(const sgdmc_summary *s, long row, int column, cha
         return share_text(c->end_descending, buf, size);
     case TABLE_STATIONARY:
         return share_text(c->stationary, buf, size);
+    case TABLE_HI:
+        if (isnan(c->min_risk_used))
+            return "-";
+        snprintf(buf, size, "%.4g%s", c->min_risk_used, c->pooled ? " (pooled)" : "");
+        return buf;
     default:
         snprintf(buf, size, "%.4g", c->median_final_risk);
         return buf;
@@ -324,6 +332,8 @@ int sgdmc_summary_print_table(const sgdmc_summary *s, const char *path, FILE *ou
             s->cells == 1 ? "" : "s", s->seeds, s->seeds == 1 ? "" : "s", done);
     if (s->at_step >= 0)
         fprintf(out, "; as at the last recorded step <= %ld", s->at_step);
+    if (s->pool_hi)
+        fputs("; R*'s upper bound pooled over cells of the same problem and architecture", out);
     fputc('\n', out);
     for (long row = -1; row < s->cells; row++) {
         for (int col = 0; col < columns; col++) {

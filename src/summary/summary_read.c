@@ -13,6 +13,7 @@
 
 #include "sgdmc/base/error.h"
 #include "sgdmc/core/result_h5.h"
+#include "sgdmc/core/train_options.h"
 
 /* H5Pset_file_locking exists from 1.10.7 on the 1.10 branch and 1.12.1 on. */
 #define HAVE_FILE_LOCKING_PROPERTY                                                         \
@@ -262,14 +263,24 @@ static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t e
     }
     /* at a step: also what the verdict and the end state are judged from */
     static const char *const at_step_fields[] = {
-        "min_risk", "min_risk_lo", "tol", "rtol", "trajectory/step", "trajectory/risk",
+        "min_risk_lo", "tol", "rtol", "trajectory/step", "trajectory/risk",
         "trajectory/grad_norm", NULL};
+    /* pooled: what hi may be tightened from and what is judged against it */
+    static const char *const pool_fields[] = {"min_risk_source", "min_risk_lo", "tol", "rtol",
+                                              "reachable_lo", NULL};
     const char *wanted[64];
     int count = 0;
     for (int i = 0; sgdmc_cell_tally_fields[i]; i++)
         wanted[count++] = sgdmc_cell_tally_fields[i];
     for (int i = 0; s->at_step >= 0 && at_step_fields[i]; i++)
         wanted[count++] = at_step_fields[i];
+    for (int i = 0; s->pool_hi && pool_fields[i]; i++) {
+        bool listed = false;
+        for (int j = 0; j < count; j++)
+            listed |= !strcmp(wanted[j], pool_fields[i]);
+        if (!listed)
+            wanted[count++] = pool_fields[i];
+    }
     wanted[count] = NULL;
     if (s->at_step >= 0 && H5Lexists(r->runs, "trajectory", H5P_DEFAULT) <= 0) {
         snprintf(err, errlen, "%s: --at-step needs the runs' trajectory, which this study did "
@@ -385,6 +396,110 @@ static void rewind_to(sgdmc_result *r, long K)
         r->end_state = falling ? SGDMC_END_DESCENDING : SGDMC_END_OSCILLATING;
 }
 
+bool sgdmc_summary_pool_key(const char *key)
+{
+    const sgdmc_option *option = sgdmc_option_find(&sgdmc_train_options, key);
+    return !option || option->defines != 0;
+}
+
+/* A hi that a run's final risk may tighten: not R* itself (exact, given). */
+static bool hi_tightenable(const sgdmc_result *r)
+{
+    return r->min_risk_source != SGDMC_MIN_RISK_EXACT && r->min_risk_source != SGDMC_MIN_RISK_GIVEN;
+}
+
+/* The verdict and certificate of a done run against the pooled hi (only
+ * ever lower than its own): an undecided run may become not converged for
+ * sure, and a run with something permanently dead certified; its end state
+ * stays as recorded. True when hi was lower than the run's own. */
+static bool judge_against(sgdmc_result *r, double hi)
+{
+    if (!(hi < r->min_risk) && !(isnan(r->min_risk) && !isnan(hi)))
+        return false;
+    r->min_risk = hi;
+    if (r->status == SGDMC_STATUS_DIVERGED || r->status == SGDMC_STATUS_PENDING)
+        return true;
+    const double limit = r->tol + (1.0 + r->rtol) * hi;
+    if (r->status == SGDMC_STATUS_UNDECIDED && r->final_risk > limit)
+        r->status = SGDMC_STATUS_NOT_CONVERGED;
+    r->certified_nonconvergent = !isnan(r->reachable_lo) && r->reachable_lo > limit;
+    return true;
+}
+
+/* Per cell the lowest hi that pooling gives (pooled[c] NaN: the cell keeps
+ * its own): over every cell with the same values of the pool keys, the
+ * least of their stored hi and their done, finite runs' final risks, each
+ * the risk of a concrete network of the architecture. */
+static int pooled_bounds(const results_reader *r, const sgdmc_summary *s, double *pooled,
+                         char *err, size_t errlen)
+{
+    double *lowest = malloc((size_t)s->cells * sizeof *lowest);
+    long *group = malloc((size_t)s->cells * sizeof *group);
+    bool *tightenable = calloc((size_t)s->cells, sizeof *tightenable);
+    sgdmc_result *rows = calloc(ROWS_PER_READ, sizeof *rows);
+    unsigned char *done = malloc(ROWS_PER_READ);
+    int status = -1;
+    if (!lowest || !group || !tightenable || !rows || !done) {
+        snprintf(err, errlen, "%s: out of memory for %ld cells", r->path, s->cells);
+        goto out;
+    }
+    for (long c = 0; c < s->cells; c++)
+        lowest[c] = NAN;
+    for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
+        const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
+                                                                 : ROWS_PER_READ);
+        for (int i = 0; i < count; i++)
+            sgdmc_result_free(&rows[i]);
+        if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
+            sgdmc_result_h5_read(r->fields, first, count, rows)) {
+            snprintf(err, errlen, "%s: cannot read the rows of /runs", r->path);
+            goto out;
+        }
+        for (int i = 0; i < count; i++) {
+            const long c = (first + i) / s->seeds;
+            const sgdmc_result *row = &rows[i];
+            if (done[i] != 1)
+                continue;
+            tightenable[c] = hi_tightenable(row);
+            lowest[c] = fmin(lowest[c], row->min_risk); /* fmin skips NaN */
+            if (row->status != SGDMC_STATUS_DIVERGED && isfinite(row->final_risk))
+                lowest[c] = fmin(lowest[c], row->final_risk);
+        }
+    }
+    /* cells of one problem and architecture: equal values of every pool key */
+    for (long c = 0; c < s->cells; c++) {
+        group[c] = c;
+        for (long d = 0; d < c && group[c] == c; d++) {
+            bool same = group[d] == d;
+            for (int a = 0; same && a < s->key_count; a++) {
+                if (!sgdmc_summary_pool_key(s->keys[a].key))
+                    continue;
+                const size_t x = (size_t)c * (size_t)s->key_count + (size_t)a;
+                const size_t y = (size_t)d * (size_t)s->key_count + (size_t)a;
+                same = s->keys[a].is_text ? !strcmp(s->texts[x], s->texts[y])
+                                          : s->numbers[x] == s->numbers[y];
+            }
+            if (same)
+                group[c] = d;
+        }
+    }
+    for (long c = 0; c < s->cells; c++)
+        if (group[c] != c)
+            lowest[group[c]] = fmin(lowest[group[c]], lowest[c]);
+    for (long c = 0; c < s->cells; c++)
+        pooled[c] = tightenable[c] ? lowest[group[c]] : NAN;
+    status = 0;
+out:
+    for (int i = 0; rows && i < ROWS_PER_READ; i++)
+        sgdmc_result_free(&rows[i]);
+    free(rows);
+    free(done);
+    free(lowest);
+    free(group);
+    free(tightenable);
+    return status;
+}
+
 /* Reads every row in blocks, tallying each cell's done runs, and every
  * cell's grid values, into s. */
 static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size_t errlen)
@@ -402,9 +517,19 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     double *numbers = malloc(CELLS_PER_READ * sizeof *numbers);
     char *texts = malloc(CELLS_PER_READ * longest_text);
     sgdmc_cell_tally tally = {.risks = malloc((size_t)s->seeds * sizeof *tally.risks)};
+    double *pooled = s->pool_hi ? malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *pooled)
+                                : NULL;
+    bool lowered = false;
     if (!s->stats || !s->numbers || !s->texts || !rows || !done || !numbers || !texts ||
-        !tally.risks)
+        !tally.risks || (s->pool_hi && !pooled))
         SGDMC_FAIL("%s: out of memory for %ld cells of %ld seeds", r->path, s->cells, s->seeds);
+    for (long first = 0; first < s->cells; first += CELLS_PER_READ) {
+        const long count = s->cells - first < CELLS_PER_READ ? s->cells - first : CELLS_PER_READ;
+        if (read_grid_values(r, s, first, count, numbers, texts))
+            SGDMC_FAIL("%s: cannot read the grid columns in /runs", r->path);
+    }
+    if (s->pool_hi && pooled_bounds(r, s, pooled, err, errlen))
+        goto fail;
     sgdmc_cell_tally_reset(&tally);
     for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
         const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
@@ -416,20 +541,20 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
             SGDMC_FAIL("%s: cannot read the rows of /runs", r->path);
         for (int i = 0; i < count; i++) {
             const long task = first + i;
+            const long cell = task / s->seeds;
+            if (done[i] == 1 && s->pool_hi && !isnan(pooled[cell]))
+                lowered |= judge_against(&rows[i], pooled[cell]) && tally.done == 0;
             if (done[i] == 1 && s->at_step >= 0)
                 rewind_to(&rows[i], s->at_step);
             if (done[i] == 1)
                 sgdmc_cell_tally_add(&tally, &rows[i], s->grad_eps);
             if ((task + 1) % s->seeds == 0) {
-                sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[task / s->seeds]);
+                sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[cell]);
+                s->stats[cell].pooled = lowered;
                 sgdmc_cell_tally_reset(&tally);
+                lowered = false;
             }
         }
-    }
-    for (long first = 0; first < s->cells; first += CELLS_PER_READ) {
-        const long count = s->cells - first < CELLS_PER_READ ? s->cells - first : CELLS_PER_READ;
-        if (read_grid_values(r, s, first, count, numbers, texts))
-            SGDMC_FAIL("%s: cannot read the grid columns in /runs", r->path);
     }
     for (int i = 0; rows && i < ROWS_PER_READ; i++)
         sgdmc_result_free(&rows[i]);
@@ -438,6 +563,7 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     free(numbers);
     free(texts);
     free(tally.risks);
+    free(pooled);
     return 0;
 fail:
     for (int i = 0; rows && i < ROWS_PER_READ; i++)
@@ -447,6 +573,7 @@ fail:
     free(numbers);
     free(texts);
     free(tally.risks);
+    free(pooled);
     return -1;
 }
 
@@ -459,7 +586,8 @@ int sgdmc_summary_read(const char *path, const sgdmc_summary_options *options,
     H5Eget_auto2(H5E_DEFAULT, &saved_report, &saved_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     results_reader reader = {.path = path, .file = -1, .runs = -1, .done = -1};
-    *s = (sgdmc_summary){.grad_eps = options->grad_eps, .at_step = options->at_step};
+    *s = (sgdmc_summary){
+        .grad_eps = options->grad_eps, .at_step = options->at_step, .pool_hi = options->pool_hi};
     const int status =
         open_results(&reader, s, err, errlen) || read_cells(&reader, s, err, errlen) ? -1 : 0;
     reader_close(&reader, s->key_count);

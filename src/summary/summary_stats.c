@@ -127,12 +127,12 @@ static double median_of(double *values, long n)
 const char *const sgdmc_cell_tally_fields[] = {
     "status", "final_risk", "min_grad_norm", "dead_init", "dead_final",
     "certified_nonconvergent", "dead_init_probability", "constant_init", "constant_final",
-    "end_state", NULL};
+    "end_state", "min_risk", NULL};
 
 void sgdmc_cell_tally_reset(sgdmc_cell_tally *t)
 {
     double *risks = t->risks;
-    *t = (sgdmc_cell_tally){.theory = NAN, .risks = risks};
+    *t = (sgdmc_cell_tally){.theory = NAN, .hi = NAN, .risks = risks};
 }
 
 void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double grad_eps)
@@ -146,6 +146,8 @@ void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double gra
     t->stationary += r->min_grad_norm <= grad_eps;
     if (isnan(t->theory))
         t->theory = r->dead_init_probability;
+    if (t->done == 0)
+        t->hi = r->min_risk;
     t->certified_known += r->certified_nonconvergent >= 0;
     t->certified += r->certified_nonconvergent == 1;
     t->constant_known += r->constant_init >= 0;
@@ -191,5 +193,6 @@ void sgdmc_cell_tally_finish(sgdmc_cell_tally *t, long seeds, sgdmc_cell_stats *
                                .end_stationary = share(t->end_stationary, n),
                                .end_descending = share(t->end_descending, n),
                                .end_oscillating = share(t->end_oscillating, n),
-                               .median_final_risk = n > 0 ? median_of(t->risks, n) : NAN};
+                               .median_final_risk = n > 0 ? median_of(t->risks, n) : NAN,
+                               .min_risk_used = n > 0 ? t->hi : NAN};
 }

@@ -45,7 +45,9 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
 
 /* Core-seconds the whole study will take on this machine, from a few timed
  * steps and one timed evaluation per grid cell, R* computed once per problem
- * through the process's cache; -1 on failure. */
-double sgdmc_study_estimate_seconds(const sgdmc_study *study, sgdmc_rstar_cache *rstar_cache);
+ * through the process's cache, the steps of cells where lanes pay timed in a
+ * lockstep group of up to `lanes` seeds (1: one at a time); -1 on failure. */
+double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
+                                    sgdmc_rstar_cache *rstar_cache);
 
 #endif

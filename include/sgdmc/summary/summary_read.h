@@ -23,12 +23,21 @@ typedef struct {
                         recorded trajectory step <= K (its verdict against the same bracket,
                         its end state from the risk and gradient recorded; nothing the
                         trajectory does not record: no dead counts, no certificate) */
+    bool pool_hi;    /* tighten R*'s upper bound hi of every cell with the lowest final risk of
+                        any done run of the same problem and architecture (summarize_pool_keys),
+                        and judge its runs' verdicts and certificates against it */
 } sgdmc_summary_options;
+
+/* True when a grid key can change the problem, the architecture, or how the
+ * risk is measured (an option that defines the problem or the estimate, or
+ * a key no option knows): cells that differ in such a key are not pooled. */
+bool sgdmc_summary_pool_key(const char *key);
 
 /* Everything read, ready to print. */
 typedef struct {
     double grad_eps;
     long at_step;
+    bool pool_hi;
     long tasks, seeds, cells;
     int key_count;
     sgdmc_summary_key *keys;  /* [key_count], in the file's order */

@@ -36,6 +36,11 @@ typedef struct {
      * point, still descending, oscillating */
     sgdmc_share end_stationary, end_descending, end_oscillating;
     double median_final_risk; /* NaN when done = 0, may be +inf */
+    /* R*'s upper bound hi the verdicts were judged against: the runs' own,
+     * or, pooled (`pooled` 1), the lowest final risk of a run of the same
+     * problem and architecture; NaN when unknown or done = 0 */
+    double min_risk_used;
+    long pooled;
 } sgdmc_cell_stats;
 
 /* A cell's done runs, counted row by row. */
@@ -45,6 +50,7 @@ typedef struct {
         constant_end;
     long end_stationary, end_descending, end_oscillating;
     double theory;      /* the first known dead_init_probability */
+    double hi;          /* the first done run's min_risk (the same for every run of a cell) */
     double *risks;      /* [seeds], the caller's: the done runs' final risks, for the median */
 } sgdmc_cell_tally;
 
