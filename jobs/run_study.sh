@@ -6,7 +6,9 @@
 #
 # runs `sgdmc study FOLDER/DEFAULT_CONFIG.cfg --output=... --resume` on the job's tasks. A study
 # stopped early (the --signal warning before the time limit: sgdmc exits 75) requeues the job,
-# which resumes it from its results file; any other failure fails the job.
+# which resumes it from its results file. So does a study whose master lost a rank (sgdmc exits
+# 76: a node died or a rank hangs), after waiting for SLURM to mark the allocation's failed node
+# and keeping the requeued job off it. Any other failure fails the job.
 #
 # Environment (all optional):
 #   CONFIG    config name in FOLDER (quick, full) or a path to any .cfg file
@@ -64,7 +66,10 @@ fi
 ntasks=${SLURM_NTASKS:-1}
 case ${LAUNCHER:-srun} in
   # srun of 22.05 no longer inherits --cpus-per-task from sbatch
-  srun) launch=(srun --mpi=pmix -n "$ntasks" --cpus-per-task="${SLURM_CPUS_PER_TASK:-1}") ;;
+  # --kill-on-bad-exit: a rank that dies (a crash at start-up, a lost node) ends the step at
+  # once, instead of leaving the others waiting for it
+  srun) launch=(srun --mpi=pmix --kill-on-bad-exit=1 -n "$ntasks"
+                --cpus-per-task="${SLURM_CPUS_PER_TASK:-1}") ;;
   mpirun) launch=(mpirun -n "$ntasks") ;;
   *) echo "run_study.sh: LAUNCHER must be srun or mpirun, not ${LAUNCHER}" >&2; exit 2 ;;
 esac
@@ -92,12 +97,37 @@ done
 # Only the warning requeues: after scancel (TERM without a warning) the job must end. A job
 # submitted with --no-requeue cannot be requeued: it ends too. Under mpirun a TERM from SLURM
 # reaches the ranks twice (directly and forwarded), which can end them with another status.
+# The nodes of this allocation that SLURM reports down or not responding, comma-separated.
+failed_nodes() {
+  local nodes
+  nodes=$(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null | paste -sd, -) || return 0
+  [[ -n $nodes ]] || return 0
+  sinfo -h -N -n "$nodes" -t down,drained,draining,fail,failing,no_respond -o %N 2>/dev/null \
+    | sort -u | paste -sd, -
+}
+
+lost=
+if ((status == 76)) && [[ -n ${SLURM_JOB_ID:-} ]]; then
+  # the master gave up a silent rank; SLURM marks a dead node within its SlurmdTimeout
+  for ((waited = 0; waited < ${SGDMC_NODE_WAIT:-120}; waited += 5)); do
+    lost=$(failed_nodes)
+    [[ -n $lost ]] && break
+    sleep 5
+  done
+  if [[ -n $lost ]]; then
+    scontrol update JobId="$SLURM_JOB_ID" ExcNodeList="$lost" || true
+  fi
+fi
+
 if ((status == 0)); then
   echo "run_study.sh: study complete: $output"
+elif ((status == 76)) && [[ -n ${SLURM_JOB_ID:-} ]] && scontrol requeue "$SLURM_JOB_ID"; then
+  echo "run_study.sh: a rank was lost${lost:+ (failed node $lost, excluded)}: job" \
+    "$SLURM_JOB_ID requeued, it resumes $output"
 elif ((status == 75 && warnings > 0)) && [[ -n ${SLURM_JOB_ID:-} ]] \
   && scontrol requeue "$SLURM_JOB_ID"; then
   echo "run_study.sh: study incomplete: job $SLURM_JOB_ID requeued, it resumes $output"
-elif ((status == 75 || signals > 0)); then
+elif ((status == 75 || status == 76 || signals > 0)); then
   echo "run_study.sh: study stopped before the end (status $status): submit again to resume" \
     "$output" >&2
 else

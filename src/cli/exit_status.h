@@ -8,5 +8,8 @@
 #define SGDMC_EXIT_USAGE 2  /* bad command line, config or input file */
 #define SGDMC_EXIT_RESUME 75 /* sysexits.h's EX_TEMPFAIL: the study stopped early; run it
                                 again with --resume */
+#define SGDMC_EXIT_LOST_RANK 76 /* a study rank fell silent for 8 s (a dead node, a hung
+                                   process): every rank was stopped; resume the study, best
+                                   without that node */
 
 #endif

@@ -295,6 +295,11 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
                 sgdmc_study_run(MPI_COMM_WORLD, &study, &options, err, sizeof err);
             if (outcome != SGDMC_STUDY_COMPLETE && me == 0 && err[0])
                 fprintf(stderr, "sgdmc study: %s\n", err);
+            if (outcome == SGDMC_STUDY_LOST_RANK) {
+                /* the others cannot finish together without the lost rank */
+                fflush(NULL);
+                MPI_Abort(MPI_COMM_WORLD, SGDMC_EXIT_LOST_RANK);
+            }
             status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
                      : outcome == SGDMC_STUDY_INTERRUPTED ? SGDMC_EXIT_RESUME
                                                           : EXIT_FAILURE;

@@ -14,7 +14,7 @@
 #include "sgdmc/study/progress.h"
 #include "sgdmc/study/results_file.h"
 
-enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL };
+enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL, TAG_HEARTBEAT };
 
 /* A worker's report on its last chunk, sent with every request. */
 enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_LENGTH };
@@ -31,6 +31,11 @@ static const double WRITE_INTERVAL = 1.0;
 static const double SERVE_INTERVAL = 2e-4;
 /* The master's longest sleep when idle. */
 static const long IDLE_SLEEP_MAX_NS = 1000000;
+/* A worker tells the master it is alive this often, from the poll that every
+ * long computation calls (steps, R* solves, Gram measures: docs/study.md);
+ * the master gives up a worker it has not heard from for LOST_AFTER. */
+static const double HEARTBEAT_INTERVAL = 1.0;
+static const double LOST_AFTER = 8.0;
 
 /* ---- running tasks (every rank) ---------------------------------------- */
 
@@ -203,7 +208,22 @@ typedef struct {
     sgdmc_progress *progress;
     sgdmc_claim *claim;      /* the results file's, renewed while the study runs */
     char claim_lost[1024];   /* why the study stopped writing, when it lost its claim */
+    double *last_heard;      /* [ranks]: when each worker last sent anything */
+    bool *finished;          /* [ranks]: its final report arrived */
+    int lost_rank;           /* a worker silent for LOST_AFTER (its node died?), or 0 */
 } dispatcher;
+
+/* Gives up the study when a worker has been silent too long: its rows in
+ * flight are lost, and the collective close would wait for it for ever. */
+static void watch_workers(dispatcher *d)
+{
+    const double now = sgdmc_now_seconds();
+    for (int w = 1; w < d->ranks && !d->lost_rank; w++)
+        if (!d->finished[w] && now - d->last_heard[w] > LOST_AFTER) {
+            d->lost_rank = w;
+            d->stopping = true;
+        }
+}
 
 /* Renews the claim's heartbeat; losing the claim stops the study at once. */
 static void keep_claim(dispatcher *d)
@@ -326,8 +346,12 @@ static void serve(dispatcher *d)
         long long report[REPORT_LENGTH];
         MPI_Recv(report, REPORT_LENGTH, MPI_LONG_LONG, status.MPI_SOURCE, status.MPI_TAG, d->comm,
                  MPI_STATUS_IGNORE);
+        d->last_heard[status.MPI_SOURCE] = sgdmc_now_seconds();
+        if (status.MPI_TAG == TAG_HEARTBEAT)
+            continue;
         absorb_report(d, report);
         if (status.MPI_TAG == TAG_FINAL) {
+            d->finished[status.MPI_SOURCE] = true;
             d->finished_workers++;
             continue;
         }
@@ -335,6 +359,7 @@ static void serve(dispatcher *d)
         long long reply[2] = {chunk.first, chunk.end - chunk.first};
         MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
     }
+    watch_workers(d);
     d->last_serve = sgdmc_now_seconds();
 }
 
@@ -364,6 +389,9 @@ static void wait_for_message(dispatcher *d)
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &arrived, MPI_STATUS_IGNORE);
         if (arrived || (!d->stopping && sgdmc_stop_signal_received()))
             return;
+        watch_workers(d);
+        if (d->lost_rank)
+            return;
         keep_claim(d);
         sgdmc_progress_update(d->progress, d->done_before + d->completed);
         const struct timespec pause = {0, sleep_ns};
@@ -388,7 +416,7 @@ static void run_master(dispatcher *d, runner *r)
                 d->stopping = true;
             continue;
         }
-        if (d->finished_workers == d->ranks - 1)
+        if (d->finished_workers == d->ranks - 1 || d->lost_rank)
             return;
         wait_for_message(d);
     }
@@ -396,9 +424,23 @@ static void run_master(dispatcher *d, runner *r)
 
 /* ---- a worker -------------------------------------------------------------- */
 
+typedef struct {
+    MPI_Comm comm;
+    double last_heartbeat;
+} worker_state;
+
+/* Every few steps and throughout every long computation: a heartbeat to the
+ * master now and then, and the stop signal. */
 static int worker_poll(void *context)
 {
-    (void)context;
+    worker_state *w = context;
+    const double now = sgdmc_now_seconds();
+    if (w && now - w->last_heartbeat >= HEARTBEAT_INTERVAL) {
+        /* small enough to go eagerly: never waits for the master */
+        const long long nothing[REPORT_LENGTH] = {0};
+        MPI_Send(nothing, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_HEARTBEAT, w->comm);
+        w->last_heartbeat = now;
+    }
     return sgdmc_stop_signal_received() != 0;
 }
 
@@ -420,8 +462,17 @@ static void run_worker(MPI_Comm comm, runner *r)
         report[REPORT_COMPLETED] = done;
         report[REPORT_NANOSECONDS] = (long long)(1e9 * (sgdmc_now_seconds() - start));
         report[REPORT_FLAGS] = (r->failed ? FLAG_FAILED : 0) |
-                               (done < chunk[1] || worker_poll(NULL) ? FLAG_STOPPING : 0);
-        MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);
+                               (done < chunk[1] || sgdmc_stop_signal_received() ? FLAG_STOPPING
+                                                                                : 0);
+        /* the master may be busy: keep beating while its answer is on its way */
+        for (int complete = 0;;) {
+            MPI_Testall(2, requests, &complete, MPI_STATUSES_IGNORE);
+            if (complete)
+                break;
+            worker_poll(r->poll_context);
+            const struct timespec pause = {0, 200000};
+            nanosleep(&pause, NULL);
+        }
         if (report[REPORT_FLAGS])
             break; /* the prefetched chunk stays pending for a resume */
         memcpy(chunk, next, sizeof chunk);
@@ -524,7 +575,11 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.trainer_cell[l] = -1;
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
     r.rstar_cache = o->rstar_cache;
-    int setup_failed = !r.rows;
+    d.last_heard = calloc((size_t)ranks, sizeof *d.last_heard);
+    d.finished = calloc((size_t)ranks, sizeof *d.finished);
+    int setup_failed = !r.rows || !d.last_heard || !d.finished;
+    for (int w = 0; d.last_heard && w < ranks; w++)
+        d.last_heard[w] = sgdmc_now_seconds();
     if (me == 0 && !setup_failed)
         setup_failed = find_pending(&d, file, study->tasks) != 0;
     int any_failed;
@@ -541,23 +596,36 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);
-        outcome = d.failed                            ? SGDMC_STUDY_FAILED
+        outcome = d.lost_rank                         ? SGDMC_STUDY_LOST_RANK
+                  : d.failed                          ? SGDMC_STUDY_FAILED
                   : d.completed == d.pending_at_start ? SGDMC_STUDY_COMPLETE
                                                       : SGDMC_STUDY_INTERRUPTED;
         sgdmc_progress_finish(d.progress, d.done_before + d.completed,
                               outcome == SGDMC_STUDY_COMPLETE ? "complete"
-                              : outcome == SGDMC_STUDY_INTERRUPTED
-                                  ? "interrupted: resume with --resume"
-                                  : "failed");
+                              : outcome == SGDMC_STUDY_FAILED ? "failed"
+                                                              : "interrupted: resume with --resume");
     } else {
+        worker_state state = {protocol, sgdmc_now_seconds()};
         r.poll = worker_poll;
+        r.poll_context = &state;
         run_worker(protocol, &r);
+    }
+    if (outcome == SGDMC_STUDY_LOST_RANK) {
+        /* the lost rank never joins a collective again: no close, no
+         * broadcast; the rows written so far are in the file (independent
+         * writes), and the claim is given up so that a resume starts at once */
+        snprintf(err, errlen, "rank %d sent nothing for %.0f s (its node died or it hangs): "
+                 "stopping every rank; resume with --resume", d.lost_rank, LOST_AFTER);
+        sgdmc_claim_release(claim);
+        return outcome;
     }
     for (int l = 0; l < SGDMC_LANES; l++)
         sgdmc_trainer_free(r.trainers[l]);
     sgdmc_lanes_free(r.lanes);
     free(r.rows);
     free(d.ranges);
+    free(d.last_heard);
+    free(d.finished);
     MPI_Comm_free(&protocol);
     int close_failed = sgdmc_results_close(file) != 0, any_close_failed;
     MPI_Allreduce(&close_failed, &any_close_failed, 1, MPI_INT, MPI_BOR, comm);

@@ -22,6 +22,11 @@ Sections:
   inputs   the SHA-256 of the data file is stored per grid cell (checked against
            hashlib); --resume after editing the data file is refused naming it;
            a study folder moved elsewhere resumes and equals the uninterrupted run.
+  lost     a worker rank frozen (SIGSTOP) in mid-study, as a dead node looks to the master,
+           under mpirun with 3 ranks, once while it trains and once while it solves an R*:
+           the master names the rank and every rank is gone within 12 s, exit 76; the rows
+           written before stay done, and --resume on 2 ranks completes the study equal to
+           the uninterrupted run.
   signals  SIGTERM while a wide sin R* is being computed (1 process, 2 ranks, at
            several moments): every sgdmc process is gone within 2 s, exit 75, and
            --resume completes to the uninterrupted run's results.
@@ -521,10 +526,82 @@ def section_signals(sgdmc: str, configs: Path, tmp: Path) -> None:
             print(f"{what}: exited {stop_time:.3f} s after SIGTERM", flush=True)
 
 
+EXIT_LOST_RANK = 76
+
+
+def rank_pid(process: subprocess.Popen, sgdmc: str, rank: int) -> int | None:
+    for pid in sgdmc_pids(process, sgdmc):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            return pid
+    return None
+
+
+def section_lost(sgdmc: str, configs: Path, tmp: Path) -> None:
+    global rows_lost
+    cases = {
+        # long runs: rows are written while rank 2 is frozen in the middle of one
+        "training": 'name = "lost";\nseeds = 8;\ngrid = { width = [2, 3]; };\n'
+                    'train = { steps = 400000; };\n',
+        # every run starts with R*(20) of sin, seconds long, which rank 2 is solving
+        "an R* solve": 'name = "lost_rstar";\nseeds = 3;\ngrid = { width = [18, 20]; };\n'
+                       'train = { target = "sin"; steps = 100; };\n',
+    }
+    for what, text in cases.items():
+        config = write_config(tmp / f"lost_{len(text)}.cfg", text)
+        reference = reference_of(sgdmc, config, tmp)
+        path = tmp / f"lost_{len(text)}.h5"
+        study = start(sgdmc, [str(config), f"--output={path}"], 3)
+        if what == "training":
+            wait_for(lambda: some_rows_done(path), 120, "the first rows")
+        else:
+            time.sleep(2.0)
+        frozen = rank_pid(study, sgdmc, 2)
+        pids = sgdmc_pids(study, sgdmc)
+        if frozen:
+            os.kill(frozen, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        done = done_rows(path) if path.exists() else np.zeros(0, bool)
+        try:
+            _, stderr = study.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            kill_all(study, signal.SIGKILL)
+            _, stderr = study.communicate()
+        took = time.monotonic() - stopped_at
+        while not gone(pids) and time.monotonic() - stopped_at < 30:
+            time.sleep(0.05)
+        all_gone = gone(pids)
+        for pid in pids:  # the frozen one, should the launcher have left it
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        lines = sgdmc_lines(stderr)
+        resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"], 2)
+        after = done_rows(path)
+        if done.size:
+            rows_lost += int((done & ~after).sum())
+        label = f"rank 2 frozen during {what}"
+        fault([(frozen is not None, f"{label}: no rank 2 among {pids}"),
+               (study.returncode == EXIT_LOST_RANK, f"{label}: exit {study.returncode}: {stderr}"),
+               (took < 12.0 and all_gone, f"{label}: {took:.1f} s, all ranks gone: {all_gone}"),
+               (any("rank 2 sent nothing" in line for line in lines),
+                f"{label}: no line names the rank: {lines}"),
+               (resumed.returncode == 0, f"{label}: resume: {resumed.stderr}"),
+               (not differences(reference, datasets(path)),
+                f"{label}: resumed results differ from the uninterrupted run")])
+        print(f"{label}: every rank stopped {took:.1f} s after the freeze, exit "
+              f"{study.returncode}, {int(done.sum()) if done.size else 0} rows done before",
+              flush=True)
+
+
 def main() -> int:
     sgdmc, configs, section = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve(), sys.argv[3]
     sections = {"disk": section_disk, "writes": section_writes, "claims": section_claims,
-                "inputs": section_inputs, "signals": section_signals}
+                "inputs": section_inputs, "signals": section_signals, "lost": section_lost}
     with tempfile.TemporaryDirectory() as tmp:
         sections[section](sgdmc, configs, Path(tmp))
     print(f"test_faults {section}: faults injected {injected}, survived {survived}, "

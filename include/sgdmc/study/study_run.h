@@ -33,9 +33,13 @@ typedef enum {
     SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1, or by a failed write
                                 (that rank said why): resume it */
     SGDMC_STUDY_FAILED,      /* err says why */
+    SGDMC_STUDY_LOST_RANK,   /* rank 0 only: a worker fell silent (a dead node); the others
+                                still run and the file is not closed: abort them all and
+                                resume (err says which rank) */
 } sgdmc_study_outcome;
 
-/* Collective over comm; every rank returns the same outcome. Rank 0 holds
+/* Collective over comm; every rank returns the same outcome, except
+ * SGDMC_STUDY_LOST_RANK, which rank 0 alone returns. Rank 0 holds
  * the results file's claim (claim.h) from before the file is created or
  * opened until it is closed. err is "" unless rank 0 has something to add
  * to the progress line (always, when the study failed). */
