@@ -7,8 +7,9 @@
 # runs `sgdmc study FOLDER/DEFAULT_CONFIG.cfg --output=... --resume` on the job's tasks. A study
 # stopped early (the --signal warning before the time limit: sgdmc exits 75) requeues the job,
 # which resumes it from its results file. So does a study whose master lost a rank (sgdmc exits
-# 76: a node died or a rank hangs), after waiting for SLURM to mark the allocation's failed node
-# and keeping the requeued job off it. Any other failure fails the job.
+# 76: a node died or a rank hangs) or whose launcher lost a node, once SLURM has marked the
+# allocation's failed node down, so that the requeued job cannot start there. Any other failure
+# fails the job.
 #
 # Environment (all optional):
 #   CONFIG    config name in FOLDER (quick, full) or a path to any .cfg file
@@ -97,32 +98,38 @@ done
 # Only the warning requeues: after scancel (TERM without a warning) the job must end. A job
 # submitted with --no-requeue cannot be requeued: it ends too. Under mpirun a TERM from SLURM
 # reaches the ranks twice (directly and forwarded), which can end them with another status.
-# The nodes of this allocation that SLURM reports down or not responding, comma-separated.
+# The nodes of this allocation that SLURM reports down or not responding, comma-separated
+# (nothing when it cannot tell: never a failure, which `set -e` would turn into the job's end).
 failed_nodes() {
   local nodes
-  nodes=$(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null | paste -sd, -) || return 0
+  nodes=$(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null | paste -sd, -) || true
   [[ -n $nodes ]] || return 0
-  sinfo -h -N -n "$nodes" -t down,drained,draining,fail,failing,no_respond -o %N 2>/dev/null \
+  { sinfo -h -N -n "$nodes" -t down,drained,draining,fail,no_respond -o %N 2>/dev/null || true; } \
     | sort -u | paste -sd, -
 }
 
+# A study that ended otherwise than done (0), bad input (2), a failure of its own (1) or a
+# stop (75) may have lost a node: sgdmc's master gave up a silent rank (76), or the launcher
+# lost one of its hosts (mpirun exits at once with a status of its own, srun with the signal
+# of its killed tasks). SLURM marks a dead node within its SlurmdTimeout: wait for that, then
+# requeue the job, which then cannot start on that node.
 lost=
-if ((status == 76)) && [[ -n ${SLURM_JOB_ID:-} ]]; then
-  # the master gave up a silent rank; SLURM marks a dead node within its SlurmdTimeout
+if ((status != 0 && status != 1 && status != 2 && status != 75)) && [[ -n ${SLURM_JOB_ID:-} ]]
+then
   for ((waited = 0; waited < ${SGDMC_NODE_WAIT:-120}; waited += 5)); do
     lost=$(failed_nodes)
     [[ -n $lost ]] && break
     sleep 5
   done
-  if [[ -n $lost ]]; then
-    scontrol update JobId="$SLURM_JOB_ID" ExcNodeList="$lost" || true
-  fi
+  # requeued now, the job cannot go back onto the node: a node marked down gets no job until
+  # it is back in service (excluding it instead could leave a -N job unable to start at all)
 fi
 
 if ((status == 0)); then
   echo "run_study.sh: study complete: $output"
-elif ((status == 76)) && [[ -n ${SLURM_JOB_ID:-} ]] && scontrol requeue "$SLURM_JOB_ID"; then
-  echo "run_study.sh: a rank was lost${lost:+ (failed node $lost, excluded)}: job" \
+elif [[ -n $lost || $status == 76 ]] && [[ -n ${SLURM_JOB_ID:-} ]] \
+  && scontrol requeue "$SLURM_JOB_ID"; then
+  echo "run_study.sh: a rank was lost${lost:+ (failed node $lost)}: job" \
     "$SLURM_JOB_ID requeued, it resumes $output"
 elif ((status == 75 && warnings > 0)) && [[ -n ${SLURM_JOB_ID:-} ]] \
   && scontrol requeue "$SLURM_JOB_ID"; then

@@ -200,6 +200,8 @@ typedef struct {
     long pending_at_start;
     long done_before;
     long completed;          /* tasks done in this session, as reported */
+    long seeds;              /* tasks per grid cell */
+    int align;               /* chunks end on groups of this many seeds of a cell (lanes) */
     double seconds_per_task; /* running estimate; 0 before the first report */
     double chunk_seconds;
     bool stopping, failed;
@@ -307,6 +309,13 @@ static task_range take_chunk(dispatcher *d)
         d->cursor = d->ranges[++d->range_next].first;
     const long end_of_range = d->ranges[d->range_next].end;
     long end = d->cursor + chunk_size(d);
+    if (d->align > 1) {
+        /* whole lockstep groups: a chunk ends where a group of the cell ends,
+         * so that groups are padded only at a cell's last seeds */
+        const long into_cell = end % d->seeds, cell_start = end - into_cell;
+        const long aligned = cell_start + (into_cell + d->align - 1) / d->align * d->align;
+        end = aligned < cell_start + d->seeds ? aligned : cell_start + d->seeds;
+    }
     if (end > end_of_range)
         end = end_of_range;
     const task_range chunk = {d->cursor, end};
@@ -568,6 +577,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                     .ranks = ranks,
                     .chunk_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds
                                                             : SGDMC_CHUNK_SECONDS,
+                    .seeds = study->seeds,
+                    .align = o->lanes > 0 ? o->lanes : SGDMC_LANES,
                     .claim = claim};
     runner r = {.study = study, .path = o->output, .file = file, .rank = me, .lanes_cell = -1,
                 .lanes_wanted = o->lanes > 0 ? o->lanes : SGDMC_LANES};

@@ -396,6 +396,40 @@ static void rewind_to(sgdmc_result *r, long K)
         r->end_state = falling ? SGDMC_END_DESCENDING : SGDMC_END_OSCILLATING;
 }
 
+/* Rows of /runs read ROWS_PER_READ at a time, with their done flags. */
+typedef struct {
+    sgdmc_result *rows;
+    unsigned char *done;
+    int count; /* rows read into the block */
+} row_block;
+
+static bool row_block_alloc(row_block *b)
+{
+    *b = (row_block){calloc(ROWS_PER_READ, sizeof *b->rows), malloc(ROWS_PER_READ), 0};
+    return b->rows && b->done;
+}
+
+static void row_block_free(row_block *b)
+{
+    for (int i = 0; b->rows && i < ROWS_PER_READ; i++)
+        sgdmc_result_free(&b->rows[i]);
+    free(b->rows);
+    free(b->done);
+    *b = (row_block){0};
+}
+
+/* Reads the block of rows from `first` (up to ROWS_PER_READ of them): 0 or -1. */
+static int row_block_read(const results_reader *r, long tasks, long first, row_block *b)
+{
+    b->count = (int)(tasks - first < ROWS_PER_READ ? tasks - first : ROWS_PER_READ);
+    for (int i = 0; i < b->count; i++)
+        sgdmc_result_free(&b->rows[i]);
+    return read_column(r->done, H5T_NATIVE_UCHAR, first, 1, b->count, b->done) ||
+                   sgdmc_result_h5_read(r->fields, first, b->count, b->rows)
+               ? -1
+               : 0;
+}
+
 bool sgdmc_summary_pool_key(const char *key)
 {
     const sgdmc_option *option = sgdmc_option_find(&sgdmc_train_options, key);
@@ -436,29 +470,24 @@ static int pooled_bounds(const results_reader *r, const sgdmc_summary *s, double
     double *lowest = malloc((size_t)s->cells * sizeof *lowest);
     long *group = malloc((size_t)s->cells * sizeof *group);
     bool *tightenable = calloc((size_t)s->cells, sizeof *tightenable);
-    sgdmc_result *rows = calloc(ROWS_PER_READ, sizeof *rows);
-    unsigned char *done = malloc(ROWS_PER_READ);
+    row_block block;
+    const bool have_block = row_block_alloc(&block);
     int status = -1;
-    if (!lowest || !group || !tightenable || !rows || !done) {
+    if (!lowest || !group || !tightenable || !have_block) {
         snprintf(err, errlen, "%s: out of memory for %ld cells", r->path, s->cells);
         goto out;
     }
     for (long c = 0; c < s->cells; c++)
         lowest[c] = NAN;
     for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
-        const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
-                                                                 : ROWS_PER_READ);
-        for (int i = 0; i < count; i++)
-            sgdmc_result_free(&rows[i]);
-        if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
-            sgdmc_result_h5_read(r->fields, first, count, rows)) {
+        if (row_block_read(r, s->tasks, first, &block)) {
             snprintf(err, errlen, "%s: cannot read the rows of /runs", r->path);
             goto out;
         }
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < block.count; i++) {
             const long c = (first + i) / s->seeds;
-            const sgdmc_result *row = &rows[i];
-            if (done[i] != 1)
+            const sgdmc_result *row = &block.rows[i];
+            if (block.done[i] != 1)
                 continue;
             tightenable[c] = hi_tightenable(row);
             lowest[c] = fmin(lowest[c], row->min_risk); /* fmin skips NaN */
@@ -490,10 +519,7 @@ static int pooled_bounds(const results_reader *r, const sgdmc_summary *s, double
         pooled[c] = tightenable[c] ? lowest[group[c]] : NAN;
     status = 0;
 out:
-    for (int i = 0; rows && i < ROWS_PER_READ; i++)
-        sgdmc_result_free(&rows[i]);
-    free(rows);
-    free(done);
+    row_block_free(&block);
     free(lowest);
     free(group);
     free(tightenable);
@@ -512,15 +538,16 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
     s->stats = malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *s->stats);
     s->numbers = calloc(values ? values : 1, sizeof *s->numbers);
     s->texts = calloc(values ? values : 1, sizeof *s->texts);
-    sgdmc_result *rows = calloc(ROWS_PER_READ, sizeof *rows);
-    unsigned char *done = malloc(ROWS_PER_READ);
+    row_block block;
+    const bool have_block = row_block_alloc(&block);
     double *numbers = malloc(CELLS_PER_READ * sizeof *numbers);
     char *texts = malloc(CELLS_PER_READ * longest_text);
     sgdmc_cell_tally tally = {.risks = malloc((size_t)s->seeds * sizeof *tally.risks)};
     double *pooled = s->pool_hi ? malloc((size_t)(s->cells > 0 ? s->cells : 1) * sizeof *pooled)
                                 : NULL;
     bool lowered = false;
-    if (!s->stats || !s->numbers || !s->texts || !rows || !done || !numbers || !texts ||
+    int status = -1;
+    if (!s->stats || !s->numbers || !s->texts || !have_block || !numbers || !texts ||
         !tally.risks || (s->pool_hi && !pooled))
         SGDMC_FAIL("%s: out of memory for %ld cells of %ld seeds", r->path, s->cells, s->seeds);
     for (long first = 0; first < s->cells; first += CELLS_PER_READ) {
@@ -532,22 +559,18 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
         goto fail;
     sgdmc_cell_tally_reset(&tally);
     for (long first = 0; first < s->tasks; first += ROWS_PER_READ) {
-        const int count = (int)(s->tasks - first < ROWS_PER_READ ? s->tasks - first
-                                                                 : ROWS_PER_READ);
-        for (int i = 0; i < count; i++)
-            sgdmc_result_free(&rows[i]);
-        if (read_column(r->done, H5T_NATIVE_UCHAR, first, 1, count, done) ||
-            sgdmc_result_h5_read(r->fields, first, count, rows))
+        if (row_block_read(r, s->tasks, first, &block))
             SGDMC_FAIL("%s: cannot read the rows of /runs", r->path);
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < block.count; i++) {
             const long task = first + i;
             const long cell = task / s->seeds;
-            if (done[i] == 1 && s->pool_hi && !isnan(pooled[cell]))
-                lowered |= judge_against(&rows[i], pooled[cell]) && tally.done == 0;
-            if (done[i] == 1 && s->at_step >= 0)
-                rewind_to(&rows[i], s->at_step);
-            if (done[i] == 1)
-                sgdmc_cell_tally_add(&tally, &rows[i], s->grad_eps);
+            sgdmc_result *row = &block.rows[i];
+            if (block.done[i] == 1 && s->pool_hi && !isnan(pooled[cell]))
+                lowered |= judge_against(row, pooled[cell]) && tally.done == 0;
+            if (block.done[i] == 1 && s->at_step >= 0)
+                rewind_to(row, s->at_step);
+            if (block.done[i] == 1)
+                sgdmc_cell_tally_add(&tally, row, s->grad_eps);
             if ((task + 1) % s->seeds == 0) {
                 sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[cell]);
                 s->stats[cell].pooled = lowered;
@@ -556,25 +579,14 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
             }
         }
     }
-    for (int i = 0; rows && i < ROWS_PER_READ; i++)
-        sgdmc_result_free(&rows[i]);
-    free(rows);
-    free(done);
-    free(numbers);
-    free(texts);
-    free(tally.risks);
-    free(pooled);
-    return 0;
+    status = 0;
 fail:
-    for (int i = 0; rows && i < ROWS_PER_READ; i++)
-        sgdmc_result_free(&rows[i]);
-    free(rows);
-    free(done);
+    row_block_free(&block);
     free(numbers);
     free(texts);
     free(tally.risks);
     free(pooled);
-    return -1;
+    return status;
 }
 
 int sgdmc_summary_read(const char *path, const sgdmc_summary_options *options,

@@ -37,6 +37,24 @@ def config(width: int, depth: int, seeds: int, steps: int) -> str:
             f"         min_risk = 0.0; }};\n")
 
 
+# This core's FMA ceiling: a 12-accumulator AVX-512 FMA loop, measured while planning the lanes
+# (../shared/notes/lockstep-prototype/README.md): 57.4 GFLOP/s.
+FMA_CEILING_GFLOPS = 57.4
+BATCH = 16
+
+
+def flops_per_step(width: int, depth: int) -> float:
+    """The floating-point operations of one training step, counted as a kernel's minimum:
+    forward, the weights' gradient and the inputs' gradient each 2 B n_in n_out per layer
+    (a multiply and an add), and Adam's 11 per parameter (two moment updates of 3 each, the two
+    bias corrections, the square root, the division, the step); activations and sampling
+    not counted."""
+    widths = [1] + [width] * depth + [1]
+    products = sum(a * b for a, b in zip(widths, widths[1:]))
+    params = products + sum(widths[1:])
+    return 6.0 * BATCH * products + 11.0 * params
+
+
 def timed(command: str, cfg: Path, out: Path, cpu: int) -> float:
     binary, *flags = shlex.split(command)
     start = time.perf_counter()
@@ -62,8 +80,8 @@ def main() -> int:
     print(f"A = {args.a}\nB = {args.b}\n{os.cpu_count()} cores, pinned to core {args.cpu}, "
           f"{repeats} pairs per cell\n")
     print("| cell | runs | A runs/core-s (median) | B runs/core-s (median) | A/B speed (median of "
-          "pairs) | pairs' range |")
-    print("|---|---|---|---|---|---|")
+          "pairs) | pairs' range | A GFLOP/s (% of FMA ceiling) | B GFLOP/s (%) |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for label, width, depth, seeds, steps in CELLS:
@@ -76,10 +94,12 @@ def main() -> int:
                 a_times.append(timed(args.a, cfg, tmp / "a.h5", args.cpu))
                 b_times.append(timed(args.b, cfg, tmp / "b.h5", args.cpu))
             speedups = [b / a for a, b in zip(a_times, b_times)]
-            print(f"| {label} | {seeds} x {steps} steps | {seeds / statistics.median(a_times):.1f} "
-                  f"| {seeds / statistics.median(b_times):.1f} | "
-                  f"{statistics.median(speedups):.3f} | {min(speedups):.3f}-{max(speedups):.3f} |",
-                  flush=True)
+            rates = [seeds / statistics.median(t) for t in (a_times, b_times)]
+            gflops = [r * steps * flops_per_step(width, depth) / 1e9 for r in rates]
+            print(f"| {label} | {seeds} x {steps} steps | {rates[0]:.1f} | {rates[1]:.1f} | "
+                  f"{statistics.median(speedups):.3f} | {min(speedups):.3f}-{max(speedups):.3f} | "
+                  + " | ".join(f"{g:.2f} ({100 * g / FMA_CEILING_GFLOPS:.0f}%)" for g in gflops)
+                  + " |", flush=True)
     return 0
 
 

@@ -201,18 +201,10 @@ PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         if done.returncode != 0:
             raise RuntimeError(f"{comm} did not start (status {done.returncode}): "
                                f"{done.stderr.strip()}\n{tail(log)}")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                pid = int(pidfile.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                time.sleep(0.1)
-                continue
-            if process_alive(pid, comm):
-                self.pids.append((pid, comm))
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{comm} wrote no pid file {pidfile} within 20 s\n{tail(log)}")
+        pid = pid_of(pidfile, comm)
+        if pid is None:
+            raise RuntimeError(f"{comm} wrote no pid file {pidfile} within 20 s\n{tail(log)}")
+        self.pids.append((pid, comm))
 
     # ---- use ---------------------------------------------------------------------------------
 
@@ -231,20 +223,7 @@ PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         return parse_fields(out.stdout) if out.returncode == 0 else {}
 
     def wait(self, job_id: str, timeout: float, seen: set[str] | None = None) -> dict[str, str]:
-        """Polls the job until it finished (a requeued job passes through other states and
-        comes back); returns its last fields. seen collects every state met on the way."""
-        deadline = time.monotonic() + timeout
-        fields: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            fields = self.job(job_id) or fields
-            state = fields.get("JobState", "")
-            if seen is not None and state:
-                seen.add(state)
-            if state in FINISHED:
-                return fields
-            time.sleep(1)
-        raise TimeoutError(f"job {job_id} not finished after {timeout:.0f} s "
-                           f"(state {fields.get('JobState')}, reason {fields.get('Reason')})")
+        return wait_job(self.job, job_id, timeout, seen)
 
     def logs(self) -> str:
         return "\n".join(tail(p) for p in [self.root / "log" / "slurmctld.log",
@@ -297,6 +276,39 @@ PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
             except OSError:
                 continue
         return found
+
+
+def pid_of(pidfile: Path, comm: str, timeout: float = 20) -> int | None:
+    """The pid a daemon wrote to pidfile once it runs comm, None after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            time.sleep(0.1)
+            continue
+        if process_alive(pid, comm):
+            return pid
+        time.sleep(0.1)
+    return None
+
+
+def wait_job(job, job_id: str, timeout: float, seen: set[str] | None = None) -> dict[str, str]:
+    """Polls job(job_id) (scontrol's fields) until the job finished (a requeued job passes
+    through other states and comes back); returns its last fields. seen collects every state
+    met on the way."""
+    deadline = time.monotonic() + timeout
+    fields: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        fields = job(job_id) or fields
+        state = fields.get("JobState", "")
+        if seen is not None and state:
+            seen.add(state)
+        if state in FINISHED:
+            return fields
+        time.sleep(1)
+    raise TimeoutError(f"job {job_id} not finished after {timeout:.0f} s "
+                       f"(state {fields.get('JobState')}, reason {fields.get('Reason')})")
 
 
 def stop_process(pid: int, comm: str, grace: float = 15) -> None:
