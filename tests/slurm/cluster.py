@@ -314,13 +314,16 @@ def wait_job(job, job_id: str, timeout: float, seen: set[str] | None = None) -> 
 def stop_process(pid: int, comm: str, grace: float = 15) -> None:
     if not process_alive(pid, comm):
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not process_alive(pid, comm):
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    try:  # it may exit between the check and the signal
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not process_alive(pid, comm):
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def tail(path: Path, lines: int = 30) -> str:
