@@ -435,20 +435,15 @@ static double cached(sgdmc_min_risk *m, const char *what, double (*f)(sgdmc_min_
     return value;
 }
 
-static double pieces_bound(sgdmc_min_risk *m, long pieces)
+/* The proven bound of `argument`: at depth 1 the one-layer bound of that many
+ * live neurons, deeper the piece bound of that many pieces. */
+static double proven_bound(sgdmc_min_risk *m, long argument)
 {
     sgdmc_lower_source source;
     const double bound =
-        sgdmc_pieces_lower_bound(m->problem, &m->config, pieces, m->cancel, &source);
-    m->last_source = (int)source;
-    m->cancelled |= isnan(bound) && sgdmc_cancel_requested(m->cancel);
-    return bound;
-}
-
-static double one_layer_bound(sgdmc_min_risk *m, long live)
-{
-    sgdmc_lower_source source;
-    const double bound = sgdmc_one_layer_lower_bound(m->problem, &m->config, live, m->cancel, &source);
+        m->arch.depth == 1
+            ? sgdmc_one_layer_lower_bound(m->problem, &m->config, argument, m->cancel, &source)
+            : sgdmc_pieces_lower_bound(m->problem, &m->config, argument, m->cancel, &source);
     m->last_source = (int)source;
     m->cancelled |= isnan(bound) && sgdmc_cancel_requested(m->cancel);
     return bound;
@@ -461,9 +456,9 @@ static double architecture_bound(sgdmc_min_risk *m, const int *dead, int *source
 {
     if (m->arch.depth == 1) {
         const long live = m->arch.widths[1] - (dead && dead[0] > 0 ? dead[0] : 0);
-        return cached(m, "one-layer bound", one_layer_bound, live > 0 ? live : 0, source);
+        return cached(m, "one-layer bound", proven_bound, live > 0 ? live : 0, source);
     }
-    return cached(m, "pieces", pieces_bound, sgdmc_arch_pieces(&m->arch, dead), source);
+    return cached(m, "pieces", proven_bound, sgdmc_arch_pieces(&m->arch, dead), source);
 }
 
 /* Var g(X) = min_c E (c - g(X))^2 by the risk's quadrature: E g from the risks

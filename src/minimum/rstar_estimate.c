@@ -125,6 +125,16 @@ static double minimize(gsl_multimin_fdfminimizer *min, gsl_multimin_function_fdf
     return best;
 }
 
+/* Keeps x as the best end point when `risk` is the lowest so far. */
+static void keep_if_best(double risk, const gsl_vector *x, double *best_params,
+                         sgdmc_rstar_estimate_result *result)
+{
+    if (!isnan(risk) && (isnan(result->rstar) || risk < result->rstar)) {
+        result->rstar = risk;
+        memcpy(best_params, x->data, sizeof(double) * x->size);
+    }
+}
+
 int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *starts,
                          int start_count, int iterations, bool kinks, const sgdmc_cancel *cancel,
                          double *best_params, sgdmc_rstar_estimate_result *result)
@@ -153,10 +163,7 @@ int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *sta
     for (int i = 0; i < start_count && !cancelled; i++) {
         memcpy(x->data, starts + (size_t)i * n, sizeof(double) * n);
         ends[i] = minimize(min, &fdf, x, iterations, cancel, &cancelled);
-        if (!isnan(ends[i]) && (isnan(result->rstar) || ends[i] < result->rstar)) {
-            result->rstar = ends[i];
-            memcpy(best_params, x->data, sizeof(double) * n);
-        }
+        keep_if_best(ends[i], x, best_params, result);
         if (!kinks || cancelled)
             continue;
         memcpy(x->data, starts + (size_t)i * n, sizeof(double) * n);
@@ -164,12 +171,9 @@ int sgdmc_rstar_estimate(sgdmc_evaluator *evaluator, size_t n, const double *sta
         const double polished = cancelled || isnan(descended)
                       ? NAN
                       : minimize(min, &fdf, x, iterations, cancel, &cancelled);
+        keep_if_best(polished, x, best_params, result);
         if (!isnan(polished) && !(polished >= ends[i]))
             ends[i] = polished;
-        if (!isnan(ends[i]) && (isnan(result->rstar) || ends[i] < result->rstar)) {
-            result->rstar = ends[i];
-            memcpy(best_params, x->data, sizeof(double) * n);
-        }
     }
     gsl_set_error_handler(previous);
     if (cancelled) {

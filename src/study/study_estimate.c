@@ -18,6 +18,19 @@ static int stop_requested(void *unused)
     return sgdmc_stop_signal_received() != 0;
 }
 
+/* A trainer of `config` for timing: R* through the process's cache, stopped
+ * by a signal; NULL on failure. */
+static sgdmc_trainer *timing_trainer(const sgdmc_train_config *config, sgdmc_rstar_cache *cache)
+{
+    char err[1024];
+    sgdmc_trainer *trainer = sgdmc_trainer_alloc(config, err, sizeof err);
+    if (trainer) {
+        sgdmc_trainer_set_rstar_cache(trainer, cache);
+        sgdmc_trainer_set_poll(trainer, stop_requested, NULL);
+    }
+    return trainer;
+}
+
 /* Seconds of the cell's first `group` seeds trained in lockstep for `steps`
  * steps, the least of two timings (the seeds restarted in between); -1 on
  * failure. */
@@ -35,12 +48,8 @@ static double time_group(const sgdmc_study *study, long cell, int group, long st
         sgdmc_study_task(study, cell * study->seeds + l, &config, NULL);
         config.steps = steps;
         seeds[l] = config.seed;
-        trainers[l] = sgdmc_trainer_alloc(&config, err, sizeof err);
+        trainers[l] = timing_trainer(&config, cache);
         status = trainers[l] ? 0 : -1;
-        if (trainers[l]) {
-            sgdmc_trainer_set_rstar_cache(trainers[l], cache);
-            sgdmc_trainer_set_poll(trainers[l], stop_requested, NULL);
-        }
     }
     if (status == 0)
         lanes = sgdmc_trainer_lanes_alloc(trainers[0]);
@@ -96,12 +105,9 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
                                       : 1.0;
     if (config.rstar_starts > TIMED_ESTIMATE_STARTS)
         config.rstar_starts = TIMED_ESTIMATE_STARTS;
-    char err[1024];
-    sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
+    sgdmc_trainer *trainer = timing_trainer(&config, cache);
     if (!trainer)
         return -1.0;
-    sgdmc_trainer_set_rstar_cache(trainer, cache);
-    sgdmc_trainer_set_poll(trainer, stop_requested, NULL);
     /* the first run also computes what a trainer keeps (R*), the second
      * only evaluates */
     sgdmc_result result;

@@ -444,7 +444,7 @@ static int worker_poll(void *context)
 {
     worker_state *w = context;
     const double now = sgdmc_now_seconds();
-    if (w && now - w->last_heartbeat >= HEARTBEAT_INTERVAL) {
+    if (now - w->last_heartbeat >= HEARTBEAT_INTERVAL) {
         /* small enough to go eagerly: never waits for the master */
         const long long nothing[REPORT_LENGTH] = {0};
         MPI_Send(nothing, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_HEARTBEAT, w->comm);

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "slurm"))
-from cluster import (CLIENTS, DAEMONS, Unavailable, free_port, parse_fields,  # noqa: E402
-                     pid_of, process_alive, stop_process, tail, wait_job, which)
+from cluster import (CLIENTS, DAEMONS, PLUGIN_SETTINGS, Unavailable, free_port,  # noqa: E402
+                     parse_fields, pid_of, process_alive, stop_process, tail, wait_job, which)
 
 PREFIX = "sgmn-"
 SUBNET = "10.93.0"
@@ -200,22 +200,8 @@ TmpFS={local}/tmp
 SlurmctldDebug=info
 SlurmdDebug=info
 PlugStackConfig={self.root}/plugstack.conf
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1
-MpiDefault=pmix
-KillWait=10
-# a dead node is marked within about SlurmdTimeout; it rejoins when its slurmd registers again
+{PLUGIN_SETTINGS}# a dead node is marked within about SlurmdTimeout; it rejoins when its slurmd registers again
 SlurmdTimeout=20
-ReturnToService=2
-MailProg=/bin/true
-SlurmdParameters=config_overrides
 {node_lines}
 PartitionName=mn Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP
 """)

@@ -28,6 +28,27 @@ FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPT
             "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE"}
 
 
+# The slurm.conf lines every test cluster shares (this one and tests/cluster/multinode.py):
+# plugins and scheduling for daemons run as root on a machine without systemd.
+PLUGIN_SETTINGS = """\
+# pgid would leave MPI ranks running after scancel; no cgroups without systemd
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1
+MpiDefault=pmix
+KillWait=10
+ReturnToService=2
+MailProg=/bin/true
+SlurmdParameters=config_overrides
+"""
+
+
 class Unavailable(Exception):
     """SLURM cannot run on this machine (not root, programs missing): the tests skip."""
 
@@ -161,22 +182,7 @@ SlurmdLogFile={r}/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 PlugStackConfig={r}/plugstack.conf
-# pgid would leave MPI ranks running after scancel; no cgroups without systemd
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1
-MpiDefault=pmix
-KillWait=10
-ReturnToService=2
-MailProg=/bin/true
-SlurmdParameters=config_overrides
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory // 2} State=UNKNOWN
+{PLUGIN_SETTINGS}NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory // 2} State=UNKNOWN
 PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """)
 
