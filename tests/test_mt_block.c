@@ -1,6 +1,7 @@
 /* The block mt19937 against GSL's own mt19937: the same words, uniforms,
  * bounded integers and ziggurat normals for the same seeds, across refills
- * and after reseeding. */
+ * and after reseeding; and the interleaved refill of several generators (the
+ * lockstep lanes' sampling), word for word each generator's GSL stream. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
@@ -36,8 +37,39 @@ static void same_stream(unsigned long seed)
     gsl_rng_free(block);
 }
 
+/* `streams` generators seeded 7, 8, ..., interleaved, against GSL's mt19937
+ * for each seed, over 5 refills */
+static void same_interleaved(int streams)
+{
+    enum { MAX_STREAMS = 8, REFILLS = 5 };
+    static uint32_t state[SGDMC_MT_WORDS * MAX_STREAMS], words[SGDMC_MT_WORDS * MAX_STREAMS];
+    gsl_rng *gsl[MAX_STREAMS];
+    for (int s = 0; s < streams; s++) {
+        sgdmc_mt_block one;
+        sgdmc_mt_block_seed(&one, 7UL + (unsigned long)s);
+        for (int k = 0; k < SGDMC_MT_WORDS; k++)
+            state[k * streams + s] = one.state[k];
+        gsl[s] = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(gsl[s], 7UL + (unsigned long)s);
+    }
+    int equal = 0;
+    for (int r = 0; r < REFILLS; r++) {
+        sgdmc_mt_refill_interleaved(state, words, streams);
+        for (int k = 0; k < SGDMC_MT_WORDS; k++)
+            for (int s = 0; s < streams; s++)
+                equal += words[k * streams + s] == gsl_rng_get(gsl[s]);
+    }
+    CHECK(equal == REFILLS * SGDMC_MT_WORDS * streams,
+          "%d interleaved generators: %d of %d words equal GSL's", streams, equal,
+          REFILLS * SGDMC_MT_WORDS * streams);
+    for (int s = 0; s < streams; s++)
+        gsl_rng_free(gsl[s]);
+}
+
 int main(void)
 {
+    for (int streams = 1; streams <= 8; streams++)
+        same_interleaved(streams);
     /* 0: GSL substitutes 4357; 2^32 + 5: only the low 32 bits count */
     const unsigned long seeds[] = {0, 1, 4357, 5489, 123456789, 0xffffffffUL, 0x100000005UL};
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)

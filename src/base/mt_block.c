@@ -19,18 +19,21 @@ void sgdmc_mt_block_seed(sgdmc_mt_block *g, unsigned long seed)
     g->next = N;
 }
 
-void sgdmc_mt_block_refill(sgdmc_mt_block *g)
+/* The standard in-place twist and the tempering, of `streams` generators
+ * whose words are interleaved (word k of generator s at k * streams + s): the
+ * same recurrence for each, so one flat pass serves any number. */
+static inline void twist_and_temper(uint32_t *restrict mt, uint32_t *restrict out, int streams)
 {
-    uint32_t *restrict mt = g->state;
+    const int n = N * streams, m = M * streams, step = streams;
     /* the three ranges of the standard in-place twist: each reads words of the
      * previous state ahead of it, or of the new state behind it */
-    for (int k = 0; k < N - M; k++)
-        mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
-    for (int k = N - M; k < N - 1; k++)
-        mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
-    mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
-    uint32_t *restrict out = g->words;
-    for (int k = 0; k < N; k++) {
+    for (int k = 0; k < n - m; k++)
+        mt[k] = twist(mt[k], mt[k + step], mt[k + m]);
+    for (int k = n - m; k < n - step; k++)
+        mt[k] = twist(mt[k], mt[k + step], mt[k + m - n]);
+    for (int k = n - step; k < n; k++)
+        mt[k] = twist(mt[k], mt[k + step - n], mt[k + m - n]);
+    for (int k = 0; k < n; k++) {
         uint32_t y = mt[k];
         y ^= y >> 11;
         y ^= (y << 7) & 0x9d2c5680u;
@@ -38,7 +41,17 @@ void sgdmc_mt_block_refill(sgdmc_mt_block *g)
         y ^= y >> 18;
         out[k] = y;
     }
+}
+
+void sgdmc_mt_block_refill(sgdmc_mt_block *g)
+{
+    twist_and_temper(g->state, g->words, 1);
     g->next = 0;
+}
+
+void sgdmc_mt_refill_interleaved(uint32_t *restrict state, uint32_t *restrict words, int streams)
+{
+    twist_and_temper(state, words, streams);
 }
 
 static void type_set(void *state, unsigned long seed) { sgdmc_mt_block_seed(state, seed); }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgdmc/base/mt_block.h"
 #include "sgdmc/core/loss.h"
 #include "sgdmc/core/optim.h"
 
@@ -19,10 +20,13 @@
 
 typedef double lane_vec __attribute__((vector_size(SGDMC_LANES * sizeof(double))));
 typedef long long lane_mask __attribute__((vector_size(SGDMC_LANES * sizeof(long long))));
+typedef uint32_t lane_word __attribute__((vector_size(SGDMC_LANES * sizeof(uint32_t))));
 
 #define EACH_LANE(l) for (int l = 0; l < SGDMC_LANES; l++)
 
 static const lane_vec zero_vec = {0};
+
+#define ALWAYS_INLINE __attribute__((always_inline))
 
 bool sgdmc_lanes_pay(const sgdmc_arch *arch)
 {
@@ -62,12 +66,21 @@ static inline lane_vec lanes_sign(lane_vec x)
 }
 
 struct sgdmc_lanes {
+    /* every lane's copy of its run's sample stream, interleaved word by word
+     * (sgdmc_mt_refill_interleaved); stream_next: the next word, as in sgdmc_mt_block */
+    lane_word stream_state[SGDMC_MT_WORDS], stream_words[SGDMC_MT_WORDS];
+    int stream_next;
     sgdmc_arch arch;
     sgdmc_loss loss;
     double l2;
     sgdmc_optimizer_config opt;
     sgdmc_bias_table bias;
     int batch;
+    /* 1 / batch when that is exact (a power of two): x / batch and
+     * x * (1 / batch) then round the same real number, the same bits, and the
+     * product is several times cheaper; 0 otherwise */
+    double batch_inverse;
+    size_t weight_offset[SGDMC_MAX_DEPTH + 2], bias_offset[SGDMC_MAX_DEPTH + 2];
     size_t n;
     long step;
     double mu_product; /* nadam: the same in every lane, a function of the step */
@@ -83,9 +96,11 @@ struct sgdmc_lanes {
 sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arch *arch,
                                int batch)
 {
-    sgdmc_lanes *g = calloc(1, sizeof *g);
+    const size_t align = _Alignof(sgdmc_lanes);
+    sgdmc_lanes *g = aligned_alloc(align, (sizeof *g + align - 1) / align * align);
     if (!g)
         return NULL;
+    memset(g, 0, sizeof *g);
     g->arch = *arch;
     g->loss = config->loss;
     g->l2 = config->l2;
@@ -93,6 +108,11 @@ sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arc
     sgdmc_optimizer_resolve_defaults(&g->opt);
     sgdmc_bias_table_init(&g->bias, &g->opt);
     g->batch = batch;
+    g->batch_inverse = (batch & (batch - 1)) == 0 ? 1.0 / batch : 0.0;
+    for (int k = 1; k <= arch->depth + 1; k++) {
+        g->weight_offset[k] = sgdmc_arch_weight_offset(arch, k);
+        g->bias_offset[k] = sgdmc_arch_bias_offset(arch, k);
+    }
     g->n = sgdmc_arch_param_count(arch);
     const size_t cap = (size_t)batch, max_width = (size_t)sgdmc_arch_max_width(arch);
     size_t vecs = 6 * g->n + (size_t)arch->widths[0] * cap + 2 * cap + 3 * max_width * cap;
@@ -177,60 +197,112 @@ void sgdmc_lanes_set_batch(sgdmc_lanes *g, int lane, const double *x, const doub
         g->y[s][lane] = y[s];
 }
 
-/* ---- forward and backward (net.c) ---------------------------------------- */
-
-static void activate(sgdmc_activation activation, const lane_vec *restrict z,
-                     lane_vec *restrict a, size_t n)
+bool sgdmc_lanes_load_stream(sgdmc_lanes *g, int lane, const sgdmc_mt_block *stream)
 {
-    for (size_t s = 0; s < n; s++) {
-        lane_vec out = z[s];
-        switch (activation) {
-        case SGDMC_ACT_RELU:
-            out = pick(z[s] > zero_vec, z[s], zero_vec);
-            break;
-        case SGDMC_ACT_TANH:
-            EACH_LANE(l) out[l] = tanh(z[s][l]);
-            break;
-        case SGDMC_ACT_SIGMOID:
-            EACH_LANE(l) out[l] = 1.0 / (1.0 + exp(-z[s][l]));
-            break;
-        case SGDMC_ACT_SOFTPLUS:
-            EACH_LANE(l) {
-                const double v = z[s][l];
-                out[l] = v > 0.0 ? v + log1p(exp(-v)) : log1p(exp(v));
-            }
-            break;
-        case SGDMC_ACT_COUNT:
-            break;
-        }
-        a[s] = out;
+    if (lane > 0 && stream->next != g->stream_next)
+        return false;
+    g->stream_next = stream->next;
+    for (int k = 0; k < SGDMC_MT_WORDS; k++) {
+        g->stream_state[k][lane] = stream->state[k];
+        g->stream_words[k][lane] = stream->words[k];
+    }
+    return true;
+}
+
+void sgdmc_lanes_store_stream(const sgdmc_lanes *g, int lane, sgdmc_mt_block *stream)
+{
+    stream->next = g->stream_next;
+    for (int k = 0; k < SGDMC_MT_WORDS; k++) {
+        stream->state[k] = g->stream_state[k][lane];
+        stream->words[k] = g->stream_words[k][lane];
     }
 }
 
-static void activate_backward(sgdmc_activation activation, const lane_vec *restrict z,
-                              const lane_vec *restrict a, const lane_vec *restrict dh,
-                              lane_vec *restrict dz, size_t n)
+/* sgdmc_mt_block_uniform in every lane */
+static inline lane_vec draw_uniform(sgdmc_lanes *g)
 {
-    for (size_t s = 0; s < n; s++) {
-        switch (activation) {
-        case SGDMC_ACT_RELU:
+    if (g->stream_next == SGDMC_MT_WORDS) {
+        sgdmc_mt_refill_interleaved((uint32_t *)g->stream_state, (uint32_t *)g->stream_words,
+                                    SGDMC_LANES);
+        g->stream_next = 0;
+    }
+    return __builtin_convertvector(g->stream_words[g->stream_next++], lane_vec) / 4294967296.0;
+}
+
+void sgdmc_lanes_draw_batch(sgdmc_lanes *g, sgdmc_problem *problem)
+{
+    const int count = g->batch, d = g->arch.widths[0];
+    lane_vec *x = g->hidden[0];
+    for (int s = 0; s < count; s++) /* sgdmc_problem_sample's order */
+        for (int i = 0; i < d; i++)
+            x[(size_t)i * count + s] = draw_uniform(g);
+    /* x [d][count][lane] is x [d][count * lanes], sample s of lane l at s * lanes + l,
+     * and y [count][lane] is y [count * lanes]: one call gives every lane's
+     * targets, each from its own sample alone */
+    sgdmc_problem_targets(problem, (const double *)x, count * SGDMC_LANES, (double *)g->y);
+}
+
+/* ---- forward and backward (net.c) ---------------------------------------- */
+
+/* One loop per activation, so that ReLU's, the studies' activation, is a
+ * compare and a select per vector with nothing else in the loop. */
+static inline ALWAYS_INLINE void activate(sgdmc_activation activation,
+                                          const lane_vec *restrict z, lane_vec *restrict a,
+                                          size_t n)
+{
+    switch (activation) {
+    case SGDMC_ACT_RELU:
+        for (size_t s = 0; s < n; s++)
+            a[s] = pick(z[s] > zero_vec, z[s], zero_vec);
+        break;
+    case SGDMC_ACT_TANH:
+        for (size_t s = 0; s < n; s++)
+            EACH_LANE(l) a[s][l] = tanh(z[s][l]);
+        break;
+    case SGDMC_ACT_SIGMOID:
+        for (size_t s = 0; s < n; s++)
+            EACH_LANE(l) a[s][l] = 1.0 / (1.0 + exp(-z[s][l]));
+        break;
+    case SGDMC_ACT_SOFTPLUS:
+        for (size_t s = 0; s < n; s++)
+            EACH_LANE(l) {
+                const double v = z[s][l];
+                a[s][l] = v > 0.0 ? v + log1p(exp(-v)) : log1p(exp(v));
+            }
+        break;
+    case SGDMC_ACT_COUNT:
+        break;
+    }
+}
+
+static inline ALWAYS_INLINE void activate_backward(sgdmc_activation activation,
+                                                   const lane_vec *restrict z,
+                                                   const lane_vec *restrict a,
+                                                   const lane_vec *restrict dh,
+                                                   lane_vec *restrict dz, size_t n)
+{
+    switch (activation) {
+    case SGDMC_ACT_RELU:
+        for (size_t s = 0; s < n; s++)
             dz[s] = pick(z[s] > zero_vec, dh[s], zero_vec);
-            break;
-        case SGDMC_ACT_TANH:
+        break;
+    case SGDMC_ACT_TANH:
+        for (size_t s = 0; s < n; s++)
             dz[s] = dh[s] * (1.0 - a[s] * a[s]);
-            break;
-        case SGDMC_ACT_SIGMOID:
+        break;
+    case SGDMC_ACT_SIGMOID:
+        for (size_t s = 0; s < n; s++)
             dz[s] = dh[s] * (a[s] * (1.0 - a[s]));
-            break;
-        case SGDMC_ACT_SOFTPLUS: {
+        break;
+    case SGDMC_ACT_SOFTPLUS:
+        for (size_t s = 0; s < n; s++) {
             lane_vec slope;
             EACH_LANE(l) slope[l] = -expm1(-a[s][l]);
             dz[s] = dh[s] * slope;
-            break;
         }
-        case SGDMC_ACT_COUNT:
-            break;
-        }
+        break;
+    case SGDMC_ACT_COUNT:
+        break;
     }
 }
 
@@ -244,7 +316,7 @@ enum { BLOCK = 8 };
  * k = 0..terms-1 added in order, for outputs s < n; coef[k] lies at
  * k * coef_stride, vec(k, s) at k * term_stride + s * out_stride, init[s] at
  * s * init_stride (0: one value for all). out may be init (in place). */
-static void combine(int n, int terms, const lane_vec *init, size_t init_stride,
+static inline ALWAYS_INLINE void combine(int n, int terms, const lane_vec *init, size_t init_stride,
                     const lane_vec *restrict coef,
                     size_t coef_stride, const lane_vec *restrict vec, size_t term_stride,
                     size_t out_stride, lane_vec *out)
@@ -273,14 +345,13 @@ static void combine(int n, int terms, const lane_vec *init, size_t init_stride,
 }
 
 /* z[j][s] = b[j], then + W[j][i] h[i][s] for i = 0, 1, ...: net.c's order */
-static void forward(sgdmc_lanes *g)
+static inline ALWAYS_INLINE void forward(sgdmc_lanes *g, const int count)
 {
     const sgdmc_arch *arch = &g->arch;
-    const int count = g->batch;
     for (int k = 1; k <= arch->depth + 1; k++) {
         const int rows = arch->widths[k], cols = arch->widths[k - 1];
-        const lane_vec *restrict weight = g->params + sgdmc_arch_weight_offset(arch, k);
-        const lane_vec *restrict bias = g->params + sgdmc_arch_bias_offset(arch, k);
+        const lane_vec *restrict weight = g->params + g->weight_offset[k];
+        const lane_vec *restrict bias = g->params + g->bias_offset[k];
         lane_vec *restrict z = g->preact[k];
         for (int j = 0; j < rows; j++)
             combine(count, cols, &bias[j], 0, weight + (size_t)j * cols, 1, g->hidden[k - 1],
@@ -300,17 +371,16 @@ static void forward(sgdmc_lanes *g)
 
 /* Gradients into g->grad (zeroed first, as sgdmc_trainer_step does), from
  * dout = dL/df per sample; net.c's sgdmc_backward, sums in its orders. */
-static void backward(sgdmc_lanes *g)
+static inline ALWAYS_INLINE void backward(sgdmc_lanes *g, const int count)
 {
     const sgdmc_arch *arch = &g->arch;
-    const int count = g->batch;
     memset(g->grad, 0, g->n * sizeof *g->grad);
     const lane_vec *dz = g->dout;
     for (int k = arch->depth + 1; k >= 1; k--) {
         const int rows = arch->widths[k], cols = arch->widths[k - 1];
-        const lane_vec *restrict weight = g->params + sgdmc_arch_weight_offset(arch, k);
-        lane_vec *restrict gw = g->grad + sgdmc_arch_weight_offset(arch, k);
-        lane_vec *restrict gb = g->grad + sgdmc_arch_bias_offset(arch, k);
+        const lane_vec *restrict weight = g->params + g->weight_offset[k];
+        lane_vec *restrict gw = g->grad + g->weight_offset[k];
+        lane_vec *restrict gb = g->grad + g->bias_offset[k];
         const lane_vec *restrict h = g->hidden[k - 1];
         /* dW[j][i] = 0 + dz[j][s] h[i][s] for s = 0, 1, ...: terms over s, outputs over i */
         for (int j = 0; j < rows; j++)
@@ -364,7 +434,7 @@ static lane_vec weight_penalty(sgdmc_lanes *g)
         return zero_vec;
     lane_vec sum = zero_vec;
     for (int k = 1; k <= g->arch.depth + 1; k++) {
-        const size_t offset = sgdmc_arch_weight_offset(&g->arch, k);
+        const size_t offset = g->weight_offset[k];
         const size_t count = (size_t)g->arch.widths[k] * (size_t)g->arch.widths[k - 1];
         for (size_t i = offset; i < offset + count; i++) {
             sum = sum + g->params[i] * g->params[i];
@@ -400,17 +470,26 @@ static void update(sgdmc_lanes *g, double lr)
                      g->decayed, g->m, g->v, g->v_max, lr);
 }
 
-void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
+/* x / batch, per lane */
+static inline lane_vec per_sample(const sgdmc_lanes *g, lane_vec x)
 {
-    const int count = g->batch;
-    forward(g);
+    return g->batch_inverse != 0.0 ? x * g->batch_inverse : x / (double)g->batch;
+}
+
+/* sgdmc_lanes_step for batches of `count` samples: inlined once with the
+ * studies' batch size as a constant, so that the compiler lays out the loops
+ * over samples for it, and once for any size */
+static inline ALWAYS_INLINE void step_batch(sgdmc_lanes *g, double lr,
+                                            double loss[SGDMC_LANES], const int count)
+{
+    forward(g, count);
     const lane_vec *f = g->preact[g->arch.depth + 1];
     lane_vec total = zero_vec;
     for (int s = 0; s < count; s++) {
         if (g->loss == SGDMC_LOSS_MSE) { /* loss.h, written out over lanes */
             const lane_vec r = f[s] - g->y[s];
             total = total + r * r;
-            g->dout[s] = (2.0 * r) / (double)count;
+            g->dout[s] = per_sample(g, 2.0 * r);
         } else {
             EACH_LANE(l) {
                 double slope;
@@ -419,9 +498,19 @@ void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
             }
         }
     }
-    total = total / (double)count;
-    backward(g);
+    total = per_sample(g, total);
+    backward(g, count);
     total = total + weight_penalty(g);
     update(g, lr);
     EACH_LANE(l) loss[l] = total[l];
+}
+
+enum { STUDY_BATCH = 16 }; /* every paper job's batch_size */
+
+void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
+{
+    if (g->batch == STUDY_BATCH)
+        step_batch(g, lr, loss, STUDY_BATCH);
+    else
+        step_batch(g, lr, loss, g->batch);
 }

@@ -214,6 +214,11 @@ void sgdmc_problem_sample(sgdmc_problem *p, gsl_rng *rng, int count, double *x, 
     sgdmc_problem_targets(p, x, count, y);
 }
 
+bool sgdmc_problem_uniform_words(const sgdmc_problem *p)
+{
+    return p->count == 0 && p->input == SGDMC_INPUT_UNIFORM;
+}
+
 double sgdmc_problem_min_risk(const sgdmc_problem *p, const sgdmc_arch *student,
                               const sgdmc_train_config *c)
 {

@@ -600,6 +600,12 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
         for (int l = 0; l < count; l++)
             sgdmc_lanes_set_batch(lanes, l, sgdmc_workspace_input(trainers[l]->ws),
                                   trainers[l]->y);
+    /* every lane's batch drawn at once, when a batch is uniform words of the lane's stream */
+    bool laned_sampling = !whole_data && sgdmc_problem_uniform_words(lead->problem);
+    for (int l = 0; l < SGDMC_LANES && laned_sampling; l++) {
+        const sgdmc_mt_block *stream = sgdmc_mt_block_of(trainers[l < count ? l : 0]->sample_rng);
+        laned_sampling = stream && sgdmc_lanes_load_stream(lanes, l, stream);
+    }
     for (long k = 0;; k++) {
         sgdmc_trainer *stepping = NULL; /* any running lane: they are all at step k */
         for (int l = 0; l < count; l++) {
@@ -610,6 +616,8 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
                 sgdmc_lanes_store(lanes, l, t->params);
                 if (run_visit(t, &results[l], &p[l])) {
                     running[l] = false;
+                    if (laned_sampling)
+                        sgdmc_lanes_store_stream(lanes, l, sgdmc_mt_block_of(t->sample_rng));
                     continue;
                 }
             }
@@ -621,7 +629,9 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             status = SGDMC_RUN_ABANDONED;
             goto discard;
         }
-        for (int l = 0; l < count && !whole_data; l++) {
+        if (laned_sampling)
+            sgdmc_lanes_draw_batch(lanes, lead->problem);
+        for (int l = 0; l < count && !whole_data && !laned_sampling; l++) {
             sgdmc_trainer *t = trainers[l];
             if (!running[l])
                 continue;
@@ -638,6 +648,8 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             t->step++;
             if (run_stepped(t, &p[l], loss[l])) { /* frozen here, as a single run stops */
                 sgdmc_lanes_store(lanes, l, t->params);
+                if (laned_sampling)
+                    sgdmc_lanes_store_stream(lanes, l, sgdmc_mt_block_of(t->sample_rng));
                 running[l] = false;
             }
         }

@@ -29,6 +29,11 @@ void sgdmc_mt_block_seed(sgdmc_mt_block *g, unsigned long seed);
 /* Twists the state and tempers the next SGDMC_MT_WORDS words. */
 void sgdmc_mt_block_refill(sgdmc_mt_block *g);
 
+/* sgdmc_mt_block_refill of `streams` generators at once, their state and
+ * words interleaved word by word: word k of generator s at k * streams + s
+ * in both. Lockstep lanes draw every lane's next word in one load. */
+void sgdmc_mt_refill_interleaved(uint32_t *restrict state, uint32_t *restrict words, int streams);
+
 /* The block state of a generator of sgdmc_mt_block_type, NULL for another type. */
 sgdmc_mt_block *sgdmc_mt_block_of(gsl_rng *rng);
 

@@ -10,15 +10,19 @@
  * "Arithmetic"), and libm, sqrt and the other per-value functions called on
  * each lane's value. A run's numbers are therefore the same bits in any lane,
  * in a full or a padded group, as alone; tests/test_lanes.c holds this for
- * every optimizer, activation and loss. The run layer (train.c) keeps
- * everything else of a run per lane: sampling, checkpoints, measurements. */
+ * every optimizer, activation and loss. Batches of uniform inputs are drawn
+ * for all lanes at once, each from its copy of its run's stream; the run
+ * layer (train.c) keeps everything else of a run per lane: other sampling,
+ * checkpoints, measurements. */
 #ifndef SGDMC_LANES_H
 #define SGDMC_LANES_H
 
 #include <stdbool.h>
 
+#include "sgdmc/base/mt_block.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
+#include "sgdmc/core/problem.h"
 
 /* Runs per group: four doubles fill one 256-bit vector (AVX2; on AVX-512
  * four lanes were as fast as eight in the lockstep prototype); on older
@@ -50,6 +54,17 @@ void sgdmc_lanes_store(const sgdmc_lanes *lanes, int lane, double *params);
 /* A lane's batch for the next step: inputs x [d][batch] (feature-major, as
  * sgdmc_problem_sample draws them) and targets y [batch]. */
 void sgdmc_lanes_set_batch(sgdmc_lanes *lanes, int lane, const double *x, const double *y);
+/* Laned sampling, for problems whose batches are uniform words of the
+ * sample stream (sgdmc_problem_uniform_words): each lane holds a copy of its
+ * run's stream, and sgdmc_lanes_draw_batch draws every lane's next batch at
+ * once, the same inputs and targets as sgdmc_problem_sample draws from that
+ * stream. Load lanes 0, 1, ... in order; loading fails (false) when a lane's
+ * stream stands at another word of its block than lane 0's. Store a lane's
+ * stream back when its run stops, to leave the stream as one run at a time
+ * leaves it. */
+bool sgdmc_lanes_load_stream(sgdmc_lanes *lanes, int lane, const sgdmc_mt_block *stream);
+void sgdmc_lanes_store_stream(const sgdmc_lanes *lanes, int lane, sgdmc_mt_block *stream);
+void sgdmc_lanes_draw_batch(sgdmc_lanes *lanes, sgdmc_problem *problem);
 /* One step of every lane with learning rate lr, as sgdmc_trainer_step does
  * for one run; loss[lane] is the lane's mini-batch loss, l2 penalty
  * included, before the update. */

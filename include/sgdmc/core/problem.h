@@ -28,11 +28,17 @@ void sgdmc_problem_data_columns(const sgdmc_problem *problem, double *x, size_t 
 /* The teacher network, or NULL when the target is not a teacher. */
 const sgdmc_arch *sgdmc_problem_teacher(const sgdmc_problem *problem, const double **params);
 
-/* Target values y[count] at inputs x stored feature-major [d][count]. */
+/* Target values y[count] at inputs x stored feature-major [d][count]; each
+ * y[s] a function of sample s alone, whatever count is and wherever s stands
+ * (lockstep lanes compute all lanes' targets in one call). */
 void sgdmc_problem_targets(sgdmc_problem *problem, const double *x, int count, double *y);
 /* A mini-batch: fresh inputs from the distribution, or data rows drawn
  * uniformly with replacement. x is feature-major [d][count]. */
 void sgdmc_problem_sample(sgdmc_problem *problem, gsl_rng *rng, int count, double *x, double *y);
+/* Whether sgdmc_problem_sample draws a batch as exactly count * d uniform
+ * words of rng's stream, sample by sample and feature by feature: uniform
+ * inputs, no data set. */
+bool sgdmc_problem_uniform_words(const sgdmc_problem *problem);
 
 /* The global-minimum risk of `student` on this problem when known, NaN
  * otherwise: 0 under mse without l2 for a constant target, and for a teacher
