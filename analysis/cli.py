@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-COMMANDS = ("plot", "table", "rates", "figures")
+COMMANDS = ("plot", "table", "rates", "report", "figures")
 FORMATS = ("png", "pdf", "svg")
 DPI_RANGE = (1, 2400)
 
@@ -29,12 +29,14 @@ Analyse an sgdmc study file (complete or half-done: only rows marked done count)
   python3 -m analysis [plot] FILE.h5 [--out DIR] [--format png,pdf] [--plots NAME,...|all] [--x KEY]
   python3 -m analysis table FILE.h5 [--format text|csv|json] [--grad_eps E]
   python3 -m analysis rates FILE.h5 [--x width|depth|KEY] [--format text|csv|json]
+  python3 -m analysis report FILE.h5 [--out PAGE.html] [--grad_eps E] [--pool-hi]
   python3 -m analysis figures [--jobs 000,001] [--out docs/figures] [--sgdmc PATH]
 
 plot (the default command) draws the figures that show what the study is about
 (chosen by its grid and config; --plots all: every figure the file supports); `table`
 prints the per-cell table of `sgdmc summarize` (same counts and intervals);
-`rates` the fitted exponential rate of P(converged); `figures` reruns every
+`rates` the fitted exponential rate of P(converged); `report` writes one
+self-contained HTML page (figures, tables, config, verdicts, caveats); `figures` reruns every
 jobs/*/quick.cfg and writes the figures of docs/results.md. `python3 -m analysis COMMAND -h`
 for each command's options."""
 
@@ -93,6 +95,19 @@ def _parser() -> argparse.ArgumentParser:
     rates.add_argument("--x", default="width", help="grid key to fit against (default width)")
     rates.add_argument("--format", choices=("text", "csv", "json"), default="text")
 
+    page = sub.add_parser("report", help="one self-contained HTML page of the study",
+                          description="One HTML file with everything embedded (fetches "
+                          "nothing): the caveats, the per-cell table, the fitted rates against "
+                          "width and depth, the figures the study is about, the verdicts' "
+                          "definitions and the config.")
+    page.add_argument("file", metavar="FILE.h5")
+    page.add_argument("--out", type=Path, help="the page (default: FILE.html in the current "
+                      "folder, named after the file)")
+    page.add_argument("--grad_eps", type=float, default=1e-3,
+                      help="p_stationary threshold on min_grad_norm (default 1e-3)")
+    page.add_argument("--pool-hi", action="store_true",
+                      help="R*'s upper bound pooled per problem, as table --pool-hi")
+
     figures = sub.add_parser("figures", help="rerun jobs/*/quick.cfg, write the docs/figures of docs/results.md")
     figures.add_argument("--out", type=Path, default=None,
                          help="output folder (default: docs/figures in the repository)")
@@ -149,6 +164,25 @@ def _run(args: argparse.Namespace) -> int:
                 "csv": lambda: report.table_csv(study, table),
                 "json": lambda: report.table_json(study, table, args.grad_eps) + "\n"}
         sys.stdout.write(text[args.format]())
+        return 0
+    if args.command == "report":
+        if not (math.isfinite(args.grad_eps) and args.grad_eps >= 0):
+            return _fail("report", f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
+        out = args.out or Path(Path(args.file).stem + ".html")
+        if out.is_dir():
+            return _fail("report", f"--out {out}: is a folder; give the page's file name")
+        from .html_page import study_page
+        page = study_page(load_study(args.file, trajectory=True), args.grad_eps, args.pool_hi)
+        # written whole or not at all: a failed write leaves no half page
+        partial = out.with_name(out.name + ".partial")
+        try:
+            partial.write_text(page, encoding="utf-8")
+            partial.replace(out)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            print(f"analysis report: --out {out}: {error.strerror or error}", file=sys.stderr)
+            return 1
+        print(out)
         return 0
     if args.command == "rates":
         study = load_study(args.file, trajectory=False)

@@ -54,3 +54,26 @@ TRAJECTORY_FIELDS: dict[str, str] = {
 
 # the study's own columns in /runs: the task's seed, the rank that ran it, the done flag
 BOOKKEEPING = ("seed", "rank", "done")
+
+
+# The meanings of the fields that carry a verdict or bound it, as the field table words them
+# (tests/test_tables.py holds them equal): the HTML report (html_page.py) prints them.
+VERDICT_MEANINGS: dict[str, str] = {
+    "status": "the final verdict with R* in [min_risk_lo, min_risk]: converged (final_risk <= tol "
+        "+ (1 + rtol) min_risk_lo), not_converged (final_risk > tol + (1 + rtol) min_risk), "
+        "undecided between, or diverged; pending in a study file until the run is done",
+    "end_state": "where the run ended: converged, certified, stationary (grad_norm <= 1e-2 "
+        "grad_norm_init, not converged for sure), descending, oscillating, undecided or "
+        "diverged",
+    "certified_nonconvergent": "proven for ever: no continuation of the run comes within its "
+        "tolerance of R* (reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown",
+    "min_risk": "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where "
+        "exact)",
+    "min_risk_source": "how min_risk is known: unknown, exact, computed (the one-layer "
+        "solver's network), estimated (the best of several minimizations), given, or "
+        "constructed (an explicit "
+        "network of the architecture)",
+    "min_risk_lo": "R*'s proven lower bound lo",
+    "min_risk_lo_source": "how min_risk_lo is proven: zero, closed_form (x^2 over P pieces), "
+        "grid (the grid program over P pieces), variance (a constant network), exact or given",
+}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from analysis.fields import BOOKKEEPING, RUN_FIELDS, TRAJECTORY_FIELDS  # noqa: E402
+from analysis.fields import BOOKKEEPING, RUN_FIELDS, TRAJECTORY_FIELDS, VERDICT_MEANINGS  # noqa: E402
 from analysis.stats import TRAINING_ONLY_KEYS  # noqa: E402
 
 failures: list[str] = []
@@ -120,6 +120,11 @@ def check_analysis(fields: list[dict]) -> None:
              if not f["kind"].startswith("trajectory")}
     check(RUN_FIELDS == table,
           f"analysis/fields.py RUN_FIELDS {RUN_FIELDS} != the field table {table}")
+    meanings = {f["name"]: f["meaning"] for f in fields}
+    for name, meaning in VERDICT_MEANINGS.items():
+        check(meanings.get(name) == meaning,
+              f"analysis/fields.py VERDICT_MEANINGS[{name!r}] {meaning!r} != the field "
+              f"table's {meanings.get(name)!r}")
     traj = {f["name"]: ANALYSIS_KIND[f["kind"]] for f in fields
             if f["kind"].startswith("trajectory")}
     check(TRAJECTORY_FIELDS == traj,

@@ -3,7 +3,7 @@
 
 Usage: fuzz_analysis.py SGDMC SEED COUNT
 
-Mutates valid command lines of `plot`, `table`, `rates` and `figures` (flags
+Mutates valid command lines of `plot`, `table`, `rates`, `report` and `figures` (flags
 dropped, duplicated, misspelt, bad values, NaN, huge numbers) against good and bad
 files (a study, a study without a grid or trajectory, a half-done one, not HDF5,
 truncated, empty, a directory, missing, an HDF5 file that is no study, one with
@@ -95,6 +95,7 @@ BASES = [
     ["table", "@half", "--format", "json", "--grad_eps", "0.01"],
     ["rates", "@study", "--x", "width"],
     ["rates", "@study", "--x", "width", "--format", "json"],
+    ["report", "@half", "--out", "@out.html", "--grad_eps", "0.01"],
     ["figures", "--jobs", "000", "--sgdmc", "@missing", "--out", "@out"],
 ]
 FLAGS = ["--out", "--format", "--plots", "--x", "--dpi", "--grad_eps", "--jobs", "--sgdmc",
@@ -160,13 +161,15 @@ def main() -> int:
             argv = [a.replace("@out", str(out)) for a in argv]
             for kind in sorted(files, key=len, reverse=True):
                 argv = [a.replace("@" + kind, files[kind]) for a in argv]
-            command = next((a for a in argv if a in ("plot", "table", "rates", "figures")),
+            command = next((a for a in argv if a in ("plot", "table", "rates", "report", "figures")),
                            "plot")
             code, stderr, trace = run(argv)
             outcome, problem = ("exception", trace[-1500:]) if code is None \
                 else exit_rule(code, stderr)
             record(tally, broken, command, argv, outcome, problem)
             shutil.rmtree(out, ignore_errors=True)
+            for page in tmp.glob(f"out{case}.html*"):
+                page.unlink()
     return report("fuzz_analysis", seed, count, tally, broken, "python3 -m analysis ")
 
 
