@@ -30,7 +30,7 @@ Analyse an sgdmc study file (complete or half-done: only rows marked done count)
   python3 -m analysis table FILE.h5 [--format text|csv|json] [--grad_eps E]
   python3 -m analysis rates FILE.h5 [--x width|depth|KEY] [--format text|csv|json]
   python3 -m analysis report FILE.h5 [--out PAGE.html] [--grad_eps E] [--pool-hi]
-  python3 -m analysis figures [--jobs 000,001] [--out docs/figures] [--sgdmc PATH]
+  python3 -m analysis figures [--jobs 000,001] [--out docs/figures] [--sgdmc PATH] [--config quick]
 
 plot (the default command) draws the figures that show what the study is about
 (chosen by its grid and config; --plots all: every figure the file supports); `table`
@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument("--sgdmc", help="the sgdmc binary (default: $SGDMC, else build/sgdmc)")
     figures.add_argument("--ranks", type=int, default=2, help="mpirun -n (default 2)")
     figures.add_argument("--keep", type=Path, help="keep the study files in this folder")
+    figures.add_argument("--config", default="quick", help="run jobs/*/CONFIG.cfg (default "
+                         "quick); another config's outputs are named JOB-CONFIG-PLOT.png, "
+                         "JOB-CONFIG.txt")
+    figures.add_argument("--study", type=Path, help="draw from this study file of the one "
+                         "job selected instead of running it")
     return parser
 
 
@@ -147,8 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         out = args.out or REPO / "docs" / "figures"
         jobs = args.jobs.split(",") if args.jobs else None
         try:
+            if args.study is not None and not args.study.is_file():
+                return _fail("figures", f"--study {args.study}: no such file")
             for path in regenerate(out, args.sgdmc or default_sgdmc(), jobs, args.ranks,
-                                   args.keep):
+                                   args.keep, config=args.config, study_file=args.study):
                 print(path)
         except RuntimeError as error:
             print(f"analysis figures: {error}", file=sys.stderr)

@@ -102,7 +102,9 @@ const sgdmc_field sgdmc_result_fields[] = {
      "the same at the end (-1 for a diverged run)"},
     {"steps", SGDMC_FIELD_I64, AT(steps), NULL, -1, 1,
      "steps taken (fewer than asked when diverged)"},
-    {"seconds", SGDMC_FIELD_F64, AT(seconds), NULL, NAN, 1, "wall time of the run"},
+    {"seconds", SGDMC_FIELD_F64, AT(seconds), NULL, NAN, 1,
+     "wall time of the run; of a run in a lockstep group, its own setup and end plus the "
+     "group's training time shared out by steps"},
     {"step", SGDMC_FIELD_TRAJECTORY_I64, AT(trajectory_step), NULL, -1, 1,
      "the log-spaced steps of the trajectory"},
     {"risk", SGDMC_FIELD_TRAJECTORY_F64, AT(trajectory_risk), NULL, NAN, 1,

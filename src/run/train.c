@@ -579,6 +579,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
                             sgdmc_result *results)
 {
     run_progress p[SGDMC_LANES];
+    double begun[SGDMC_LANES]; /* seconds each lane's run_begin took */
     bool running[SGDMC_LANES] = {false};
     bool held[SGDMC_LANES] = {false}; /* p[l] and results[l] are ours to free on failure */
     int status = 0;
@@ -588,8 +589,10 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             status = -1;
             goto discard;
         }
+        begun[l] = sgdmc_now_seconds() - p[l].start;
         running[l] = true;
     }
+    const double group_start = sgdmc_now_seconds();
     sgdmc_lanes_restart(lanes);
     /* a padded group's spare lanes train a copy of lane 0, and nobody looks */
     for (int l = 0; l < SGDMC_LANES; l++)
@@ -654,7 +657,17 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             }
         }
     }
+    /* A lane's seconds: its own begin and end, and the group's training time
+     * shared out by steps, the work each lane had done; not the whole group's. */
+    const double trained = sgdmc_now_seconds() - group_start;
+    long group_steps = 0;
+    for (int l = 0; l < count; l++)
+        group_steps += trainers[l]->step - p[l].first;
     for (int l = 0; l < count; l++) {
+        const double share =
+            group_steps > 0 ? trained * (double)(trainers[l]->step - p[l].first) / (double)group_steps
+                            : trained / count;
+        p[l].start = sgdmc_now_seconds() - begun[l] - share; /* run_end adds its own time */
         held[l] = false; /* run_end frees p[l], and results[l] when it fails */
         status = run_end(trainers[l], &results[l], &p[l]);
         if (status) {
