@@ -178,6 +178,8 @@ def _run(args: argparse.Namespace) -> int:
         out = args.out or Path(Path(args.file).stem + ".html")
         if out.is_dir():
             return _fail("report", f"--out {out}: is a folder; give the page's file name")
+        if not out.parent.resolve().is_dir():
+            return _fail("report", f"--out {out}: the folder {out.parent} does not exist")
         from .html_page import study_page
         page = study_page(load_study(args.file, trajectory=True), args.grad_eps, args.pool_hi)
         # written whole or not at all: a failed write leaves no half page
