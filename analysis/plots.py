@@ -264,7 +264,10 @@ def budget_table(study: Study) -> pd.DataFrame:
         step=("step", "median"), runs=("task", "count"), converged=("sure", "mean"),
         converged_upper=("possible", "mean"), stationary=("stationary", "mean"),
         descending=("descending", "mean")).reset_index()
-    return table
+    # the cell's grid values first, so that its rows say which cell they are
+    keys = [k for k in study.grid_keys if k in study.cells]
+    table = table.merge(study.cells[["cell", *keys]], on="cell", how="left")
+    return table[["cell", *keys, *[c for c in table.columns if c not in keys and c != "cell"]]]
 
 
 def end_states_against_steps(study: Study) -> Figure:
@@ -300,6 +303,64 @@ def end_states_against_steps(study: Study) -> Figure:
     _title(fig, "shares of runs against steps (each run's recorded risk and gradient norm; "
                 "no certificate, which the trajectory does not record)", study)
     return _finish(fig)
+
+
+END_STATES = [("converged", "tab:blue"), ("certified", "black"), ("stationary", "tab:red"),
+              ("descending", "tab:green"), ("oscillating", "tab:olive"),
+              ("undecided", "tab:gray"), ("diverged", "tab:purple")]
+
+
+def end_state_table(study: Study) -> pd.DataFrame:
+    """Per cell: done runs and the share of each end state at the end."""
+    rows = []
+    for values, cell in _groups(study.runs, study.grid_keys):
+        ends = cell["end_state"].astype(str)
+        shares: dict[str, float] = {name: float((ends == name).mean()) for name, _ in END_STATES}
+        row: dict[str, object] = {**dict(zip(study.grid_keys, values)), "runs": len(cell)}
+        rows.append({**row, **shares})
+    return pd.DataFrame(rows)
+
+
+def end_state_shares(study: Study) -> Figure:
+    """Stacked bars of the end states per cell: the grid's last varying key
+    (width, else depth) on each panel's axis, one panel per value of the
+    others (optimizer rows, depth columns where both vary)."""
+    table = end_state_table(study)
+    keys = _varying(study.runs, study.grid_keys)
+    x = "width" if "width" in keys else keys[-1] if keys else None
+    others = [k for k in keys if k != x]
+    row_key = "optimizer" if "optimizer" in others else (others[0] if others else None)
+    col_key = next((k for k in others if k != row_key), None)
+    row_values = list(dict.fromkeys(table[row_key])) if row_key else [None]
+    col_values = list(dict.fromkeys(table[col_key])) if col_key else [None]
+    fig = Figure(figsize=(2.3 * len(col_values) + 1.2, 1.7 * len(row_values) + 1.6))
+    axes = np.atleast_2d(fig.subplots(len(row_values), len(col_values), squeeze=False))
+    for i, rv in enumerate(row_values):
+        for j, cv in enumerate(col_values):
+            ax = axes[i, j]
+            sub = table
+            if row_key:
+                sub = sub[sub[row_key] == rv]
+            if col_key:
+                sub = sub[sub[col_key] == cv]
+            sub = sub.sort_values(x) if x else sub
+            labels = [str(v) for v in sub[x]] if x else ["all"]
+            bottom = np.zeros(len(sub))
+            for name, color in END_STATES:
+                share = sub[name].to_numpy(dtype=float)
+                ax.bar(labels, share, bottom=bottom, color=color, width=0.8,
+                       label=name if (i, j) == (0, 0) else None)
+                bottom += share
+            ax.set_ylim(0, 1)
+            ax.tick_params(labelsize=7)
+            if i == len(row_values) - 1:
+                ax.set_xlabel(AXIS_NAMES.get(x, x) if x else "", fontsize=8)
+            title = ", ".join(f"{k}={v}" for k, v in ((row_key, rv), (col_key, cv)) if k)
+            ax.set_title(title, fontsize=7)
+    fig.legend(loc="lower center", ncol=4, fontsize=8)
+    _title(fig, "End states at the last step: shares of the done runs per cell", study)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
+    return fig
 
 
 def risk_trajectory(study: Study) -> Figure:
@@ -818,14 +879,22 @@ def min_grad_norm_trajectory(study: Study) -> Figure:
 
 def gram_min_eig_table(study: Study) -> pd.DataFrame:
     """Per cell: runs with Gram measures, how many have lambda_min = 0, and
-    the distribution of gram_min_eig (median with its 95% interval)."""
+    the distribution of gram_min_eig (median with its 95% interval); and the
+    scale-free lambda_min / lambda_max (gram_eig_ratio), whose median and
+    interval do not grow with the parameter count or the output's scale as
+    lambda_min does."""
     rows = []
     for values, cell in _groups(study.runs, study.grid_keys):
         eig = cell["gram_min_eig"].to_numpy(dtype=float)
+        ratio = cell["gram_eig_ratio"].to_numpy(dtype=float)
+        ratio = ratio[np.isfinite(ratio)]
+        ratio_low, ratio_high = median_interval(ratio)
         rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
                      "zero": int((eig <= 0).sum()),
                      "p_converged": float((cell["status"] == "converged").mean()),
-                     **distribution_row(eig)})
+                     **distribution_row(eig),
+                     "ratio_median": float(np.median(ratio)) if len(ratio) else math.nan,
+                     "ratio_low": ratio_low, "ratio_high": ratio_high})
     return pd.DataFrame(rows)
 
 
@@ -993,6 +1062,8 @@ PLOTS = {p.name: p for p in [
     Plot("end_states_against_steps", "P(converged) bracket, stationary and descending shares "
          "against steps (output.trajectory)", end_states_against_steps,
          _needs_runs(_has_trajectory), trajectory=True, numbers=budget_table),
+    Plot("end_state_shares", "shares of the end states per cell (stacked bars)",
+         end_state_shares, _needs_runs(lambda s: None), numbers=end_state_table),
     Plot("risk_gap_cdf", "empirical CDF of risk_gap per cell", risk_gap_cdf,
          _needs_runs(lambda s: _has_finite(s, "risk_gap"))),
     Plot("min_grad_norm", "min_grad_norm distribution per cell", min_grad_norm,
@@ -1006,13 +1077,14 @@ PLOTS = {p.name: p for p in [
          gram_min_eig, _needs_runs(lambda s: _has_finite(s, "gram_min_eig")),
          numbers=gram_min_eig_table,
          text_columns=("runs", "p_converged", "n", "zero", "min", "q25", "median", "median_low",
-                       "median_high", "q75", "max")),
+                       "median_high", "q75", "max", "ratio_median", "ratio_low", "ratio_high")),
     Plot("gram_bounds", "gram_risk against its gradient-norm bounds", gram_bounds,
          _needs_runs(lambda s: _has_finite(s, "gram_risk", "gram_grad_norm", "gram_max_eig")),
          numbers=gram_bounds_table),
 ]}
 
 PATTERNS = ("convergence_KEY", "objective_spread_KEY")
+LARGE_GRID = 40  # cells: beyond, automatic() draws end_state_shares, not curves per cell
 
 
 def plot_named(name: str) -> Plot | None:
@@ -1073,7 +1145,12 @@ def automatic(study: Study) -> list[str]:
     if not rstar_known or "timescale" in varied:
         names += ["min_grad_norm", "min_grad_norm_trajectory"]
     elif "l2" not in varied and not gram:
-        names += ["risk_trajectory", "end_states_against_steps", "risk_gap_cdf"]
+        # a large grid (paper 001 medium): per-cell curves against steps would be
+        # hundreds of panels; the end states per cell stand in for them
+        if len(study.cells) > LARGE_GRID:
+            names += ["end_state_shares", "risk_gap_cdf"]
+        else:
+            names += ["risk_trajectory", "end_states_against_steps", "risk_gap_cdf"]
     order = list(PLOTS)
     names.sort(key=lambda n: order.index(n) if n in order else len(order))
     return [n for n in names if known_plot(n).missing(study) is None]

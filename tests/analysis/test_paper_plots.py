@@ -237,6 +237,12 @@ def test_gram_min_eig_per_cell(skip_file, tmp_path):
         assert row["p_converged"] == np.mean(data["status"][rows] == data["converged_code"])
         low, high = median_interval(values)
         assert (row["median_low"], row["median_high"]) == (low, high)
+        # the scale-free lambda_min / lambda_max, from the two eigenvalues in the file
+        ratio = values / data["gram_max_eig"][rows]
+        ratio = ratio[np.isfinite(ratio)]
+        assert row["ratio_median"] == pytest.approx(np.median(ratio), rel=1e-12, abs=0)
+        assert (row["ratio_low"], row["ratio_high"]) == pytest.approx(median_interval(ratio),
+                                                                      rel=1e-12, abs=0)
         # boxes: categories by width, without skip left of with skip
         position = [4, 8].index(width) + (-0.1875 if skip == "false" else 0.1875)
         expected.append((position, max(float(np.median(values)), floor)))
@@ -336,3 +342,26 @@ def test_cli_x_key(logistic_file, skip_file, tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
     assert "cannot draw convergence_l2 (l2 is not a grid key)" in bad.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_end_state_shares_count_the_file(study_file, tmp_path):
+    """end_state_table's shares per cell against the end_state enum read with h5py."""
+    from analysis.plots import END_STATES, end_state_table
+    study = load_study(str(study_file))
+    table = end_state_table(study)
+    with h5py.File(study_file, "r") as f:
+        runs = f["runs"]
+        codes = h5py.check_enum_dtype(runs["end_state"].dtype)
+        ends, done = runs["end_state"][...], runs["done"][...] == 1
+        seeds = int(f.attrs["seeds"])
+    assert len(table) == len(ends) // seeds
+    checked = 0
+    for cell, row in enumerate(table.itertuples(index=False)):
+        rows = slice(cell * seeds, (cell + 1) * seeds)
+        mine = ends[rows][done[rows]]
+        assert row.runs == len(mine)
+        for name, _ in END_STATES:
+            assert getattr(row, name) == pytest.approx(np.mean(mine == codes[name]), abs=1e-15)
+            checked += getattr(row, name) > 0
+    assert checked >= 4  # several end states occur in the test study
+    assert_png(save(plot_named("end_state_shares").draw(study), tmp_path, "ends", ["png"])[0])
