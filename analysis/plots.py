@@ -333,7 +333,7 @@ def end_state_shares(study: Study) -> Figure:
     col_key = next((k for k in others if k != row_key), None)
     row_values = list(dict.fromkeys(table[row_key])) if row_key else [None]
     col_values = list(dict.fromkeys(table[col_key])) if col_key else [None]
-    fig = Figure(figsize=(2.3 * len(col_values) + 1.2, 1.7 * len(row_values) + 1.6))
+    fig = Figure(figsize=(max(7.0, 2.3 * len(col_values) + 1.2), 1.7 * len(row_values) + 1.6))
     axes = np.atleast_2d(fig.subplots(len(row_values), len(col_values), squeeze=False))
     for i, rv in enumerate(row_values):
         for j, cv in enumerate(col_values):
@@ -353,8 +353,8 @@ def end_state_shares(study: Study) -> Figure:
                 bottom += share
             ax.set_ylim(0, 1)
             ax.tick_params(labelsize=7)
-            if i == len(row_values) - 1:
-                ax.set_xlabel(AXIS_NAMES.get(x, x) if x else "", fontsize=8)
+            ax.set_xlabel(x or "cell", fontsize=7)
+            ax.set_ylabel("share of runs", fontsize=7)
             title = ", ".join(f"{k}={v}" for k, v in ((row_key, rv), (col_key, cv)) if k)
             ax.set_title(title, fontsize=7)
     fig.legend(loc="lower center", ncol=4, fontsize=8)
@@ -1126,7 +1126,8 @@ def automatic(study: Study) -> list[str]:
       trajectories, its running minimum against steps.
     - R* known, in a study that is neither about l2 nor Gram measures (000,
       001): the ECDF of risk_gap and, with trajectories, the risk and the
-      shares of end states against steps (the budget).
+      shares of end states against steps (the budget); without trajectories,
+      or on grids of more than 40 cells, the end states per cell.
     Only plots the file can make; any other plot can be asked for by name."""
     runs = study.runs
     varied = [k for k in study.grid_keys if k in runs and runs[k].nunique() > 1]
@@ -1146,8 +1147,9 @@ def automatic(study: Study) -> list[str]:
         names += ["min_grad_norm", "min_grad_norm_trajectory"]
     elif "l2" not in varied and not gram:
         # a large grid (paper 001 medium): per-cell curves against steps would be
-        # hundreds of panels; the end states per cell stand in for them
-        if len(study.cells) > LARGE_GRID:
+        # hundreds of panels; the end states per cell stand in for them, as they
+        # do without trajectories
+        if len(study.cells) > LARGE_GRID or _has_trajectory(study) is not None:
             names += ["end_state_shares", "risk_gap_cdf"]
         else:
             names += ["risk_trajectory", "end_states_against_steps", "risk_gap_cdf"]

@@ -92,11 +92,14 @@ def test_plot_skips_what_the_file_lacks(tmp_path, sgdmc):
     assert "skipped convergence_width: width is not a grid key" in result.stderr
     assert "skipped risk_trajectory: no trajectory datasets" in result.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
-        ["gram_bounds.png", "gram_min_eig.png", "min_grad_norm.png", "risk_gap_cdf.png"]
-    # chosen: R* is computed (one layer on x^2), no trajectory, no Gram request
+        ["end_state_shares.png", "gram_bounds.png", "gram_min_eig.png", "min_grad_norm.png",
+         "risk_gap_cdf.png"]
+    # chosen: R* is computed (one layer on x^2), no trajectory (the end states per cell
+    # stand in for the budget against steps), no Gram request
     chosen = analysis(str(out), "--out", str(tmp_path / "h"), "--format", "png")
     assert chosen.returncode == 0, chosen.stderr
-    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["risk_gap_cdf.png"]
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == \
+        ["end_state_shares.png", "risk_gap_cdf.png"]
     # asked for by name, a plot the file cannot make is an error
     asked = analysis(str(out), "--plots", "convergence_width", "--out", str(tmp_path / "g"))
     assert asked.returncode == 2 and asked.stderr.count("\n") == 1, asked.stderr
@@ -189,7 +192,8 @@ def test_study_without_grid(tmp_path, sgdmc):
     plots = analysis(str(out), "--out", str(tmp_path / "f"), "--format", "png", "--plots", "all")
     assert plots.returncode == 0, plots.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == \
-        ["end_states_against_steps.png", "gram_bounds.png", "gram_min_eig.png",
+        ["end_state_shares.png", "end_states_against_steps.png", "gram_bounds.png",
+         "gram_min_eig.png",
          "min_grad_norm.png", "min_grad_norm_trajectory.png", "risk_gap_cdf.png",
          "risk_trajectory.png"]
 

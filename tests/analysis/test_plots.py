@@ -58,6 +58,10 @@ def test_automatic_selection(study):
         k: v for k, v in study.train.items() if k != "gram_points"}})
     assert automatic(no_gram) == ["convergence_width", "convergence_depth", "risk_trajectory",
                                   "end_states_against_steps", "risk_gap_cdf"]
+    # without trajectories the end states per cell stand in for the budget against steps
+    no_trajectory = dataclasses.replace(no_gram, trajectory=None)
+    assert automatic(no_trajectory) == ["convergence_width", "convergence_depth",
+                                        "end_state_shares", "risk_gap_cdf"]
     runs = no_gram.runs.assign(risk_gap=np.nan)
     assert automatic(dataclasses.replace(no_gram, runs=runs)) == [
         "convergence_width", "convergence_depth", "min_grad_norm", "min_grad_norm_trajectory"]
