@@ -43,8 +43,9 @@ def test_plot_chosen_figures(study_file, tmp_path):
     for name in chosen:
         assert_png(out / f"{name}.png")
         assert_pdf(out / f"{name}.pdf")
-    assert "also possible: risk_trajectory, end_states_against_steps, risk_gap_cdf, " \
-           "min_grad_norm, min_grad_norm_trajectory (--plots NAME,... or --plots all)" \
+    assert "also possible: risk_trajectory, end_states_against_steps, end_state_shares, " \
+           "risk_gap_cdf, min_grad_norm, min_grad_norm_trajectory (--plots NAME,... or " \
+           "--plots all)" \
         in result.stderr
 
 
