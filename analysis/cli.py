@@ -48,6 +48,16 @@ def _plot_names() -> str:
         "\n  objective_spread_KEY      the final objective's spread against grid key KEY"
 
 
+def _add_cell_table_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of the per-cell table, for `table` and `report`, which prints it."""
+    parser.add_argument("--grad_eps", type=float, default=1e-3,
+                        help="p_stationary threshold on min_grad_norm (default 1e-3)")
+    parser.add_argument("--pool-hi", action="store_true",
+                        help="tighten R*'s upper bound of each cell to the lowest final risk of "
+                        "any run of the same problem and architecture, as sgdmc summarize "
+                        "--pool-hi does (min_risk_used, min_risk_pooled)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python3 -m analysis", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,12 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     table = sub.add_parser("table", help="per-cell table, as sgdmc summarize")
     table.add_argument("file", metavar="FILE.h5")
     table.add_argument("--format", choices=("text", "csv", "json"), default="text")
-    table.add_argument("--grad_eps", type=float, default=1e-3,
-                       help="p_stationary threshold on min_grad_norm (default 1e-3)")
-    table.add_argument("--pool-hi", action="store_true",
-                       help="tighten R*'s upper bound of each cell to the lowest final risk of "
-                       "any run of the same problem and architecture, as sgdmc summarize "
-                       "--pool-hi does (min_risk_used, min_risk_pooled)")
+    _add_cell_table_flags(table)
 
     rates = sub.add_parser("rates", help="fitted exponential rate of P(converged)",
                            description="Maximum-likelihood fit of P(converged) = exp(a - r x) "
@@ -103,10 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     page.add_argument("file", metavar="FILE.h5")
     page.add_argument("--out", type=Path, help="the page (default: FILE.html in the current "
                       "folder, named after the file)")
-    page.add_argument("--grad_eps", type=float, default=1e-3,
-                      help="p_stationary threshold on min_grad_norm (default 1e-3)")
-    page.add_argument("--pool-hi", action="store_true",
-                      help="R*'s upper bound pooled per problem, as table --pool-hi")
+    _add_cell_table_flags(page)
 
     figures = sub.add_parser("figures", help="rerun jobs/*/quick.cfg, write the docs/figures of docs/results.md")
     figures.add_argument("--out", type=Path, default=None,
@@ -162,9 +164,10 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command in ("table", "report") and not (math.isfinite(args.grad_eps)
+                                                    and args.grad_eps >= 0):
+        return _fail(args.command, f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
     if args.command == "table":
-        if not (math.isfinite(args.grad_eps) and args.grad_eps >= 0):
-            return _fail("table", f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
         study = load_study(args.file, trajectory=False)
         table = stats.cell_table(study, grad_eps=args.grad_eps, pool_hi=args.pool_hi)
         text = {"text": lambda: report.table_text(study, table),
@@ -173,8 +176,6 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(text[args.format]())
         return 0
     if args.command == "report":
-        if not (math.isfinite(args.grad_eps) and args.grad_eps >= 0):
-            return _fail("report", f"--grad_eps {args.grad_eps}: must be a finite number >= 0")
         out = args.out or Path(Path(args.file).stem + ".html")
         if out.is_dir():
             return _fail("report", f"--out {out}: is a folder; give the page's file name")
