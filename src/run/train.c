@@ -575,6 +575,16 @@ sgdmc_lanes *sgdmc_trainer_lanes_alloc(const sgdmc_trainer *t)
     return sgdmc_lanes_alloc(&t->config, &t->arch, t->batch);
 }
 
+/* A lane's run stops: it is no longer running, and its sample stream goes
+ * back to its trainer when the lanes drew it, as one run at a time leaves it. */
+static void stop_lane(const sgdmc_lanes *lanes, int lane, sgdmc_trainer *t, bool laned_sampling,
+                      bool *running)
+{
+    running[lane] = false;
+    if (laned_sampling)
+        sgdmc_lanes_store_stream(lanes, lane, sgdmc_mt_block_of(t->sample_rng));
+}
+
 int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lanes *lanes,
                             sgdmc_result *results)
 {
@@ -618,9 +628,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             if (run_due(t, &p[l])) {
                 sgdmc_lanes_store(lanes, l, t->params);
                 if (run_visit(t, &results[l], &p[l])) {
-                    running[l] = false;
-                    if (laned_sampling)
-                        sgdmc_lanes_store_stream(lanes, l, sgdmc_mt_block_of(t->sample_rng));
+                    stop_lane(lanes, l, t, laned_sampling, running);
                     continue;
                 }
             }
@@ -651,9 +659,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             t->step++;
             if (run_stepped(t, &p[l], loss[l])) { /* frozen here, as a single run stops */
                 sgdmc_lanes_store(lanes, l, t->params);
-                if (laned_sampling)
-                    sgdmc_lanes_store_stream(lanes, l, sgdmc_mt_block_of(t->sample_rng));
-                running[l] = false;
+                stop_lane(lanes, l, t, laned_sampling, running);
             }
         }
     }
@@ -664,9 +670,9 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
     for (int l = 0; l < count; l++)
         group_steps += trainers[l]->step - p[l].first;
     for (int l = 0; l < count; l++) {
-        const double share =
-            group_steps > 0 ? trained * (double)(trainers[l]->step - p[l].first) / (double)group_steps
-                            : trained / count;
+        const long steps = trainers[l]->step - p[l].first;
+        const double share = group_steps > 0 ? trained * (double)steps / (double)group_steps
+                                             : trained / count;
         p[l].start = sgdmc_now_seconds() - begun[l] - share; /* run_end adds its own time */
         held[l] = false; /* run_end frees p[l], and results[l] when it fails */
         status = run_end(trainers[l], &results[l], &p[l]);
