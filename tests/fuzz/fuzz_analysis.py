@@ -152,6 +152,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         files = make_files(tmp, sgdmc)
+        # a mutation can turn a flag's value into a relative --out: keep what it writes here
+        os.chdir(tmp)
         for case in range(count):
             out = tmp / f"out{case}"
             argv = mutate(rng.choice(BASES), rng)
