@@ -1,6 +1,8 @@
 /* Every optimizer, step for step, against the PyTorch reference trajectories
  * of tests/reference/optimizers.h5 (see make_optimizer_reference.py). */
+#include <float.h>
 #include <hdf5.h>
+#include <math.h>
 
 #include "harness.h"
 #include "sgdmc/core/optim.h"
@@ -133,8 +135,56 @@ static void check_bias_table(sgdmc_optimizer_kind kind, long steps)
     sgdmc_optimizer_free(opt);
 }
 
+/* A decaying moment below DBL_MIN is stored as zero (sgdmc_moment_flushed).
+ * Seen through the parameter: heavy ball with lr 1 from x = 0, one gradient
+ * g = 2^-1000, then zeros. The moment mu^k g falls below 2^-1022 near step
+ * 150; x, about -10 g, has an ulp of 2^-1049, so with gradual underflow the
+ * subnormal moments would go on moving it for about 170 more steps (and the
+ * last one for ever). The reference is the rule written out with the flush
+ * at DBL_MIN; the same rule without it must end elsewhere, or this test could
+ * not tell them apart. */
+static void check_moment_flush(void)
+{
+    sgdmc_optimizer_config c = {SGDMC_OPT_MOMENTUM, SGDMC_TIMESCALE_NONE, 1.0, NAN, NAN, NAN,
+                                NAN, 0.0, NAN, NAN};
+    sgdmc_optimizer_resolve_defaults(&c);
+    const double mu = c.momentum;
+    sgdmc_optimizer *opt = sgdmc_optimizer_alloc(&c, 1);
+    double x = 0.0, x_ref = 0.0, x_gradual = 0.0;
+    double m_ref = 0.0, m_gradual = 0.0;
+    long first_difference = 0, last_flushed_move = 0;
+    for (long k = 1; k <= 1000; k++) {
+        const double g = k == 1 ? ldexp(1.0, -1000) : 0.0;
+        sgdmc_optimizer_step(opt, &x, &g, c.lr);
+        m_ref = k == 1 ? g : m_ref * mu + g;
+        if (fabs(m_ref) < DBL_MIN)
+            m_ref = 0.0;
+        m_gradual = k == 1 ? g : m_gradual * mu + g;
+        const double x_before = x_ref;
+        x_ref = x_ref + -c.lr * m_ref;
+        x_gradual = x_gradual + -c.lr * m_gradual;
+        if (x_ref != x_before)
+            last_flushed_move = k;
+        if (x != x_ref && !first_difference)
+            first_difference = k;
+    }
+    CHECK(first_difference == 0, "momentum: x differs from the flushing reference first at "
+          "step %ld", first_difference);
+    CHECK(x_gradual != x_ref, "momentum: gradual underflow ends where the flush does: this "
+          "check cannot see the flush (x %a)", x_ref);
+    CHECK(last_flushed_move > 100 && last_flushed_move < 200,
+          "momentum: x last moved at step %ld, expected near 150", last_flushed_move);
+    CHECK(sgdmc_moment_flushed(-0x1p-1030) == 0.0 && signbit(sgdmc_moment_flushed(-0x1p-1030)),
+          "a negative subnormal moment flushes to -0");
+    CHECK(sgdmc_moment_flushed(DBL_MIN) == DBL_MIN && isnan(sgdmc_moment_flushed(NAN)) &&
+              isinf(sgdmc_moment_flushed(INFINITY)),
+          "DBL_MIN, NaN and infinity are kept");
+    sgdmc_optimizer_free(opt);
+}
+
 int main(int argc, char **argv)
 {
+    check_moment_flush();
     check_bias_table(SGDMC_OPT_ADAM, 6000);
     check_bias_table(SGDMC_OPT_ADAMAX, 6000);
     check_bias_table(SGDMC_OPT_NADAM, 240000); /* 0.96^(0.004 t) falls below 2^-56 near 234,000 */

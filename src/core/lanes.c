@@ -59,6 +59,12 @@ static inline lane_vec lanes_fabs(lane_vec x)
     return x;
 }
 
+static inline lane_vec lanes_moment_flushed(lane_vec x)
+{
+    EACH_LANE(l) x[l] = sgdmc_moment_flushed(x[l]);
+    return x;
+}
+
 static inline lane_vec lanes_sign(lane_vec x)
 {
     EACH_LANE(l) x[l] = (double)((x[l] > 0.0) - (x[l] < 0.0));
@@ -461,6 +467,7 @@ static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_
 #define UR_SIGN(x) lanes_sign(x)
 #define UR_SCALE(lr, clip, normalize, norm) lanes_scale(lr, clip, normalize, norm)
 #define UR_MOVE(x, step, norm) pick((norm) != zero_vec, (x) - (step), (x))
+#define UR_FLUSH(x) lanes_moment_flushed(x)
 #include "update_rules.h"
 
 static void update(sgdmc_lanes *g, double lr)

@@ -13,6 +13,7 @@
  *   UR_SCALE(lr, clip, normalize, norm)  per value: lr / norm when normalize,
  *                           else lr * fmin(1, clip / norm)
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
+ *   UR_FLUSH(x)             sgdmc_moment_flushed per value (a decaying moment as stored)
  * This is not a header of an API: only those two files include it. */
 
 #include <stdbool.h>
@@ -81,7 +82,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double theta = c->timescale == SGDMC_TIMESCALE_TWO ? 1.0 - c->momentum
                                                                  : fmin(1.0, c->tau * lr);
         for (size_t i = 0; i < n; i++)
-            m[i] = first ? grad[i] : m[i] + theta * (grad[i] - m[i]);
+            m[i] = first ? grad[i] : UR_FLUSH(m[i] + theta * (grad[i] - m[i]));
         UR_NAME(directed_step)(direction_of(c->kind), c->clip, x, m, n, lr);
         return;
     }
@@ -98,7 +99,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         }
         const bool nesterov = c->kind == SGDMC_OPT_NESTEROV;
         for (size_t i = 0; i < n; i++) {
-            m[i] = first ? grad[i] : m[i] * mu + grad[i];
+            m[i] = first ? grad[i] : UR_FLUSH(m[i] * mu + grad[i]);
             const UR_T d = nesterov ? grad[i] + mu * m[i] : m[i];
             x[i] = x[i] + -lr * d;
         }
@@ -113,10 +114,10 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
     case SGDMC_OPT_RMSPROP: {
         const double alpha = c->beta2;
         for (size_t i = 0; i < n; i++) {
-            v[i] = v[i] * alpha + (1.0 - alpha) * (grad[i] * grad[i]);
+            v[i] = UR_FLUSH(v[i] * alpha + (1.0 - alpha) * (grad[i] * grad[i]));
             const UR_T avg = UR_SQRT(v[i]) + c->eps;
             if (c->momentum > 0.0) {
-                m[i] = m[i] * c->momentum + grad[i] / avg;
+                m[i] = UR_FLUSH(m[i] * c->momentum + grad[i] / avg);
                 x[i] = x[i] + -lr * m[i];
             } else {
                 x[i] = x[i] + -lr * (grad[i] / avg);
@@ -132,8 +133,8 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double bc2_sqrt = f.bc2_sqrt;
         const bool ams = c->kind == SGDMC_OPT_AMSGRAD;
         for (size_t i = 0; i < n; i++) {
-            m[i] = m[i] * b1 + (1.0 - b1) * grad[i];
-            v[i] = v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]);
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
+            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]));
             UR_T second = v[i];
             if (ams) {
                 vmax[i] = UR_FMAX(vmax[i], v[i]);
@@ -148,7 +149,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double b1 = c->beta1, b2 = c->beta2;
         const double clr = lr / sgdmc_bias_factors_of(bias, step).bc1;
         for (size_t i = 0; i < n; i++) {
-            m[i] = m[i] * b1 + (1.0 - b1) * grad[i];
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
             v[i] = UR_FMAX(v[i] * b2, UR_FABS(grad[i]) + c->eps);
             x[i] = x[i] + -clr * (m[i] / v[i]);
         }
@@ -165,8 +166,8 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double grad_scale = -lr * (1.0 - mu) / (1.0 - *mu_product);
         const double moment_scale = (-lr * mu_next) / (1.0 - mu_product_next);
         for (size_t i = 0; i < n; i++) {
-            m[i] = m[i] * b1 + (1.0 - b1) * grad[i];
-            v[i] = v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]);
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
+            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]));
             const UR_T denom = UR_SQRT(v[i] / bc2) + c->eps;
             x[i] = x[i] + grad_scale * (grad[i] / denom);
             x[i] = x[i] + moment_scale * (m[i] / denom);
@@ -185,7 +186,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         for (size_t i = 0; i < n; i++) {
             const UR_T direction = UR_SIGN(b1 * m[i] + (1.0 - b1) * grad[i]);
             x[i] = x[i] - lr * (direction + wd * x[i]);
-            m[i] = m[i] + rate * (grad[i] - m[i]);
+            m[i] = UR_FLUSH(m[i] + rate * (grad[i] - m[i]));
         }
         break;
     }

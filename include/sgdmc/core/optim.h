@@ -10,6 +10,8 @@
 #ifndef SGDMC_OPTIM_H
 #define SGDMC_OPTIM_H
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -80,6 +82,20 @@ void sgdmc_bias_table_free(sgdmc_bias_table *table);
 /* The factors of step t >= 1, growing the table as needed (computed without
  * it when out of memory: the same values). */
 sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t);
+
+/* A decaying moment (momentum buffer, Adam's m and v, ...) as stored: zero
+ * where its magnitude is below DBL_MIN, the smallest normal double, keeping
+ * its sign; NaN and every other value unchanged. Why: a moment of a parameter
+ * whose gradient stays zero (a dead ReLU neuron's) decays into the subnormals
+ * and sticks at the smallest one (0.9 x 2^-1074 rounds back to 2^-1074), and
+ * every x86 operation on a subnormal takes a microcode assist: Adam at width
+ * 16, depth 6 ran 3.7x slower over 20000 steps. A value below DBL_MIN moves a
+ * parameter by less than 1e-300 (times lr over eps), nothing unless the
+ * parameter itself is that small. */
+static inline double sgdmc_moment_flushed(double value)
+{
+    return fabs(value) < DBL_MIN ? copysign(0.0, value) : value;
+}
 
 typedef struct sgdmc_optimizer sgdmc_optimizer;
 
