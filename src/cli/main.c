@@ -107,7 +107,8 @@ typedef struct {
     bool resume, force, dry_run, print_default, quiet;
     sgdmc_progress_style progress;
     int lanes;
-    unsigned char given[8]; /* which of the flags below were given */
+    double chunk_seconds;
+    unsigned char given[9]; /* which of the flags below were given */
 } study_command;
 
 #define STUDY(member) offsetof(study_command, member)
@@ -135,6 +136,10 @@ static const sgdmc_option study_flag_list[] = {
      "train up to K seeds of a grid cell at once, one per SIMD lane (1: one at a time); the "
      "results are the same bits either way, cells of width 32 or more run one at a time",
      &sgdmc_option_int, STUDY(lanes), 1, SGDMC_LANES, false, NULL, 0},
+    {"chunk-seconds", "S", SGDMC_STRINGIFY(SGDMC_CHUNK_SECONDS), NULL, NULL,
+     "work handed to a rank at once, in seconds of its measured task time: smaller balances "
+     "the end better, larger asks less of rank 0 (docs/study.md, \"How many ranks\")",
+     &sgdmc_option_double, STUDY(chunk_seconds), 0.0, 3600.0, SGDMC_MIN_EXCLUSIVE, NULL, 0},
 };
 static const sgdmc_option_table study_flags = {
     study_flag_list, sizeof study_flag_list / sizeof *study_flag_list, STUDY(given),
@@ -289,6 +294,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
                                                                  : stderr,
                                                  .progress_style = c.progress,
                                                  .lanes = c.lanes,
+                                                 .chunk_seconds = c.chunk_seconds,
                                                  .rstar_cache = rstar_cache};
             char err[2048];
             const sgdmc_study_outcome outcome =

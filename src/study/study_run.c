@@ -213,6 +213,10 @@ typedef struct {
     double *last_heard;      /* [ranks]: when each worker last sent anything */
     bool *finished;          /* [ranks]: its final report arrived */
     int lost_rank;           /* a worker silent for LOST_AFTER (its node died?), or 0 */
+    /* the master's cost per chunk request, from its receive to its answer's send:
+     * what bounds the ranks one study serves (docs/study.md, "How many ranks") */
+    long answered;
+    double answering_seconds, answering_max;
 } dispatcher;
 
 /* Gives up the study when a worker has been silent too long: its rows in
@@ -353,6 +357,7 @@ static void serve(dispatcher *d)
         if (!arrived)
             break;
         long long report[REPORT_LENGTH];
+        const double received = sgdmc_now_seconds();
         MPI_Recv(report, REPORT_LENGTH, MPI_LONG_LONG, status.MPI_SOURCE, status.MPI_TAG, d->comm,
                  MPI_STATUS_IGNORE);
         d->last_heard[status.MPI_SOURCE] = sgdmc_now_seconds();
@@ -367,6 +372,11 @@ static void serve(dispatcher *d)
         const task_range chunk = take_chunk(d);
         long long reply[2] = {chunk.first, chunk.end - chunk.first};
         MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
+        const double took = sgdmc_now_seconds() - received;
+        d->answered++;
+        d->answering_seconds += took;
+        if (took > d->answering_max)
+            d->answering_max = took;
     }
     watch_workers(d);
     d->last_serve = sgdmc_now_seconds();
@@ -615,6 +625,10 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                               outcome == SGDMC_STUDY_COMPLETE ? "complete"
                               : outcome == SGDMC_STUDY_FAILED ? "failed"
                                                               : "interrupted: resume with --resume");
+        if (o->progress && d.answered > 0)
+            fprintf(o->progress, "sgdmc study: rank 0 answered %ld chunk requests, %.1f us each "
+                    "on average, %.1f us at most\n", d.answered,
+                    1e6 * d.answering_seconds / (double)d.answered, 1e6 * d.answering_max);
     } else {
         worker_state state = {protocol, sgdmc_now_seconds()};
         r.poll = worker_poll;

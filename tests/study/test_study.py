@@ -36,6 +36,7 @@ Prints each failure and a closing line; exits 1 when any check failed.
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -206,6 +207,24 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
                 check(int(f.attrs["ranks"]) == ranks, f"{io}: ranks attribute")
             # every rank trains, the master included, when there is work enough
             check(used == set(range(ranks)), f"{io}, {ranks} ranks: rows written by {used}")
+    # --chunk-seconds tiny: chunks of one task, so the worker's requests are its rows plus the
+    # one answered with no work; rank 0's last line counts and times what it answered
+    path = tmp / "chunks.h5"
+    result = run(sgdmc, [config, f"--output={path}", "--progress=lines", "--lanes=1",
+                         "--chunk-seconds=1e-9"], 2)
+    answered = re.search(r"rank 0 answered (\d+) chunk requests, ([\d.]+) us each on average, "
+                         r"([\d.]+) us at most", result.stderr)
+    check(result.returncode == 0 and answered is not None,
+          f"--chunk-seconds=1e-9, 2 ranks: exit {result.returncode}: {result.stderr[-300:]}")
+    if answered:
+        with h5py.File(path, "r") as f:
+            worker_rows = int(np.sum(f["runs/rank"][...] == 1))
+        check(int(answered[1]) == worker_rows + 1 and
+              0 < float(answered[2]) <= float(answered[3]),
+              f"rank 0 answered {answered[1]} requests (mean {answered[2]}, max "
+              f"{answered[3]} us); the worker wrote {worker_rows} rows")
+        check(not differences(reference, datasets(path)),
+              "--chunk-seconds=1e-9: results differ from the single process")
     # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
     # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
     everything = every_dataset(reference_path)
@@ -366,6 +385,8 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     expect_error(sgdmc, [str(configs / "small.cfg"), "--outptu=x.h5"], ["--outptu"], "bad flag")
     expect_error(sgdmc, [str(configs / "small.cfg"), "--resume", "--force"],
                  ["--resume", "--force"], "contradicting flags")
+    expect_error(sgdmc, [str(configs / "small.cfg"), "--chunk-seconds=0"],
+                 ["--chunk-seconds", "(0, 3600]"], "chunk seconds out of range")
 
     config = write(tmp / "small.cfg", good)
     result = run(sgdmc, [config, "--quiet"])
