@@ -117,6 +117,17 @@ def _finish(fig: Figure) -> Figure:
 # ---- P(converged) against width or depth ----
 
 
+def constant_network_probability(dead_any: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """p^width, every first-layer neuron dead at initialization, from the
+    dead-at-init law 1-(1-p)^width of the same cells (p: one neuron's
+    probability). Such a network is constant on the input domain, its first
+    layer gets no gradient, and it stays constant: never a global minimizer of
+    a non-constant target. Exact for one hidden layer; deeper, another layer
+    dying too makes the network constant, so a lower bound."""
+    one = 1.0 - (1.0 - dead_any) ** (1.0 / width)
+    return np.asarray(one ** width, dtype=float)
+
+
 def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figure:
     """Left: P(converged) against x on a log axis, Clopper-Pearson bands, the
     fitted exp(a - r x) per curve; where R* is only bracketed, the bracket's
@@ -184,7 +195,10 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             key = tuple(np.round(theory, 12))
             if np.isfinite(theory).any() and key not in theory_drawn:
                 theory_drawn.add(key)
-                right.plot(xs, theory, "k--", lw=1)
+                right.plot(xs, theory, "k--", lw=1, gid="dead_theory")
+                constant = constant_network_probability(
+                    theory, cells["width"].to_numpy(dtype=float))
+                right.plot(xs, constant, "k-.", lw=1, gid="constant_theory")
         where = f" ({facet}={facet_values[0]})" if facet else ""
         left.set_yscale("log")
         left.set_ylim(floor, 1.5)
@@ -207,10 +221,13 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
         right.set_title(f"non-convergence against {x}{where}", fontsize=10)
         right.legend([Line2D([], [], color="grey", marker="s", ms=4),
                       Line2D([], [], color="grey", ls=":", lw=1.2),
-                      Line2D([], [], color="k", ls="--", lw=1)],
+                      Line2D([], [], color="k", ls="--", lw=1),
+                      Line2D([], [], color="k", ls="-.", lw=1)],
                      ["P(certified non-convergence), 95% CI",
                       "1 - P(converged or undecided): not converged for sure",
-                      "1-(1-p)^width: a dead first-layer neuron at init (theory)"],
+                      "1-(1-p)^width: a dead first-layer neuron at init (theory)",
+                      "p^width: every first-layer neuron dead, the network constant for "
+                      "ever (theory; exact at depth 1, a lower bound deeper)"],
                      fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         for ax in (left, right):
             ax.set_xticks(sorted(sub[x].unique()))

@@ -148,3 +148,24 @@ def test_agg_backend_without_a_display():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().lower() == "agg"
+
+
+def test_the_theory_lines_of_the_convergence_figure(study):
+    """The right panels' theory lines against closed forms written here: U[-1, 1]
+    weight and bias, inputs on [0, 1], so one first-layer neuron is dead on the
+    whole domain when b <= 0 and w + b <= 0, probability 3/8; 1 - (5/8)^width
+    has a dead neuron, (3/8)^width has all of them (the network constant)."""
+    from analysis.plots import convergence
+    figure = convergence(study, "width")
+    lines = {gid: [] for gid in ("dead_theory", "constant_theory")}
+    for ax in figure.axes:
+        for line in ax.get_lines():
+            if line.get_gid() in lines:
+                lines[line.get_gid()].append(line)
+    assert lines["dead_theory"] and len(lines["dead_theory"]) == len(lines["constant_theory"])
+    for dead, constant in zip(lines["dead_theory"], lines["constant_theory"]):
+        width = np.asarray(dead.get_xdata(), dtype=float)
+        assert list(width) == [1.0, 2.0, 4.0]
+        np.testing.assert_allclose(dead.get_ydata(), 1 - (5 / 8) ** width, rtol=1e-12)
+        np.testing.assert_allclose(constant.get_xdata(), width)
+        np.testing.assert_allclose(constant.get_ydata(), (3 / 8) ** width, rtol=1e-12)
