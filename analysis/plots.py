@@ -150,6 +150,7 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
         groups = list(_groups(sub, curves))
         colors = _colors(len(groups))
         theory_drawn: set[tuple] = set()
+        constant_drawn = False
         # side-by-side offsets stay within half the closest spacing of x
         spacing = np.diff(np.unique(sub[x].to_numpy(dtype=float)))
         step = min(0.018 * float(np.ptp(sub[x])), 0.5 * float(spacing.min()) /
@@ -196,9 +197,11 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             if np.isfinite(theory).any() and key not in theory_drawn:
                 theory_drawn.add(key)
                 right.plot(xs, theory, "k--", lw=1, gid="dead_theory")
-                constant = constant_network_probability(
-                    theory, cells["width"].to_numpy(dtype=float))
-                right.plot(xs, constant, "k-.", lw=1, gid="constant_theory")
+                if "width" in cells:  # a grid key; else the config's, not in the table
+                    constant = constant_network_probability(
+                        theory, cells["width"].to_numpy(dtype=float))
+                    right.plot(xs, constant, "k-.", lw=1, gid="constant_theory")
+                    constant_drawn = True
         where = f" ({facet}={facet_values[0]})" if facet else ""
         left.set_yscale("log")
         left.set_ylim(floor, 1.5)
@@ -219,16 +222,17 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
         right.set_xlabel(AXIS_NAMES.get(x, x))
         right.set_ylabel("probability")
         right.set_title(f"non-convergence against {x}{where}", fontsize=10)
-        right.legend([Line2D([], [], color="grey", marker="s", ms=4),
-                      Line2D([], [], color="grey", ls=":", lw=1.2),
-                      Line2D([], [], color="k", ls="--", lw=1),
-                      Line2D([], [], color="k", ls="-.", lw=1)],
-                     ["P(certified non-convergence), 95% CI",
-                      "1 - P(converged or undecided): not converged for sure",
-                      "1-(1-p)^width: a dead first-layer neuron at init (theory)",
-                      "p^width: every first-layer neuron dead, the network constant for "
-                      "ever (theory; exact at depth 1, a lower bound deeper)"],
-                     fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        keys = [Line2D([], [], color="grey", marker="s", ms=4),
+                Line2D([], [], color="grey", ls=":", lw=1.2),
+                Line2D([], [], color="k", ls="--", lw=1)]
+        names = ["P(certified non-convergence), 95% CI",
+                 "1 - P(converged or undecided): not converged for sure",
+                 "1-(1-p)^width: a dead first-layer neuron at init (theory)"]
+        if constant_drawn:
+            keys.append(Line2D([], [], color="k", ls="-.", lw=1))
+            names.append("p^width: every first-layer neuron dead, the network constant for ever "
+                         "(theory; exact at depth 1, a lower bound deeper)")
+        right.legend(keys, names, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         for ax in (left, right):
             ax.set_xticks(sorted(sub[x].unique()))
             ax.grid(alpha=0.3)
