@@ -91,10 +91,12 @@ sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t);
  * every x86 operation on a subnormal takes a microcode assist: Adam at width
  * 16, depth 6 ran 3.7x slower over 20000 steps. A value below DBL_MIN moves a
  * parameter by less than 1e-300 (times lr over eps), nothing unless the
- * parameter itself is that small. */
+ * parameter itself is that small. value * 0.0, not copysign(0.0, value): the
+ * same signed zero, and the update loops stay vectorized (with copysign GCC 12
+ * left optim.c's Adam loop scalar). */
 static inline double sgdmc_moment_flushed(double value)
 {
-    return fabs(value) < DBL_MIN ? copysign(0.0, value) : value;
+    return fabs(value) < DBL_MIN ? value * 0.0 : value;
 }
 
 typedef struct sgdmc_optimizer sgdmc_optimizer;
