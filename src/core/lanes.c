@@ -59,10 +59,12 @@ static inline lane_vec lanes_fabs(lane_vec x)
     return x;
 }
 
+/* sgdmc_moment_flushed in every lane, written with vector operations (the
+ * per-lane loop of the call cost 3% at w1 d1) */
 static inline lane_vec lanes_moment_flushed(lane_vec x)
 {
-    EACH_LANE(l) x[l] = sgdmc_moment_flushed(x[l]);
-    return x;
+    const lane_vec smallest_normal = zero_vec + DBL_MIN;
+    return pick(lanes_fabs(x) < smallest_normal, x * 0.0, x);
 }
 
 static inline lane_vec lanes_sign(lane_vec x)
