@@ -292,7 +292,13 @@ def section_sigterm(sgdmc: str, configs: Path, tmp: Path) -> None:
         path = tmp / f"{name}_{ranks}.h5"
         process = subprocess.Popen(command(sgdmc, [config, f"--output={path}"], ranks),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # half way: several ranks share the work (this machine has 2 cores)
+        # half way through the training, counted from the file's creation (renamed into place
+        # before any run starts): mpirun's start-up is a good part of a study that lanes and
+        # the moment flush train in about a second
+        deadline = time.monotonic() + 60
+        while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # several ranks share the work (this machine has 2 cores)
         time.sleep(0.5 * duration / min(ranks or 1, 2))
         signal_ranks(process, sig, sgdmc)
         start = time.monotonic()
