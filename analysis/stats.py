@@ -95,9 +95,11 @@ def _pooled_runs(study: Study) -> tuple[pd.DataFrame, pd.Series]:
     sure_not = judged & (runs["status"] == "undecided") & (runs["final_risk"] > limit)
     runs.loc[sure_not, "status"] = "not_converged"
     if "certified_nonconvergent" in runs and "reachable_lo" in runs:
+        # a diverged run's certificate rests on its structure frozen since initialization
+        certifiable = lowered & (runs["status"] != "pending")
         certified = runs["reachable_lo"].notna() & (runs["reachable_lo"] > limit)
         runs["certified_nonconvergent"] = runs["certified_nonconvergent"].astype("boolean").mask(
-            judged, certified.astype("boolean"))
+            certifiable, certified.astype("boolean"))
     first_lowered = lowered.groupby(runs["cell"]).head(1)
     return runs, first_lowered.groupby(runs["cell"]).sum()
 

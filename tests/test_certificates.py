@@ -11,7 +11,9 @@ usage: test_certificates.py SGDMC
    neurons that die during training under momentum; Adam with weight decay really revives
    a dead neuron (so the exclusion is needed), and plain SGD's neurons dead at the end stay
    dead when training goes on;
-3. no certified run ends converged, and every run's final risk is >= its reachable_lo;
+3. no certified run ends converged, and every run's final risk is >= its reachable_lo; a
+   diverged run is certified from the structure frozen since initialization (Var x^2 for a
+   constant width-1 network; the bound of the same start without the blow-up);
 4. the share of constant networks at initialization: (3/8)^width at depth 1 (closed form)
    and a numpy Monte Carlo with its own exact deadness test for deeper networks;
 5. dead counts for normal inputs on all of R against an exact piecewise-linear computation
@@ -226,6 +228,52 @@ def section_exclusions() -> None:
     check(died["sgd"] > 0 and died["momentum"] > 0,
           f"no run lost a neuron during training (sgd {died['sgd']}, momentum "
           f"{died['momentum']}): the test needs some")
+
+
+def section_diverged() -> None:
+    """A diverged run has no end point, but its structure frozen since initialization
+    bounds every risk it reached: the certificate is decided from that alone."""
+    start = TMP / "w1_start.h5"
+    train("--width=1", "--steps=0", "--seed=1", f"--save={start}")
+    p = read_params(start)
+    for name, w, b in [("dead", -0.5, -0.1), ("live", 0.5, 0.1)]:
+        p["W1"][0, 0], p["b1"][0] = w, b
+        init = TMP / f"w1_{name}.h5"
+        write_params(init, p)
+        for opt in ["sgd", "momentum", "adam"]:
+            # lr 5 on the output bias alone multiplies its error by 1 - 2 lr = -9 a step
+            r = train("--width=1", f"--init={init}", "--steps=2000", "--lr=5",
+                      f"--optimizer={opt}")
+            if not r:
+                continue
+            if opt != "adam":
+                check(r["status"] == "diverged", f"diverged, {name} {opt}: did not diverge",
+                      str(r["status"]))
+            if name == "dead":
+                # one dead neuron at width 1: the network is constant for ever, Var x^2 = 4/45
+                lo = r["reachable_lo"]
+                check(lo is not None and 4 / 45 * (1 - 1e-9) <= lo <= 4 / 45,
+                      f"diverged, {name} {opt}: reachable_lo is not Var x^2", str(lo))
+                check(r["certified_nonconvergent"] is True,
+                      f"diverged, {name} {opt}: a constant network not certified", str(r))
+            else:
+                check(r["certified_nonconvergent"] is False and r["reachable_lo"] is None,
+                      f"diverged, {name} {opt}: certified without a dead neuron at the start",
+                      str(r))
+    # deeper, under momentum (which freezes nothing at the end): a diverged run's bound is
+    # the one the same start reaches without diverging
+    init = stuck_network("stuck_diverged")
+    calm = train("--depth=2", "--width=3", f"--init={init}", "--steps=200", "--lr=0.001",
+                 "--optimizer=momentum")
+    wild = train("--depth=2", "--width=3", f"--init={init}", "--steps=200", "--lr=50",
+                 "--optimizer=momentum")
+    if calm and wild:
+        check(wild["status"] == "diverged" and calm["status"] != "diverged",
+              "diverged, depth 2: the runs do not split", f"{calm['status']} {wild['status']}")
+        check(calm["reachable_lo"] is not None and wild["reachable_lo"] == calm["reachable_lo"]
+              and wild["certified_nonconvergent"] == calm["certified_nonconvergent"],
+              "diverged, depth 2: the frozen structure's bound differs",
+              f"{calm['reachable_lo']} {wild['reachable_lo']}")
 
 
 def pieces_dead_on_interval(W: list[np.ndarray], b: list[np.ndarray], lo: float,
@@ -477,7 +525,8 @@ def main() -> int:
     SGDMC = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
         TMP = Path(tmp)
-        for section in (section_permanence, section_exclusions, section_constant_share,
+        for section in (section_permanence, section_exclusions, section_diverged,
+                        section_constant_share,
                         section_normal_dead, section_lower_bounds, section_old_format):
             section()
     print(f"test_certificates: {'ok' if not failures else f'{len(failures)} failures'}")

@@ -524,7 +524,7 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constan
 
 int sgdmc_min_risk_certify(const sgdmc_result *r)
 {
-    if (r->status == SGDMC_STATUS_DIVERGED || isnan(r->min_risk))
+    if (isnan(r->min_risk))
         return -1;
     if (isnan(r->reachable_lo))
         return 0;

@@ -508,6 +508,17 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
         r->constant_final = -1;
         for (int k = 0; k < r->depth; k++)
             r->dead_final[k] = r->dead_permanent_final[k] = -1;
+        /* No end point to inspect, but what was frozen at initialization
+         * stayed frozen whatever the other parameters did, so it still
+         * bounds every risk the run reached or could reach: the certificate
+         * of a diverged run uses that structure only. */
+        if (t->arch.activation == SGDMC_ACT_RELU) {
+            memcpy(t->frozen_final, t->frozen_init,
+                   sizeof(int) * (size_t)sgdmc_arch_hidden_units(&t->arch));
+            r->reachable_lo = reachable_floor(t, r->dead_permanent_init);
+        }
+        if (sgdmc_min_risk_cancelled(t->min_risk))
+            goto abandoned;
     } else {
         /* R* in [lo, hi]: within tol + rtol R* of R* for sure below tol + (1 + rtol) lo,
          * outside for sure above tol + (1 + rtol) hi (never, with hi unknown) */

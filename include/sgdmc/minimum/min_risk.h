@@ -75,8 +75,9 @@ double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, dou
 
 /* The certificate for ever of a finished result r (status, min_risk and
  * reachable_lo, tol and rtol filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,
- * so that no continuation of the run comes within its tolerance of R*;
- * 0 when not proven; -1 when unknown (a diverged run, R* unknown). */
+ * so that no continuation of the run comes within its tolerance of R*
+ * (for a diverged run, reachable_lo comes from the structure frozen since
+ * initialization); 0 when not proven; -1 when R* is unknown. */
 int sgdmc_min_risk_certify(const sgdmc_result *r);
 
 #endif
