@@ -66,7 +66,8 @@ VERDICT_MEANINGS: dict[str, str] = {
         "grad_norm_init, not converged for sure), descending, oscillating, undecided or "
         "diverged",
     "certified_nonconvergent": "proven for ever: no continuation of the run comes within its "
-        "tolerance of R* (reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown",
+        "tolerance of R* (reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown (R* "
+        "unknown)",
     "min_risk": "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where "
         "exact)",
     "min_risk_source": "how min_risk is known: unknown, exact, computed (the one-layer "

@@ -521,8 +521,7 @@ def check_divergence():
 # the end-of-run fields of a run whose risk or parameters went non-finite
 UNKNOWN_AT_DIVERGENCE = ["risk_gap", "dist_to_min", "grad_norm", "risk_drop", "gram_min_eig",
                          "gram_max_eig", "gram_risk", "gram_grad_norm", "gram_eig_ratio",
-                         "dead_final", "dead_permanent_final", "constant_final", "reachable_lo",
-                         "certified_nonconvergent"]
+                         "dead_final", "dead_permanent_final", "constant_final"]
 
 
 def consistent_unknowns(name: str, r: dict) -> None:
@@ -530,6 +529,13 @@ def consistent_unknowns(name: str, r: dict) -> None:
         return  # a finite blow-up: measured (checked above)
     wrong = {k: r[k] for k in UNKNOWN_AT_DIVERGENCE if r[k] is not None}
     check(f"{name}: non-finite end, every end-of-run measure null", not wrong, f"not null: {wrong}")
+    # the certificate rests on the neurons frozen since initialization: decided, and bounded
+    # only when some were
+    frozen = sum(r["dead_permanent_init"] or [0]) > 0
+    check(f"{name}: a diverged run's certificate is decided from its start",
+          isinstance(r["certified_nonconvergent"], bool) and
+          (r["reachable_lo"] is not None) == frozen and
+          (r["certified_nonconvergent"] is False or frozen), f"result {r}")
     check(f"{name}: min_grad_norm from before the divergence",
           isinstance(r["min_grad_norm"], float) and r["min_grad_norm"] >= 0 and
           r["min_grad_norm"] <= r["grad_norm_init"], f"min_grad_norm {r['min_grad_norm']}")

@@ -119,7 +119,8 @@ static sgdmc_result row(sgdmc_status status, double final_risk, int dead_first, 
                       .depth = 2, .steps = 10, .seconds = 0.001};
     r.dead_init[0] = dead_first;
     r.dead_init[1] = dead_second;
-    /* the verdict: unknown for a diverged run, else certified when layer 2 has a dead neuron */
+    /* the verdict: unknown (as with R* unknown) for the diverged rows here, else certified
+     * when layer 2 has a dead neuron */
     r.certified_nonconvergent = status == SGDMC_STATUS_DIVERGED ? -1 : dead_second > 0;
     /* swapped at the end, so that dead_at_end must read its own dataset */
     r.dead_final[0] = dead_second;

@@ -91,10 +91,11 @@ const sgdmc_field sgdmc_result_fields[] = {
      "permanently dead neurons at the end, per hidden layer"},
     {"certified_nonconvergent", SGDMC_FIELD_VERDICT, AT(certified_nonconvergent), NULL, -1, 1,
      "proven for ever: no continuation of the run comes within its tolerance of R* "
-     "(reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown"},
+     "(reachable_lo > tol + (1 + rtol) min_risk): 1, 0, -1 unknown (R* unknown)"},
     {"reachable_lo", SGDMC_FIELD_F64, AT(reachable_lo), NULL, NAN, 2,
      "a proven lower bound of the risk of every network the run can still reach, from its "
-     "permanently dead neurons; NaN when none"},
+     "permanently dead neurons (a diverged run: those frozen since initialization); NaN when "
+     "none"},
     {"constant_init", SGDMC_FIELD_VERDICT, AT(constant_init), NULL, -1, 2,
      "the network is constant at initialization: a hidden layer dead on the whole domain, no "
      "skip into it (ReLU; -1 for other activations)"},

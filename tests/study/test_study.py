@@ -529,8 +529,10 @@ def section_summarize(sgdmc: str, configs: Path, tmp: Path) -> None:
         sources = runs["min_risk_source"][...]
         min_risk, gap = runs["min_risk"][...], runs["risk_gap"][...]
         certified = runs["certified_nonconvergent"][...]
-        dead_end = runs["dead_permanent_final"][:, 0]
         status = runs["status"][...]
+        # a diverged run's certificate rests on what was frozen at initialization
+        dead_end = np.where(status == 3, runs["dead_permanent_init"][:, 0],
+                            runs["dead_permanent_final"][:, 0])
     check(bool((sources == 2).all()), f"R* study: min_risk_source not all computed: {sources}")
     check(bool((min_risk > 0).all()), "R* study: an R* of x^2 or sin is not positive")
     check(bool((gap >= -1e-12 * np.maximum(1.0, min_risk)).all()),
