@@ -21,8 +21,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .load import Study  # noqa: E402
-from .stats import (LEVEL, cell_table, distribution_row, supported_rate,  # noqa: E402
-                    median_interval)
+from .stats import (LEVEL, cell_table, clopper_pearson, distribution_row,  # noqa: E402
+                    median_interval, supported_rate)
 
 MAX_CURVES = 8  # curves per axes before the grid is split into panels
 GRAD_EPS = 1e-3  # summarize's default stationarity threshold
@@ -128,25 +128,46 @@ def constant_network_probability(dead_any: np.ndarray, width: np.ndarray) -> np.
     return np.asarray(one ** width, dtype=float)
 
 
+def descending_at_end(study: Study) -> pd.DataFrame:
+    """Per cell with done runs: how many ended still descending (end_state
+    descending: the risk fell over the last three evaluations when the step
+    budget ran out) among the done runs, the share and its Clopper-Pearson
+    interval. Empty for files without end states."""
+    runs = study.runs
+    if "end_state" not in runs:
+        return pd.DataFrame(columns=["cell", "descending", "done", "share", "low", "high"])
+    counts = pd.DataFrame({"cell": runs["cell"],
+                           "descending": (runs["end_state"] == "descending").astype(int),
+                           "done": 1}).groupby("cell", as_index=False).sum()
+    counts["share"] = counts["descending"] / counts["done"]
+    counts["low"], counts["high"] = clopper_pearson(counts["descending"], counts["done"], LEVEL)
+    return counts
+
+
 def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figure:
     """Left: P(converged) against x on a log axis, Clopper-Pearson bands, the
     fitted exp(a - r x) per curve; where R* is only bracketed, the bracket's
-    upper end (converged or undecided) beside it. Right: P(certified
+    upper end (converged or undecided) beside it. Middle: P(certified
     non-convergence) and 1 - P(converged or undecided) (not converged for sure)
-    against the dead-at-initialization law 1-(1-p)^width."""
+    against the dead-at-initialization law 1-(1-p)^width. Right (files with end
+    states): the share of runs still descending when the budget ended, whose
+    'not converged' says as much about the budget as about the optimizer."""
     table = cell_table(study) if table is None else table
     table = table[table["done"] > 0]
     others = _varying(table, [k for k in study.grid_keys if k != x])
     facet, curves = _facets(table, others, ("depth", "width", "optimizer"))
     facet_groups = list(_groups(table, [facet] if facet else []))
-    fig, axes = _panels(len(facet_groups), 2, 6.4, 5.6)
+    descending = descending_at_end(study).set_index("cell")
+    columns = 3 if len(descending) else 2
+    fig, axes = _panels(len(facet_groups), columns, 6.4, 5.6)
     # the log axis reaches a little below the smallest drawn value
     drawn = table[["p_converged", "ci_high"]].to_numpy(dtype=float).ravel()
     drawn = drawn[drawn > 0]
     floor = 10 ** math.floor(math.log10(drawn.min() / 3)) if len(drawn) else 1e-3
     bracketed = False
     for row, (facet_values, sub) in enumerate(facet_groups):
-        left, right = axes[row]
+        left, right = axes[row][:2]
+        budget = axes[row][2] if columns == 3 else None
         groups = list(_groups(sub, curves))
         colors = _colors(len(groups))
         theory_drawn: set[tuple] = set()
@@ -192,6 +213,12 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
                 right.plot(shifted[known], cert[known], "s-", color=color, ms=4)
             right.plot(xs, 1 - cells["p_converged_upper"].to_numpy(dtype=float), ":",
                        color=color, lw=1.2)
+            if budget is not None:
+                d = descending.reindex(cells["cell"])
+                budget.vlines(shifted, d["low"].to_numpy(float), d["high"].to_numpy(float),
+                              color=color, lw=1, alpha=0.6)
+                budget.plot(shifted, d["share"].to_numpy(float), "D-", color=color, ms=3.5,
+                            lw=1.2, label=_label(curves, values), gid="descending_share")
             theory = cells["dead_init_probability"].to_numpy(dtype=float)
             key = tuple(np.round(theory, 12))
             if np.isfinite(theory).any() and key not in theory_drawn:
@@ -233,7 +260,16 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             names.append("p^width: every first-layer neuron dead, the network constant for ever "
                          "(theory; exact at depth 1, a lower bound deeper)")
         right.legend(keys, names, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-        for ax in (left, right):
+        if budget is not None:
+            budget.set_ylim(-0.02, 1.02)
+            budget.set_xlabel(AXIS_NAMES.get(x, x))
+            budget.set_ylabel("share of runs")
+            budget.set_title(f"still descending at the end, against {x}{where}", fontsize=10)
+            budget.legend([Line2D([], [], color="grey", marker="D", ms=3.5)],
+                          ["end_state descending, 95% CI: the risk still fell when the steps ran "
+                           "out,\nso 'not converged' there measures the budget as well"],
+                          fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        for ax in (left, right) if budget is None else (left, right, budget):
             ax.set_xticks(sorted(sub[x].unique()))
             ax.grid(alpha=0.3)
     _title(fig, f"P(converged) against {x}; bars and bands: 95% Clopper-Pearson intervals", study)

@@ -182,9 +182,45 @@ static void check_moment_flush(void)
     sgdmc_optimizer_free(opt);
 }
 
+/* Sign steps move x by lr however small the moment: after one gradient of 1
+ * and 80000 zero ones, signsgd's momentum (0.9^k after k steps) is below
+ * DBL_MIN from step ~6700 on, lion's (0.99^k) from ~70500, yet in exact
+ * arithmetic x = -lr k. A moment flushed to zero would stop x there. (normalized_sgd is not flushed either, but its norm,
+ * the square root of a sum of squares, underflows first, near |m| = 1e-154:
+ * x stops there with or without the flush, so this test cannot see it.) */
+static void check_sign_moments_kept(void)
+{
+    const struct {
+        sgdmc_optimizer_kind kind;
+        sgdmc_timescale timescale;
+    } cases[] = {{SGDMC_OPT_SIGNSGD, SGDMC_TIMESCALE_TWO},
+                 {SGDMC_OPT_LION, SGDMC_TIMESCALE_NONE}};
+    const double lr = 0x1p-10; /* lr k exact */
+    const long steps = 80001; /* lion's moment decays by 0.99 a step: below DBL_MIN near 70500 */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sgdmc_optimizer_config c = {cases[i].kind, cases[i].timescale, lr, NAN, NAN, NAN,
+                                    NAN, 0.0, NAN, NAN};
+        sgdmc_optimizer_resolve_defaults(&c);
+        sgdmc_optimizer *opt = sgdmc_optimizer_alloc(&c, 1);
+        double x = 0.0;
+        long stopped = 0;
+        for (long k = 1; k <= steps && opt; k++) {
+            const double g = k == 1 ? 1.0 : 0.0, before = x;
+            sgdmc_optimizer_step(opt, &x, &g, c.lr);
+            if (x != before - lr && !stopped)
+                stopped = k;
+        }
+        CHECK(opt && stopped == 0 && x == -lr * (double)steps,
+              "%s: x stopped moving by lr at step %ld (x %a, expected %a)",
+              sgdmc_optimizer_names[cases[i].kind], stopped, x, -lr * (double)steps);
+        sgdmc_optimizer_free(opt);
+    }
+}
+
 int main(int argc, char **argv)
 {
     check_moment_flush();
+    check_sign_moments_kept();
     check_bias_table(SGDMC_OPT_ADAM, 6000);
     check_bias_table(SGDMC_OPT_ADAMAX, 6000);
     check_bias_table(SGDMC_OPT_NADAM, 240000); /* 0.96^(0.004 t) falls below 2^-56 near 234,000 */

@@ -13,7 +13,8 @@
  *   UR_SCALE(lr, clip, normalize, norm)  per value: lr / norm when normalize,
  *                           else lr * fmin(1, clip / norm)
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
- *   UR_FLUSH(x)             sgdmc_moment_flushed per value (a decaying moment as stored)
+ *   UR_FLUSH(x)             sgdmc_moment_flushed per value (a decaying moment as stored,
+ *                           where the update scales with it: not for sign or normalized steps)
  * This is not a header of an API: only those two files include it. */
 
 #include <stdbool.h>
@@ -81,9 +82,16 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
     if (c->timescale != SGDMC_TIMESCALE_NONE && c->kind != SGDMC_OPT_LION) {
         const double theta = c->timescale == SGDMC_TIMESCALE_TWO ? 1.0 - c->momentum
                                                                  : fmin(1.0, c->tau * lr);
-        for (size_t i = 0; i < n; i++)
-            m[i] = first ? grad[i] : UR_FLUSH(m[i] + theta * (grad[i] - m[i]));
-        UR_NAME(directed_step)(direction_of(c->kind), c->clip, x, m, n, lr);
+        const direction dir = direction_of(c->kind);
+        /* sign and normalized steps do not scale with the moment: a subnormal
+         * one still moves x by lr, so it must not be flushed to zero */
+        if (dir == DIRECTION_SIGN || dir == DIRECTION_NORMALIZE)
+            for (size_t i = 0; i < n; i++)
+                m[i] = first ? grad[i] : m[i] + theta * (grad[i] - m[i]);
+        else
+            for (size_t i = 0; i < n; i++)
+                m[i] = first ? grad[i] : UR_FLUSH(m[i] + theta * (grad[i] - m[i]));
+        UR_NAME(directed_step)(dir, c->clip, x, m, n, lr);
         return;
     }
 
@@ -186,7 +194,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         for (size_t i = 0; i < n; i++) {
             const UR_T direction = UR_SIGN(b1 * m[i] + (1.0 - b1) * grad[i]);
             x[i] = x[i] - lr * (direction + wd * x[i]);
-            m[i] = UR_FLUSH(m[i] + rate * (grad[i] - m[i]));
+            m[i] = m[i] + rate * (grad[i] - m[i]); /* not flushed: x moves by sign(m) */
         }
         break;
     }

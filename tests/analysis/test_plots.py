@@ -169,3 +169,16 @@ def test_the_theory_lines_of_the_convergence_figure(study):
         np.testing.assert_allclose(dead.get_ydata(), 1 - (5 / 8) ** width, rtol=1e-12)
         np.testing.assert_allclose(constant.get_xdata(), width)
         np.testing.assert_allclose(constant.get_ydata(), (3 / 8) ** width, rtol=1e-12)
+
+
+def test_the_descending_panel_of_the_convergence_figure(study, summary):
+    """The right panels' shares of runs still descending at the end equal sgdmc
+    summarize's end_descending (its own count, in C), cell for cell."""
+    from analysis.plots import convergence
+    figure = convergence(study, "width")
+    drawn = sorted(float(y) for ax in figure.axes for line in ax.get_lines()
+                   if line.get_gid() == "descending_share" for y in line.get_ydata())
+    expected = sorted(float(c["end_descending"]) for c in summary["cells"] if c["done"] > 0)
+    assert len(drawn) == len(expected)
+    np.testing.assert_allclose(drawn, expected, rtol=0, atol=1e-12)
+    assert max(expected) > 0  # the fixture has runs still descending

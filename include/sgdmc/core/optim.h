@@ -89,9 +89,13 @@ sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t);
  * whose gradient stays zero (a dead ReLU neuron's) decays into the subnormals
  * and sticks at the smallest one (0.9 x 2^-1074 rounds back to 2^-1074), and
  * every x86 operation on a subnormal takes a microcode assist: Adam at width
- * 16, depth 6 ran 3.7x slower over 20000 steps. A value below DBL_MIN moves a
- * parameter by less than 1e-300 (times lr over eps), nothing unless the
- * parameter itself is that small. value * 0.0, not copysign(0.0, value): the
+ * 16, depth 6 ran 3.7x slower over 20000 steps. Where the update scales with
+ * the moment, a value below DBL_MIN moves a parameter by less than 1e-300
+ * (times lr over eps), nothing unless the parameter itself is that small; sign
+ * and normalized steps (signsgd, normalized_sgd and lion with momentum) move it
+ * by lr whatever the moment's size, so their moments are not flushed and keep
+ * moving a dead neuron's parameters as in exact arithmetic (at the subnormals'
+ * speed). value * 0.0, not copysign(0.0, value): the
  * same signed zero, and the update loops stay vectorized (with copysign GCC 12
  * left optim.c's Adam loop scalar). */
 static inline double sgdmc_moment_flushed(double value)
