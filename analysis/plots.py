@@ -159,7 +159,12 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
     facet_groups = list(_groups(table, [facet] if facet else []))
     descending = descending_at_end(study).set_index("cell")
     columns = 3 if len(descending) else 2
-    fig, axes = _panels(len(facet_groups), columns, 6.4, 5.6)
+    if columns == 2:
+        fig, axes = _panels(len(facet_groups), 2, 6.4, 5.6)
+    else:  # a narrower third column: one curve per group, few labels
+        fig = Figure(figsize=(6.4 * 2 + 4.2, 5.1 * len(facet_groups) + 1.3))
+        axes = fig.subplots(len(facet_groups), 3, squeeze=False,
+                            gridspec_kw={"width_ratios": [6.4, 6.4, 4.2]})
     # the log axis reaches a little below the smallest drawn value
     drawn = table[["p_converged", "ci_high"]].to_numpy(dtype=float).ravel()
     drawn = drawn[drawn > 0]
@@ -215,10 +220,11 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
                        color=color, lw=1.2)
             if budget is not None:
                 d = descending.reindex(cells["cell"])
+                # opaque and thin: the committed PNGs stay small (save's palette)
                 budget.vlines(shifted, d["low"].to_numpy(float), d["high"].to_numpy(float),
-                              color=color, lw=1, alpha=0.6)
-                budget.plot(shifted, d["share"].to_numpy(float), "D-", color=color, ms=3.5,
-                            lw=1.2, label=_label(curves, values), gid="descending_share")
+                              color=color, lw=0.8)
+                budget.plot(shifted, d["share"].to_numpy(float), "D-", color=color, ms=3,
+                            lw=1, label=_label(curves, values), gid="descending_share")
             theory = cells["dead_init_probability"].to_numpy(dtype=float)
             key = tuple(np.round(theory, 12))
             if np.isfinite(theory).any() and key not in theory_drawn:
@@ -264,11 +270,12 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             budget.set_ylim(-0.02, 1.02)
             budget.set_xlabel(AXIS_NAMES.get(x, x))
             budget.set_ylabel("share of runs")
-            budget.set_title(f"still descending at the end, against {x}{where}", fontsize=10)
-            budget.legend([Line2D([], [], color="grey", marker="D", ms=3.5)],
-                          ["end_state descending, 95% CI: the risk still fell when the steps ran "
-                           "out,\nso 'not converged' there measures the budget as well"],
-                          fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+            budget.set_title(f"still descending at the end{where}", fontsize=10)
+            if row == 0:  # the same in every row
+                budget.legend([Line2D([], [], color="grey", marker="D", ms=3)],
+                              ["end_state descending, 95% CI: the risk\nstill fell when the "
+                               "steps ran out, so\n'not converged' measures the budget too"],
+                              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         for ax in (left, right) if budget is None else (left, right, budget):
             ax.set_xticks(sorted(sub[x].unique()))
             ax.grid(alpha=0.3)

@@ -146,7 +146,12 @@ def section_exclusions() -> None:
                                                     "--weight_decay=0.01"]),
                         ("signsgd, weight decay", ["--optimizer=signsgd", "--weight_decay=0.01"]),
                         ("sgd, lr * wd > 1", ["--optimizer=sgd", "--lr=0.5",
-                                              "--weight_decay=3"])]:
+                                              "--weight_decay=3"]),
+                        # 0.1 x 10 rounds to 1, and b - 0.1 (10 b) lands on the far side of 0
+                        ("sgd, lr * wd rounds to 1", ["--optimizer=sgd", "--lr=0.1",
+                                                      "--weight_decay=10"]),
+                        # 0 / (sqrt(0) + 0) = NaN: a dead coordinate does not stay put
+                        ("adam, eps 0", ["--optimizer=adam", "--eps=0"])]:
         end = TMP / "end.h5"
         r = train("--depth=2", "--width=3", f"--init={init}", "--steps=300", f"--save={end}",
                   *flags)

@@ -174,10 +174,10 @@ static void check_moment_flush(void)
           "check cannot see the flush (x %a)", x_ref);
     CHECK(last_flushed_move > 100 && last_flushed_move < 200,
           "momentum: x last moved at step %ld, expected near 150", last_flushed_move);
-    CHECK(sgdmc_moment_flushed(-0x1p-1030) == 0.0 && signbit(sgdmc_moment_flushed(-0x1p-1030)),
+    CHECK(sgdmc_moment_flushed(-0x1p-1030, DBL_MIN) == 0.0 && signbit(sgdmc_moment_flushed(-0x1p-1030, DBL_MIN)),
           "a negative subnormal moment flushes to -0");
-    CHECK(sgdmc_moment_flushed(DBL_MIN) == DBL_MIN && isnan(sgdmc_moment_flushed(NAN)) &&
-              isinf(sgdmc_moment_flushed(INFINITY)),
+    CHECK(sgdmc_moment_flushed(DBL_MIN, DBL_MIN) == DBL_MIN && isnan(sgdmc_moment_flushed(NAN, DBL_MIN)) &&
+              isinf(sgdmc_moment_flushed(INFINITY, DBL_MIN)),
           "DBL_MIN, NaN and infinity are kept");
     sgdmc_optimizer_free(opt);
 }
@@ -217,10 +217,33 @@ static void check_sign_moments_kept(void)
     }
 }
 
+/* With eps = 0 a flushed second moment would give 0/0: RMSProp after one
+ * gradient of 1 and 80000 zero ones (v = 0.99^k (1 - 0.99), below DBL_MIN
+ * from step ~70000) must keep x where step 1 left it, as v > 0 does in exact
+ * arithmetic: 0 / sqrt(v) = 0. */
+static void check_no_flush_without_eps(void)
+{
+    sgdmc_optimizer_config c = {SGDMC_OPT_RMSPROP, SGDMC_TIMESCALE_NONE, 0x1p-10, NAN, NAN,
+                                NAN, 0.0, 0.0, NAN, NAN};
+    sgdmc_optimizer_resolve_defaults(&c);
+    sgdmc_optimizer *opt = sgdmc_optimizer_alloc(&c, 1);
+    double x = 0.0, after_first = NAN;
+    for (long k = 1; k <= 80001 && opt; k++) {
+        const double g = k == 1 ? 1.0 : 0.0;
+        sgdmc_optimizer_step(opt, &x, &g, c.lr);
+        if (k == 1)
+            after_first = x;
+    }
+    CHECK(opt && c.eps == 0.0 && x == after_first,
+          "rmsprop, eps 0: x moved after its gradient vanished (%a, then %a)", after_first, x);
+    sgdmc_optimizer_free(opt);
+}
+
 int main(int argc, char **argv)
 {
     check_moment_flush();
     check_sign_moments_kept();
+    check_no_flush_without_eps();
     check_bias_table(SGDMC_OPT_ADAM, 6000);
     check_bias_table(SGDMC_OPT_ADAMAX, 6000);
     check_bias_table(SGDMC_OPT_NADAM, 240000); /* 0.96^(0.004 t) falls below 2^-56 near 234,000 */

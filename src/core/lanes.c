@@ -61,10 +61,9 @@ static inline lane_vec lanes_fabs(lane_vec x)
 
 /* sgdmc_moment_flushed in every lane, written with vector operations (the
  * per-lane loop of the call cost 3% at w1 d1) */
-static inline lane_vec lanes_moment_flushed(lane_vec x)
+static inline lane_vec lanes_moment_flushed(lane_vec x, double below)
 {
-    const lane_vec smallest_normal = zero_vec + DBL_MIN;
-    return pick(lanes_fabs(x) < smallest_normal, x * 0.0, x);
+    return pick(lanes_fabs(x) < zero_vec + below, x * 0.0, x);
 }
 
 static inline lane_vec lanes_sign(lane_vec x)
@@ -469,7 +468,7 @@ static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_
 #define UR_SIGN(x) lanes_sign(x)
 #define UR_SCALE(lr, clip, normalize, norm) lanes_scale(lr, clip, normalize, norm)
 #define UR_MOVE(x, step, norm) pick((norm) != zero_vec, (x) - (step), (x))
-#define UR_FLUSH(x) lanes_moment_flushed(x)
+#define UR_FLUSH(x, below) lanes_moment_flushed(x, below)
 #include "update_rules.h"
 
 static void update(sgdmc_lanes *g, double lr)

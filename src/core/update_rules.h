@@ -13,8 +13,8 @@
  *   UR_SCALE(lr, clip, normalize, norm)  per value: lr / norm when normalize,
  *                           else lr * fmin(1, clip / norm)
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
- *   UR_FLUSH(x)             sgdmc_moment_flushed per value (a decaying moment as stored,
- *                           where the update scales with it: not for sign or normalized steps)
+ *   UR_FLUSH(x, below)      sgdmc_moment_flushed per value (a decaying moment as stored;
+ *                           below from sgdmc_moment_floor)
  * This is not a header of an API: only those two files include it. */
 
 #include <stdbool.h>
@@ -72,6 +72,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
 {
     const UR_T *restrict grad = g;
     const bool first = step == 1;
+    const double flush_below = sgdmc_moment_floor(c);
 
     if (c->weight_decay != 0.0 && c->kind != SGDMC_OPT_LION) {
         for (size_t i = 0; i < n; i++)
@@ -82,16 +83,9 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
     if (c->timescale != SGDMC_TIMESCALE_NONE && c->kind != SGDMC_OPT_LION) {
         const double theta = c->timescale == SGDMC_TIMESCALE_TWO ? 1.0 - c->momentum
                                                                  : fmin(1.0, c->tau * lr);
-        const direction dir = direction_of(c->kind);
-        /* sign and normalized steps do not scale with the moment: a subnormal
-         * one still moves x by lr, so it must not be flushed to zero */
-        if (dir == DIRECTION_SIGN || dir == DIRECTION_NORMALIZE)
-            for (size_t i = 0; i < n; i++)
-                m[i] = first ? grad[i] : m[i] + theta * (grad[i] - m[i]);
-        else
-            for (size_t i = 0; i < n; i++)
-                m[i] = first ? grad[i] : UR_FLUSH(m[i] + theta * (grad[i] - m[i]));
-        UR_NAME(directed_step)(dir, c->clip, x, m, n, lr);
+        for (size_t i = 0; i < n; i++)
+            m[i] = first ? grad[i] : UR_FLUSH(m[i] + theta * (grad[i] - m[i]), flush_below);
+        UR_NAME(directed_step)(direction_of(c->kind), c->clip, x, m, n, lr);
         return;
     }
 
@@ -107,7 +101,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         }
         const bool nesterov = c->kind == SGDMC_OPT_NESTEROV;
         for (size_t i = 0; i < n; i++) {
-            m[i] = first ? grad[i] : UR_FLUSH(m[i] * mu + grad[i]);
+            m[i] = first ? grad[i] : UR_FLUSH(m[i] * mu + grad[i], flush_below);
             const UR_T d = nesterov ? grad[i] + mu * m[i] : m[i];
             x[i] = x[i] + -lr * d;
         }
@@ -122,10 +116,10 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
     case SGDMC_OPT_RMSPROP: {
         const double alpha = c->beta2;
         for (size_t i = 0; i < n; i++) {
-            v[i] = UR_FLUSH(v[i] * alpha + (1.0 - alpha) * (grad[i] * grad[i]));
+            v[i] = UR_FLUSH(v[i] * alpha + (1.0 - alpha) * (grad[i] * grad[i]), flush_below);
             const UR_T avg = UR_SQRT(v[i]) + c->eps;
             if (c->momentum > 0.0) {
-                m[i] = UR_FLUSH(m[i] * c->momentum + grad[i] / avg);
+                m[i] = UR_FLUSH(m[i] * c->momentum + grad[i] / avg, flush_below);
                 x[i] = x[i] + -lr * m[i];
             } else {
                 x[i] = x[i] + -lr * (grad[i] / avg);
@@ -141,8 +135,8 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double bc2_sqrt = f.bc2_sqrt;
         const bool ams = c->kind == SGDMC_OPT_AMSGRAD;
         for (size_t i = 0; i < n; i++) {
-            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
-            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]));
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i], flush_below);
+            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]), flush_below);
             UR_T second = v[i];
             if (ams) {
                 vmax[i] = UR_FMAX(vmax[i], v[i]);
@@ -157,7 +151,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double b1 = c->beta1, b2 = c->beta2;
         const double clr = lr / sgdmc_bias_factors_of(bias, step).bc1;
         for (size_t i = 0; i < n; i++) {
-            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i], flush_below);
             v[i] = UR_FMAX(v[i] * b2, UR_FABS(grad[i]) + c->eps);
             x[i] = x[i] + -clr * (m[i] / v[i]);
         }
@@ -174,8 +168,8 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         const double grad_scale = -lr * (1.0 - mu) / (1.0 - *mu_product);
         const double moment_scale = (-lr * mu_next) / (1.0 - mu_product_next);
         for (size_t i = 0; i < n; i++) {
-            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i]);
-            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]));
+            m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i], flush_below);
+            v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]), flush_below);
             const UR_T denom = UR_SQRT(v[i] / bc2) + c->eps;
             x[i] = x[i] + grad_scale * (grad[i] / denom);
             x[i] = x[i] + moment_scale * (m[i] / denom);
@@ -194,7 +188,7 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_tabl
         for (size_t i = 0; i < n; i++) {
             const UR_T direction = UR_SIGN(b1 * m[i] + (1.0 - b1) * grad[i]);
             x[i] = x[i] - lr * (direction + wd * x[i]);
-            m[i] = m[i] + rate * (grad[i] - m[i]); /* not flushed: x moves by sign(m) */
+            m[i] = UR_FLUSH(m[i] + rate * (grad[i] - m[i]), flush_below);
         }
         break;
     }

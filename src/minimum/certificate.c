@@ -43,16 +43,39 @@ static bool memoryless(const sgdmc_optimizer_config *o)
     }
 }
 
+/* A decay step's factor lr (wd + 2 l2) that keeps a coordinate's sign in
+ * floating point: x - lr (wd x) rounds to the far side of 0 when the factor
+ * is 1 to within a few ulps (lr 0.1, wd 10 turns a bias of -0.3 into
+ * +5.6e-17), so the margin is far above rounding. */
+#define CONTRACTION_LIMIT (1.0 - 1e-9)
+
 /* Under decay, frozen coordinates are multiplied by factors in [0, 1]. */
 static bool contracting(const sgdmc_train_config *c)
 {
     const sgdmc_optimizer_config *o = &c->optimizer;
     const double lr = largest_lr(c);
     if (plain_sgd(o) || (o->kind == SGDMC_OPT_CLIPPED_SGD && o->timescale == SGDMC_TIMESCALE_NONE))
-        return lr * (o->weight_decay + 2.0 * c->l2) <= 1.0;
+        return lr * (o->weight_decay + 2.0 * c->l2) <= CONTRACTION_LIMIT;
     if (o->kind == SGDMC_OPT_LION) /* decoupled decay; l2 would enter sign(c) */
-        return c->l2 == 0.0 && lr * o->weight_decay <= 1.0;
+        return c->l2 == 0.0 && lr * o->weight_decay <= CONTRACTION_LIMIT;
     return false;
+}
+
+/* Adaptive steps divide by a moment plus eps: with eps = 0 a coordinate whose
+ * gradient and state are zero gets 0/0 = NaN, so nothing stays frozen. */
+static bool divides_by_zero(const sgdmc_optimizer_config *o)
+{
+    switch (o->kind) {
+    case SGDMC_OPT_ADAGRAD:
+    case SGDMC_OPT_RMSPROP:
+    case SGDMC_OPT_ADAM:
+    case SGDMC_OPT_AMSGRAD:
+    case SGDMC_OPT_ADAMAX:
+    case SGDMC_OPT_NADAM:
+        return !(o->eps > 0.0);
+    default:
+        return false;
+    }
 }
 
 sgdmc_permanence sgdmc_permanence_of(const sgdmc_train_config *c)
@@ -61,6 +84,8 @@ sgdmc_permanence sgdmc_permanence_of(const sgdmc_train_config *c)
     sgdmc_optimizer_resolve_defaults(&o);
     sgdmc_train_config resolved = *c;
     resolved.optimizer = o;
+    if (divides_by_zero(&o))
+        return (sgdmc_permanence){.from_start = false, .from_end = false, .layers = false};
     const bool decay = o.weight_decay != 0.0 || c->l2 != 0.0;
     if (!decay)
         return (sgdmc_permanence){.from_start = true, .from_end = memoryless(&o), .layers = true};

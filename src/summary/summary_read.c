@@ -451,11 +451,12 @@ static bool judge_against(sgdmc_result *r, double hi)
     if (!(hi < r->min_risk) && !(isnan(r->min_risk) && !isnan(hi)))
         return false;
     r->min_risk = hi;
-    if (r->status == SGDMC_STATUS_DIVERGED || r->status == SGDMC_STATUS_PENDING)
+    if (r->status == SGDMC_STATUS_PENDING)
         return true;
     const double limit = r->tol + (1.0 + r->rtol) * hi;
     if (r->status == SGDMC_STATUS_UNDECIDED && r->final_risk > limit)
         r->status = SGDMC_STATUS_NOT_CONVERGED;
+    /* a diverged run's reachable_lo: from what was frozen since initialization */
     r->certified_nonconvergent = !isnan(r->reachable_lo) && r->reachable_lo > limit;
     return true;
 }

@@ -84,23 +84,47 @@ void sgdmc_bias_table_free(sgdmc_bias_table *table);
 sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t);
 
 /* A decaying moment (momentum buffer, Adam's m and v, ...) as stored: zero
- * where its magnitude is below DBL_MIN, the smallest normal double, keeping
- * its sign; NaN and every other value unchanged. Why: a moment of a parameter
- * whose gradient stays zero (a dead ReLU neuron's) decays into the subnormals
- * and sticks at the smallest one (0.9 x 2^-1074 rounds back to 2^-1074), and
- * every x86 operation on a subnormal takes a microcode assist: Adam at width
- * 16, depth 6 ran 3.7x slower over 20000 steps. Where the update scales with
- * the moment, a value below DBL_MIN moves a parameter by less than 1e-300
- * (times lr over eps), nothing unless the parameter itself is that small; sign
- * and normalized steps (signsgd, normalized_sgd and lion with momentum) move it
- * by lr whatever the moment's size, so their moments are not flushed and keep
- * moving a dead neuron's parameters as in exact arithmetic (at the subnormals'
- * speed). value * 0.0, not copysign(0.0, value): the
+ * where its magnitude is below `below` (sgdmc_moment_floor: DBL_MIN, the
+ * smallest normal double, or 0 for no flush), keeping its sign; NaN and every
+ * other value unchanged. Why: a moment of a parameter whose gradient stays
+ * zero (a dead ReLU neuron's) decays into the subnormals and sticks at the
+ * smallest one (0.9 x 2^-1074 rounds back to 2^-1074), and every x86
+ * operation on a subnormal takes a microcode assist: Adam at width 16, depth 6
+ * ran 3.7x slower over 20000 steps. value * 0.0, not copysign(0.0, value): the
  * same signed zero, and the update loops stay vectorized (with copysign GCC 12
  * left optim.c's Adam loop scalar). */
-static inline double sgdmc_moment_flushed(double value)
+static inline double sgdmc_moment_flushed(double value, double below)
 {
-    return fabs(value) < DBL_MIN ? value * 0.0 : value;
+    return fabs(value) < below ? value * 0.0 : value;
+}
+
+/* eps at or above this keeps a flushed moment's effect below rounding: a
+ * moment under DBL_MIN over a denominator >= eps moves a parameter by less
+ * than lr 1e-208, and sqrt of a subnormal second moment (< 1.5e-154) vanishes
+ * beside eps. */
+#define SGDMC_FLUSH_MIN_EPS 1e-100
+
+/* The flush threshold of config's update (hyperparameters resolved): DBL_MIN
+ * where a moment below it moves a parameter by nothing measurable (the step
+ * scales with the moment, and a denominator holds eps >= SGDMC_FLUSH_MIN_EPS);
+ * 0, no flush, for sign steps (signsgd with momentum, Lion: a tiny moment
+ * still moves a parameter by lr, as in exact arithmetic) and for eps below
+ * SGDMC_FLUSH_MIN_EPS (with eps = 0 a flushed second moment would give 0/0). */
+static inline double sgdmc_moment_floor(const sgdmc_optimizer_config *c)
+{
+    switch (c->kind) {
+    case SGDMC_OPT_SIGNSGD:
+    case SGDMC_OPT_LION:
+        return 0.0;
+    case SGDMC_OPT_RMSPROP:
+    case SGDMC_OPT_ADAM:
+    case SGDMC_OPT_AMSGRAD:
+    case SGDMC_OPT_ADAMAX:
+    case SGDMC_OPT_NADAM:
+        return c->eps >= SGDMC_FLUSH_MIN_EPS ? DBL_MIN : 0.0;
+    default:
+        return DBL_MIN;
+    }
 }
 
 typedef struct sgdmc_optimizer sgdmc_optimizer;

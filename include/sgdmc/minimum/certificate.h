@@ -5,7 +5,8 @@
  * - Every optimizer of sgdmc updates a coordinate from that coordinate's
  *   gradient and its own optimizer state only (normalized and clipped steps
  *   also divide by the whole gradient's norm): a coordinate whose gradient
- *   has been 0 since the start, with state 0, never moves. Dead structure at
+ *   has been 0 since the start, with state 0, never moves (adaptive steps
+ *   need eps > 0: 0/0 is NaN). Dead structure at
  *   initialization (zero state) therefore stays frozen as long as its
  *   gradient stays 0, which it does while it stays dead:
  *     (a) a first-layer neuron dead on the input domain;
@@ -18,7 +19,8 @@
  *   Adaptive, sign, normalized and momentum updates can then overshoot 0
  *   and revive a neuron. Plain SGD (no momentum), clipped SGD (no timescale)
  *   and Lion (decoupled decay, no l2) only multiply such coordinates by
- *   factors in [0, 1] when max_k lr_k (wd + 2 l2) <= 1: (b) survives, and
+ *   factors in [0, 1] when max_k lr_k (wd + 2 l2) <= 1 (1 - 1e-9 in floating
+ *   point, where a factor of 1 can round past 0): (b) survives, and
  *   (a) does when the neuron's bias is <= 0 (then any such shrinking keeps
  *   b + w.x <= 0); (c) does not (the layers below change and may revive it).
  * - A neuron that dies during training may carry optimizer state (momentum,
