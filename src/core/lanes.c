@@ -81,6 +81,7 @@ struct sgdmc_lanes {
     sgdmc_loss loss;
     double l2;
     sgdmc_optimizer_config opt;
+    double flush_below; /* sgdmc_moment_floor(&opt) */
     sgdmc_bias_table bias;
     int batch;
     /* 1 / batch when that is exact (a power of two): x / batch and
@@ -113,6 +114,7 @@ sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arc
     g->l2 = config->l2;
     g->opt = config->optimizer;
     sgdmc_optimizer_resolve_defaults(&g->opt);
+    g->flush_below = sgdmc_moment_floor(&g->opt);
     sgdmc_bias_table_init(&g->bias, &g->opt);
     g->batch = batch;
     g->batch_inverse = (batch & (batch - 1)) == 0 ? 1.0 / batch : 0.0;
@@ -474,8 +476,8 @@ static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_
 static void update(sgdmc_lanes *g, double lr)
 {
     g->step++;
-    lanes_apply_rule(&g->opt, &g->bias, g->step, &g->mu_product, g->n, g->params, g->grad,
-                     g->decayed, g->m, g->v, g->v_max, lr);
+    lanes_apply_rule(&g->opt, g->flush_below, &g->bias, g->step, &g->mu_product, g->n, g->params,
+                     g->grad, g->decayed, g->m, g->v, g->v_max, lr);
 }
 
 /* x / batch, per lane */

@@ -84,6 +84,13 @@ bool sgdmc_optimizer_uses(const sgdmc_optimizer_config *c, const char *name)
     return true;
 }
 
+double sgdmc_moment_floor(const sgdmc_optimizer_config *c)
+{
+    if (c->kind == SGDMC_OPT_SIGNSGD || c->kind == SGDMC_OPT_LION)
+        return 0.0;
+    return sgdmc_optimizer_uses(c, "eps") && !(c->eps >= SGDMC_FLUSH_MIN_EPS) ? 0.0 : DBL_MIN;
+}
+
 /* Nadam: mu_t = beta1 (1 - 0.96^(0.004 t) / 2), PyTorch's momentum_decay */
 static const double nadam_momentum_decay = 4e-3;
 
@@ -147,6 +154,7 @@ sgdmc_bias_factors sgdmc_bias_factors_of(sgdmc_bias_table *table, long t)
 
 struct sgdmc_optimizer {
     sgdmc_optimizer_config c;
+    double flush_below; /* sgdmc_moment_floor(&c) */
     size_t n;
     long step;          /* updates done so far */
     double mu_product;  /* nadam */
@@ -167,6 +175,7 @@ sgdmc_optimizer *sgdmc_optimizer_alloc(const sgdmc_optimizer_config *config, siz
         return NULL;
     opt->c = *config;
     sgdmc_optimizer_resolve_defaults(&opt->c);
+    opt->flush_below = sgdmc_moment_floor(&opt->c);
     opt->n = n;
     opt->grad = opt->storage;
     opt->m = opt->storage + n;
@@ -218,6 +227,6 @@ void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double
                           double lr)
 {
     opt->step++;
-    scalar_apply_rule(&opt->c, &opt->bias, opt->step, &opt->mu_product, opt->n, x, g, opt->grad,
-                      opt->m, opt->v, opt->v_max, lr);
+    scalar_apply_rule(&opt->c, opt->flush_below, &opt->bias, opt->step, &opt->mu_product, opt->n,
+                      x, g, opt->grad, opt->m, opt->v, opt->v_max, lr);
 }

@@ -14,7 +14,7 @@
  *                           else lr * fmin(1, clip / norm)
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
  *   UR_FLUSH(x, below)      sgdmc_moment_flushed per value (a decaying moment as stored;
- *                           below from sgdmc_moment_floor)
+ *                           below from sgdmc_moment_floor, once per optimizer)
  * This is not a header of an API: only those two files include it. */
 
 #include <stdbool.h>
@@ -62,17 +62,17 @@ static void UR_NAME(directed_step)(direction dir, double clip, UR_T *restrict x,
 }
 
 /* The update of step `step` (1: the first) of x [n] from the gradient g [n]
- * with learning rate lr: decayed [n] is scratch, m, v, vmax [n] the moments;
- * *mu_product is Nadam's running product of mu_t. */
-static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, sgdmc_bias_table *bias,
-                                long step, double *mu_product, size_t n, UR_T *restrict x,
-                                const UR_T *restrict g, UR_T *restrict decayed,
+ * with learning rate lr: decayed [n] is scratch, m, v, vmax [n] the moments,
+ * flushed below flush_below (sgdmc_moment_floor(c)); *mu_product is Nadam's
+ * running product of mu_t. */
+static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, double flush_below,
+                                sgdmc_bias_table *bias, long step, double *mu_product, size_t n,
+                                UR_T *restrict x, const UR_T *restrict g, UR_T *restrict decayed,
                                 UR_T *restrict m, UR_T *restrict v, UR_T *restrict vmax,
                                 double lr)
 {
     const UR_T *restrict grad = g;
     const bool first = step == 1;
-    const double flush_below = sgdmc_moment_floor(c);
 
     if (c->weight_decay != 0.0 && c->kind != SGDMC_OPT_LION) {
         for (size_t i = 0; i < n; i++)

@@ -65,17 +65,7 @@ static bool contracting(const sgdmc_train_config *c)
  * gradient and state are zero gets 0/0 = NaN, so nothing stays frozen. */
 static bool divides_by_zero(const sgdmc_optimizer_config *o)
 {
-    switch (o->kind) {
-    case SGDMC_OPT_ADAGRAD:
-    case SGDMC_OPT_RMSPROP:
-    case SGDMC_OPT_ADAM:
-    case SGDMC_OPT_AMSGRAD:
-    case SGDMC_OPT_ADAMAX:
-    case SGDMC_OPT_NADAM:
-        return !(o->eps > 0.0);
-    default:
-        return false;
-    }
+    return sgdmc_optimizer_uses(o, "eps") && !(o->eps > 0.0);
 }
 
 sgdmc_permanence sgdmc_permanence_of(const sgdmc_train_config *c)

@@ -109,23 +109,9 @@ static inline double sgdmc_moment_flushed(double value, double below)
  * scales with the moment, and a denominator holds eps >= SGDMC_FLUSH_MIN_EPS);
  * 0, no flush, for sign steps (signsgd with momentum, Lion: a tiny moment
  * still moves a parameter by lr, as in exact arithmetic) and for eps below
- * SGDMC_FLUSH_MIN_EPS (with eps = 0 a flushed second moment would give 0/0). */
-static inline double sgdmc_moment_floor(const sgdmc_optimizer_config *c)
-{
-    switch (c->kind) {
-    case SGDMC_OPT_SIGNSGD:
-    case SGDMC_OPT_LION:
-        return 0.0;
-    case SGDMC_OPT_RMSPROP:
-    case SGDMC_OPT_ADAM:
-    case SGDMC_OPT_AMSGRAD:
-    case SGDMC_OPT_ADAMAX:
-    case SGDMC_OPT_NADAM:
-        return c->eps >= SGDMC_FLUSH_MIN_EPS ? DBL_MIN : 0.0;
-    default:
-        return DBL_MIN;
-    }
-}
+ * SGDMC_FLUSH_MIN_EPS (with eps = 0 a flushed second moment would give 0/0).
+ * Computed once per optimizer, not per step. */
+double sgdmc_moment_floor(const sgdmc_optimizer_config *config);
 
 typedef struct sgdmc_optimizer sgdmc_optimizer;
 
