@@ -274,8 +274,9 @@ static void freeze(sgdmc_trainer *t, bool at_start, int *frozen, int *permanent)
 }
 
 /* The proven floor of every risk the run can still reach, from the units
- * dead for ever (NaN when there are none). */
-static double reachable_floor(sgdmc_trainer *t, const int *permanent)
+ * dead for ever (`frozen`, per unit; `permanent`, their count per layer; NaN
+ * when there are none). */
+static double reachable_floor(sgdmc_trainer *t, const int *frozen, const int *permanent)
 {
     bool any = false;
     for (int k = 0; k < t->arch.depth; k++)
@@ -284,7 +285,7 @@ static double reachable_floor(sgdmc_trainer *t, const int *permanent)
         return NAN;
     sgdmc_lower_source source;
     return sgdmc_min_risk_reachable(t->min_risk, permanent,
-                                    sgdmc_network_is_constant(&t->arch, t->frozen_final), &source);
+                                    sgdmc_network_is_constant(&t->arch, frozen), &source);
 }
 
 /* Keeps the last three risks, newest last. */
@@ -512,13 +513,7 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
          * stayed frozen whatever the other parameters did, so it still
          * bounds every risk the run reached or could reach: the certificate
          * of a diverged run uses that structure only. */
-        if (t->arch.activation == SGDMC_ACT_RELU) {
-            memcpy(t->frozen_final, t->frozen_init,
-                   sizeof(int) * (size_t)sgdmc_arch_hidden_units(&t->arch));
-            r->reachable_lo = reachable_floor(t, r->dead_permanent_init);
-        }
-        if (sgdmc_min_risk_cancelled(t->min_risk))
-            goto abandoned;
+        r->reachable_lo = reachable_floor(t, t->frozen_init, r->dead_permanent_init);
     } else {
         /* R* in [lo, hi]: within tol + rtol R* of R* for sure below tol + (1 + rtol) lo,
          * outside for sure above tol + (1 + rtol) hi (never, with hi unknown) */
@@ -532,10 +527,10 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
             goto oom;
         r->constant_final = constant_now(t);
         freeze(t, false, t->frozen_final, r->dead_permanent_final);
-        r->reachable_lo = reachable_floor(t, r->dead_permanent_final);
-        if (sgdmc_min_risk_cancelled(t->min_risk))
-            goto abandoned;
+        r->reachable_lo = reachable_floor(t, t->frozen_final, r->dead_permanent_final);
     }
+    if (sgdmc_min_risk_cancelled(t->min_risk))
+        goto abandoned;
     r->certified_nonconvergent = sgdmc_min_risk_certify(r);
     r->risk_drop = (recent[0] - recent[2]) / recent[0];
     if (!isfinite(r->risk_drop))
