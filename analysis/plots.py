@@ -21,7 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .load import Study  # noqa: E402
-from .stats import (LEVEL, cell_table, clopper_pearson, distribution_row,  # noqa: E402
+from .stats import (LEVEL, cell_table, distribution_row,  # noqa: E402
                     median_interval, supported_rate)
 
 MAX_CURVES = 8  # curves per axes before the grid is split into panels
@@ -128,22 +128,6 @@ def constant_network_probability(dead_any: np.ndarray, width: np.ndarray) -> np.
     return np.asarray(one ** width, dtype=float)
 
 
-def descending_at_end(study: Study) -> pd.DataFrame:
-    """Per cell with done runs: how many ended still descending (end_state
-    descending: the risk fell over the last three evaluations when the step
-    budget ran out) among the done runs, the share and its Clopper-Pearson
-    interval. Empty for files without end states."""
-    runs = study.runs
-    if "end_state" not in runs:
-        return pd.DataFrame(columns=["cell", "descending", "done", "share", "low", "high"])
-    counts = pd.DataFrame({"cell": runs["cell"],
-                           "descending": (runs["end_state"] == "descending").astype(int),
-                           "done": 1}).groupby("cell", as_index=False).sum()
-    counts["share"] = counts["descending"] / counts["done"]
-    counts["low"], counts["high"] = clopper_pearson(counts["descending"], counts["done"], LEVEL)
-    return counts
-
-
 def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figure:
     """Left: P(converged) against x on a log axis, Clopper-Pearson bands, the
     fitted exp(a - r x) per curve; where R* is only bracketed, the bracket's
@@ -157,8 +141,7 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
     others = _varying(table, [k for k in study.grid_keys if k != x])
     facet, curves = _facets(table, others, ("depth", "width", "optimizer"))
     facet_groups = list(_groups(table, [facet] if facet else []))
-    descending = descending_at_end(study).set_index("cell")
-    columns = 3 if len(descending) else 2
+    columns = 3 if table["end_descending"].notna().any() else 2
     if columns == 2:
         fig, axes = _panels(len(facet_groups), 2, 6.4, 5.6)
     else:  # a narrower third column: one curve per group, few labels
@@ -219,11 +202,10 @@ def convergence(study: Study, x: str, table: pd.DataFrame | None = None) -> Figu
             right.plot(xs, 1 - cells["p_converged_upper"].to_numpy(dtype=float), ":",
                        color=color, lw=1.2)
             if budget is not None:
-                d = descending.reindex(cells["cell"])
                 # opaque and thin: the committed PNGs stay small (save's palette)
-                budget.vlines(shifted, d["low"].to_numpy(float), d["high"].to_numpy(float),
-                              color=color, lw=0.8)
-                budget.plot(shifted, d["share"].to_numpy(float), "D-", color=color, ms=3,
+                budget.vlines(shifted, cells["end_descending_low"].to_numpy(float),
+                              cells["end_descending_high"].to_numpy(float), color=color, lw=0.8)
+                budget.plot(shifted, cells["end_descending"].to_numpy(float), "D-", color=color, ms=3,
                             lw=1, label=_label(curves, values), gid="descending_share")
             theory = cells["dead_init_probability"].to_numpy(dtype=float)
             key = tuple(np.round(theory, 12))

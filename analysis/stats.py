@@ -50,6 +50,12 @@ def _median(values: np.ndarray) -> float:
     return float(upper) if len(values) % 2 else float(0.5 * values[len(values) // 2 - 1] + 0.5 * upper)
 
 
+# The end states summarize counts: end_<state> is the share of done runs whose
+# end_state is <state>, with its interval (NaN for files without end states).
+END_STATES_COUNTED = ("stationary", "descending", "oscillating")
+END_STATE_COLUMNS = [f"end_{state}{suffix}" for state in END_STATES_COUNTED
+                     for suffix in ("", "_low", "_high")]
+
 SUMMARY_COLUMNS = [
     "runs", "done", "converged", "undecided", "diverged", "p_converged", "ci_low", "ci_high",
     "p_converged_upper", "p_converged_upper_low", "p_converged_upper_high",
@@ -57,8 +63,8 @@ SUMMARY_COLUMNS = [
     "dead_at_end", "dead_at_end_low", "dead_at_end_high", "p_certified", "p_certified_low",
     "p_certified_high", "constant_at_init", "constant_at_init_low", "constant_at_init_high",
     "constant_at_end", "constant_at_end_low", "constant_at_end_high", "p_stationary",
-    "p_stationary_low", "p_stationary_high", "median_final_risk", "min_risk_used",
-    "min_risk_pooled"]
+    "p_stationary_low", "p_stationary_high", *END_STATE_COLUMNS, "median_final_risk",
+    "min_risk_used", "min_risk_pooled"]
 
 # The options of `sgdmc train` that change only how a run trains, never the problem, the
 # network or how its risk is measured (the option table's entries that define nothing;
@@ -114,7 +120,10 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
     [min_risk_lo, min_risk]); the two agree where R* is exact. `min_risk_used` is the
     upper bound the verdicts were judged against; with `pool_hi` it is pooled over cells
     of the same problem and architecture (`min_risk_pooled` 1 where that lowered it), as
-    `sgdmc summarize --pool-hi` does."""
+    `sgdmc summarize --pool-hi` does. `end_stationary`, `end_descending` and
+    `end_oscillating` are the shares of done runs in those end states (NaN for files
+    without end states): `end_descending` counts the runs whose 'not converged' says
+    as much about the step budget as about the optimizer."""
     runs = study.runs
     pooled = pd.Series(dtype=np.int64)
     if pool_hi:
@@ -144,6 +153,9 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
             constant = pd.Series(pd.array([None] * len(runs), dtype="boolean"), index=runs.index)
         flags[f"constant_{when}_known"] = constant.notna().astype(int)
         flags[f"constant_{when}"] = constant.fillna(False).astype(int)
+    ends = runs.get("end_state")
+    for state in END_STATES_COUNTED:
+        flags[f"ended_{state}"] = 0 if ends is None else (ends == state).astype(int)
     counts = flags.groupby("cell").sum()
     table = study.cells.set_index("cell").join(counts, how="left")
     count_columns = ["done", "converged", "undecided", "diverged", "possible", "dead_init",
@@ -151,6 +163,8 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
                      "constant_init", "constant_init_known", "constant_final",
                      "constant_final_known"]
     table[count_columns] = table[count_columns].fillna(0).astype(np.int64)
+    ended = [f"ended_{state}" for state in END_STATES_COUNTED]
+    table[ended] = table[ended].fillna(0).astype(np.int64)
 
     def share(k: str, n: str, name: str, low: str, high: str) -> None:
         kk, nn = table[k].to_numpy(), table[n].to_numpy()
@@ -172,6 +186,10 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
     share("constant_final", "constant_final_known", "constant_at_end", "constant_at_end_low",
           "constant_at_end_high")
     share("stationary", "done", "p_stationary", "p_stationary_low", "p_stationary_high")
+    for state in END_STATES_COUNTED:
+        share(f"ended_{state}", "done", f"end_{state}", f"end_{state}_low", f"end_{state}_high")
+    if ends is None:
+        table[END_STATE_COLUMNS] = np.nan
 
     # the theory line: the first done run's value that is known (it is the
     # same for every run of a cell)
