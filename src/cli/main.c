@@ -306,6 +306,10 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
                 fflush(NULL);
                 MPI_Abort(MPI_COMM_WORLD, SGDMC_EXIT_LOST_RANK);
             }
+            if (outcome == SGDMC_STUDY_WRITE_FAILED) {
+                fflush(NULL);
+                _exit(SGDMC_EXIT_RESUME);
+            }
             status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
                      : outcome == SGDMC_STUDY_INTERRUPTED ? SGDMC_EXIT_RESUME
                                                           : EXIT_FAILURE;

@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ struct sgdmc_results_file {
     int *ranks;                    /* [buffer_rows] */
     unsigned char *flags;          /* [buffer_rows] */
     long writes_before_fault;      /* SGDMC_FAULT_WRITES: writes left before they fail; -1 */
+    struct stat opened;            /* the file at its path when opened for the rows */
 };
 
 /* A contiguous dataset of `rank` dims, allocated now and filled with `fill`. */
@@ -586,7 +589,7 @@ static sgdmc_results_file *open_for_rows(MPI_Comm comm, const char *path,
         hid_t fapl = mpio_access(comm);
         f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
         H5Pclose(fapl);
-        status = f->file < 0 ? -1 : 0;
+        status = f->file < 0 || stat(path, &f->opened) != 0 ? -1 : 0;
     }
     if (status)
         snprintf(err, errlen, "%s: cannot open it for writing through MPI-IO", path);
@@ -707,6 +710,8 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
     }
     sgdmc_h5_failure failure;
     sgdmc_h5_watch_failures(&failure);
+    /* MPI-IO's write errors reach HDF5 without the OS's reason: errno keeps it */
+    errno = 0;
     int status = sgdmc_result_h5_write(f->fields, first, count, results);
     for (int i = 0; i < count; i++)
         f->ranks[i] = rank;
@@ -716,9 +721,41 @@ int sgdmc_results_write(sgdmc_results_file *f, long first, int count,
         memset(f->flags, 1, (size_t)count);
         status = write_column(f->done, H5T_NATIVE_UINT8, first, count, f->flags);
     }
+    const int os_error = errno;
     sgdmc_h5_unwatch_failures();
-    snprintf(reason, size, "%s", failure.reason);
+    if (status && os_error && strncmp(failure.reason, "HDF5:", 5) == 0)
+        snprintf(reason, size, "%s (%s)", failure.reason, strerror(os_error));
+    else
+        snprintf(reason, size, "%s", failure.reason);
     return status ? -1 : 0;
+}
+
+int sgdmc_results_in_place(const sgdmc_results_file *f, const char *path, char *err,
+                           size_t errlen)
+{
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    struct stat now;
+    const char *what = NULL;
+    if (stat(path, &now) != 0) {
+        what = "was deleted";
+    } else if (now.st_dev != f->opened.st_dev || now.st_ino != f->opened.st_ino) {
+        what = "was replaced by another file";
+    } else {
+        unsigned char head[8] = {0};
+        FILE *in = fopen(path, "rb");
+        const bool whole = in && fread(head, 1, sizeof head, in) == sizeof head;
+        if (in)
+            fclose(in);
+        if (now.st_size < f->opened.st_size || (in && (!whole || memcmp(head, signature, 8))))
+            what = "was truncated or overwritten";
+    }
+    if (!what)
+        return 0;
+    snprintf(err, errlen,
+             "%s %s while the study ran, so the rows written since are not in it: resume with "
+             "--resume if an sgdmc results file is there, else start over",
+             path, what);
+    return -1;
 }
 
 int sgdmc_results_close(sgdmc_results_file *f)

@@ -210,6 +210,10 @@ typedef struct {
     sgdmc_progress *progress;
     sgdmc_claim *claim;      /* the results file's, renewed while the study runs */
     char claim_lost[1024];   /* why the study stopped writing, when it lost its claim */
+    sgdmc_results_file *file;
+    const char *path;
+    double last_file_check;
+    char file_moved[1024];   /* why the study stopped, when its file was deleted or replaced */
     double *last_heard;      /* [ranks]: when each worker last sent anything */
     bool *finished;          /* [ranks]: its final report arrived */
     int lost_rank;           /* a worker silent for LOST_AFTER (its node died?), or 0 */
@@ -231,9 +235,22 @@ static void watch_workers(dispatcher *d)
         }
 }
 
+/* Checks, every heartbeat, that the path still holds the file the rows go
+ * to: one deleted, replaced or truncated meanwhile fails the study. */
+static void watch_file(dispatcher *d)
+{
+    const double now = sgdmc_now_seconds();
+    if (d->file_moved[0] || now - d->last_file_check < SGDMC_CLAIM_HEARTBEAT)
+        return;
+    d->last_file_check = now;
+    if (sgdmc_results_in_place(d->file, d->path, d->file_moved, sizeof d->file_moved))
+        d->failed = d->stopping = true;
+}
+
 /* Renews the claim's heartbeat; losing the claim stops the study at once. */
 static void keep_claim(dispatcher *d)
 {
+    watch_file(d);
     if (!d->claim || d->claim_lost[0])
         return;
     if (sgdmc_claim_refresh(d->claim, d->claim_lost, sizeof d->claim_lost)) {
@@ -589,7 +606,10 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                                             : SGDMC_CHUNK_SECONDS,
                     .seeds = study->seeds,
                     .align = o->lanes > 0 ? o->lanes : SGDMC_LANES,
-                    .claim = claim};
+                    .claim = claim,
+                    .file = file,
+                    .path = o->output,
+                    .last_file_check = sgdmc_now_seconds()};
     runner r = {.study = study, .path = o->output, .file = file, .rank = me, .lanes_cell = -1,
                 .lanes_wanted = o->lanes > 0 ? o->lanes : SGDMC_LANES};
     for (int l = 0; l < SGDMC_LANES; l++)
@@ -617,6 +637,10 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);
+        /* the last check: a file moved since the last heartbeat is not complete */
+        if (!d.failed && !d.lost_rank &&
+            sgdmc_results_in_place(file, o->output, d.file_moved, sizeof d.file_moved))
+            d.failed = true;
         outcome = d.lost_rank                         ? SGDMC_STUDY_LOST_RANK
                   : d.failed                          ? SGDMC_STUDY_FAILED
                   : d.completed == d.pending_at_start ? SGDMC_STUDY_COMPLETE
@@ -652,14 +676,23 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     free(d.last_heard);
     free(d.finished);
     MPI_Comm_free(&protocol);
+    int write_failed = r.write_failed, any_write_failed;
+    MPI_Allreduce(&write_failed, &any_write_failed, 1, MPI_INT, MPI_BOR, comm);
+    if (any_write_failed) {
+        /* the rows flagged done are in the file (independent writes into
+         * space allocated at creation); HDF5 cannot close it now */
+        sgdmc_claim_release(claim);
+        return SGDMC_STUDY_WRITE_FAILED;
+    }
     int close_failed = sgdmc_results_close(file) != 0, any_close_failed;
     MPI_Allreduce(&close_failed, &any_close_failed, 1, MPI_INT, MPI_BOR, comm);
     int shared = (int)outcome;
     MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
     outcome = (sgdmc_study_outcome)shared;
     if (!any_failed && outcome == SGDMC_STUDY_FAILED)
-        snprintf(err, errlen, "%s", d.claim_lost[0] ? d.claim_lost
-                                                    : "a task failed (see the messages above)");
+        snprintf(err, errlen, "%s", d.claim_lost[0]    ? d.claim_lost
+                                    : d.file_moved[0] ? d.file_moved
+                                                      : "a task failed (see the messages above)");
     if (any_close_failed && outcome != SGDMC_STUDY_FAILED) {
         snprintf(err, errlen, "%s: cannot close the results file", o->output);
         outcome = SGDMC_STUDY_FAILED;

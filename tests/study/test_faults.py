@@ -95,9 +95,11 @@ def run(sgdmc: str, args: list[str], ranks: int | None = None, io: str | None = 
 
 
 def start(sgdmc: str, args: list[str], ranks: int | None = None,
-          env: dict[str, str] | None = None) -> subprocess.Popen:
+          env: dict[str, str] | None = None, io: str | None = None) -> subprocess.Popen:
     full_env = dict(os.environ)
     full_env.update(env or {})
+    if io:
+        full_env["OMPI_MCA_io"] = io
     cmd = command(sgdmc, args, ranks)
     if ranks is not None:
         for name in (env or {}):
@@ -281,6 +283,81 @@ def section_writes(sgdmc: str, configs: Path, tmp: Path) -> None:
                    (not differences(reference, datasets(path)),
                     f"{what}: resumed file differs from the uninterrupted run")]
         fault(checks)
+    # a real one: the file made immutable (chattr +i: EPERM even for root) while rows are
+    # written. HDF5's collective close after a failed write used to wait for ever under
+    # mpirun, and a single process crashed in MPI_Finalize.
+    for ranks in [None, 2]:
+        for io in ["ompio", "romio321"]:
+            path = tmp / f"immutable_{ranks}_{io}.h5"
+            what = f"immutable file mid-study, {ranks or 1} rank(s), {io}"
+            study = start(sgdmc, [str(config), f"--output={path}"], ranks, io=io)
+            if not wait_for(lambda: some_rows_done(path), 120, f"{what}: the first rows"):
+                study.kill()
+                study.communicate()
+                continue
+            subprocess.run(["chattr", "+i", str(path)], check=True)
+            frozen = time.monotonic()
+            try:
+                _, stderr = study.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                study.kill()
+                _, stderr = study.communicate()
+                stderr = "hung: killed after 60 s\n" + stderr
+            took = time.monotonic() - frozen
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+            done = done_rows(path)
+            lines = [line for line in sgdmc_lines(stderr) if "cannot write rows" in line]
+            checks = [(study.returncode == EXIT_RESUME,
+                       f"{what}: exit {study.returncode} after {took:.1f} s: {stderr[-2000:]}"),
+                      (bool(lines) and all("Operation not permitted" in line for line in lines),
+                       f"{what}: no rank names the OS's reason: {sgdmc_lines(stderr)}"),
+                      (0 < done.sum() < tasks, f"{what}: {done.sum()} of {tasks} rows done"),
+                      (not differences(reference, datasets(path), done),
+                       f"{what}: done rows differ from the uninterrupted run"),
+                      (not claim_of(path).exists(), f"{what}: the claim was left behind")]
+            resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"], ranks,
+                          io)
+            after = done_rows(path)
+            rows_lost += int((done & ~after).sum())
+            checks += [(resumed.returncode == 0, f"{what}: resume: {resumed.stderr}"),
+                       (not differences(reference, datasets(path)),
+                        f"{what}: resumed file differs from the uninterrupted run")]
+            fault(checks)
+            print(f"{what}: exit {study.returncode} {took:.1f} s after chattr +i, "
+                  f"{int(done.sum())} rows done before", flush=True)
+
+    # the file deleted, replaced (a copy moved back over it) or truncated while the study
+    # runs: its rows since went elsewhere, so the study must fail, not say "complete"
+    for ranks in [None, 2]:
+        for how in ["deleted", "replaced", "truncated"]:
+            path = tmp / f"moved_{ranks}_{how}.h5"
+            what = f"results file {how} mid-study, {ranks or 1} rank(s)"
+            study = start(sgdmc, [str(config), f"--output={path}", "--quiet"], ranks)
+            if not wait_for(lambda: some_rows_done(path), 120, f"{what}: the first rows"):
+                study.kill()
+                study.communicate()
+                continue
+            if how == "deleted":
+                path.unlink()
+            elif how == "replaced":
+                copy = tmp / "copy.h5"
+                shutil.copyfile(path, copy)
+                copy.replace(path)
+            else:
+                os.truncate(path, 0)
+            _, stderr = study.communicate(timeout=120)
+            lines = sgdmc_lines(stderr)
+            checks = [(study.returncode == 1, f"{what}: exit {study.returncode}: {stderr}"),
+                      (len(lines) == 1 and str(path) in lines[0] and how in lines[0],
+                       f"{what}: not one line naming the file and what happened: {lines}"),
+                      (not claim_of(path).exists(), f"{what}: the claim was left behind")]
+            if how == "replaced":
+                resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"],
+                              ranks)
+                checks += [(resumed.returncode == 0, f"{what}: resume: {resumed.stderr}"),
+                           (not differences(reference, datasets(path)),
+                            f"{what}: resumed file differs from the uninterrupted run")]
+            fault(checks)
 
 
 # ---- claims -------------------------------------------------------------------

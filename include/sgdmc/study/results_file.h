@@ -60,7 +60,18 @@ int sgdmc_results_read_done(sgdmc_results_file *file, long first, long count,
 int sgdmc_results_write(sgdmc_results_file *file, long first, int count,
                         const sgdmc_result *results, int rank, char *reason, size_t size);
 
-/* Collective: closes the file. */
+/* 0 while `path` is still the file opened for the rows: -1 with a message
+ * when it was deleted, replaced by another file (a rename over it, a copy
+ * moved back) or truncated meanwhile, in which case rows written since went
+ * elsewhere, and the study must not call itself complete. Costs a stat and
+ * an 8-byte read. */
+int sgdmc_results_in_place(const sgdmc_results_file *file, const char *path, char *err,
+                           size_t errlen);
+
+/* Collective: closes the file. After a failed write the close is not
+ * attempted: HDF5's collective close then waits for ever or crashes, and
+ * nothing needs it, since the rows are raw writes into space allocated at
+ * creation. */
 int sgdmc_results_close(sgdmc_results_file *file);
 
 #endif

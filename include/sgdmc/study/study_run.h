@@ -30,12 +30,16 @@ typedef struct {
 
 typedef enum {
     SGDMC_STUDY_COMPLETE,    /* every task is done */
-    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1, or by a failed write
-                                (that rank said why): resume it */
+    SGDMC_STUDY_INTERRUPTED, /* stopped by SIGTERM/SIGINT/SIGUSR1: resume it */
     SGDMC_STUDY_FAILED,      /* err says why */
     SGDMC_STUDY_LOST_RANK,   /* rank 0 only: a worker fell silent (a dead node); the others
                                 still run and the file is not closed: abort them all and
                                 resume (err says which rank) */
+    SGDMC_STUDY_WRITE_FAILED, /* a rank could not write its rows (it said why): the rows
+                                written before are done, and the file is left open, since
+                                HDF5's collective close after a failed write waits for ever
+                                or crashes; end the process without MPI_Finalize, whose
+                                HDF5 clean-up would try that close again, and resume */
 } sgdmc_study_outcome;
 
 /* Collective over comm; every rank returns the same outcome, except
