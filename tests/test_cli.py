@@ -322,6 +322,36 @@ def check_bad_input():
           len(run.err.splitlines()) == 1 and "--save" in run.err and target in run.err,
           run.describe())
 
+    # --save never replaces what it did not write: a text file, the run's own data file, a
+    # results file, a folder or a FIFO stay as they were (exit 2 before training, one line)
+    Path(tmp("notes.txt")).write_text("precious\n")
+    with h5py.File(tmp("results_like.h5"), "w") as f:
+        f["runs/final_risk"] = np.zeros(3)
+    fifo = tmp("a_fifo")
+    if not Path(fifo).exists():
+        os.mkfifo(fifo)
+    data = tmp("data_to_keep.h5")
+    with h5py.File(data, "w") as f:
+        f["x"] = np.linspace(0, 1, 8).reshape(8, 1)
+        f["y"] = np.linspace(0, 1, 8).reshape(8, 1) ** 2
+    for name, target, extra, needle in [
+            ("a text file", tmp("notes.txt"), [], "not a file of saved parameters"),
+            ("a results file", tmp("results_like.h5"), [], "not a file of saved parameters"),
+            ("its own --data file", data, [f"--data={data}", "--batch_size=4"], "input file"),
+            ("a folder", tmp("a_folder.h5"), [], "not a regular file"),
+            ("a FIFO", fifo, [], "not a regular file")]:
+        before = Path(target).read_bytes() if Path(target).is_file() else None
+        run = sgdmc("train", "--steps=3", f"--save={target}", *extra)
+        lines = run.err.splitlines()
+        check(f"--save onto {name}: exit 2, nothing on stdout", run.code == 2 and run.out == "",
+              run.describe())
+        check(f"--save onto {name}: one line naming --save, the file and why",
+              len(lines) == 1 and "--save" in lines[0] and target in lines[0] and needle in
+              lines[0], run.describe())
+        check(f"--save onto {name}: left as it was",
+              (Path(target).read_bytes() if before is not None else None) == before
+              and (before is not None or not Path(target).is_file()), run.describe())
+
 
 # --- 3. output ------------------------------------------------------------------------------
 
@@ -406,7 +436,8 @@ def check_parameter_files():
     out = tmp("params.h5")
     arch = ["--input_dim=2", "--depth=3", "--widths=5,3,2"]
     widths = [2, 5, 3, 2, 1]
-    Path(out).write_text("an old file that --save must replace\n")
+    with h5py.File(out, "w") as f:  # parameters saved before, of another network: replaced
+        f["W1"] = np.ones((1, 1))
     saved = train("--save run", *arch, "--steps=300", "--seed=4", f"--save={out}")
     if not saved:
         return

@@ -76,6 +76,12 @@ static int run_train(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         fprintf(stderr, "sgdmc train: %s\n", err);
         return SGDMC_EXIT_USAGE;
     }
+    const char *const inputs[] = {config.data_file, config.init_file};
+    if (config.save_file[0] && sgdmc_h5_check_save_target(config.save_file, inputs, 2, err,
+                                                          sizeof err)) {
+        fprintf(stderr, "sgdmc train: --save: %s\n", err);
+        return SGDMC_EXIT_USAGE;
+    }
     sgdmc_trainer *trainer = sgdmc_trainer_alloc(&config, err, sizeof err);
     if (!trainer) {
         fprintf(stderr, "sgdmc train: %s\n", err);

@@ -2,12 +2,14 @@
 #include "sgdmc/base/input_file.h"
 #include "sgdmc/core/h5io.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sgdmc/base/error.h"
@@ -248,6 +250,40 @@ static int write_matrix(hid_t file, const char *name, int rank, const hsize_t *d
     return status;
 }
 
+int sgdmc_h5_check_save_target(const char *path, const char *const *inputs, int n_inputs,
+                               char *err, size_t errlen)
+{
+    struct stat target;
+    if (stat(path, &target) != 0)
+        return 0; /* nothing there: a new file */
+    if (!S_ISREG(target.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file (a directory, device or FIFO); give the "
+                 "path of a new .h5 file", path);
+        return -1;
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        struct stat input;
+        if (inputs[i][0] && stat(inputs[i], &input) == 0 && input.st_dev == target.st_dev &&
+            input.st_ino == target.st_ino) {
+            snprintf(err, errlen, "%s: is the input file %s, which saving would replace", path,
+                     inputs[i]);
+            return -1;
+        }
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    const bool params = H5Fis_hdf5(path) > 0;
+    hid_t file = params ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    const bool saved = file >= 0 && H5Lexists(file, "W1", H5P_DEFAULT) > 0;
+    if (file >= 0)
+        H5Fclose(file);
+    if (!saved) {
+        snprintf(err, errlen, "%s: exists and is not a file of saved parameters (no W1), which "
+                 "saving would replace; remove it or give another path", path);
+        return -1;
+    }
+    return 0;
+}
+
 int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
                           char *err, size_t errlen)
 {
@@ -278,8 +314,10 @@ int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double
     }
     sgdmc_h5_unwatch_failures();
     if (rename(partial, path) != 0) {
+        const int why = errno;
         remove(partial);
-        snprintf(err, errlen, "%s: cannot move the finished file into place", path);
+        snprintf(err, errlen, "%s: cannot move the finished file into place: %s", path,
+                 strerror(why));
         return -1;
     }
     return 0;

@@ -36,6 +36,9 @@ static const long IDLE_SLEEP_MAX_NS = 1000000;
  * the master gives up a worker it has not heard from for LOST_AFTER. */
 static const double HEARTBEAT_INTERVAL = 1.0;
 static const double LOST_AFTER = 8.0;
+/* A gap this long between two of the master's own looks at its workers: it
+ * was stopped itself (it looks every few milliseconds when running). */
+static const double SUSPENDED_AFTER = 2.0;
 
 /* ---- running tasks (every rank) ---------------------------------------- */
 
@@ -217,6 +220,7 @@ typedef struct {
     double *last_heard;      /* [ranks]: when each worker last sent anything */
     bool *finished;          /* [ranks]: its final report arrived */
     int lost_rank;           /* a worker silent for LOST_AFTER (its node died?), or 0 */
+    double last_watch;       /* when watch_workers last ran; 0 before */
     /* the master's cost per chunk request, from its receive to its answer's send:
      * what bounds the ranks one study serves (docs/study.md, "How many ranks") */
     long answered;
@@ -228,6 +232,14 @@ typedef struct {
 static void watch_workers(dispatcher *d)
 {
     const double now = sgdmc_now_seconds();
+    /* rank 0 looks every few milliseconds; a longer gap means it was not
+     * running itself (the whole job suspended with SIGSTOP, as `scontrol
+     * suspend` does, or rank 0 alone): the workers' silence meanwhile says
+     * nothing, so every worker's clock starts again */
+    if (d->last_watch > 0.0 && now - d->last_watch > SUSPENDED_AFTER)
+        for (int w = 1; w < d->ranks; w++)
+            d->last_heard[w] = now;
+    d->last_watch = now;
     for (int w = 1; w < d->ranks && !d->lost_rank; w++)
         if (!d->finished[w] && now - d->last_heard[w] > LOST_AFTER) {
             d->lost_rank = w;

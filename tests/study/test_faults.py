@@ -678,6 +678,35 @@ def section_lost(sgdmc: str, configs: Path, tmp: Path) -> None:
         print(f"{label}: every rank stopped {took:.1f} s after the freeze, exit "
               f"{study.returncode}, {int(done.sum()) if done.size else 0} rows done before",
               flush=True)
+    # the whole job suspended (SIGSTOP to every rank, as `scontrol suspend` does), or rank 0
+    # alone, for longer than the 8 s of silence: nobody was lost, and the study goes on
+    config = write_config(tmp / "suspended.cfg", cases["training"])
+    reference = reference_of(sgdmc, config, tmp)
+    for who in ["every rank", "rank 0"]:
+        path = tmp / f"suspended_{who[0]}.h5"
+        study = start(sgdmc, [str(config), f"--output={path}", "--lanes=1", "--quiet"], 3)
+        wait_for(lambda: some_rows_done(path), 120, "the first rows")
+        pids = sgdmc_pids(study, sgdmc) if who == "every rank" else [rank_pid(study, sgdmc, 0)]
+        finished_early = study.poll() is not None or bool(done_rows(path).all())
+        for pid in pids:
+            if pid:
+                os.kill(pid, signal.SIGSTOP)
+        time.sleep(12.0)
+        for pid in pids:
+            if pid:
+                os.kill(pid, signal.SIGCONT)
+        try:
+            _, stderr = study.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            kill_all(study, signal.SIGKILL)
+            _, stderr = study.communicate()
+        label = f"{who} suspended for 12 s"
+        fault([(not finished_early and None not in pids,
+                f"{label}: the study ended before the suspension, or no rank 0: {pids}"),
+               (study.returncode == 0, f"{label}: exit {study.returncode}: {stderr}"),
+               (not differences(reference, datasets(path)),
+                f"{label}: results differ from the uninterrupted run")])
+        print(f"{label}: exit {study.returncode}", flush=True)
 
 
 def main() -> int:

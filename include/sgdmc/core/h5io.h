@@ -21,6 +21,14 @@ int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *param
 int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
                           char *err, size_t errlen);
 
+/* 0 when write_params may replace what is at `path`: nothing, or a file of
+ * saved parameters (HDF5 with W1) that is not one of the `inputs` (the --data
+ * and --init files; "" entries are skipped). Otherwise -1 with a message:
+ * a directory, device or FIFO, an input, or another kind of file (a results
+ * file, text) would be lost. */
+int sgdmc_h5_check_save_target(const char *path, const char *const *inputs, int n_inputs,
+                               char *err, size_t errlen);
+
 /* The first HDF5 failure while watched: the operating system's reason
  * ("No space left on device", "Read-only file system") when HDF5's error
  * stack names one, else HDF5's own description; "" while nothing failed. */
