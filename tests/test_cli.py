@@ -705,6 +705,25 @@ def check_data():
                   f"{r['final_risk']} after, {start['final_risk']} before")
 
 
+def check_full_stdout():
+    """Output that cannot reach stdout (a full disk: /dev/full) fails the command with one
+    line naming the OS's reason, instead of exit 0 with the output lost."""
+    if not Path("/dev/full").exists():
+        check("/dev/full exists (the test needs it)", False, "")
+        return
+    cases = [["train", "--steps=3"], ["reference", "--widths=1,2"], ["study", "--print-default"],
+             ["--version"]]
+    for args in cases:
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([SGDMC, *args], cwd=TMP, stdout=full, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        lines = proc.stderr.splitlines()
+        check(f"stdout full, sgdmc {' '.join(args)}: exit 1, one line with the reason",
+              proc.returncode == 1 and len(lines) == 1
+              and "No space left on device" in lines[0], f"exit {proc.returncode}, "
+              f"stderr {proc.stderr!r}")
+
+
 def main():
     global SGDMC, TMP
     if len(sys.argv) != 2:
@@ -715,7 +734,7 @@ def main():
     sections = [check_help_and_version, check_bad_input, check_output, check_parameter_files,
                 check_permanent_dead,
                 check_divergence, check_constant_target, check_teacher, check_tolerances,
-                check_data]
+                check_data, check_full_stdout]
     with tempfile.TemporaryDirectory(prefix="sgdmc-cli-") as TMP:
         for section in sections:
             try:

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <mpi.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,7 +420,20 @@ static const struct {
     {"reference", run_reference},
 };
 
-int main(int argc, char **argv)
+/* What a command printed must have reached its reader: a full disk or a
+ * closed pipe behind stdout (sgdmc train > /dev/full) fails the command
+ * instead of losing its output silently. */
+static int stdout_written(int status)
+{
+    errno = 0;
+    if ((fflush(stdout) == 0 && !ferror(stdout)) || status != EXIT_SUCCESS)
+        return status; /* a command that failed has said why */
+    fprintf(stderr, "sgdmc: cannot write to standard output: %s\n",
+            errno ? strerror(errno) : "write error");
+    return EXIT_FAILURE;
+}
+
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "sgdmc: a command is required: train, study, summarize or reference "
@@ -459,3 +473,5 @@ int main(int argc, char **argv)
             command, guess ? "; did you mean " : "", guess ? guess : "", guess ? "?" : "");
     return SGDMC_EXIT_USAGE;
 }
+
+int main(int argc, char **argv) { return stdout_written(run_command(argc, argv)); }
