@@ -131,5 +131,40 @@ int main(void)
     CHECK(sgdmc_study_load("/nonexistent/study.cfg", &study, err, sizeof err) != 0 &&
               strstr(err, "/nonexistent/study.cfg: cannot read"),
           "missing file: %s", err);
+    /* integers past 32 bits without L, which libconfig 1.5 wraps (4294967346 read as 50):
+     * refused by line; with L, or in strings and comments, or as decimals, they pass */
+    check_error("name = \"a\";\ntrain = { steps = 4294967346; };\n", ":2:", "4294967346L");
+    check_error("name = \"a\";\n\nseeds = 4294967298;\n", ":3:", "does not fit in 32 bits");
+    check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2:", "32 bits");
+    check_error("name = \"a\";\ntrain = { steps = -3000000000; };\n", ":2:", "-3000000000");
+    check_error("name = \"a\";\ntrain = { steps = 0x1FFFFFFFF; };\n", ":2:", "0x1FFFFFFFFL");
+    write_config("name = \"a 66666666666\"; # 99999999999\n/* 88888888888 */ seeds = 2;\n"
+                 "train = { steps = 5000000000L; lr = 3e10; }; // 77777777777\n");
+    CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0, "%s", err);
+    if (study.tasks == 2) {
+        sgdmc_train_config config;
+        int index[SGDMC_STUDY_MAX_AXES];
+        sgdmc_study_task(&study, 0, &config, index);
+        CHECK(config.steps == 5000000000L, "steps %ld", (long)config.steps);
+    }
+    sgdmc_study_free(&study);
+    /* 10^4 values on each of five keys: 10^20 cells, past a long; refused by line and key
+     * before the product overflows (UBSan's signed overflow) */
+    {
+        const char *keys[] = {"lr", "init_scale", "l2", "weight_decay", "blowup"};
+        size_t size = 5 * 10000 * 24 + 256, used = 0;
+        char *text = malloc(size);
+        used += (size_t)snprintf(text + used, size - used, "name = \"big\";\ngrid = {\n");
+        for (int k = 0; k < 5; k++) {
+            used += (size_t)snprintf(text + used, size - used, "  %s = [", keys[k]);
+            for (int i = 0; i < 10000; i++)
+                used += (size_t)snprintf(text + used, size - used, "%s%.6f", i ? ", " : "",
+                                         1.0 + i * 1e-4);
+            used += (size_t)snprintf(text + used, size - used, "];\n");
+        }
+        snprintf(text + used, size - used, "};\n");
+        check_error(text, ":6: grid.weight_decay", "more than 2^40 cells");
+        free(text);
+    }
     return harness_exit("test_study_config");
 }

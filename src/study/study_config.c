@@ -3,7 +3,9 @@
 #include "sgdmc/study/study_config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,13 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
                 snprintf(err, errlen, "%s:%d: grid.%s: given twice", path, axis->line, key);
                 return -1;
             }
+        /* the tasks' bound (1 << 40, checked once seeds are known) bounds the cells too,
+         * and keeps this product from overflowing */
+        if (s->cells > (1L << 40) / count) {
+            snprintf(err, errlen, "%s:%d: grid.%s: the grid has more than 2^40 cells", path,
+                     axis->line, key);
+            return -1;
+        }
         s->cells *= count;
     }
     return 0;
@@ -418,6 +427,59 @@ static void syntax_hint(const char *text, int line, const char *error, char *hin
              key[0] ? " of " : "", key);
 }
 
+/* libconfig 1.5 (Debian 12) reads an integer literal without the L suffix
+ * into 32 bits and wraps what does not fit (steps = 4294967346 became 50):
+ * the first such literal outside strings and comments, with its line, or 0. */
+static int wrapping_integer(const char *text, char *literal, size_t size)
+{
+    int line = 1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            line++;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                else if (*p == '\n')
+                    line++;
+            }
+            if (!*p)
+                return 0;
+        } else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+            while (p[1] && p[1] != '\n')
+                p++;
+        } else if (*p == '/' && p[1] == '*') {
+            for (p += 2; *p && !(*p == '*' && p[1] == '/'); p++)
+                line += *p == '\n';
+            if (!*p)
+                return 0;
+            p++;
+        } else if (isdigit((unsigned char)*p) &&
+                   (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
+                                   p[-1] == '.'))) {
+            const bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+            const char *end = hex ? p + 2 : p;
+            while (hex ? isxdigit((unsigned char)*end) : isdigit((unsigned char)*end))
+                end++;
+            const bool decimal = !hex && (*end == '.' || *end == 'e' || *end == 'E');
+            if (!decimal && *end != 'L' && *end != 'l') {
+                errno = 0;
+                const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
+                const bool negative = p > text && p[-1] == '-';
+                if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
+                    snprintf(literal, size, "%s%.*s", negative ? "-" : "", (int)(end - p), p);
+                    return line;
+                }
+            }
+            while (isalnum((unsigned char)*end) || *end == '.' || *end == '_' ||
+                   ((*end == '+' || *end == '-') && (end[-1] == 'e' || end[-1] == 'E')))
+                end++;
+            p = end - 1;
+        }
+    }
+    return 0;
+}
+
 static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output", NULL};
 
 int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
@@ -448,6 +510,12 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     s->text = strdup(text);
     if (!s->text)
         SGDMC_FAIL("%s: out of memory", path);
+    char literal[64];
+    const int wrapping = wrapping_integer(s->text, literal, sizeof literal);
+    if (wrapping)
+        SGDMC_FAIL("%s:%d: the integer %s does not fit in 32 bits, which libconfig would "
+                   "silently wrap: write it with an L suffix (%sL)",
+                   path, wrapping, literal, literal);
     if (!config_read_string(&cfg, s->text)) {
         char hint[256];
         syntax_hint(s->text, config_error_line(&cfg), config_error_text(&cfg), hint,
