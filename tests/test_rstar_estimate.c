@@ -69,7 +69,7 @@ static void test_against_proven_rstar(void)
         int kept = 0;
         for (int i = 0; i < 4096 && kept < count; i++) {
             int dead[8];
-            sgdmc_count_dead(s.evaluator, all + (size_t)i * s.n, dead);
+            sgdmc_count_dead(s.evaluator, all + (size_t)i * s.n, dead, NULL);
             if (dead[0] > 0) /* as the trainer draws its starts */
                 continue;
             memcpy(starts + (size_t)kept * s.n, all + (size_t)i * s.n, sizeof(double) * s.n);

@@ -133,9 +133,9 @@ int main(void)
           "missing file: %s", err);
     /* integers past 32 bits without L, which libconfig 1.5 wraps (4294967346 read as 50):
      * refused by line; with L, or in strings and comments, or as decimals, they pass */
-    check_error("name = \"a\";\ntrain = { steps = 4294967346; };\n", ":2:", "4294967346L");
+    check_error("name = \"a\";\ntrain = { steps = 4294967346; };\n", ":2: steps:", "4294967346L");
     check_error("name = \"a\";\n\nseeds = 4294967298;\n", ":3:", "does not fit in 32 bits");
-    check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2:", "32 bits");
+    check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2: width:", "32 bits");
     check_error("name = \"a\";\ntrain = { steps = -3000000000; };\n", ":2:", "-3000000000");
     check_error("name = \"a\";\ntrain = { steps = 0x1FFFFFFFF; };\n", ":2:", "0x1FFFFFFFFL");
     write_config("name = \"a 66666666666\"; # 99999999999\n/* 88888888888 */ seeds = 2;\n"

@@ -155,7 +155,7 @@ static double input_density(const sgdmc_evaluator *ev, double x)
  * below are known: then no pre-activation changes sign beyond the vertices,
  * on the whole real line. */
 static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_workspace *ws,
-                           vec *vertices, bool rays)
+                           vec *vertices, bool rays, const sgdmc_cancel *cancel)
 {
     double *input = sgdmc_workspace_input(ws);
     for (int k = 1; k <= arch->depth; k++) {
@@ -163,6 +163,8 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
         const int width = arch->widths[k];
         /* chunks overlap by one vertex so every interval lies in one chunk */
         for (size_t start = 0; start + 1 < known; start += SGDMC_EVAL_CHUNK - 1) {
+            if (sgdmc_cancel_requested(cancel))
+                return SGDMC_CANCELLED;
             const int count = chunk_size(known, start);
             memcpy(input, vertices->v + start, sizeof(double) * (size_t)count);
             sgdmc_forward(arch, params, ws, count);
@@ -348,7 +350,7 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     const sgdmc_arch *teacher = sgdmc_problem_teacher(problem, &teacher_params);
     if (teacher) {
         sgdmc_workspace *tws = sgdmc_workspace_alloc(teacher, SGDMC_EVAL_CHUNK);
-        int status = tws ? add_breakpoints(teacher, teacher_params, tws, &ev->base, false) : -1;
+        int status = tws ? add_breakpoints(teacher, teacher_params, tws, &ev->base, false, NULL) : -1;
         sgdmc_workspace_free(tws);
         if (status)
             goto fail;
@@ -368,7 +370,7 @@ int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat)
     if (ev->mode != MODE_BREAKPOINTS)
         return -1;
     if (vec_copy(&ev->vertices, &ev->base) ||
-        add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input))
+        add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, NULL))
         return -1;
     const size_t n = ev->vertices.len;
     /* the function at the vertices and, on R, one beyond each end: its slope
@@ -412,10 +414,21 @@ int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat)
 
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad)
 {
+    bool cancelled;
+    return sgdmc_evaluate_risk_cancellable(ev, params, grad, NULL, &cancelled);
+}
+
+double sgdmc_evaluate_risk_cancellable(sgdmc_evaluator *ev, const double *params, double *grad,
+                                       const sgdmc_cancel *cancel, bool *cancelled)
+{
+    *cancelled = false;
     if (ev->mode == MODE_BREAKPOINTS) {
-        if (vec_copy(&ev->vertices, &ev->base) ||
-            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, false) ||
-            nodes_from_vertices(ev))
+        const int status =
+            vec_copy(&ev->vertices, &ev->base)
+                ? -1
+                : add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, false, cancel);
+        *cancelled = status == SGDMC_CANCELLED;
+        if (status || nodes_from_vertices(ev))
             return NAN;
         compute_targets(ev);
     }
@@ -423,6 +436,10 @@ double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *gr
         memset(grad, 0, sizeof(double) * sgdmc_arch_param_count(&ev->arch));
     double risk = 0.0;
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
+        if (sgdmc_cancel_requested(cancel)) {
+            *cancelled = true;
+            return NAN;
+        }
         const int count = chunk_size(ev->n, start);
         load_chunk(ev, ev->x, ev->n, start, count);
         sgdmc_forward(&ev->arch, params, ev->ws, count);
@@ -443,8 +460,8 @@ double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const doubl
 {
     if (ev->mode == MODE_BREAKPOINTS &&
         (vec_copy(&ev->vertices, &ev->base) ||
-         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false) ||
-         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false) || nodes_from_vertices(ev)))
+         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false, NULL) ||
+         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false, NULL) || nodes_from_vertices(ev)))
         return NAN;
     double sum = 0.0;
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
@@ -570,7 +587,8 @@ static int mark_alive_by_intervals(sgdmc_evaluator *ev, const double *params)
     return 0;
 }
 
-int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead)
+int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead,
+                     const sgdmc_cancel *cancel)
 {
     const int units = sgdmc_arch_hidden_units(&ev->arch);
     memset(ev->alive, 0, (size_t)units * sizeof *ev->alive);
@@ -579,9 +597,12 @@ int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead)
          * neuron is dead iff it is <= 0 at every vertex; on R (normal
          * inputs) also beyond them, where it is affine and keeps its sign */
         const double reach = 1.0;
-        if (vec_copy(&ev->vertices, &ev->base) ||
-            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input))
+        if (vec_copy(&ev->vertices, &ev->base))
             return -1;
+        const int status =
+            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, cancel);
+        if (status)
+            return status;
         mark_alive(ev, params, ev->vertices.v, ev->vertices.len, 1);
         if (ev->normal_input) {
             const double ends[2] = {ev->vertices.v[0] - reach,

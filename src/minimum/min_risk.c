@@ -316,7 +316,7 @@ static int estimate_rstar(sgdmc_min_risk *m)
             sgdmc_init_draw(&draw, &m->arch, rng, start);
             if (m->arch.activation != SGDMC_ACT_RELU)
                 break;
-            status = sgdmc_count_dead(m->evaluator, start, dead);
+            status = sgdmc_count_dead(m->evaluator, start, dead, m->cancel);
             if (status == 0 && dead[0] == 0)
                 break;
         }

@@ -231,11 +231,12 @@ static size_t unique_longs(long *v, size_t n)
 }
 
 /* Dead neurons per hidden layer; -1 for smooth activations, whose neurons
- * never stop passing gradient. -1 when out of memory. */
+ * never stop passing gradient. -1 when out of memory, SGDMC_CANCELLED when
+ * the poll asked to stop. */
 static int count_dead(sgdmc_trainer *t, int *dead)
 {
     if (t->arch.activation == SGDMC_ACT_RELU)
-        return sgdmc_count_dead(t->evaluator, t->params, dead);
+        return sgdmc_count_dead(t->evaluator, t->params, dead, &t->cancel);
     for (int k = 0; k < t->arch.depth; k++)
         dead[k] = -1;
     return 0;
@@ -336,6 +337,7 @@ typedef struct {
     long *traj_steps;      /* ... recorded in the trajectory */
     size_t n_check, n_traj, ci, ti;
     bool diverged;
+    bool cancelled;        /* an evaluation was stopped by the poll: the run is abandoned */
     double risk, grad_norm;
     long evaluated_at;     /* trainer step of the last evaluation, -1: none */
     double recent[3];      /* the last three evaluated risks, newest last */
@@ -356,7 +358,8 @@ static void run_discard(run_progress *p, sgdmc_result *r)
 }
 
 /* Everything before the first step: the checkpoints, the dead neurons and
- * the permanence at initialization. -1 when out of memory. */
+ * the permanence at initialization. -1 when out of memory, SGDMC_CANCELLED
+ * when the poll asked to stop. */
 static int run_begin(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
 {
     const sgdmc_train_config *c = &t->config;
@@ -382,8 +385,9 @@ static int run_begin(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     p->n_check = unique_longs(p->checkpoints, p->n_check);
     p->n_traj =
         traj > 0 ? unique_longs(p->traj_steps, log_spaced(c->steps, traj, p->traj_steps)) : 0;
-    if (count_dead(t, r->dead_init))
-        return -1;
+    const int counted = count_dead(t, r->dead_init);
+    if (counted)
+        return counted;
     r->constant_init = constant_now(t);
     freeze(t, true, t->frozen_init, r->dead_permanent_init);
     p->risk = p->grad_norm = NAN;
@@ -412,7 +416,10 @@ static bool run_visit(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     const bool at_check = p->ci < p->n_check && p->checkpoints[p->ci] == k;
     const bool at_traj = p->ti < p->n_traj && p->traj_steps[p->ti] == k;
     if (at_check || at_traj) {
-        p->risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
+        p->risk = sgdmc_evaluate_risk_cancellable(t->evaluator, t->params, t->grad, &t->cancel,
+                                                  &p->cancelled);
+        if (p->cancelled)
+            return true;
         p->grad_norm = sgdmc_norm2(t->grad, t->n);
         p->evaluated_at = t->step;
         p->ci += at_check;
@@ -457,7 +464,11 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     r->steps = t->step - p->first;
     r->trajectory_count = (int)p->ti;
     if (p->evaluated_at != t->step) {
-        risk = sgdmc_evaluate_risk(t->evaluator, t->params, t->grad);
+        bool cancelled;
+        risk = sgdmc_evaluate_risk_cancellable(t->evaluator, t->params, t->grad, &t->cancel,
+                                               &cancelled);
+        if (cancelled)
+            goto abandoned;
         grad_norm = sgdmc_norm2(t->grad, t->n);
         remember(recent, risk);
     }
@@ -523,7 +534,10 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
             r->status = SGDMC_STATUS_NOT_CONVERGED;
         else
             r->status = SGDMC_STATUS_UNDECIDED;
-        if (count_dead(t, r->dead_final))
+        const int counted = count_dead(t, r->dead_final);
+        if (counted == SGDMC_CANCELLED)
+            goto abandoned;
+        if (counted)
             goto oom;
         r->constant_final = constant_now(t);
         freeze(t, false, t->frozen_final, r->dead_permanent_final);
@@ -561,9 +575,10 @@ oom:
 int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
 {
     run_progress p;
-    if (run_begin(t, r, &p)) {
+    const int begun = run_begin(t, r, &p);
+    if (begun) {
         run_discard(&p, r);
-        return -1;
+        return begun == SGDMC_CANCELLED ? SGDMC_RUN_ABANDONED : -1;
     }
     while (!run_visit(t, r, &p)) {
         if (((t->step - p.first) & 15) == 0 && sgdmc_cancel_requested(&t->cancel)) {
@@ -572,6 +587,10 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         }
         if (run_stepped(t, &p, sgdmc_trainer_step(t)))
             break;
+    }
+    if (p.cancelled) {
+        run_discard(&p, r);
+        return SGDMC_RUN_ABANDONED;
     }
     return run_end(t, r, &p);
 }
@@ -601,8 +620,9 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
     int status = 0;
     for (int l = 0; l < count; l++) {
         held[l] = true;
-        if (run_begin(trainers[l], &results[l], &p[l])) {
-            status = -1;
+        const int started = run_begin(trainers[l], &results[l], &p[l]);
+        if (started) {
+            status = started == SGDMC_CANCELLED ? SGDMC_RUN_ABANDONED : -1;
             goto discard;
         }
         begun[l] = sgdmc_now_seconds() - p[l].start;
@@ -634,6 +654,10 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
             if (run_due(t, &p[l])) {
                 sgdmc_lanes_store(lanes, l, t->params);
                 if (run_visit(t, &results[l], &p[l])) {
+                    if (p[l].cancelled) {
+                        status = SGDMC_RUN_ABANDONED;
+                        goto discard;
+                    }
                     stop_lane(lanes, l, t, laned_sampling, running);
                     continue;
                 }

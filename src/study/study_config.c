@@ -427,10 +427,35 @@ static void syntax_hint(const char *text, int line, const char *error, char *hin
              key[0] ? " of " : "", key);
 }
 
+/* The key a literal at `at` belongs to: the name before the last = or : on
+ * its line ("" when there is none). */
+static void key_before(const char *text, const char *at, char *key, size_t size)
+{
+    const char *line = at;
+    while (line > text && line[-1] != '\n')
+        line--;
+    const char *sign = NULL;
+    for (const char *p = line; p < at; p++)
+        if (*p == '=' || *p == ':')
+            sign = p;
+    key[0] = '\0';
+    if (!sign)
+        return;
+    const char *end = sign;
+    while (end > line && isspace((unsigned char)end[-1]))
+        end--;
+    const char *start = end;
+    while (start > line && (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
+        start--;
+    snprintf(key, size, "%.*s", (int)(end - start), start);
+}
+
 /* libconfig 1.5 (Debian 12) reads an integer literal without the L suffix
  * into 32 bits and wraps what does not fit (steps = 4294967346 became 50):
- * the first such literal outside strings and comments, with its line, or 0. */
-static int wrapping_integer(const char *text, char *literal, size_t size)
+ * the first such literal outside strings and comments, with its line and
+ * key, or 0. */
+static int wrapping_integer(const char *text, char *literal, size_t size, char *key,
+                            size_t key_size)
 {
     int line = 1;
     for (const char *p = text; *p; p++) {
@@ -468,6 +493,7 @@ static int wrapping_integer(const char *text, char *literal, size_t size)
                 const bool negative = p > text && p[-1] == '-';
                 if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
                     snprintf(literal, size, "%s%.*s", negative ? "-" : "", (int)(end - p), p);
+                    key_before(text, p, key, key_size);
                     return line;
                 }
             }
@@ -510,12 +536,12 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     s->text = strdup(text);
     if (!s->text)
         SGDMC_FAIL("%s: out of memory", path);
-    char literal[64];
-    const int wrapping = wrapping_integer(s->text, literal, sizeof literal);
+    char literal[64], key[64];
+    const int wrapping = wrapping_integer(s->text, literal, sizeof literal, key, sizeof key);
     if (wrapping)
-        SGDMC_FAIL("%s:%d: the integer %s does not fit in 32 bits, which libconfig would "
+        SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in 32 bits, which libconfig would "
                    "silently wrap: write it with an L suffix (%sL)",
-                   path, wrapping, literal, literal);
+                   path, wrapping, key, key[0] ? ": " : "", literal, literal);
     if (!config_read_string(&cfg, s->text)) {
         char hint[256];
         syntax_hint(s->text, config_error_line(&cfg), config_error_text(&cfg), hint,

@@ -371,7 +371,7 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
                                                                     "adamw"]),
         ("syntax", good.replace("seeds = 5;", "seeds = 5;;;{"), ["bad.cfg:3"]),
         ("seeds beyond int32", good.replace("seeds = 5;", "seeds = 2147483648;"),
-         ["bad.cfg:3", "seeds", "1099511627776", "L suffix"]),
+         ["bad.cfg:3", "seeds", "2147483648L", "L suffix"]),
         ("a list of mixed types", good.replace("width = [2, 4]", "lr = [0.01, 1]"),
          ["bad.cfg:4", "of lr", "1.0"]),
         ("a key given twice", good.replace("steps = 200;", "steps = 200; steps = 300;"),

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/core/config.h"
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/problem.h"
@@ -38,6 +39,11 @@ void sgdmc_evaluator_free(sgdmc_evaluator *ev);
 /* The risk (mean loss plus the l2 penalty) of params; when grad is not NULL
  * it is overwritten with the risk's gradient. NaN when out of memory. */
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad);
+/* The same, asking `cancel` between chunks of nodes (one evaluation of a
+ * wide deep network takes minutes): when it asks to stop, NaN with
+ * *cancelled set, which a caller must not take for a risk. */
+double sgdmc_evaluate_risk_cancellable(sgdmc_evaluator *ev, const double *params, double *grad,
+                                       const sgdmc_cancel *cancel, bool *cancelled);
 
 /* The L2(mu) distance between the output functions of two parameter vectors
  * of the evaluator's network (mu the input distribution, or the data set's
@@ -53,8 +59,10 @@ double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const doubl
  * pre-activation is affine) and for data problems (every sample); for
  * d >= 2 by interval bounds over the box [0,1]^d (R^d for normal inputs):
  * exact for the first layer, a sound lower bound of the count beyond it.
- * Returns -1 when out of memory. */
-int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead);
+ * Returns -1 when out of memory, SGDMC_CANCELLED when `cancel` (may be NULL)
+ * asked to stop: the breakpoints of a wide deep network take minutes. */
+int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead,
+                     const sgdmc_cancel *cancel);
 /* Per hidden unit (layer by layer), 1 unless the last sgdmc_count_dead
  * proved it dead. */
 const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev);
