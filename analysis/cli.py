@@ -141,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except StudyFileError as error:
         return _fail(args.command, str(error))
+    except OSError as error:
+        # an output that cannot be written (a full disk, a read-only or missing folder, a
+        # file where a folder should be): one line naming it, not a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"analysis {args.command}: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -174,6 +180,7 @@ def _run(args: argparse.Namespace) -> int:
                 "csv": lambda: report.table_csv(study, table),
                 "json": lambda: report.table_json(study, table, args.grad_eps) + "\n"}
         sys.stdout.write(text[args.format]())
+        sys.stdout.flush()  # a full disk fails here, with one line, not at exit
         return 0
     if args.command == "report":
         out = args.out or Path(Path(args.file).stem + ".html")
@@ -181,6 +188,9 @@ def _run(args: argparse.Namespace) -> int:
             return _fail("report", f"--out {out}: is a folder; give the page's file name")
         if not out.parent.resolve().is_dir():
             return _fail("report", f"--out {out}: the folder {out.parent} does not exist")
+        if out.exists() and out.resolve() == Path(args.file).resolve():
+            return _fail("report", f"--out {out}: is the study file itself, which the page "
+                         "would replace")
         from .html_page import study_page
         page = study_page(load_study(args.file, trajectory=True), args.grad_eps, args.pool_hi)
         # written whole or not at all: a failed write leaves no half page
@@ -206,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
                 "csv": lambda: rates.to_csv(index=False),
                 "json": lambda: report.rates_json(rates) + "\n"}
         sys.stdout.write(text[args.format]())
+        sys.stdout.flush()  # a full disk fails here, with one line, not at exit
         return 0
 
     from .plots import PLOTS, automatic, known_plot, plot_named, save
@@ -233,13 +244,11 @@ def _run(args: argparse.Namespace) -> int:
     if chosen and study.runs.empty:
         print(f"analysis: no done runs in {args.file}: nothing to plot", file=sys.stderr)
         return 0
+    others: list[str] = []
     if chosen:
         wanted = automatic(study)
         others = [name for name, plot in PLOTS.items()
                   if name not in wanted and plot.missing(study) is None]
-        if others:
-            print(f"also possible: {', '.join(others)} (--plots NAME,... or --plots all)",
-                  file=sys.stderr)
     # plots asked for by name must all be possible: one line names those that are not,
     # before anything is drawn; with "all" (or none asked) the impossible ones are skipped
     if asked and not every or keys:
@@ -248,6 +257,10 @@ def _run(args: argparse.Namespace) -> int:
         if missing:
             return _fail("plot", f"cannot draw {'; '.join(missing)} from {args.file}")
     out = args.out or Path(Path(args.file).stem + "_figures")
+    out.mkdir(parents=True, exist_ok=True)  # before any other line: an OSError is the only one
+    if others:
+        print(f"also possible: {', '.join(others)} (--plots NAME,... or --plots all)",
+              file=sys.stderr)
     for name in wanted:
         plot = known_plot(name)
         why = plot.missing(study)

@@ -124,6 +124,10 @@ def _check_layout(path: str, f: h5py.File) -> None:
     if "runs" not in f or not isinstance(f["runs"], h5py.Group) or "done" not in f["runs"] \
             or "seed" not in f["runs"]:
         raise StudyFileError(f"{path}: not an sgdmc results file (no /runs/done and /runs/seed)")
+    # the verdict's columns, in files of every format: without them no table can be made
+    for name in ("status", "final_risk", "min_risk", "min_grad_norm"):
+        if name not in f["runs"]:
+            raise StudyFileError(f"{path}: not a complete sgdmc results file (no /runs/{name})")
     try:
         seeds, tasks = int(f.attrs["seeds"]), int(f.attrs["tasks"])
     except (TypeError, ValueError):

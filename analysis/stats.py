@@ -196,7 +196,9 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
     theory = runs.dropna(subset=["dead_init_probability"]).groupby("cell")[
         "dead_init_probability"].first() if "dead_init_probability" in runs else pd.Series(dtype=float)
     table["dead_init_probability"] = theory.reindex(table.index)
-    medians = runs.groupby("cell")["final_risk"].apply(lambda s: _median(s.to_numpy()))
+    # (no done run: pandas warns on an apply over no groups)
+    medians = runs.groupby("cell")["final_risk"].apply(lambda s: _median(s.to_numpy())) \
+        if len(runs) else pd.Series(dtype=float)
     table["median_final_risk"] = medians.reindex(table.index)
     table["min_risk_used"] = runs.groupby("cell").head(1).set_index("cell")["min_risk"].reindex(
         table.index)

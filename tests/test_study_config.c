@@ -127,7 +127,6 @@ int main(void)
     check_error("name = \"a\";\ntrain = { data = \"/nonexistent.h5\"; batch_size = 0; };\n",
                 "/nonexistent.h5", "--data");
     check_error("name = \"a\";\ntrain = { lr = -1.0; };\n", ":2: train.lr", "out of range");
-    remove(path);
     CHECK(sgdmc_study_load("/nonexistent/study.cfg", &study, err, sizeof err) != 0 &&
               strstr(err, "/nonexistent/study.cfg: cannot read"),
           "missing file: %s", err);
@@ -166,5 +165,6 @@ int main(void)
         check_error(text, ":6: grid.weight_decay", "more than 2^40 cells");
         free(text);
     }
+    remove(path);
     return harness_exit("test_study_config");
 }

@@ -209,7 +209,7 @@ def test_nothing_done_yet(study_file, tmp_path):
     with h5py.File(path, "r+") as f:
         f["runs/done"][...] = 0
     result = analysis("table", str(path), "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0 and result.stderr == "", result.stderr  # no pandas warning
     cells = json.loads(result.stdout)["cells"]
     assert len(cells) == 24 and all(c["done"] == 0 and c["p_converged"] is None for c in cells)
     assert_table_matches(pd.DataFrame(cells).fillna(float("nan")), summarize(path),
@@ -220,3 +220,39 @@ def test_nothing_done_yet(study_file, tmp_path):
     every = analysis(str(path), "--out", str(tmp_path / "f"), "--plots", "all")
     assert every.returncode == 0 and every.stdout == ""
     assert every.stderr.count("no done runs") == len(PLOTS)
+
+
+def test_outputs_that_cannot_be_written(study_file, tmp_path):
+    """An output the OS refuses is one line naming it and its reason, exit 1, never a
+    traceback; the report never replaces its own study file; a results file without a
+    verdict column is named as such."""
+    import shutil
+
+    import h5py
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            env = dict(os.environ, PYTHONPATH=str(REPO))
+            result = subprocess.run([sys.executable, "-m", "analysis", "table", str(study_file)],
+                                    stdout=full, stderr=subprocess.PIPE, text=True, env=env,
+                                    timeout=300)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.splitlines() == ["analysis table: No space left on device"]
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    for out in (blocker, blocker / "below"):
+        result = analysis(str(study_file), "--out", str(out))
+        lines = result.stderr.splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and str(blocker) in lines[0], \
+            result.stderr
+    assert blocker.read_text() == "not a folder\n"
+    copy = tmp_path / "study.h5"
+    shutil.copy(study_file, copy)
+    before = copy.read_bytes()
+    result = analysis("report", str(copy), "--out", str(copy))
+    assert result.returncode == 2 and "is the study file itself" in result.stderr
+    assert copy.read_bytes() == before
+    with h5py.File(copy, "r+") as f:
+        del f["runs/final_risk"]
+    result = analysis("table", str(copy))
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"analysis table: {copy}: not a complete sgdmc results file (no /runs/final_risk)"]

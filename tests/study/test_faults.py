@@ -601,50 +601,38 @@ def section_signals(sgdmc: str, configs: Path, tmp: Path) -> None:
                    (not differences(reference, datasets(path)),
                     f"{what}: resumed results differ from the uninterrupted run")])
             print(f"{what}: exited {stop_time:.3f} s after SIGTERM", flush=True)
-    # --dry-run of a wide deep cell: counting its dead neurons exactly (every breakpoint of
-    # 24 layers of 250) takes a minute, and a signal used to wait for the end of it
+    # a wide deep cell (24 layers of 250): its exact risk at step 0 and its dead-neuron
+    # count (every piece, every breakpoint) take a minute, and a signal used to wait for
+    # them; the study then finished the run and called itself complete
     deep = write_config(tmp / "deep.cfg", 'name = "deep";\nseeds = 1;\n'
                         'train = { width = 250; depth = 24; steps = 10; };\n')
-    dry = subprocess.Popen([sgdmc, "study", str(deep), "--dry-run"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)
-    running = dry.poll() is None
-    dry.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
-    try:
-        _, stderr = dry.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        dry.kill()
-        _, stderr = dry.communicate()
-    took = time.monotonic() - sent
-    what = "SIGTERM during --dry-run of a width-250 depth-24 cell"
-    fault([(running, f"{what}: it ended within 3 s, before the signal: {stderr}"),
-           (took < 10.0, f"{what}: exited {took:.1f} s after SIGTERM"),
-           (dry.returncode == 1 and "stopped by a signal" in stderr,
-            f"{what}: exit {dry.returncode}: {stderr}")])
-    print(f"{what}: exited {took:.3f} s after SIGTERM", flush=True)
-    # the same cell in a study: its step-0 exact risk (every piece of 24 layers) takes a
-    # minute, and the study used to finish the run and call itself complete
     path = tmp / "deep.h5"
-    study = start(sgdmc, [str(deep), f"--output={path}", "--quiet"])
-    time.sleep(3.0)
-    running = study.poll() is None
-    study.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
-    try:
-        _, stderr = study.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        study.kill()
-        _, stderr = study.communicate()
-    took = time.monotonic() - sent
-    what = "SIGTERM while a width-250 depth-24 run's risk is evaluated"
-    fault([(running, f"{what}: it ended within 3 s, before the signal: {stderr}"),
-           (took < 10.0, f"{what}: exited {took:.1f} s after SIGTERM"),
-           (study.returncode == EXIT_RESUME, f"{what}: exit {study.returncode}: {stderr}"),
-           (not done_rows(path).any(), f"{what}: a run abandoned mid-evaluation was written"),
-           (not claim_of(path).exists(), f"{what}: the claim was left behind")])
-    print(f"{what}: exited {took:.3f} s after SIGTERM", flush=True)
-
+    for what, args in [("--dry-run of a width-250 depth-24 cell", ["--dry-run"]),
+                       ("a study of a width-250 depth-24 cell", [f"--output={path}", "--quiet"])]:
+        process = start(sgdmc, [str(deep), *args])
+        time.sleep(3.0)
+        running = process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        try:
+            _, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        took = time.monotonic() - sent
+        what = f"SIGTERM 3 s into {what}"
+        checks = [(running, f"{what}: it ended before the signal: {stderr}"),
+                  (took < 10.0, f"{what}: exited {took:.1f} s after SIGTERM")]
+        if "--dry-run" in args:
+            checks += [(process.returncode == 1 and "stopped by a signal" in stderr,
+                        f"{what}: exit {process.returncode}: {stderr}")]
+        else:
+            checks += [(process.returncode == EXIT_RESUME,
+                        f"{what}: exit {process.returncode}: {stderr}"),
+                       (not done_rows(path).any(), f"{what}: an abandoned run was written"),
+                       (not claim_of(path).exists(), f"{what}: the claim was left behind")]
+        fault(checks)
+        print(f"{what}: exited {took:.3f} s after SIGTERM", flush=True)
 
 EXIT_LOST_RANK = 76
 
