@@ -108,6 +108,15 @@ def start(sgdmc: str, args: list[str], ranks: int | None = None,
                             env=full_env)
 
 
+def stderr_within(process: subprocess.Popen, timeout: float) -> str:
+    """The process's stderr once it ends; killed after `timeout` s, with that said first."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return f"hung: killed after {timeout:g} s\n" + process.communicate()[1]
+
+
 def sgdmc_lines(stderr: str) -> list[str]:
     """sgdmc's own lines (mpirun adds its banners)."""
     return [line for line in stderr.splitlines() if line.startswith("sgdmc")]
@@ -297,12 +306,7 @@ def section_writes(sgdmc: str, configs: Path, tmp: Path) -> None:
                 continue
             subprocess.run(["chattr", "+i", str(path)], check=True)
             frozen = time.monotonic()
-            try:
-                _, stderr = study.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                study.kill()
-                _, stderr = study.communicate()
-                stderr = "hung: killed after 60 s\n" + stderr
+            stderr = stderr_within(study, 60)
             took = time.monotonic() - frozen
             subprocess.run(["chattr", "-i", str(path)], check=True)
             done = done_rows(path)
@@ -614,11 +618,7 @@ def section_signals(sgdmc: str, configs: Path, tmp: Path) -> None:
         running = process.poll() is None
         process.send_signal(signal.SIGTERM)
         sent = time.monotonic()
-        try:
-            _, stderr = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
+        stderr = stderr_within(process, 120)
         took = time.monotonic() - sent
         what = f"SIGTERM 3 s into {what}"
         checks = [(running, f"{what}: it ended before the signal: {stderr}"),
