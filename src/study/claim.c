@@ -122,6 +122,14 @@ static void staleness(const holder *h, char *why, size_t len)
 
 static void describe(const holder *h, char *buf, size_t len)
 {
+    if (h->pid < 0 || !h->host[0]) {
+        /* sgdmc writes a claim just after creating it: a reader may see it empty */
+        snprintf(buf, len,
+                 "a writer the claim does not name: it is being written this instant, or is "
+                 "not sgdmc's; changed %.0f s ago",
+                 difftime(time(NULL), h->heartbeat));
+        return;
+    }
     snprintf(buf, len, "pid %ld on host %s%s%s, heartbeat %.0f s ago", h->pid, h->host,
              h->job[0] ? ", SLURM job " : "", h->job, difftime(time(NULL), h->heartbeat));
 }
@@ -175,12 +183,42 @@ static int break_claim(const sgdmc_claim *c, const holder *stale)
     return 0;
 }
 
+/* The claim is by name: a second name for the results file (a symbolic or
+ * hard link) would let a second writer take a second claim. 0 when the path
+ * is the file's only name, or names nothing yet. */
+static int check_single_name(const char *results_path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(results_path, &st) != 0)
+        return 0;
+    if (S_ISLNK(st.st_mode)) {
+        char target[SGDMC_PATH_MAX];
+        const ssize_t len = readlink(results_path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        snprintf(err, errlen,
+                 "%s: is a symbolic link (to %s); give the results file's own path: a study's "
+                 "one-writer claim is taken by name",
+                 results_path, target);
+        return -1;
+    }
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        snprintf(err, errlen,
+                 "%s: has %ld names (hard links); a study writes a file with one name, since its "
+                 "one-writer claim is taken by name: remove the other names, or write a copy",
+                 results_path, (long)st.st_nlink);
+        return -1;
+    }
+    return 0;
+}
+
 sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notelen, char *err,
                               size_t errlen)
 {
     if (note && notelen)
         note[0] = '\0';
     err[0] = '\0';
+    if (check_single_name(results_path, err, errlen))
+        return NULL;
     sgdmc_claim *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "%s: out of memory", results_path);

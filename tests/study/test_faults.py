@@ -18,7 +18,9 @@ Sections:
            taken over by --resume; a requeued SLURM job (same job id, another node)
            takes over its own claim, another job does not; a dead node's claim
            (stale heartbeat) is taken over; a writer whose claim was taken over
-           stops.
+           stops; a second name for the file (symbolic or hard link, dangling
+           link) is refused, file untouched; an unsigned claim is refused while
+           fresh, with that said, and taken over once stale.
   inputs   the SHA-256 of the data file is stored per grid cell (checked against
            hashlib); --resume after editing the data file is refused naming it;
            a study folder moved elsewhere resumes and equals the uninterrupted run.
@@ -482,6 +484,47 @@ def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
                (time.monotonic() - began < 15, "the overtaken writer took too long to stop"),
                (read_claim(path).get("host") == "new-writer",
                 "the overtaken writer removed the new writer's claim")])
+    # a second name for the results file (a symbolic or hard link, or a symbolic link to
+    # a file still to come) would let a second writer take a second claim: refused, the
+    # file untouched and no claim made
+    path = tmp / "named_once.h5"
+    result = run(sgdmc, [str(config), f"--output={path}", "--quiet"])
+    if result.returncode == 0:
+        before = file_sha256(path)
+        (tmp / "by_symlink.h5").symlink_to(path)
+        os.link(path, tmp / "by_hard_link.h5")
+        (tmp / "dangling.h5").symlink_to(tmp / "to_come.h5")
+        checks = []
+        for name, says in [("by_symlink.h5", "is a symbolic link"),
+                           ("by_hard_link.h5", "has 2 names (hard links)"),
+                           ("dangling.h5", "is a symbolic link")]:
+            for flag in ["--resume", "--force"]:
+                other = run(sgdmc, [str(config), f"--output={tmp / name}", flag])
+                lines = sgdmc_lines(other.stderr)
+                checks += [(other.returncode == 1 and len(lines) == 1 and says in lines[0]
+                            and name in lines[0], f"{name} {flag}: exit {other.returncode}: "
+                            f"{other.stderr!r}"),
+                           (not claim_of(tmp / name).exists() and not claim_of(path).exists(),
+                            f"{name} {flag}: a claim was left")]
+        checks += [(file_sha256(path) == before, "a second name changed the results file"),
+                   (not (tmp / "to_come.h5").exists(), "the dangling link's target was made")]
+        fault(checks)
+    else:
+        fault([(False, f"the study to link to failed: {result.stderr}")])
+    # a claim that names no writer (being written this instant, or not sgdmc's): refused
+    # with that said while fresh, taken over once stale
+    path = tmp / "unsigned.h5"
+    result = run(sgdmc, [str(config), f"--output={path}", "--quiet"])
+    claim_of(path).write_text("")
+    fresh = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+    stamp = time.time() - 200
+    os.utime(claim_of(path), (stamp, stamp))
+    stale = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+    fault([(result.returncode == 0, f"the unsigned claim's study: {result.stderr}"),
+           (fresh.returncode == 1 and "does not name" in fresh.stderr
+            and "pid -1" not in fresh.stderr, f"a fresh unsigned claim: {fresh.stderr!r}"),
+           (stale.returncode == 0 and "heartbeat stopped" in stale.stderr,
+            f"a stale unsigned claim was not taken over: {stale.stderr!r}")])
 
 
 # ---- inputs -------------------------------------------------------------------
