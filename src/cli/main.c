@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,43 @@ static void prefer_quick_singleton(void)
     setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
+/* This process's rank as its launcher set it before MPI_Init (mpirun,
+ * srun with PMIx or PMI-2), 0 when it was started alone. The launcher's own
+ * variable comes first: a batch script's SLURM_PROCID (0) is inherited by
+ * every rank mpirun starts inside it. */
+static long launched_rank(void)
+{
+    const char *names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *value = getenv(names[i]);
+        if (value && *value)
+            return strtol(value, NULL, 10);
+    }
+    return 0;
+}
+
+/* Parses the study's flags; every rank parses the same command line, and
+ * only the first rank reports what is wrong with it (once, not once per
+ * rank). The others' messages go to /dev/null: flags are parsed before
+ * MPI_Init, so that --help and --print-default need no MPI. */
+static int parse_study_flags_once(int argc, char **argv, study_command *c, const char **config)
+{
+    const int saved_stderr = launched_rank() > 0 ? dup(STDERR_FILENO) : -1;
+    const int null = saved_stderr >= 0 ? open("/dev/null", O_WRONLY) : -1;
+    if (null >= 0) {
+        fflush(stderr);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
+    const int failed = parse_study_flags(argc, argv, c, config);
+    if (saved_stderr >= 0) {
+        fflush(stderr);
+        dup2(saved_stderr, STDERR_FILENO);
+        close(saved_stderr);
+    }
+    return failed;
+}
+
 /* Loads the study on every rank; rank 0 reports the first failure. */
 static int load_study(const char *config, sgdmc_study *study, int me)
 {
@@ -271,7 +309,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
         }
     study_command c = {0};
     const char *config = NULL;
-    if (parse_study_flags(argc, argv, &c, &config))
+    if (parse_study_flags_once(argc, argv, &c, &config))
         return SGDMC_EXIT_USAGE;
     if (c.print_default) {
         fputs(sgdmc_default_study, stdout);

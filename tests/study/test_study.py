@@ -393,6 +393,15 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
                  ["--resume", "--force"], "contradicting flags")
     expect_error(sgdmc, [str(configs / "small.cfg"), "--chunk-seconds=0"],
                  ["--chunk-seconds", "(0, 3600]"], "chunk seconds out of range")
+    # under mpirun every rank parses the same command line: its faults are said once
+    for what, args in [("bad flag", [str(configs / "small.cfg"), "--outptu=x.h5"]),
+                       ("contradicting flags", [str(configs / "small.cfg"), "--resume",
+                                                "--force"]),
+                       ("missing config", ["missing.cfg"])]:
+        result = run(sgdmc, args, ranks=3)
+        ours = [line for line in result.stderr.splitlines() if line.startswith("sgdmc ")]
+        check(result.returncode != 0 and len(ours) == 1,
+              f"{what} under mpirun -n 3: exit {result.returncode}, sgdmc's lines {ours}")
 
     config = write(tmp / "small.cfg", good)
     result = run(sgdmc, [config, "--quiet"])
