@@ -31,7 +31,9 @@ Sections:
            the uninterrupted run.
   signals  SIGTERM while a wide sin R* is being computed (1 process, 2 ranks, at
            several moments): every sgdmc process is gone within 2 s, exit 75, and
-           --resume completes to the uninterrupted run's results.
+           --resume completes to the uninterrupted run's results; the same during a
+           wide deep cell's exact risk; SIGHUP stops like SIGTERM (1 and 2 ranks),
+           and is ignored under nohup; a closed stderr does not stop the study.
 
 Each section prints the faults it injected, how many the study survived (the
 checks of that fault all passed) and the rows lost (done before the fault, not
@@ -676,6 +678,54 @@ def section_signals(sgdmc: str, configs: Path, tmp: Path) -> None:
                        (not claim_of(path).exists(), f"{what}: the claim was left behind")]
         fault(checks)
         print(f"{what}: exited {took:.3f} s after SIGTERM", flush=True)
+    # a closed terminal (SIGHUP) stops like SIGTERM, unless the caller ignores it (nohup);
+    # a closed stderr (SIGPIPE at the next progress line) costs the lines, not the study
+    config = configs / "long.cfg"
+    reference = reference_of(sgdmc, config, tmp)
+    for ranks in [None, 2]:
+        path = tmp / f"hangup_{ranks}.h5"
+        writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"], ranks)
+        if wait_for(lambda: some_rows_done(path), 120, "the hung-up study's first rows"):
+            signal_ranks(writer, signal.SIGHUP, sgdmc)
+            stderr = stderr_within(writer, 60)
+            done = done_rows(path)
+            resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"], ranks)
+            rows_lost += int((done & ~done_rows(path)).sum())
+            what = f"SIGHUP ({ranks or 1} rank(s))"
+            fault([(writer.returncode == EXIT_RESUME and not done.all(),
+                    f"{what}: exit {writer.returncode}, {done.sum()} of {done.size} done: "
+                    f"{stderr}"),
+                   (resumed.returncode == 0, f"{what}: resume: {resumed.stderr}"),
+                   (not differences(reference, datasets(path)),
+                    f"{what}: resumed results differ from the uninterrupted run")])
+    path = tmp / "nohup.h5"
+    writer = subprocess.Popen(command(sgdmc, [str(config), f"--output={path}", "--quiet"], None),
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    if wait_for(lambda: some_rows_done(path), 120, "the nohup study's first rows"):
+        writer.send_signal(signal.SIGHUP)
+        stderr = stderr_within(writer, 300)
+        fault([(writer.returncode == 0, f"SIGHUP under nohup: exit {writer.returncode}: "
+                f"{stderr}"),
+               (not differences(reference, datasets(path)),
+                "SIGHUP under nohup: results differ from the uninterrupted run")])
+    for ranks in [None, 2]:
+        path = tmp / f"closed_stderr_{ranks}.h5"
+        writer = subprocess.Popen(command(sgdmc, [str(config), f"--output={path}",
+                                                  "--progress=lines"], ranks),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert writer.stderr is not None
+        writer.stderr.read(1)  # the study has started: close the reading end
+        writer.stderr.close()
+        try:
+            writer.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+            writer.wait()
+        what = f"a closed stderr ({ranks or 1} rank(s))"
+        fault([(writer.returncode == 0, f"{what}: exit {writer.returncode}"),
+               (path.exists() and not differences(reference, datasets(path)),
+                f"{what}: results differ from the uninterrupted run")])
 
 EXIT_LOST_RANK = 76
 

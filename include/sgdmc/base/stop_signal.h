@@ -1,7 +1,9 @@
-/* SIGTERM, SIGINT and SIGUSR1 as a request to stop: SLURM's time limit, its
- * early warning (--signal=USR1@...), scancel and Ctrl-C end a study cleanly
- * instead of killing it. The first signal only
- * sets a flag that the study engine polls; a second one kills as usual. */
+/* SIGTERM, SIGINT, SIGHUP and SIGUSR1 as a request to stop: SLURM's time
+ * limit, its early warning (--signal=USR1@...), scancel, Ctrl-C and a closed
+ * terminal end a study cleanly instead of killing it (SIGINT and SIGHUP only
+ * when not ignored already, as under nohup). The first signal only sets a
+ * flag that the study engine polls; a second one kills as usual. SIGPIPE is
+ * ignored: a closed stderr costs the progress lines, not the study. */
 #ifndef SGDMC_STOP_SIGNAL_H
 #define SGDMC_STOP_SIGNAL_H
 
