@@ -9,7 +9,8 @@ directory. Prints each failed check with its reason and a closing line
 
 The checks, by section:
 
-1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`;
+1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`,
+   and refuses anything after it, as `sgdmc --help` does;
    `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
    table in src/core/train_options.c (the first string of each entry of `options[]`)
    appears in `train --help` as `--name` with a `(default: ...)`.
@@ -148,6 +149,12 @@ def check_help_and_version():
     expected = f"sgdmc {version.group(1) if version else '?'}\n"
     check("--version prints 'sgdmc <meson.build version>'",
           run.code == 0 and run.out == expected, f"expected {expected!r}; {run.describe()}")
+
+    for about in ["--version", "--help", "help"]:
+        run = sgdmc(about, "train", "--steps=1")
+        check(f"sgdmc {about} train --steps=1 is refused, not run or ignored",
+              run.code == 2 and not run.out and run.err.count("\n") == 1
+              and "'train'" in run.err, run.describe())
 
     run = sgdmc("--help")
     check("sgdmc --help exits 0 with usage on stdout",

@@ -187,6 +187,12 @@ def section_at_step() -> None:
                     check(abs(cell[f"end_{name}"] - share) < 1e-12,
                           f"--at-step={K} cell {c}: end_{name} {cell[f'end_{name}']}, "
                           f"numpy {share}")
+    # -1 once stood for "not given" and was taken silently for the end of every run
+    negative = subprocess.run([SGDMC, "summarize", str(out), "--at-step=-1"],
+                              capture_output=True, text=True, timeout=60)
+    check(negative.returncode == 2 and negative.stderr.count("\n") == 1
+          and "--at-step" in negative.stderr and not negative.stdout,
+          "--at-step=-1 was not refused", negative.stderr)
     missing = subprocess.run([SGDMC, "summarize", str(TMP / "none.h5"), "--at-step=5"],
                              capture_output=True, text=True, timeout=60)
     check(missing.returncode != 0 and missing.stderr.count("\n") == 1,

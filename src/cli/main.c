@@ -2,6 +2,7 @@
 #include <float.h>
 #include <math.h>
 #include <mpi.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -380,11 +381,11 @@ static const sgdmc_option summarize_flag_list[] = {
     {"grad_eps", "E", "1e-3", NULL, NULL,
      "p_stationary counts runs with min_grad_norm <= E (paper 003's stationarity)",
      &sgdmc_option_double, SUMMARIZE(grad_eps), 0, DBL_MAX, false, NULL, 0},
-    {"at-step", "K", "-1", "the end of every run", NULL,
+    {"at-step", "K", NULL, "the end of every run", NULL,
      "every run as it was at its last recorded trajectory step <= K: its verdict against the "
      "same R* bracket and its end state from the recorded risk and gradient norm (no dead "
      "counts, no certificate: the trajectory does not record them); needs output.trajectory",
-     &sgdmc_option_long, SUMMARIZE(at_step), -1, 1e15, false, NULL, 0},
+     &sgdmc_option_long, SUMMARIZE(at_step), 0, 1e15, false, NULL, 0},
     {"pool-hi", "", "false", NULL, NULL,
      "tighten R*'s upper bound of each cell to the lowest final risk of any done run of the same "
      "problem and architecture (cells equal in every grid key that defines the problem, the "
@@ -421,7 +422,7 @@ static int run_summarize(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
             print_summarize_help(stdout);
             return EXIT_SUCCESS;
         }
-    summarize_command c;
+    summarize_command c = {.at_step = -1}; /* -1: not given, every run at its end */
     sgdmc_options_set_defaults(&summarize_flags, &c);
     const char *path = NULL;
     const sgdmc_option_group groups[] = {{&summarize_flags, &c}};
@@ -479,6 +480,15 @@ static int run_command(int argc, char **argv)
         return SGDMC_EXIT_USAGE;
     }
     const char *command = argv[1];
+    const bool about = !strcmp(command, "--help") || !strcmp(command, "-h") ||
+                       !strcmp(command, "help") || !strcmp(command, "--version");
+    if (about && argc > 2) {
+        /* `sgdmc --version train ...` runs nothing: say so rather than ignore the rest */
+        fprintf(stderr, "sgdmc: %s takes nothing after it ('%s' given; a command's flags: sgdmc "
+                        "COMMAND --help)\n",
+                command, argv[2]);
+        return SGDMC_EXIT_USAGE;
+    }
     if (!strcmp(command, "--help") || !strcmp(command, "-h") || !strcmp(command, "help")) {
         print_usage(stdout);
         return EXIT_SUCCESS;
