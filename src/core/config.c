@@ -71,6 +71,17 @@ static bool given(const sgdmc_train_config *c, const char *name)
     return sgdmc_option_given(&sgdmc_train_options, c, name);
 }
 
+/* Whether --skip adds an identity connection anywhere in this network. */
+static bool has_equal_neighbours(const sgdmc_train_config *c)
+{
+    sgdmc_arch arch;
+    sgdmc_train_config_arch(c, 1, &arch);
+    for (int layer = 1; layer <= arch.depth; layer++)
+        if (sgdmc_arch_skips_into(&arch, layer))
+            return true;
+    return false;
+}
+
 /* The optimizers whose update reads hyperparameter `name` (any timescale). */
 static void users_of(const sgdmc_train_config *c, const char *name, char *buf, size_t size)
 {
@@ -108,6 +119,17 @@ bool sgdmc_train_config_ignores(const sgdmc_train_config *c, const char *name, c
     if (!strcmp(name, "init_scale") && c->init == SGDMC_INIT_FILE) {
         snprintf(why, size, "--init_scale has no effect with --init=%s (a file's parameters are "
                  "used as they are)", c->init_file);
+        return true;
+    }
+    if (!strcmp(name, "width") && c->widths_count > 0) {
+        snprintf(why, size, "--width has no effect with --widths (each hidden layer's width): "
+                 "drop one of them");
+        return true;
+    }
+    if (!strcmp(name, "skip") && c->skip && !has_equal_neighbours(c)) {
+        snprintf(why, size, "--skip has no effect here: skips join consecutive hidden layers of "
+                 "equal width, and %s", c->depth < 2 ? "--depth=1 has one hidden layer"
+                                                     : "no two consecutive ones are equal");
         return true;
     }
     if (!strcmp(name, "rstar_iterations") && c->rstar_starts == 0) {
