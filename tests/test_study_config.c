@@ -131,14 +131,26 @@ int main(void)
               strstr(err, "/nonexistent/study.cfg: cannot read"),
           "missing file: %s", err);
     /* integers past 32 bits without L, which libconfig 1.5 wraps (4294967346 read as 50):
-     * refused by line; with L, or in strings and comments, or as decimals, they pass */
+     * refused by line; with L, or in strings and comments, or as decimals, they pass (as do
+     * words and @ in strings and comments, booleans in any case, names before = or :) */
     check_error("name = \"a\";\ntrain = { steps = 4294967346; };\n", ":2: steps:", "4294967346L");
     check_error("name = \"a\";\n\nseeds = 4294967298;\n", ":3:", "does not fit in 32 bits");
     check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2: width:", "32 bits");
     check_error("name = \"a\";\ntrain = { steps = -3000000000; };\n", ":2:", "-3000000000");
     check_error("name = \"a\";\ntrain = { steps = 0x1FFFFFFFF; };\n", ":2:", "0x1FFFFFFFFL");
-    write_config("name = \"a 66666666666\"; # 99999999999\n/* 88888888888 */ seeds = 2;\n"
-                 "train = { steps = 5000000000L; lr = 3e10; }; // 77777777777\n");
+    /* what libconfig calls a bare "syntax error": a word where a value goes (no nan or inf
+     * literal, a name without quotes), by line and key; an @include, whose text the results
+     * file would not store */
+    check_error("name = \"a\";\ntrain = { lr = nan; };\n", ":2: lr: 'nan'", "not a value");
+    check_error("name = \"a\";\ntrain = {\n  blowup = -inf; };\n", ":3: blowup: 'inf'",
+                "no nan or inf");
+    check_error("name = \"a\";\ngrid = { optimizer = [\"sgd\", adam]; };\n",
+                ":2: optimizer: 'adam'", "\"string\"");
+    check_error("name = \"a\";\n@include \"more.cfg\"\n", ":2: @include", "one file");
+    write_config("name = \"a 66666666666 nan @include\"; # 99999999999 nan\n"
+                 "/* 88888888888 inf @x */ seeds = 2;\n"
+                 "train = { steps = 5000000000L; lr = 3e10; skip = TRUE, depth : 2,\n"
+                 "          init_scale = 0x10; }; // 77777777777 nan\n");
     CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0, "%s", err);
     if (study.tasks == 2) {
         sgdmc_train_config config;

@@ -450,13 +450,38 @@ static void key_before(const char *text, const char *at, char *key, size_t size)
     snprintf(key, size, "%.*s", (int)(end - start), start);
 }
 
-/* libconfig 1.5 (Debian 12) reads an integer literal without the L suffix
- * into 32 bits and wraps what does not fit (steps = 4294967346 became 50):
- * the first such literal outside strings and comments, with its line and
- * key, or 0. */
-static int wrapping_integer(const char *text, char *literal, size_t size, char *key,
-                            size_t key_size)
+/* What the text scan before libconfig refuses (libconfig 1.5, Debian 12,
+ * would accept it wrongly or say only "syntax error"). */
+typedef enum {
+    TEXT_FINE,
+    TEXT_WRAPPING_INTEGER, /* past 32 bits without L: libconfig wraps it (4294967346 -> 50) */
+    TEXT_BARE_WORD,        /* a value that is not one: nan, inf, adam without quotes */
+    TEXT_INCLUDE,          /* @include: the results file stores this text alone */
+} text_problem;
+
+typedef struct {
+    text_problem problem;
+    int line;
+    char token[64]; /* the literal or word, as written */
+    char key[64];   /* the key it is the value of ("" when unknown) */
+} text_finding;
+
+static const char *skip_blanks(const char *p)
 {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return p;
+}
+
+static bool is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*';
+}
+
+/* Scans the text outside strings and comments for the first problem. */
+static void scan_text(const char *text, text_finding *found)
+{
+    memset(found, 0, sizeof *found);
     int line = 1;
     for (const char *p = text; *p; p++) {
         if (*p == '\n') {
@@ -469,7 +494,7 @@ static int wrapping_integer(const char *text, char *literal, size_t size, char *
                     line++;
             }
             if (!*p)
-                return 0;
+                return;
         } else if (*p == '#' || (*p == '/' && p[1] == '/')) {
             while (p[1] && p[1] != '\n')
                 p++;
@@ -477,8 +502,32 @@ static int wrapping_integer(const char *text, char *literal, size_t size, char *
             for (p += 2; *p && !(*p == '*' && p[1] == '/'); p++)
                 line += *p == '\n';
             if (!*p)
-                return 0;
+                return;
             p++;
+        } else if (*p == '@') {
+            found->problem = TEXT_INCLUDE;
+            found->line = line;
+            snprintf(found->token, sizeof found->token, "%.*s", (int)strcspn(p, " \t\n\""), p);
+            return;
+        } else if ((isalpha((unsigned char)*p) || *p == '*') &&
+                   (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            /* a name's own - and * are consumed with it: a word after - is a value (-inf) */
+            const char *end = p;
+            while (is_name_char(*end))
+                end++;
+            const char *after = skip_blanks(end);
+            const size_t len = (size_t)(end - p);
+            const bool boolean = (len == 4 && !strncasecmp(p, "true", 4)) ||
+                                 (len == 5 && !strncasecmp(p, "false", 5));
+            /* a setting's name is followed by = or :, a boolean is a value */
+            if (*after != '=' && *after != ':' && !boolean) {
+                found->problem = TEXT_BARE_WORD;
+                found->line = line;
+                snprintf(found->token, sizeof found->token, "%.*s", (int)len, p);
+                key_before(text, p, found->key, sizeof found->key);
+                return;
+            }
+            p = end - 1;
         } else if (isdigit((unsigned char)*p) &&
                    (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
                                    p[-1] == '.'))) {
@@ -492,9 +541,12 @@ static int wrapping_integer(const char *text, char *literal, size_t size, char *
                 const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
                 const bool negative = p > text && p[-1] == '-';
                 if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
-                    snprintf(literal, size, "%s%.*s", negative ? "-" : "", (int)(end - p), p);
-                    key_before(text, p, key, key_size);
-                    return line;
+                    found->problem = TEXT_WRAPPING_INTEGER;
+                    found->line = line;
+                    snprintf(found->token, sizeof found->token, "%s%.*s", negative ? "-" : "",
+                             (int)(end - p), p);
+                    key_before(text, p, found->key, sizeof found->key);
+                    return;
                 }
             }
             while (isalnum((unsigned char)*end) || *end == '.' || *end == '_' ||
@@ -503,7 +555,6 @@ static int wrapping_integer(const char *text, char *literal, size_t size, char *
             p = end - 1;
         }
     }
-    return 0;
 }
 
 static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output", NULL};
@@ -536,12 +587,21 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
     s->text = strdup(text);
     if (!s->text)
         SGDMC_FAIL("%s: out of memory", path);
-    char literal[64], key[64];
-    const int wrapping = wrapping_integer(s->text, literal, sizeof literal, key, sizeof key);
-    if (wrapping)
+    text_finding found;
+    scan_text(s->text, &found);
+    const char *colon = found.key[0] ? ": " : "";
+    if (found.problem == TEXT_WRAPPING_INTEGER)
         SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in 32 bits, which libconfig would "
                    "silently wrap: write it with an L suffix (%sL)",
-                   path, wrapping, key, key[0] ? ": " : "", literal, literal);
+                   path, found.line, found.key, colon, found.token, found.token);
+    if (found.problem == TEXT_BARE_WORD)
+        SGDMC_FAIL("%s:%d: %s%s'%s' is not a value: a value is a number (finite: there is no "
+                   "nan or inf), a \"string\" (names too: \"adam\") or true/false",
+                   path, found.line, found.key, colon, found.token);
+    if (found.problem == TEXT_INCLUDE)
+        SGDMC_FAIL("%s:%d: %s: a study config is one file (the results file stores its text, "
+                   "and --resume compares it): write the included settings in it",
+                   path, found.line, found.token);
     if (!config_read_string(&cfg, s->text)) {
         char hint[256];
         syntax_hint(s->text, config_error_line(&cfg), config_error_text(&cfg), hint,
