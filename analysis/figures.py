@@ -67,10 +67,26 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
                 print(f"{job}: running {cfg.relative_to(REPO)}", flush=True)
                 run_study(sgdmc, cfg, results, ranks)
             study = load_study(str(results))
+            if study_file is not None:
+                require_config(study, cfg)
             # the file name in the text is the job's, not the temporary path
             study.path = f"jobs/{job}/{config}.cfg"
             written += write_outputs(study, out, stem, dpi)
     return written
+
+
+def require_config(study: Study, cfg: Path) -> None:
+    """The outputs are named and labelled after cfg: a study run from another config
+    (another job, another size, an edited copy) is refused, naming the first line that
+    differs."""
+    ours, theirs = study.config_text.splitlines(), cfg.read_text().splitlines()
+    if ours == theirs:
+        return
+    line = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b),
+                min(len(ours), len(theirs)))
+    raise RuntimeError(f"--study {study.path}: was not run from {cfg.relative_to(REPO)} "
+                       f"(its config differs at line {line + 1}); give --jobs and --config "
+                       f"of the study it is")
 
 
 def write_outputs(study: Study, out: Path, stem: str, dpi: int = 100) -> list[Path]:

@@ -158,7 +158,9 @@ def test_figures_command(tmp_path, sgdmc):
     # a figure no longer drawn for 000 goes; another job's stays
     (out / "000-constant-target-gram_bounds.png").write_bytes(b"stale")
     (out / "001-nonconvergence-gram_bounds.png").write_bytes(b"other job")
-    result = analysis("figures", "--jobs", "000", "--out", str(out), "--sgdmc", sgdmc)
+    keep = tmp_path / "studies"
+    result = analysis("figures", "--jobs", "000", "--out", str(out), "--sgdmc", sgdmc,
+                      "--keep", str(keep))
     assert result.returncode == 0, result.stderr
     assert "removed 000-constant-target-gram_bounds.png" in result.stdout
     assert (out / "001-nonconvergence-gram_bounds.png").read_bytes() == b"other job"
@@ -171,6 +173,19 @@ def test_figures_command(tmp_path, sgdmc):
         assert png.stat().st_size < 100_000, png
     text = (out / "000-constant-target.txt").read_text()
     assert "p_converged [95% CI]" in text and "exponential rate of P(converged) in depth" in text
+    # the outputs are named after the job: its own study is read back, another job's or
+    # another size's is refused, and nothing is written for it
+    study = keep / "000-constant-target.h5"
+    again = analysis("figures", "--jobs", "000", "--study", str(study), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert (out / "000-constant-target.txt").read_text() == text
+    for jobs, config in (("001", "quick"), ("000", "full")):
+        other = tmp_path / "other"
+        refused = analysis("figures", "--jobs", jobs, "--config", config, "--study", str(study),
+                           "--out", str(other))
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"{config}.cfg (its config differs at line" in refused.stderr, refused.stderr
+        assert not other.exists()
 
 
 def test_study_without_grid(tmp_path, sgdmc):
