@@ -5,18 +5,39 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 COMMANDS = ("plot", "table", "rates", "report", "figures")
 FORMATS = ("png", "pdf", "svg")
 DPI_RANGE = (1, 2400)
 
 
+class _Once(argparse.Action):
+    """A flag's value; the same flag twice is an error (argparse keeps the last silently), as
+    on sgdmc's command line."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        given: set[str] = namespace.__dict__.setdefault("_given", set())
+        if self.dest in given:
+            parser.error(f"{option_string}: given twice")
+        given.add(self.dest)
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse's errors as one line: what is wrong, and where help is."""
+    """argparse's errors as one line: what is wrong, and where help is; every flag once."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} -h)\n")
+
+    def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
+        if names and str(names[0]).startswith("-"):
+            if kwargs.get("action") == "store_true":
+                kwargs.update(action=_Once, nargs=0, default=kwargs.get("default", False))
+            elif "action" not in kwargs:
+                kwargs["action"] = _Once
+        return super().add_argument(*names, **kwargs)
 
 
 def _fail(command: str, message: str) -> int:

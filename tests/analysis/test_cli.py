@@ -271,3 +271,19 @@ def test_outputs_that_cannot_be_written(study_file, tmp_path):
     result = analysis("table", str(copy))
     assert result.returncode == 2 and result.stderr.splitlines() == [
         f"analysis table: {copy}: not a complete sgdmc results file (no /runs/final_risk)"]
+
+
+def test_a_flag_given_twice_is_refused(study_file, tmp_path):
+    """argparse keeps the last of a repeated flag silently; here, as on sgdmc's command line,
+    it is an error naming the flag, and nothing is written."""
+    for args in (["table", str(study_file), "--format", "json", "--format", "csv"],
+                 ["table", str(study_file), "--pool-hi", "--pool-hi"],
+                 [str(study_file), "--out", str(tmp_path / "a"), "--out=" + str(tmp_path / "b")],
+                 ["rates", str(study_file), "--x", "width", "--x", "depth"]):
+        result = analysis(*args)
+        flag = next(a for a in args if a.startswith("--")).split("=")[0]
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert f"{flag}: given twice" in result.stderr and not result.stdout, result.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    once = analysis("table", str(study_file), "--format", "csv", "--pool-hi")
+    assert once.returncode == 0 and "p_converged," in once.stdout.splitlines()[0], once.stderr
