@@ -147,6 +147,22 @@ int main(void)
     check_error("name = \"a\";\ngrid = { optimizer = [\"sgd\", adam]; };\n",
                 ":2: optimizer: 'adam'", "\"string\"");
     check_error("name = \"a\";\n@include \"more.cfg\"\n", ":2: @include", "one file");
+    /* the key is the last setting name, not text inside a string; a line continued inside
+     * a string counts; a block comment never closed would hide the rest from libconfig */
+    check_error("name = \"a\";\ngrid = { optimizer = [\"sgd:x=y\", adam]; };\n",
+                ":2: optimizer: 'adam'", "not a value");
+    check_error("name = \"a\\\nb\";\ntrain = { optimizer = adam; };\n", ":3: optimizer:",
+                "'adam'");
+    check_error("name = \"a\";\ntrain = { steps = 10; };\n/* grid = { lr = [0.1, 0.2]; };\n",
+                ":3:", "never closed");
+    check_error("name = \"a\";\ntrain = { lr = .5e+3000000000; };\n", "train.lr",
+                "not a finite number");
+    /* a comment or a form feed between a name and its = is still a name */
+    write_config("name = \"a\"; seeds /* s */ = 2;\ntrain = { steps # n\n = 7; lr\f= 0.5; };\n");
+    CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0 && study.tasks == 2 &&
+              study.base.steps == 7,
+          "comments between names and values: %s", err);
+    sgdmc_study_free(&study);
     write_config("name = \"a 66666666666 nan @include\"; # 99999999999 nan\n"
                  "/* 88888888888 inf @x */ seeds = 2;\n"
                  "train = { steps = 5000000000L; lr = 3e10; skip = TRUE, depth : 2,\n"

@@ -427,29 +427,6 @@ static void syntax_hint(const char *text, int line, const char *error, char *hin
              key[0] ? " of " : "", key);
 }
 
-/* The key a literal at `at` belongs to: the name before the last = or : on
- * its line ("" when there is none). */
-static void key_before(const char *text, const char *at, char *key, size_t size)
-{
-    const char *line = at;
-    while (line > text && line[-1] != '\n')
-        line--;
-    const char *sign = NULL;
-    for (const char *p = line; p < at; p++)
-        if (*p == '=' || *p == ':')
-            sign = p;
-    key[0] = '\0';
-    if (!sign)
-        return;
-    const char *end = sign;
-    while (end > line && isspace((unsigned char)end[-1]))
-        end--;
-    const char *start = end;
-    while (start > line && (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
-        start--;
-    snprintf(key, size, "%.*s", (int)(end - start), start);
-}
-
 /* What the text scan before libconfig refuses (libconfig 1.5, Debian 12,
  * would accept it wrongly or say only "syntax error"). */
 typedef enum {
@@ -457,80 +434,109 @@ typedef enum {
     TEXT_WRAPPING_INTEGER, /* past 32 bits without L: libconfig wraps it (4294967346 -> 50) */
     TEXT_BARE_WORD,        /* a value that is not one: nan, inf, adam without quotes */
     TEXT_INCLUDE,          /* @include: the results file stores this text alone */
+    TEXT_OPEN_COMMENT,     /* a never closed: libconfig ignores the rest of the file */
 } text_problem;
 
 typedef struct {
     text_problem problem;
     int line;
     char token[64]; /* the literal or word, as written */
-    char key[64];   /* the key it is the value of ("" when unknown) */
+    char key[64];   /* the setting it is a value of ("" when unknown) */
 } text_finding;
-
-static const char *skip_blanks(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
 
 static bool is_name_char(char c)
 {
     return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*';
 }
 
-/* Scans the text outside strings and comments for the first problem. */
+/* The end of the comment at p (at its closing newline, or after its star-slash), or
+ * NULL when p starts no comment; *open is set when a block comment is never closed. */
+static const char *comment_end(const char *p, bool *open)
+{
+    *open = false;
+    if (*p == '#' || (*p == '/' && p[1] == '/'))
+        return p + strcspn(p, "\n");
+    if (*p != '/' || p[1] != '*')
+        return NULL;
+    const char *close = strstr(p + 2, "*/");
+    *open = close == NULL;
+    return close ? close + 2 : p + strlen(p);
+}
+
+/* The first character at or after p that is neither white space nor comment. */
+static const char *next_token(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        bool open;
+        const char *end = comment_end(p, &open);
+        if (!end)
+            return p;
+        p = end;
+    }
+}
+
+static void found_at(text_finding *found, text_problem problem, int line, const char *token,
+                     int len, const char *key)
+{
+    found->problem = problem;
+    found->line = line;
+    snprintf(found->token, sizeof found->token, "%.*s", len, token);
+    snprintf(found->key, sizeof found->key, "%s", key);
+}
+
+/* Scans the text outside strings and comments for the first problem; the key
+ * of a value is the last setting name before it. */
 static void scan_text(const char *text, text_finding *found)
 {
     memset(found, 0, sizeof *found);
+    char key[64] = "";
     int line = 1;
     for (const char *p = text; *p; p++) {
+        bool open;
+        const char *comment = comment_end(p, &open);
+        const bool starts_value = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
+                                                 p[-1] == '.');
         if (*p == '\n') {
             line++;
         } else if (*p == '"') {
             for (p++; *p && *p != '"'; p++) {
                 if (*p == '\\' && p[1])
-                    p++;
-                else if (*p == '\n')
-                    line++;
+                    p++; /* an escaped character, a newline among them */
+                line += *p == '\n';
             }
             if (!*p)
+                return; /* libconfig says where */
+        } else if (comment) {
+            if (open) {
+                found_at(found, TEXT_OPEN_COMMENT, line, "/*", 2, "");
                 return;
-        } else if (*p == '#' || (*p == '/' && p[1] == '/')) {
-            while (p[1] && p[1] != '\n')
-                p++;
-        } else if (*p == '/' && p[1] == '*') {
-            for (p += 2; *p && !(*p == '*' && p[1] == '/'); p++)
+            }
+            /* to the comment's last character; a line comment's newline is counted next */
+            for (; p < comment - 1; p++)
                 line += *p == '\n';
-            if (!*p)
-                return;
-            p++;
         } else if (*p == '@') {
-            found->problem = TEXT_INCLUDE;
-            found->line = line;
-            snprintf(found->token, sizeof found->token, "%.*s", (int)strcspn(p, " \t\n\""), p);
+            found_at(found, TEXT_INCLUDE, line, p, (int)strcspn(p, " \t\n\""), "");
             return;
-        } else if ((isalpha((unsigned char)*p) || *p == '*') &&
-                   (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+        } else if ((isalpha((unsigned char)*p) || *p == '*') && starts_value) {
             /* a name's own - and * are consumed with it: a word after - is a value (-inf) */
             const char *end = p;
             while (is_name_char(*end))
                 end++;
-            const char *after = skip_blanks(end);
-            const size_t len = (size_t)(end - p);
+            const char *after = next_token(end);
+            const int len = (int)(end - p);
             const bool boolean = (len == 4 && !strncasecmp(p, "true", 4)) ||
                                  (len == 5 && !strncasecmp(p, "false", 5));
-            /* a setting's name is followed by = or :, a boolean is a value */
-            if (*after != '=' && *after != ':' && !boolean) {
-                found->problem = TEXT_BARE_WORD;
-                found->line = line;
-                snprintf(found->token, sizeof found->token, "%.*s", (int)len, p);
-                key_before(text, p, found->key, sizeof found->key);
+            if (*after == '=' || *after == ':') {
+                snprintf(key, sizeof key, "%.*s", len, p);
+            } else if (!boolean) {
+                found_at(found, TEXT_BARE_WORD, line, p, len, key);
                 return;
             }
             p = end - 1;
-        } else if (isdigit((unsigned char)*p) &&
-                   (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
-                                   p[-1] == '.'))) {
+        } else if ((isdigit((unsigned char)*p) ||
+                    (*p == '.' && isdigit((unsigned char)p[1]))) && starts_value) {
             const bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
             const char *end = hex ? p + 2 : p;
             while (hex ? isxdigit((unsigned char)*end) : isdigit((unsigned char)*end))
@@ -541,14 +547,15 @@ static void scan_text(const char *text, text_finding *found)
                 const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
                 const bool negative = p > text && p[-1] == '-';
                 if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
-                    found->problem = TEXT_WRAPPING_INTEGER;
-                    found->line = line;
-                    snprintf(found->token, sizeof found->token, "%s%.*s", negative ? "-" : "",
+                    char literal[64];
+                    snprintf(literal, sizeof literal, "%s%.*s", negative ? "-" : "",
                              (int)(end - p), p);
-                    key_before(text, p, found->key, sizeof found->key);
+                    found_at(found, TEXT_WRAPPING_INTEGER, line, literal, (int)strlen(literal),
+                             key);
                     return;
                 }
             }
+            /* the rest of the number: fraction, exponent with its sign, L */
             while (isalnum((unsigned char)*end) || *end == '.' || *end == '_' ||
                    ((*end == '+' || *end == '-') && (end[-1] == 'e' || end[-1] == 'E')))
                 end++;
@@ -598,6 +605,10 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         SGDMC_FAIL("%s:%d: %s%s'%s' is not a value: a value is a number (finite: there is no "
                    "nan or inf), a \"string\" (names too: \"adam\") or true/false",
                    path, found.line, found.key, colon, found.token);
+    if (found.problem == TEXT_OPEN_COMMENT)
+        SGDMC_FAIL("%s:%d: a /* comment is never closed (libconfig would ignore the rest of the "
+                   "file): close it with */",
+                   path, found.line);
     if (found.problem == TEXT_INCLUDE)
         SGDMC_FAIL("%s:%d: %s: a study config is one file (the results file stores its text, "
                    "and --resume compares it): write the included settings in it",
