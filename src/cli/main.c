@@ -283,6 +283,11 @@ static int parse_study_flags_once(int argc, char **argv, study_command *c, const
         fflush(stderr);
         dup2(saved_stderr, STDERR_FILENO);
         close(saved_stderr);
+        /* the launcher ends the job at the first rank that exits non-zero: the
+         * others wait, so that the first rank (perhaps started later on another
+         * node) gets to say what is wrong */
+        if (failed)
+            sleep(3);
     }
     return failed;
 }

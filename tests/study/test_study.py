@@ -405,6 +405,14 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
         ours = [line for line in result.stderr.splitlines() if line.startswith("sgdmc ")]
         check(result.returncode != 0 and len(ours) == 1,
               f"{what} under mpirun -n 3: exit {result.returncode}, sgdmc's lines {ours}")
+    # ... also when the first rank starts late (another node): the others wait for it to say it
+    launcher = command(sgdmc, [], 1)[:-2]
+    late = subprocess.run([*launcher, "sh", "-c", f"sleep 1; exec {sgdmc} study --outptu=x.h5",
+                           ":", "-n", "2", sgdmc, "study", "--outptu=x.h5"],
+                          capture_output=True, text=True, timeout=120)
+    ours = [line for line in late.stderr.splitlines() if line.startswith("sgdmc ")]
+    check(late.returncode != 0 and len(ours) == 1 and "--outptu" in ours[0],
+          f"bad flag, first rank 1 s late: exit {late.returncode}, sgdmc's lines {ours}")
 
     config = write(tmp / "small.cfg", good)
     result = run(sgdmc, [config, "--quiet"])
