@@ -359,7 +359,7 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
             }
             if (outcome == SGDMC_STUDY_WRITE_FAILED) {
                 fflush(NULL);
-                _exit(SGDMC_EXIT_RESUME);
+                _exit(err[0] ? EXIT_FAILURE : SGDMC_EXIT_RESUME);
             }
             status = outcome == SGDMC_STUDY_COMPLETE      ? EXIT_SUCCESS
                      : outcome == SGDMC_STUDY_INTERRUPTED ? SGDMC_EXIT_RESUME

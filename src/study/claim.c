@@ -125,8 +125,8 @@ static void describe(const holder *h, char *buf, size_t len)
     if (h->pid < 0 || !h->host[0]) {
         /* sgdmc writes a claim just after creating it: a reader may see it empty */
         snprintf(buf, len,
-                 "a writer the claim does not name: it is being written this instant, or is "
-                 "not sgdmc's; changed %.0f s ago",
+                 "an unsigned claim: no host and pid, as when empty, foreign or being written "
+                 "this instant; changed %.0f s ago",
                  difftime(time(NULL), h->heartbeat));
         return;
     }
@@ -254,7 +254,7 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
         if (break_claim(c, &h) != 0)
             continue;
         if (note && notelen)
-            snprintf(note, notelen, "took over the stale claim of %s: %s", who, why);
+            snprintf(note, notelen, "took over a stale claim (%s): %s", who, why);
     }
     if (!err[0])
         snprintf(err, errlen, "%s: cannot claim it for writing (%s keeps changing)",
@@ -270,7 +270,10 @@ int sgdmc_claim_refresh(sgdmc_claim *c, char *err, size_t errlen)
         return 0;
     c->last_beat = now;
     struct stat st;
-    if (stat(c->path, &st) != 0 || st.st_dev != c->device || st.st_ino != c->inode) {
+    const int looked = stat(c->path, &st);
+    if (looked != 0 && errno != ENOENT && errno != ENOTDIR)
+        return 0; /* cannot look now (permissions, a network file system): at the next beat */
+    if (looked != 0 || st.st_dev != c->device || st.st_ino != c->inode) {
         holder h;
         char who[512] = "nobody";
         if (read_holder(c->path, &h) == 0)

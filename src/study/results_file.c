@@ -737,6 +737,14 @@ int sgdmc_results_in_place(const sgdmc_results_file *f, const char *path, char *
     struct stat now;
     const char *what = NULL;
     if (stat(path, &now) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            /* a folder made unreadable, an NFS hiccup: not a verdict on the file */
+            snprintf(err, errlen,
+                     "%s: cannot check that it still holds the study's rows (%s); if it does, "
+                     "--resume finds them done",
+                     path, strerror(errno));
+            return 1;
+        }
         what = "was deleted";
     } else if (now.st_dev != f->opened.st_dev || now.st_ino != f->opened.st_ino) {
         what = "was replaced by another file";

@@ -255,8 +255,12 @@ static void watch_file(dispatcher *d)
     if (d->file_moved[0] || now - d->last_file_check < SGDMC_CLAIM_HEARTBEAT)
         return;
     d->last_file_check = now;
-    if (sgdmc_results_in_place(d->file, d->path, d->file_moved, sizeof d->file_moved))
+    const int moved = sgdmc_results_in_place(d->file, d->path, d->file_moved,
+                                             sizeof d->file_moved);
+    if (moved < 0)
         d->failed = d->stopping = true;
+    else if (moved > 0)
+        d->file_moved[0] = '\0'; /* cannot look now: again at the next heartbeat */
 }
 
 /* Renews the claim's heartbeat; losing the claim stops the study at once. */
@@ -649,7 +653,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);
-        /* the last check: a file moved since the last heartbeat is not complete */
+        /* the last check: a file moved since the last heartbeat, or one that
+         * cannot be looked at now, is not complete */
         if (!d.failed && !d.lost_rank &&
             sgdmc_results_in_place(file, o->output, d.file_moved, sizeof d.file_moved))
             d.failed = true;
@@ -688,16 +693,6 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     free(d.last_heard);
     free(d.finished);
     MPI_Comm_free(&protocol);
-    int write_failed = r.write_failed, any_write_failed;
-    MPI_Allreduce(&write_failed, &any_write_failed, 1, MPI_INT, MPI_BOR, comm);
-    if (any_write_failed) {
-        /* the rows flagged done are in the file (independent writes into
-         * space allocated at creation); HDF5 cannot close it now */
-        sgdmc_claim_release(claim);
-        return SGDMC_STUDY_WRITE_FAILED;
-    }
-    int close_failed = sgdmc_results_close(file) != 0, any_close_failed;
-    MPI_Allreduce(&close_failed, &any_close_failed, 1, MPI_INT, MPI_BOR, comm);
     int shared = (int)outcome;
     MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
     outcome = (sgdmc_study_outcome)shared;
@@ -705,6 +700,18 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         snprintf(err, errlen, "%s", d.claim_lost[0]    ? d.claim_lost
                                     : d.file_moved[0] ? d.file_moved
                                                       : "a task failed (see the messages above)");
+    int write_failed = r.write_failed, any_write_failed;
+    MPI_Allreduce(&write_failed, &any_write_failed, 1, MPI_INT, MPI_BOR, comm);
+    if (any_write_failed) {
+        /* the rows flagged done are in the file (independent writes into
+         * space allocated at creation); HDF5 cannot close it now */
+        sgdmc_claim_release(claim);
+        if (outcome != SGDMC_STUDY_FAILED)
+            err[0] = '\0';
+        return SGDMC_STUDY_WRITE_FAILED;
+    }
+    int close_failed = sgdmc_results_close(file) != 0, any_close_failed;
+    MPI_Allreduce(&close_failed, &any_close_failed, 1, MPI_INT, MPI_BOR, comm);
     if (any_close_failed && outcome != SGDMC_STUDY_FAILED) {
         snprintf(err, errlen, "%s: cannot close the results file", o->output);
         outcome = SGDMC_STUDY_FAILED;

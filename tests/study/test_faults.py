@@ -10,9 +10,11 @@ Sections:
            seconds; --force onto a full disk leaves the existing file untouched; a
            read-only file system and a vanished folder: one line, exit 1; the
            size --dry-run announces bounds the file's real size.
-  writes   writes failing in mid-study (SGDMC_FAULT_WRITES), 1 process and 2 ranks:
-           exit 75, rows written before equal the uninterrupted run, --resume
-           completes it.
+  writes   writes failing in mid-study (SGDMC_FAULT_WRITES, and chattr +i), 1 process
+           and 2 ranks: exit 75, rows written before equal the uninterrupted run,
+           --resume completes it; the file deleted, replaced or truncated fails the
+           study; its folder out of sight for 12 s does not, for good fails it at
+           the end and --resume completes.
   claims   a concurrent --force and --resume against a running study are refused
            naming the writer, which finishes untouched; a claim left by kill -9 is
            taken over by --resume; a requeued SLURM job (same job id, another node)
@@ -367,6 +369,47 @@ def section_writes(sgdmc: str, configs: Path, tmp: Path) -> None:
                             f"{what}: resumed file differs from the uninterrupted run")]
             fault(checks)
 
+    # the folder cannot be looked into for a while (a symbolic-link loop in its place, as a
+    # network file system's error or a permission change would do): not a verdict on the
+    # file; the study goes on, and fails only if it still cannot look at its end
+    long_run = write_config(tmp / "longer.cfg",
+                            config.read_text().replace("seeds = 30", "seeds = 800"))
+    for restored in [True, False]:
+        folder = tmp / f"unreachable_{restored}"
+        folder.mkdir()
+        path = folder / "study.h5"
+        what = f"results folder unreachable for {'12 s' if restored else 'good'}"
+        study = start(sgdmc, [str(long_run if restored else config), f"--output={path}",
+                              "--quiet"])
+        if not wait_for(lambda: some_rows_done(path), 120, f"{what}: the first rows"):
+            study.kill()
+            study.communicate()
+            continue
+        aside = tmp / f"unreachable_{restored}.aside"
+        folder.rename(aside)
+        folder.symlink_to(folder.name)  # a loop: stat fails with ELOOP
+        if restored:
+            time.sleep(12)  # past a heartbeat (10 s)
+            running = study.poll() is None
+            folder.unlink()
+            aside.rename(folder)
+        stderr = stderr_within(study, 300)
+        lines = sgdmc_lines(stderr)
+        if restored:
+            fault([(running, f"{what}: the study ended while it could not look: {stderr}"),
+                   (study.returncode == 0 and done_rows(path).all(),
+                    f"{what}: exit {study.returncode}: {stderr}")])
+        else:
+            folder.unlink()
+            aside.rename(folder)
+            # its claim could not be removed either: a resume takes it over and completes
+            resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"])
+            fault([(study.returncode == 1 and len(lines) == 1 and "cannot check" in lines[0]
+                    and "symbolic links" in lines[0], f"{what}: exit {study.returncode}: "
+                    f"{lines}"),
+                   (resumed.returncode == 0 and done_rows(path).all(),
+                    f"{what}: resume: exit {resumed.returncode}: {resumed.stderr}")])
+
 
 # ---- claims -------------------------------------------------------------------
 
@@ -426,7 +469,7 @@ def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
         rows_lost += int((done & ~after).sum())
         fault([(left_claim, "kill -9 left no claim behind (was there one?)"),
                (result.returncode == 0, f"resume after kill -9: {result.stderr}"),
-               ("took over the stale claim" in result.stderr and "process is gone"
+               ("took over a stale claim" in result.stderr and "process is gone"
                 in result.stderr, f"resume after kill -9 does not say so: {result.stderr}"),
                (not differences(reference, datasets(path)),
                 "resume after kill -9: results differ from the uninterrupted run")])
@@ -523,7 +566,7 @@ def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
     os.utime(claim_of(path), (stamp, stamp))
     stale = run(sgdmc, [str(config), f"--output={path}", "--resume"])
     fault([(result.returncode == 0, f"the unsigned claim's study: {result.stderr}"),
-           (fresh.returncode == 1 and "does not name" in fresh.stderr
+           (fresh.returncode == 1 and "an unsigned claim: no host and pid" in fresh.stderr
             and "pid -1" not in fresh.stderr, f"a fresh unsigned claim: {fresh.stderr!r}"),
            (stale.returncode == 0 and "heartbeat stopped" in stale.stderr,
             f"a stale unsigned claim was not taken over: {stale.stderr!r}")])

@@ -34,7 +34,9 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
 
 /* Renews the heartbeat when SGDMC_CLAIM_HEARTBEAT seconds have passed since
  * the last renewal (otherwise costs a clock read). -1 with a message when
- * the claim is no longer this process's: the study must stop writing. */
+ * the claim is no longer this process's: the study must stop writing. A
+ * claim that cannot be looked at now (stat fails other than with ENOENT) is
+ * looked at again at the next heartbeat. */
 int sgdmc_claim_refresh(sgdmc_claim *claim, char *err, size_t errlen);
 
 /* Gives the claim up: removes the claim file if it is still this process's.

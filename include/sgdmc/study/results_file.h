@@ -63,8 +63,10 @@ int sgdmc_results_write(sgdmc_results_file *file, long first, int count,
 /* 0 while `path` is still the file opened for the rows: -1 with a message
  * when it was deleted, replaced by another file (a rename over it, a copy
  * moved back) or truncated meanwhile, in which case rows written since went
- * elsewhere, and the study must not call itself complete. Costs a stat and
- * an 8-byte read. */
+ * elsewhere, and the study must not call itself complete; 1 with a message
+ * when the path cannot be looked at now (stat fails other than with ENOENT:
+ * permissions, a network file system's error), which a later look may
+ * settle. Costs a stat and an 8-byte read. */
 int sgdmc_results_in_place(const sgdmc_results_file *file, const char *path, char *err,
                            size_t errlen);
 

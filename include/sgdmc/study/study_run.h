@@ -39,7 +39,10 @@ typedef enum {
                                 written before are done, and the file is left open, since
                                 HDF5's collective close after a failed write waits for ever
                                 or crashes; end the process without MPI_Finalize, whose
-                                HDF5 clean-up would try that close again, and resume */
+                                HDF5 clean-up would try that close again, and resume; err
+                                is "" unless the study also failed otherwise (its claim
+                                lost, its file moved: then err says why, and a resume of
+                                this path is not the answer) */
 } sgdmc_study_outcome;
 
 /* Collective over comm; every rank returns the same outcome, except
