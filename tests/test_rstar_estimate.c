@@ -122,7 +122,7 @@ static void test_distance(void)
     setup s;
     setup_open(&s, "--target=square --depth=2 --width=5");
     double *a = uniform_starts(s.n, 1, 11), *b = uniform_starts(s.n, 1, 12);
-    const double exact = sgdmc_evaluate_distance(s.evaluator, a, b);
+    const double exact = sgdmc_evaluate_distance(s.evaluator, a, b, NULL);
     const int m = 1 << 16;
     double sum = 0.0;
     for (int i = 0; i < m; i++) {
@@ -132,7 +132,7 @@ static void test_distance(void)
     }
     CHECK(fabs(exact - sqrt(sum)) <= 1e-7 * (1.0 + exact), "distance %.12g, midpoint %.12g",
           exact, sqrt(sum));
-    CHECK(sgdmc_evaluate_distance(s.evaluator, a, a) == 0.0, "distance to itself");
+    CHECK(sgdmc_evaluate_distance(s.evaluator, a, a, NULL) == 0.0, "distance to itself");
     printf("distance %.12g, midpoint rule %.12g\n", exact, sqrt(sum));
     free(a);
     free(b);

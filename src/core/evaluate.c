@@ -365,12 +365,18 @@ int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev) { return (int)ev->n; }
 
 const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev) { return ev->alive; }
 
-int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat)
+int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat,
+                      const sgdmc_cancel *cancel, bool *cancelled)
 {
+    *cancelled = false;
     if (ev->mode != MODE_BREAKPOINTS)
         return -1;
-    if (vec_copy(&ev->vertices, &ev->base) ||
-        add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, NULL))
+    const int found =
+        vec_copy(&ev->vertices, &ev->base)
+            ? -1
+            : add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, cancel);
+    *cancelled = found == SGDMC_CANCELLED;
+    if (found)
         return -1;
     const size_t n = ev->vertices.len;
     /* the function at the vertices and, on R, one beyond each end: its slope
@@ -390,6 +396,12 @@ int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat)
     if (ev->normal_input)
         x[at++] = ev->vertices.v[n - 1] + 1.0;
     for (size_t start = 0; start < points; start += SGDMC_EVAL_CHUNK) {
+        if (sgdmc_cancel_requested(cancel)) {
+            *cancelled = true;
+            free(x);
+            free(f);
+            return -1;
+        }
         const int count = chunk_size(points, start);
         memcpy(sgdmc_workspace_input(ev->ws), x + start, sizeof(double) * (size_t)count);
         sgdmc_forward(&ev->arch, params, ev->ws, count);
@@ -456,15 +468,19 @@ double sgdmc_evaluate_risk_cancellable(sgdmc_evaluator *ev, const double *params
     return risk + sgdmc_weight_penalty(&ev->arch, params, ev->l2, grad);
 }
 
-double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b)
+double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b,
+                               const sgdmc_cancel *cancel)
 {
     if (ev->mode == MODE_BREAKPOINTS &&
         (vec_copy(&ev->vertices, &ev->base) ||
-         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false, NULL) ||
-         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false, NULL) || nodes_from_vertices(ev)))
+         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false, cancel) ||
+         add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false, cancel) ||
+         nodes_from_vertices(ev)))
         return NAN;
     double sum = 0.0;
     for (size_t start = 0; start < ev->n; start += SGDMC_EVAL_CHUNK) {
+        if (sgdmc_cancel_requested(cancel))
+            return NAN;
         const int count = chunk_size(ev->n, start);
         load_chunk(ev, ev->x, ev->n, start, count);
         sgdmc_forward(&ev->arch, a, ev->ws, count);

@@ -265,7 +265,13 @@ static int construct(sgdmc_min_risk *m)
         if ((constructions[i] == embed_one_layer && w > SGDMC_RSTAR_MAX_WIDTH) ||
             constructions[i](m, candidate))
             continue;
-        const double risk = sgdmc_evaluate_risk(m->evaluator, candidate, NULL);
+        bool cancelled;
+        const double risk = sgdmc_evaluate_risk_cancellable(m->evaluator, candidate, NULL,
+                                                            m->cancel, &cancelled);
+        if (cancelled) {
+            m->cancelled = true;
+            break;
+        }
         if (isfinite(risk) && !(risk >= m->constructed_risk)) {
             m->constructed_risk = risk;
             memcpy(m->constructed_params, candidate, sizeof(double) * m->n);
@@ -404,10 +410,15 @@ double sgdmc_min_risk_distance(sgdmc_min_risk *m, const double *params, double r
     const sgdmc_train_config *c = &m->config;
     if (source == SGDMC_MIN_RISK_COMPUTED)
         return distance_to_minimizers(m, params);
-    if (source == SGDMC_MIN_RISK_ESTIMATED)
-        return sgdmc_evaluate_distance(m->evaluator, params, m->estimate_params);
-    if (source == SGDMC_MIN_RISK_CONSTRUCTED)
-        return sgdmc_evaluate_distance(m->evaluator, params, m->constructed_params);
+    if (source == SGDMC_MIN_RISK_ESTIMATED || source == SGDMC_MIN_RISK_CONSTRUCTED) {
+        /* on the pieces of both networks: minutes for wide deep ones */
+        const double distance = sgdmc_evaluate_distance(
+            m->evaluator, params,
+            source == SGDMC_MIN_RISK_ESTIMATED ? m->estimate_params : m->constructed_params,
+            m->cancel);
+        m->cancelled |= isnan(distance) && sgdmc_cancel_requested(m->cancel);
+        return distance;
+    }
     /* R* = 0 under plain mse: the target itself is the minimizer's function */
     return rstar == 0.0 && c->loss == SGDMC_LOSS_MSE && c->l2 == 0.0 && risk >= 0.0 ? sqrt(risk)
                                                                                   : NAN;

@@ -552,8 +552,11 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     r->kinks_final = -1;
     r->critical_family = SGDMC_FAMILY_NONE;
     if (!diverged && t->arch.activation == SGDMC_ACT_RELU) {
-        bool flat = false;
-        const int kinks = sgdmc_count_kinks(t->evaluator, t->params, &flat);
+        bool flat = false, cancelled;
+        const int kinks =
+            sgdmc_count_kinks(t->evaluator, t->params, &flat, &t->cancel, &cancelled);
+        if (cancelled)
+            goto abandoned;
         r->kinks_final = kinks;
         if (kinks == 0)
             r->critical_family = flat ? SGDMC_FAMILY_CONSTANT : SGDMC_FAMILY_AFFINE;

@@ -49,8 +49,9 @@ double sgdmc_evaluate_risk_cancellable(sgdmc_evaluator *ev, const double *params
  * of the evaluator's network (mu the input distribution, or the data set's
  * empirical measure), by the risk's quadrature; for 1-D ReLU networks on the
  * pieces between both networks' breakpoints, so exact for uniform inputs.
- * NaN when out of memory. */
-double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b);
+ * NaN when out of memory or when `cancel` (may be NULL) asked to stop. */
+double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const double *b,
+                               const sgdmc_cancel *cancel);
 
 /* dead[k-1] = number of neurons of hidden layer k proven to have a
  * pre-activation <= 0 on the whole input domain. Exact for d = 1 ReLU
@@ -70,9 +71,10 @@ const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev);
 /* For 1-D ReLU networks of a distribution problem: the kinks of the
  * network's function inside the domain (points where its slope changes, on
  * all of R for normal inputs), and *flat when its slope is 0 everywhere
- * (a constant function). -1 for other networks and problems, or when out of
- * memory. */
-int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat);
+ * (a constant function). -1 for other networks and problems, when out of
+ * memory, or, with *cancelled set, when `cancel` (may be NULL) asked to stop. */
+int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat,
+                      const sgdmc_cancel *cancel, bool *cancelled);
 
 /* The probability that one first-layer ReLU neuron is dead at
  * initialization (paper 001): for weights and bias iid U[-a,a] on [0,1]^d,
