@@ -10,7 +10,8 @@ directory. Prints each failed check with its reason and a closing line
 The checks, by section:
 
 1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`,
-   and refuses anything after it, as `sgdmc --help` does;
+   and refuses anything after it, as `sgdmc --help` does; `sgdmc help COMMAND`
+   prints what `sgdmc COMMAND --help` prints;
    `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
    table in src/core/train_options.c (the first string of each entry of `options[]`)
    appears in `train --help` as `--name` with a `(default: ...)`.
@@ -155,6 +156,15 @@ def check_help_and_version():
         check(f"sgdmc {about} train --steps=1 is refused, not run or ignored",
               run.code == 2 and not run.out and run.err.count("\n") == 1
               and "'train'" in run.err, run.describe())
+
+    for name in ["train", "study", "summarize", "reference"]:
+        run, direct = sgdmc("help", name), sgdmc(name, "--help")
+        check(f"sgdmc help {name} is sgdmc {name} --help",
+              run.code == 0 and run.out == direct.out and direct.out and not run.err,
+              run.describe())
+    run = sgdmc("help", "trian")
+    check("sgdmc help trian is refused naming it", run.code == 2 and not run.out
+          and run.err.count("\n") == 1 and "'trian'" in run.err, run.describe())
 
     run = sgdmc("--help")
     check("sgdmc --help exits 0 with usage on stdout",

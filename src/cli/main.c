@@ -43,7 +43,8 @@ static void print_usage(FILE *out)
           "  reference R*(width) of one-hidden-layer ReLU networks on U[0,1] for a target\n"
           "\n"
           "  sgdmc --version       print the version\n"
-          "  sgdmc COMMAND --help  list the command's flags with defaults and meaning\n",
+          "  sgdmc COMMAND --help  list the command's flags with defaults and meaning\n"
+          "                        (also: sgdmc help COMMAND)\n",
           out);
 }
 
@@ -485,8 +486,22 @@ static int run_command(int argc, char **argv)
         return SGDMC_EXIT_USAGE;
     }
     const char *command = argv[1];
+    if (!strcmp(command, "help") && argc == 3)
+        for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                /* `sgdmc help COMMAND` is `sgdmc COMMAND --help`, which needs no R* cache */
+                char flag[] = "--help";
+                char *help[] = {flag, NULL};
+                return commands[i].run(1, help, NULL);
+            }
+    if (!strcmp(command, "help") && argc > 2) {
+        fprintf(stderr, "sgdmc: help takes one command: train, study, summarize or reference "
+                        "('%s' given)\n",
+                argv[2]);
+        return SGDMC_EXIT_USAGE;
+    }
     const bool about = !strcmp(command, "--help") || !strcmp(command, "-h") ||
-                       !strcmp(command, "help") || !strcmp(command, "--version");
+                       !strcmp(command, "--version");
     if (about && argc > 2) {
         /* `sgdmc --version train ...` runs nothing: say so rather than ignore the rest */
         fprintf(stderr, "sgdmc: %s takes nothing after it ('%s' given; a command's flags: sgdmc "
