@@ -365,16 +365,24 @@ int sgdmc_evaluator_nodes(const sgdmc_evaluator *ev) { return (int)ev->n; }
 
 const int *sgdmc_evaluator_alive(const sgdmc_evaluator *ev) { return ev->alive; }
 
+/* The evaluator's vertices: its base points and every breakpoint of the
+ * network `params` (add_breakpoints); 0, -1 when out of memory, or
+ * SGDMC_CANCELLED. */
+static int breakpoints_of(sgdmc_evaluator *ev, const double *params, bool rays,
+                          const sgdmc_cancel *cancel)
+{
+    return vec_copy(&ev->vertices, &ev->base)
+               ? -1
+               : add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, rays, cancel);
+}
+
 int sgdmc_count_kinks(sgdmc_evaluator *ev, const double *params, bool *flat,
                       const sgdmc_cancel *cancel, bool *cancelled)
 {
     *cancelled = false;
     if (ev->mode != MODE_BREAKPOINTS)
         return -1;
-    const int found =
-        vec_copy(&ev->vertices, &ev->base)
-            ? -1
-            : add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, cancel);
+    const int found = breakpoints_of(ev, params, ev->normal_input, cancel);
     *cancelled = found == SGDMC_CANCELLED;
     if (found)
         return -1;
@@ -435,10 +443,7 @@ double sgdmc_evaluate_risk_cancellable(sgdmc_evaluator *ev, const double *params
 {
     *cancelled = false;
     if (ev->mode == MODE_BREAKPOINTS) {
-        const int status =
-            vec_copy(&ev->vertices, &ev->base)
-                ? -1
-                : add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, false, cancel);
+        const int status = breakpoints_of(ev, params, false, cancel);
         *cancelled = status == SGDMC_CANCELLED;
         if (status || nodes_from_vertices(ev))
             return NAN;
@@ -472,8 +477,7 @@ double sgdmc_evaluate_distance(sgdmc_evaluator *ev, const double *a, const doubl
                                const sgdmc_cancel *cancel)
 {
     if (ev->mode == MODE_BREAKPOINTS &&
-        (vec_copy(&ev->vertices, &ev->base) ||
-         add_breakpoints(&ev->arch, a, ev->ws, &ev->vertices, false, cancel) ||
+        (breakpoints_of(ev, a, false, cancel) ||
          add_breakpoints(&ev->arch, b, ev->ws, &ev->vertices, false, cancel) ||
          nodes_from_vertices(ev)))
         return NAN;
@@ -613,10 +617,7 @@ int sgdmc_count_dead(sgdmc_evaluator *ev, const double *params, int *dead,
          * neuron is dead iff it is <= 0 at every vertex; on R (normal
          * inputs) also beyond them, where it is affine and keeps its sign */
         const double reach = 1.0;
-        if (vec_copy(&ev->vertices, &ev->base))
-            return -1;
-        const int status =
-            add_breakpoints(&ev->arch, params, ev->ws, &ev->vertices, ev->normal_input, cancel);
+        const int status = breakpoints_of(ev, params, ev->normal_input, cancel);
         if (status)
             return status;
         mark_alive(ev, params, ev->vertices.v, ev->vertices.len, 1);
