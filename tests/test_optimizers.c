@@ -3,6 +3,7 @@
 #include <float.h>
 #include <hdf5.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "harness.h"
 #include "sgdmc/core/optim.h"
@@ -239,8 +240,100 @@ static void check_no_flush_without_eps(void)
     sgdmc_optimizer_free(opt);
 }
 
+/* splitmix64: the test's own stream of bits, independent of sgdmc's */
+static uint64_t next_bits(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A double with a random significand and an exponent in [lo, hi]. */
+static double random_double(uint64_t *state, int lo, int hi)
+{
+    const uint64_t bits = next_bits(state);
+    const double significand = 1.0 + (double)(bits >> 12) * 0x1p-52;
+    return ldexp(significand, lo + (int)((bits & 0xFFF) % (uint64_t)(hi - lo + 1)));
+}
+
+static long quotient_cases, quotient_mismatches;
+
+/* sgdmc_exact_quotient(a, b, 1 / b) against the division a / b, bit for bit
+ * (NaN for NaN), for a and its neighbours up to `neighbours` ulps away. */
+static void compare_quotient(double a, double b, int neighbours)
+{
+    const double b_inverse = 1.0 / b;
+    for (int k = -neighbours; k <= neighbours; k++) {
+        double x = a;
+        for (int j = 0; j < (k < 0 ? -k : k); j++)
+            x = nextafter(x, k < 0 ? 0.0 : INFINITY);
+        const double expected = x / b, got = sgdmc_exact_quotient(x, b, b_inverse);
+        quotient_cases++;
+        if (memcmp(&expected, &got, sizeof got) && !(isnan(expected) && isnan(got))) {
+            if (quotient_mismatches++ < 5)
+                fprintf(stderr, "exact quotient: %a / %a is %a, got %a\n", x, b, expected, got);
+        }
+    }
+}
+
+/* The quotients a = sqrt(v) over b = sqrt(1 - beta2^t) that Adam takes, for
+ * betas from 0 to 1 - 2^-53 and every step until 1 - beta2^t rounds to 1 (then
+ * every 97th): random roots over their whole range [2^-537, 2^512], and roots
+ * whose quotient lies next to a double or next to a midpoint between two
+ * doubles (a = F b and (F + ulp(F) / 2) b, rounded, and their neighbours),
+ * where a wrong last step rounds the wrong way; then divisors that are powers
+ * of two and that have an all-ones significand, and zeros, infinities, NaN
+ * and the largest and smallest roots (without neighbours: those of an infinity
+ * are beyond every root, where the steps overflow). */
+static void check_exact_quotient(void)
+{
+    uint64_t state = 20261203;
+    const double betas[] = {0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0 - 0x1p-20, 1.0 - 0x1p-53};
+    for (size_t i = 0; i < sizeof betas / sizeof *betas; i++) {
+        for (long t = 1;; t += t < 4000 ? 1 : 97) {
+            const double bc2 = 1.0 - pow(betas[i], (double)t);
+            if (bc2 == 1.0 || t > 4000000)
+                break;
+            const double b = sqrt(bc2);
+            for (int r = 0; r < 4; r++) {
+                compare_quotient(random_double(&state, -537, 511), b, 3);
+                const double f = random_double(&state, -520, 500);
+                compare_quotient(f * b, b, 3);
+                compare_quotient(fma(ldexp(1.0, ilogb(f) - 53), b, f * b), b, 3);
+            }
+        }
+    }
+    for (int e = 0; e >= -27; e--) {
+        const double divisors[] = {ldexp(1.0, e), ldexp(1.0 - 0x1p-53, e), ldexp(1.5, e - 1)};
+        for (size_t d = 0; d < 3; d++)
+            for (int r = 0; r < 2000; r++) {
+                const double f = random_double(&state, -500, 480);
+                compare_quotient(random_double(&state, -537, 511), divisors[d], 3);
+                compare_quotient(f * divisors[d], divisors[d], 3);
+                compare_quotient(fma(ldexp(1.0, ilogb(f) - 53), divisors[d], f * divisors[d]),
+                                 divisors[d], 3);
+            }
+    }
+    const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 0x1p-537, 0x1.fffffffffffffp511,
+                               sqrt(DBL_MAX), sqrt(DBL_MIN), sqrt(0x1p-1074)};
+    for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)
+        for (int e = 0; e >= -27; e -= 9)
+            compare_quotient(specials[k], ldexp(1.0 - 0x1p-53, e), 0);
+#ifdef __FMA__
+    const char *path = "multiplies and fused multiply-adds";
+#else
+    const char *path = "the division itself (no hardware FMA: nothing to compare)";
+#endif
+    CHECK(quotient_mismatches == 0, "exact quotient: %ld of %ld quotients differ from a / b",
+          quotient_mismatches, quotient_cases);
+    printf("  exact quotient (%s): %ld quotients, %ld differ from a / b\n", path, quotient_cases,
+           quotient_mismatches);
+}
+
 int main(int argc, char **argv)
 {
+    check_exact_quotient();
     check_moment_flush();
     check_sign_moments_kept();
     check_no_flush_without_eps();

@@ -66,6 +66,24 @@ static inline lane_vec lanes_moment_flushed(lane_vec x, double below)
     return pick(lanes_fabs(x) < zero_vec + below, x * 0.0, x);
 }
 
+/* sgdmc_exact_quotient in every lane: its steps as vector operations */
+static inline lane_vec lanes_exact_quotient(lane_vec a, double b, double b_inverse)
+{
+#ifdef __FMA__
+    const lane_vec q0 = a * b_inverse;
+    lane_vec r0, q1, r1, q2;
+    EACH_LANE(l) r0[l] = fma(-q0[l], b, a[l]);
+    EACH_LANE(l) q1[l] = fma(r0[l], b_inverse, q0[l]);
+    EACH_LANE(l) r1[l] = fma(-q1[l], b, a[l]);
+    EACH_LANE(l) q2[l] = fma(r1[l], b_inverse, q1[l]);
+    const lane_vec size = lanes_fabs(a);
+    return pick((size > zero_vec) & (size < zero_vec + INFINITY), q2, q0);
+#else
+    (void)b_inverse;
+    return a / b;
+#endif
+}
+
 static inline lane_vec lanes_sign(lane_vec x)
 {
     EACH_LANE(l) x[l] = (double)((x[l] > 0.0) - (x[l] < 0.0));
@@ -471,6 +489,7 @@ static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_
 #define UR_SCALE(lr, clip, normalize, norm) lanes_scale(lr, clip, normalize, norm)
 #define UR_MOVE(x, step, norm) pick((norm) != zero_vec, (x) - (step), (x))
 #define UR_FLUSH(x, below) lanes_moment_flushed(x, below)
+#define UR_QUOTIENT(a, b, b_inverse) lanes_exact_quotient(a, b, b_inverse)
 #include "update_rules.h"
 
 static void update(sgdmc_lanes *g, double lr)

@@ -221,6 +221,7 @@ double sgdmc_norm2(const double *x, size_t n)
     ((normalize) ? (lr) / (norm) : (lr) * fmin(1.0, (clip) / (norm)))
 #define UR_MOVE(x, step, norm) ((norm) != 0.0 ? (x) - (step) : (x))
 #define UR_FLUSH(x, below) sgdmc_moment_flushed(x, below)
+#define UR_QUOTIENT(a, b, b_inverse) sgdmc_exact_quotient(a, b, b_inverse)
 #include "update_rules.h"
 
 void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *restrict x, const double *restrict g,

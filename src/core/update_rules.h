@@ -15,6 +15,7 @@
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
  *   UR_FLUSH(x, below)      sgdmc_moment_flushed per value (a decaying moment as stored;
  *                           below from sgdmc_moment_floor, once per optimizer)
+ *   UR_QUOTIENT(a, b, b_inverse)  sgdmc_exact_quotient per value: a / b, the same bits
  * This is not a header of an API: only those two files include it. */
 
 #include <stdbool.h>
@@ -65,8 +66,11 @@ static void UR_NAME(directed_step)(direction dir, double clip, UR_T *restrict x,
  * Once beta2^t < 2^-54, bc2 = 1 - beta2^t rounds to 1 (beta2 = 0.999: from
  * step ~37,400 on) and sqrt(v) / 1 is sqrt(v) exactly in IEEE arithmetic
  * (infinities, NaNs and zeros included): `corrected` false leaves that
- * division out, the same bits for a sixth of Adam's divider work. Inlined
- * with `corrected` constant, so each loop has no test per element. */
+ * quotient out, the same bits. Until then the quotient is sgdmc_exact_quotient's
+ * multiplies and fused multiply-adds: the division's bits, without the divider.
+ * Inlined with `ams` and `corrected` constant, so that each loop has no test
+ * per element (GCC 12 stopped unswitching `ams` itself once the quotient grew
+ * the loop, and left the scalar Adam loop unvectorized). */
 static inline __attribute__((always_inline)) void
 UR_NAME(adam)(const sgdmc_optimizer_config *c, double flush_below, sgdmc_bias_factors f, bool ams,
               bool corrected, size_t n, UR_T *restrict x, const UR_T *restrict grad,
@@ -74,7 +78,7 @@ UR_NAME(adam)(const sgdmc_optimizer_config *c, double flush_below, sgdmc_bias_fa
 {
     const double b1 = c->beta1, b2 = c->beta2;
     const double step_size = lr / f.bc1;
-    const double bc2_sqrt = f.bc2_sqrt;
+    const double bc2_sqrt = f.bc2_sqrt, bc2_sqrt_inverse = 1.0 / bc2_sqrt;
     for (size_t i = 0; i < n; i++) {
         m[i] = UR_FLUSH(m[i] * b1 + (1.0 - b1) * grad[i], flush_below);
         v[i] = UR_FLUSH(v[i] * b2 + (1.0 - b2) * (grad[i] * grad[i]), flush_below);
@@ -84,7 +88,8 @@ UR_NAME(adam)(const sgdmc_optimizer_config *c, double flush_below, sgdmc_bias_fa
             second = vmax[i];
         }
         const UR_T root = UR_SQRT(second);
-        const UR_T denom = (corrected ? root / bc2_sqrt : root) + c->eps;
+        const UR_T denom =
+            (corrected ? UR_QUOTIENT(root, bc2_sqrt, bc2_sqrt_inverse) : root) + c->eps;
         x[i] = x[i] + -step_size * (m[i] / denom);
     }
 }
@@ -158,11 +163,15 @@ static void UR_NAME(apply_rule)(const sgdmc_optimizer_config *c, double flush_be
     case SGDMC_OPT_ADAM:
     case SGDMC_OPT_AMSGRAD: {
         const sgdmc_bias_factors f = sgdmc_bias_factors_of(bias, step);
-        const bool ams = c->kind == SGDMC_OPT_AMSGRAD;
-        if (f.bc2_sqrt == 1.0)
-            UR_NAME(adam)(c, flush_below, f, ams, false, n, x, grad, m, v, vmax, lr);
+        const bool ams = c->kind == SGDMC_OPT_AMSGRAD, corrected = f.bc2_sqrt != 1.0;
+        if (!ams && corrected)
+            UR_NAME(adam)(c, flush_below, f, false, true, n, x, grad, m, v, vmax, lr);
+        else if (!ams)
+            UR_NAME(adam)(c, flush_below, f, false, false, n, x, grad, m, v, vmax, lr);
+        else if (corrected)
+            UR_NAME(adam)(c, flush_below, f, true, true, n, x, grad, m, v, vmax, lr);
         else
-            UR_NAME(adam)(c, flush_below, f, ams, true, n, x, grad, m, v, vmax, lr);
+            UR_NAME(adam)(c, flush_below, f, true, false, n, x, grad, m, v, vmax, lr);
         break;
     }
     case SGDMC_OPT_ADAMAX: {

@@ -98,6 +98,46 @@ static inline double sgdmc_moment_flushed(double value, double below)
     return fabs(value) < below ? value * 0.0 : value;
 }
 
+/* a / b, IEEE's correctly rounded quotient bit for bit, from b_inverse =
+ * 1.0 / b computed once: Adam's sqrt(v) / sqrt(bc2) for every parameter with
+ * one division per step instead of one per parameter (the divider is the
+ * slowest unit of Adam's update). Holds for 2^-27 <= b <= 1 (every
+ * sqrt(1 - beta2^t) with 0 <= beta2 < 1) and a = sqrt(v) of any double v >= 0
+ * (finite nonzero roots lie in [2^-537, 2^512]); zeros, infinities and NaN
+ * take q0 = a * b_inverse, which is a / b for them.
+ * Why it is exact (u = 2^-53, RN round to nearest even, every step one
+ * rounding): q0 = RN(a b_inverse) has |q0 / Q - 1| <= 2u + u^2 for Q = a / b,
+ * up to about 2 ulps off. One correction, q1 = RN(q0 + r0 b_inverse) with
+ * r0 = RN(a - b q0), rounds a value z1 with z1 - Q = (Q - q0) d, |d| <= 2u + u^2,
+ * so |z1 - Q| <= 4.0001 u^2 Q, far below half an ulp: q1 is one of the two
+ * doubles around Q (a faithful rounding), both in Q's binade (no quotient of
+ * doubles lies within b ulp(b 2^k) / 2 below 2^k), so |Q - q1| < ulp(Q).
+ * Markstein's theorem (IBM J. Res. Dev. 34(1), 1990; machine-checked as
+ * markstein-lemma in ACL2's books/rtl/rel11/lib/div.lisp) then says: when
+ * |1 - b b_inverse| < 2^-53 (true for b_inverse = RN(1/b): at most
+ * (1 - 2^-52) 2^-53, at an all-ones significand) and |Q - q1| < ulp(Q),
+ * r1 = a - b q1 is exact and RN(q1 + r1 b_inverse) = RN(Q). Nothing overflows
+ * (Q <= 2^540) or underflows (the remainders are multiples of ulp(b) ulp(q)
+ * >= 2^-672). Needs round to nearest, a true fma, and b_inverse from a real
+ * division (not an approximate reciprocal instruction). Without a hardware
+ * FMA (a portable build) this is the division itself, the same bits;
+ * tests/test_optimizers.c compares it with the division over 12.5 million
+ * quotients, many next to a rounding boundary. */
+static inline double sgdmc_exact_quotient(double a, double b, double b_inverse)
+{
+#ifdef __FMA__
+    const double q0 = a * b_inverse;
+    const double r0 = fma(-q0, b, a);
+    const double q1 = fma(r0, b_inverse, q0);
+    const double r1 = fma(-q1, b, a);
+    const double q2 = fma(r1, b_inverse, q1);
+    return fabs(a) > 0.0 && fabs(a) < INFINITY ? q2 : q0;
+#else
+    (void)b_inverse;
+    return a / b;
+#endif
+}
+
 /* eps at or above this keeps a flushed moment's effect below rounding: a
  * moment under DBL_MIN over a denominator >= eps moves a parameter by less
  * than lr 1e-208, and sqrt of a subnormal second moment (< 1.5e-154) vanishes
