@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sgdmc/base/clock.h"
+#include "sgdmc/base/error.h"
 #include "sgdmc/base/options.h"
 
 enum { HOST_MAX = 256, JOB_MAX = 64, TAKE_ATTEMPTS = 4 };
@@ -271,7 +272,7 @@ int sgdmc_claim_refresh(sgdmc_claim *c, char *err, size_t errlen)
     c->last_beat = now;
     struct stat st;
     const int looked = stat(c->path, &st);
-    if (looked != 0 && errno != ENOENT && errno != ENOTDIR)
+    if (looked != 0 && !sgdmc_errno_says_absent(errno))
         return 0; /* cannot look now (permissions, a network file system): at the next beat */
     if (looked != 0 || st.st_dev != c->device || st.st_ino != c->inode) {
         holder h;

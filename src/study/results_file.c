@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sgdmc/base/error.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
 #include "sgdmc/core/train_options.h"
@@ -737,7 +738,7 @@ int sgdmc_results_in_place(const sgdmc_results_file *f, const char *path, char *
     struct stat now;
     const char *what = NULL;
     if (stat(path, &now) != 0) {
-        if (errno != ENOENT && errno != ENOTDIR) {
+        if (!sgdmc_errno_says_absent(errno)) {
             /* a folder made unreadable, an NFS hiccup: not a verdict on the file */
             snprintf(err, errlen,
                      "%s: cannot check that it still holds the study's rows (%s); if it does, "

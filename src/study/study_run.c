@@ -255,12 +255,12 @@ static void watch_file(dispatcher *d)
     if (d->file_moved[0] || now - d->last_file_check < SGDMC_CLAIM_HEARTBEAT)
         return;
     d->last_file_check = now;
-    const int moved = sgdmc_results_in_place(d->file, d->path, d->file_moved,
-                                             sizeof d->file_moved);
-    if (moved < 0)
+    char why[sizeof d->file_moved];
+    /* > 0, cannot look now: again at the next heartbeat */
+    if (sgdmc_results_in_place(d->file, d->path, why, sizeof why) < 0) {
+        memcpy(d->file_moved, why, sizeof why);
         d->failed = d->stopping = true;
-    else if (moved > 0)
-        d->file_moved[0] = '\0'; /* cannot look now: again at the next heartbeat */
+    }
 }
 
 /* Renews the claim's heartbeat; losing the claim stops the study at once. */
