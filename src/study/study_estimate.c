@@ -93,7 +93,7 @@ static double lanes_step_seconds(const sgdmc_study *study, long cell, int group,
  * lockstep group and counted per group, a last partial group as a full one;
  * -1 on failure. */
 static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
-                            sgdmc_rstar_cache *cache)
+                            sgdmc_rstar_cache *cache, double *once_per_process)
 {
     sgdmc_train_config config;
     sgdmc_study_task(study, cell * study->seeds, &config, NULL);
@@ -139,17 +139,18 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
         steps_seconds = lane_step * (double)steps * (double)(groups * group);
         status |= lane_step < 0.0;
     }
-    return status ? -1.0
-                  : fixed * (double)study->seeds + steps_seconds +
-                        (first_run - evaluation) * estimate_scale;
+    const double once = first_run > evaluation ? (first_run - evaluation) * estimate_scale : 0.0;
+    *once_per_process += once;
+    return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
-                                    sgdmc_rstar_cache *cache)
+                                    sgdmc_rstar_cache *cache, double *once_per_process)
 {
     double total = 0.0;
+    *once_per_process = 0.0;
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
-        const double seconds = estimate_cell(study, cell, lanes, cache);
+        const double seconds = estimate_cell(study, cell, lanes, cache, once_per_process);
         total = seconds < 0.0 ? -1.0 : total + seconds;
     }
     return total;

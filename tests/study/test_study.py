@@ -472,6 +472,16 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     result = run(sgdmc, [config, "--dry-run"])
     check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout
           and "core-hours" in result.stdout, f"--dry-run output: {result.stdout!r}")
+    # the R* part every rank repeats: there when R* is computed, nothing when it is given
+    rstar_parts = []
+    for text in (good, good.replace("depth = 2;", "depth = 2; min_risk = 0.0;")):
+        dry = run(sgdmc, [write(tmp / "rstar.cfg", text), "--dry-run"])
+        total = re.search(r"estimated cost: (\S+) core-seconds", dry.stdout)
+        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+        rstar_parts.append((float(part[1]), float(total[1])) if part and total else (-1.0, 0.0))
+    (computed, total), (given, _) = rstar_parts
+    check(0.0 < computed <= total and 0.0 <= given < computed / 20,
+          f"--dry-run's R* part: {computed} s of {total} computed, {given} s given")
     result = run(sgdmc, ["--print-default"])
     default = write(tmp / "default.cfg", result.stdout)
     result = run(sgdmc, [default, "--dry-run"])

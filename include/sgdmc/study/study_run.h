@@ -57,8 +57,10 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
 /* Core-seconds the whole study will take on this machine, from a few timed
  * steps and one timed evaluation per grid cell, R* computed once per problem
  * through the process's cache, the steps of cells where lanes pay timed in a
- * lockstep group of up to `lanes` seeds (1: one at a time); -1 on failure. */
+ * lockstep group of up to `lanes` seeds (1: one at a time); -1 on failure.
+ * *once_per_process: the part of it that is one process's R* computations
+ * (every rank of a study repeats them for each problem it meets). */
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
-                                    sgdmc_rstar_cache *rstar_cache);
+                                    sgdmc_rstar_cache *rstar_cache, double *once_per_process);
 
 #endif
