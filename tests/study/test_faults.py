@@ -415,6 +415,34 @@ def section_writes(sgdmc: str, configs: Path, tmp: Path) -> None:
                    (resumed.returncode == 0 and done_rows(path).all(),
                     f"{what}: resume: exit {resumed.returncode}: {resumed.stderr}")])
 
+    # both at once: a write fails (the file made immutable) while the folder is out of sight,
+    # so the study's last look cannot check the file either: that failure must be said and
+    # exit 1, not hidden behind the write failure's "stop, resume later" (exit 75)
+    folder = tmp / "unreachable_and_immutable"
+    folder.mkdir()
+    path = folder / "study.h5"
+    what = "a write failure while the folder is out of sight"
+    study = start(sgdmc, [str(config), f"--output={path}", "--quiet"])
+    if wait_for(lambda: some_rows_done(path), 120, f"{what}: the first rows"):
+        aside = tmp / "unreachable_and_immutable.aside"
+        folder.rename(aside)
+        folder.symlink_to(folder.name)  # a loop: stat fails with ELOOP
+        subprocess.run(["chattr", "+i", str(aside / "study.h5")], check=True)
+        stderr = stderr_within(study, 120)
+        subprocess.run(["chattr", "-i", str(aside / "study.h5")], check=True)
+        folder.unlink()
+        aside.rename(folder)
+        lines = sgdmc_lines(stderr)
+        resumed = run(sgdmc, [str(config), f"--output={path}", "--resume", "--quiet"])
+        fault([(study.returncode == 1 and any("cannot write rows" in line for line in lines)
+                and any("cannot check" in line for line in lines),
+                f"{what}: exit {study.returncode}: {lines}"),
+               (resumed.returncode == 0 and done_rows(path).all(),
+                f"{what}: resume: exit {resumed.returncode}: {resumed.stderr}")])
+    else:
+        study.kill()
+        study.communicate()
+
 
 # ---- claims -------------------------------------------------------------------
 
