@@ -277,6 +277,17 @@ static void compare_quotient(double a, double b, int neighbours)
     }
 }
 
+/* Over divisor b: a random root, and roots whose quotient lies next to a
+ * random double F (exponent in [lo, hi]) and next to the midpoint above it
+ * (a = F b and (F + ulp(F) / 2) b, rounded), each with 3 ulps of neighbours. */
+static void compare_around(uint64_t *state, double b, int lo, int hi)
+{
+    compare_quotient(random_double(state, -537, 511), b, 3);
+    const double f = random_double(state, lo, hi);
+    compare_quotient(f * b, b, 3);
+    compare_quotient(fma(ldexp(1.0, ilogb(f) - 53), b, f * b), b, 3);
+}
+
 /* The quotients a = sqrt(v) over b = sqrt(1 - beta2^t) that Adam takes, for
  * betas from 0 to 1 - 2^-53 and every step until 1 - beta2^t rounds to 1 (then
  * every 97th): random roots over their whole range [2^-537, 2^512], and roots
@@ -295,25 +306,15 @@ static void check_exact_quotient(void)
             const double bc2 = 1.0 - pow(betas[i], (double)t);
             if (bc2 == 1.0 || t > 4000000)
                 break;
-            const double b = sqrt(bc2);
-            for (int r = 0; r < 4; r++) {
-                compare_quotient(random_double(&state, -537, 511), b, 3);
-                const double f = random_double(&state, -520, 500);
-                compare_quotient(f * b, b, 3);
-                compare_quotient(fma(ldexp(1.0, ilogb(f) - 53), b, f * b), b, 3);
-            }
+            for (int r = 0; r < 4; r++)
+                compare_around(&state, sqrt(bc2), -520, 500);
         }
     }
     for (int e = 0; e >= -27; e--) {
         const double divisors[] = {ldexp(1.0, e), ldexp(1.0 - 0x1p-53, e), ldexp(1.5, e - 1)};
         for (size_t d = 0; d < 3; d++)
-            for (int r = 0; r < 2000; r++) {
-                const double f = random_double(&state, -500, 480);
-                compare_quotient(random_double(&state, -537, 511), divisors[d], 3);
-                compare_quotient(f * divisors[d], divisors[d], 3);
-                compare_quotient(fma(ldexp(1.0, ilogb(f) - 53), divisors[d], f * divisors[d]),
-                                 divisors[d], 3);
-            }
+            for (int r = 0; r < 2000; r++)
+                compare_around(&state, divisors[d], -500, 480);
     }
     const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 0x1p-537, 0x1.fffffffffffffp511,
                                sqrt(DBL_MAX), sqrt(DBL_MIN), sqrt(0x1p-1074)};

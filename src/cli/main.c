@@ -240,8 +240,9 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            "%.3g s",
            rstar_seconds, rstar_seconds);
     if (seconds > 0.0)
-        printf(" (up to %+.1f%% at 64 ranks, %+.0f%% at 1024)", 6300.0 * rstar_seconds / seconds,
-               102300.0 * rstar_seconds / seconds);
+        printf(" (up to %+.1f%% at 64 ranks, %+.0f%% at 1024)",
+               100.0 * (64 - 1) * rstar_seconds / seconds,
+               100.0 * (1024 - 1) * rstar_seconds / seconds);
     printf("\n");
     return EXIT_SUCCESS;
 }
