@@ -575,6 +575,22 @@ oom:
     return -1;
 }
 
+/* The steps between two polls of the cancel, less one (a power of two less
+ * one): as many steps as make about 2^20 parameter-samples of work, from 1
+ * to 256. A poll reads the clock once or more (the claim, the progress, the
+ * master's serving): every 16 steps, as it was, that was 3 % of a width-1
+ * study, whose step in lanes takes 0.2 us; every step of a wide network
+ * takes long enough for a poll to be lost in it. Either way a poll comes
+ * within about a millisecond of work, far inside a study's two seconds. */
+static long poll_mask(const sgdmc_trainer *t, int runs)
+{
+    const double work = (double)t->n * (double)t->batch * runs;
+    long steps = 1;
+    while (steps < 256 && (double)(2 * steps) * work <= 1048576.0)
+        steps *= 2;
+    return steps - 1;
+}
+
 int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
 {
     run_progress p;
@@ -583,8 +599,9 @@ int sgdmc_trainer_run(sgdmc_trainer *t, sgdmc_result *r)
         run_discard(&p, r);
         return begun == SGDMC_CANCELLED ? SGDMC_RUN_ABANDONED : -1;
     }
+    const long polled = poll_mask(t, 1);
     while (!run_visit(t, r, &p)) {
-        if (((t->step - p.first) & 15) == 0 && sgdmc_cancel_requested(&t->cancel)) {
+        if (((t->step - p.first) & polled) == 0 && sgdmc_cancel_requested(&t->cancel)) {
             run_discard(&p, r);
             return SGDMC_RUN_ABANDONED;
         }
@@ -648,6 +665,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
         const sgdmc_mt_block *stream = sgdmc_mt_block_of(trainers[l < count ? l : 0]->sample_rng);
         laned_sampling = stream && sgdmc_lanes_load_stream(lanes, l, stream);
     }
+    const long polled = poll_mask(lead, SGDMC_LANES);
     for (long k = 0;; k++) {
         sgdmc_trainer *stepping = NULL; /* any running lane: they are all at step k */
         for (int l = 0; l < count; l++) {
@@ -669,7 +687,7 @@ int sgdmc_trainer_run_lanes(sgdmc_trainer *const *trainers, int count, sgdmc_lan
         }
         if (!stepping)
             break;
-        if ((k & 15) == 0 && sgdmc_cancel_requested(&lead->cancel)) {
+        if ((k & polled) == 0 && sgdmc_cancel_requested(&lead->cancel)) {
             status = SGDMC_RUN_ABANDONED;
             goto discard;
         }
