@@ -521,10 +521,11 @@ static void update(sgdmc_lanes *g, double lr)
                      g->grad, g->decayed, g->m, g->v, g->v_max, lr);
 }
 
-/* x / batch, per lane */
-static inline lane_vec per_sample(const sgdmc_lanes *g, lane_vec x)
+/* x / batch, per lane: a product with the exact inverse of a power-of-two
+ * batch (inverse, else 0), which is the same quotient */
+static inline lane_vec per_sample(double inverse, double batch, lane_vec x)
 {
-    return g->batch_inverse != 0.0 ? x * g->batch_inverse : x / (double)g->batch;
+    return inverse != 0.0 ? x * inverse : x / batch;
 }
 
 /* sgdmc_lanes_step for batches of `count` samples: inlined once with the
@@ -534,22 +535,27 @@ static inline ALWAYS_INLINE void step_batch(sgdmc_lanes *g, double lr,
                                             double loss[SGDMC_LANES], const int count)
 {
     forward(g, count);
-    const lane_vec *f = g->preact[g->arch.depth + 1];
+    const lane_vec *restrict f = g->preact[g->arch.depth + 1];
+    const lane_vec *restrict y = g->y;
+    lane_vec *restrict dout = g->dout;
+    /* read once: stores to dout could otherwise be g's fields, reloaded every sample */
+    const double inverse = g->batch_inverse, batch = (double)g->batch;
     lane_vec total = zero_vec;
-    for (int s = 0; s < count; s++) {
-        if (g->loss == SGDMC_LOSS_MSE) { /* loss.h, written out over lanes */
-            const lane_vec r = f[s] - g->y[s];
+    if (g->loss == SGDMC_LOSS_MSE) { /* loss.h, written out over lanes */
+        for (int s = 0; s < count; s++) {
+            const lane_vec r = f[s] - y[s];
             total = total + r * r;
-            g->dout[s] = per_sample(g, 2.0 * r);
-        } else {
+            dout[s] = per_sample(inverse, batch, 2.0 * r);
+        }
+    } else {
+        for (int s = 0; s < count; s++)
             EACH_LANE(l) {
                 double slope;
-                total[l] = total[l] + sgdmc_loss_point(g->loss, f[s][l], g->y[s][l], &slope);
-                g->dout[s][l] = slope / count;
+                total[l] = total[l] + sgdmc_loss_point(g->loss, f[s][l], y[s][l], &slope);
+                dout[s][l] = slope / count;
             }
-        }
     }
-    total = per_sample(g, total);
+    total = per_sample(inverse, batch, total);
     backward(g, count);
     total = total + weight_penalty(g);
     update(g, lr);
