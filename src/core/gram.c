@@ -17,6 +17,8 @@ struct sgdmc_gram {
     sgdmc_workspace *ws;             /* for one input at a time */
     double *jacobian;                /* [points][n] */
     double *outputs;                 /* [points] */
+    double *columns;                 /* [inner][order]: J^T, or J itself when n < points */
+    double *dots;                    /* [order]: one row of the kernel as it is summed */
     size_t order;                    /* min(points, n) */
     gsl_matrix *kernel;              /* [order][order]: J J^T, or J^T J when n < points */
     gsl_vector *eigenvalues;
@@ -30,6 +32,8 @@ void sgdmc_gram_free(sgdmc_gram *g)
     sgdmc_workspace_free(g->ws);
     free(g->jacobian);
     free(g->outputs);
+    free(g->columns);
+    free(g->dots);
     if (g->kernel)
         gsl_matrix_free(g->kernel);
     if (g->eigenvalues)
@@ -52,10 +56,13 @@ sgdmc_gram *sgdmc_gram_alloc(const sgdmc_arch *arch, int points)
     g->jacobian = malloc(p * g->n * sizeof *g->jacobian);
     g->outputs = malloc(p * sizeof *g->outputs);
     g->order = p < g->n ? p : g->n;
+    g->columns = malloc(p * g->n * sizeof *g->columns);
+    g->dots = malloc(g->order * sizeof *g->dots);
     g->kernel = gsl_matrix_alloc(g->order, g->order);
     g->eigenvalues = gsl_vector_alloc(g->order);
     g->eigen = gsl_eigen_symm_alloc(g->order);
-    if (!g->ws || !g->jacobian || !g->outputs || !g->kernel || !g->eigenvalues || !g->eigen) {
+    if (!g->ws || !g->jacobian || !g->outputs || !g->columns || !g->dots || !g->kernel ||
+        !g->eigenvalues || !g->eigen) {
         sgdmc_gram_free(g);
         return NULL;
     }
@@ -90,19 +97,35 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
             gi += 2.0 * (f[s] - y[s]) / points * g->jacobian[(size_t)s * n + i];
         grad_norm2 += gi * gi;
     }
-    /* J J^T and J^T J share their non-zero eigenvalues: solve the smaller */
+    /* J J^T and J^T J share their non-zero eigenvalues: solve the smaller.
+     * K[a][b] = sum over i of M[i][a] M[i][b], i in order, with M = J^T (n x
+     * points) or J (points x n); a row of K is summed for all b <= a at once,
+     * each dot still adding its terms in order i = 0, 1, ..., so that the
+     * compiler runs the dots side by side in vectors. */
     const bool by_rows = g->order == (size_t)points;
-    const size_t inner = by_rows ? n : (size_t)points;
-    for (size_t a = 0; a < g->order; a++) {
+    const size_t inner = by_rows ? n : (size_t)points, order = g->order;
+    const double *columns = g->jacobian;
+    if (by_rows) {
+        for (size_t s = 0; s < (size_t)points; s++)
+            for (size_t i = 0; i < n; i++)
+                g->columns[i * order + s] = g->jacobian[s * n + i];
+        columns = g->columns;
+    }
+    double *dots = g->dots;
+    for (size_t a = 0; a < order; a++) {
         if (sgdmc_cancel_requested(cancel))
             return SGDMC_CANCELLED;
+        for (size_t b = 0; b <= a; b++)
+            dots[b] = 0.0;
+        for (size_t i = 0; i < inner; i++) {
+            const double *row = columns + i * order;
+            const double at_a = row[a];
+            for (size_t b = 0; b <= a; b++)
+                dots[b] += at_a * row[b];
+        }
         for (size_t b = 0; b <= a; b++) {
-            double dot = 0.0;
-            for (size_t i = 0; i < inner; i++)
-                dot += by_rows ? g->jacobian[a * n + i] * g->jacobian[b * n + i]
-                               : g->jacobian[i * n + a] * g->jacobian[i * n + b];
-            gsl_matrix_set(g->kernel, a, b, dot);
-            gsl_matrix_set(g->kernel, b, a, dot);
+            gsl_matrix_set(g->kernel, a, b, dots[b]);
+            gsl_matrix_set(g->kernel, b, a, dots[b]);
         }
     }
     /* a non-finite network must come back as NaN, not abort through GSL */
