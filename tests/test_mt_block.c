@@ -66,6 +66,47 @@ static void same_interleaved(int streams)
         gsl_rng_free(gsl[s]);
 }
 
+/* n uniforms of a and b equal */
+static int equal_uniforms(gsl_rng *a, gsl_rng *b, int n)
+{
+    int equal = 0;
+    for (int i = 0; i < n; i++)
+        equal += gsl_rng_uniform(a) == gsl_rng_uniform(b);
+    return equal;
+}
+
+/* A run's two streams seeded side by side (sgdmc_rng_seed_two), on storage
+ * of the caller's (sgdmc_rng_on), against GSL's mt19937 seeded for each
+ * stream alone; and the same call on two GSL generators, which seeds each
+ * alone. */
+static void same_pair(unsigned long seed)
+{
+    sgdmc_mt_block init_block;
+    gsl_rng init = sgdmc_rng_on(&init_block);
+    gsl_rng *sample = sgdmc_rng_alloc(seed + 1000, SGDMC_STREAM_SAMPLE); /* reseeded below */
+    sgdmc_rng_seed_two(sample, SGDMC_STREAM_SAMPLE, &init, SGDMC_STREAM_INIT, seed);
+    gsl_rng *gsl_sample = gsl_rng_alloc(gsl_rng_mt19937), *gsl_init = gsl_rng_alloc(gsl_rng_mt19937);
+    sgdmc_rng_seed(gsl_sample, seed, SGDMC_STREAM_SAMPLE);
+    sgdmc_rng_seed(gsl_init, seed, SGDMC_STREAM_INIT);
+    const int sample_equal = equal_uniforms(sample, gsl_sample, 1500);
+    const int init_equal = equal_uniforms(&init, gsl_init, 1500);
+    CHECK(sample_equal == 1500 && init_equal == 1500,
+          "seed %lu: seeded side by side, %d and %d of 1500 uniforms equal GSL's", seed,
+          sample_equal, init_equal);
+    gsl_rng *other_sample = gsl_rng_alloc(gsl_rng_mt19937), *other_init = gsl_rng_alloc(gsl_rng_mt19937);
+    sgdmc_rng_seed_two(other_sample, SGDMC_STREAM_SAMPLE, other_init, SGDMC_STREAM_INIT, seed);
+    sgdmc_rng_seed(gsl_sample, seed, SGDMC_STREAM_SAMPLE);
+    sgdmc_rng_seed(gsl_init, seed, SGDMC_STREAM_INIT);
+    CHECK(equal_uniforms(other_sample, gsl_sample, 700) == 700 &&
+              equal_uniforms(other_init, gsl_init, 700) == 700,
+          "seed %lu: sgdmc_rng_seed_two of GSL generators differs from sgdmc_rng_seed", seed);
+    gsl_rng_free(sample);
+    gsl_rng_free(gsl_sample);
+    gsl_rng_free(gsl_init);
+    gsl_rng_free(other_sample);
+    gsl_rng_free(other_init);
+}
+
 int main(void)
 {
     for (int streams = 1; streams <= 8; streams++)
@@ -91,6 +132,8 @@ int main(void)
         gsl_rng_free(ours);
         gsl_rng_free(gsl);
     }
+    for (unsigned long seed = 0; seed < 20; seed++)
+        same_pair(seed);
     if (harness_failures)
         fprintf(stderr, "%d check(s) failed\n", harness_failures);
     return harness_failures != 0;

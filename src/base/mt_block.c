@@ -9,14 +9,40 @@ static inline uint32_t twist(uint32_t upper, uint32_t lower, uint32_t far)
     return far ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
 }
 
+/* GSL's seeding: the low 32 bits of the seed (0 meaning 4357), then each word
+ * from the one before it */
+static uint32_t first_word(unsigned long seed)
+{
+    return (uint32_t)((seed ? seed : 4357UL) & 0xffffffffUL);
+}
+
+static inline uint32_t next_seed_word(uint32_t previous, uint32_t i)
+{
+    return 1812433253u * (previous ^ (previous >> 30)) + i;
+}
+
 void sgdmc_mt_block_seed(sgdmc_mt_block *g, unsigned long seed)
 {
-    if (seed == 0)
-        seed = 4357; /* GSL's substitute for a zero seed */
-    g->state[0] = (uint32_t)(seed & 0xffffffffUL);
+    uint32_t word = first_word(seed);
+    g->state[0] = word;
     for (uint32_t i = 1; i < N; i++)
-        g->state[i] = 1812433253u * (g->state[i - 1] ^ (g->state[i - 1] >> 30)) + i;
+        g->state[i] = word = next_seed_word(word, i);
     g->next = N;
+}
+
+void sgdmc_mt_block_seed_two(sgdmc_mt_block *a, unsigned long seed_a, sgdmc_mt_block *b,
+                             unsigned long seed_b)
+{
+    /* the two chains in one loop, in locals, so that neither waits on the
+     * other's multiplies */
+    uint32_t word_a = first_word(seed_a), word_b = first_word(seed_b);
+    a->state[0] = word_a;
+    b->state[0] = word_b;
+    for (uint32_t i = 1; i < N; i++) {
+        a->state[i] = word_a = next_seed_word(word_a, i);
+        b->state[i] = word_b = next_seed_word(word_b, i);
+    }
+    a->next = b->next = N;
 }
 
 /* The standard in-place twist and the tempering, of `streams` generators

@@ -25,6 +25,17 @@ struct sgdmc_gram {
     gsl_eigen_symm_workspace *eigen;
 };
 
+/* Loop iterations between two polls when one iteration costs `work`
+ * multiply-adds: about 2^16 of them (tens of microseconds) between polls.
+ * At width 1 a measure is a few microseconds, and a poll at every point (a
+ * clock read in a study) had cost 2% of a w1 d1 study; a wide network still
+ * polls at every point. */
+static size_t poll_stride(double work)
+{
+    const double stride = 65536.0 / (work > 1.0 ? work : 1.0);
+    return stride > 1.0 ? (size_t)stride : 1;
+}
+
 void sgdmc_gram_free(sgdmc_gram *g)
 {
     if (!g)
@@ -78,8 +89,9 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
     memset(g->jacobian, 0, sizeof(double) * (size_t)points * n);
     const double one = 1.0;
     double *input = sgdmc_workspace_input(g->ws);
+    const size_t point_stride = poll_stride((double)n);
     for (int s = 0; s < points; s++) {
-        if (sgdmc_cancel_requested(cancel))
+        if ((size_t)s % point_stride == 0 && sgdmc_cancel_requested(cancel))
             return SGDMC_CANCELLED;
         for (int i = 0; i < g->arch.widths[0]; i++)
             input[i] = x[(size_t)i * (size_t)points + (size_t)s];
@@ -112,8 +124,9 @@ int sgdmc_gram_measure(sgdmc_gram *g, const double *params, const double *x, con
         columns = g->columns;
     }
     double *dots = g->dots;
+    const size_t row_stride = poll_stride((double)inner * (double)order);
     for (size_t a = 0; a < order; a++) {
-        if (sgdmc_cancel_requested(cancel))
+        if (a % row_stride == 0 && sgdmc_cancel_requested(cancel))
             return SGDMC_CANCELLED;
         for (size_t b = 0; b <= a; b++)
             dots[b] = 0.0;

@@ -60,12 +60,9 @@ int sgdmc_init_params(const sgdmc_train_config *c, const sgdmc_arch *arch, doubl
         snprintf(err, errlen, "--init: %s", why);
         return -1;
     }
-    gsl_rng *rng = sgdmc_rng_alloc(c->seed, SGDMC_STREAM_INIT);
-    if (!rng) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    sgdmc_init_draw(c, arch, rng, params);
-    gsl_rng_free(rng);
+    sgdmc_mt_block block;
+    gsl_rng rng = sgdmc_rng_on(&block);
+    sgdmc_rng_seed(&rng, c->seed, SGDMC_STREAM_INIT);
+    sgdmc_init_draw(c, arch, &rng, params);
     return 0;
 }

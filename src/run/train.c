@@ -149,17 +149,21 @@ fail:
     return NULL;
 }
 
-int sgdmc_trainer_restart(sgdmc_trainer *t, unsigned long seed, char *err, size_t errlen)
+void sgdmc_trainer_restart(sgdmc_trainer *t, unsigned long seed)
 {
     t->config.seed = seed;
     t->step = 0;
-    sgdmc_rng_seed(t->sample_rng, seed, SGDMC_STREAM_SAMPLE);
     sgdmc_optimizer_reset(t->optimizer);
     if (t->file_params) {
+        sgdmc_rng_seed(t->sample_rng, seed, SGDMC_STREAM_SAMPLE);
         memcpy(t->params, t->file_params, t->n * sizeof *t->params);
-        return 0;
+        return;
     }
-    return sgdmc_init_params(&t->config, &t->arch, t->params, err, errlen);
+    /* sgdmc_init_params's draw, its stream seeded beside the sample stream's */
+    sgdmc_mt_block init_block;
+    gsl_rng init = sgdmc_rng_on(&init_block);
+    sgdmc_rng_seed_two(t->sample_rng, SGDMC_STREAM_SAMPLE, &init, SGDMC_STREAM_INIT, seed);
+    sgdmc_init_draw(&t->config, &t->arch, &init, t->params);
 }
 
 void sgdmc_trainer_set_rstar_cache(sgdmc_trainer *t, sgdmc_rstar_cache *cache)

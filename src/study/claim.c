@@ -264,9 +264,8 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
     return NULL;
 }
 
-int sgdmc_claim_refresh(sgdmc_claim *c, char *err, size_t errlen)
+int sgdmc_claim_refresh(sgdmc_claim *c, double now, char *err, size_t errlen)
 {
-    const double now = sgdmc_now_seconds();
     if (now - c->last_beat < SGDMC_CLAIM_HEARTBEAT)
         return 0;
     c->last_beat = now;

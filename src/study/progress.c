@@ -79,11 +79,10 @@ static void print_line(sgdmc_progress *p, long done, double now)
     p->last_print = now;
 }
 
-void sgdmc_progress_update(sgdmc_progress *p, long done)
+void sgdmc_progress_update(sgdmc_progress *p, long done, double now)
 {
     if (!p || !p->out)
         return;
-    const double now = sgdmc_now_seconds();
     if (now - p->last_print >= p->interval)
         print_line(p, done, now);
 }

@@ -41,7 +41,6 @@ static double time_group(const sgdmc_study *study, long cell, int group, long st
     sgdmc_result results[SGDMC_LANES];
     sgdmc_lanes *lanes = NULL;
     unsigned long seeds[SGDMC_LANES];
-    char err[1024];
     int status = 0;
     for (int l = 0; l < group && status == 0; l++) {
         sgdmc_train_config config;
@@ -56,8 +55,8 @@ static double time_group(const sgdmc_study *study, long cell, int group, long st
     status |= lanes ? 0 : -1;
     double least = INFINITY;
     for (int timing = 0; timing < 2 && status == 0; timing++) {
-        for (int l = 0; timing > 0 && l < group && status == 0; l++)
-            status = sgdmc_trainer_restart(trainers[l], seeds[l], err, sizeof err);
+        for (int l = 0; timing > 0 && l < group; l++)
+            sgdmc_trainer_restart(trainers[l], seeds[l]);
         const double start = sgdmc_now_seconds();
         status = status ? status : sgdmc_trainer_run_lanes(trainers, group, lanes, results);
         const double seconds = sgdmc_now_seconds() - start;

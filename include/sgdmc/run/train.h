@@ -31,9 +31,10 @@ size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
 
 /* Makes the trainer what sgdmc_trainer_alloc would return for the same
  * config with seed `seed` (initial parameters, optimizer state, sample
- * stream), without setting up the problem and evaluator again. A study runs
+ * stream), without setting up the problem and evaluator again; it cannot
+ * fail (an --init file was read once, at sgdmc_trainer_alloc). A study runs
  * every seed of a grid cell through one trainer. */
-int sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed, char *err, size_t errlen);
+void sgdmc_trainer_restart(sgdmc_trainer *trainer, unsigned long seed);
 
 /* R* results (the one-layer solver's, the --rstar_starts estimate) are
  * looked up in and added to the process's cache, shared by all its trainers

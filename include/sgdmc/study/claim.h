@@ -33,11 +33,13 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
                               size_t errlen);
 
 /* Renews the heartbeat when SGDMC_CLAIM_HEARTBEAT seconds have passed since
- * the last renewal (otherwise costs a clock read). -1 with a message when
+ * the last renewal (otherwise costs nothing); now: sgdmc_now_seconds(), read
+ * once by a caller that also asks other clocks (a study's polls are frequent
+ * enough that the reads showed in profiles). -1 with a message when
  * the claim is no longer this process's: the study must stop writing. A
  * claim that cannot be looked at now (stat fails other than with ENOENT) is
  * looked at again at the next heartbeat. */
-int sgdmc_claim_refresh(sgdmc_claim *claim, char *err, size_t errlen);
+int sgdmc_claim_refresh(sgdmc_claim *claim, double now, char *err, size_t errlen);
 
 /* Gives the claim up: removes the claim file if it is still this process's.
  * NULL is allowed. */

@@ -24,9 +24,9 @@ typedef struct sgdmc_progress sgdmc_progress;
 sgdmc_progress *sgdmc_progress_start(FILE *out, sgdmc_progress_style style, long total,
                                      long already_done);
 
-/* `done` tasks are done now (this session's and earlier ones); prints when
- * the refresh interval has passed. */
-void sgdmc_progress_update(sgdmc_progress *progress, long done);
+/* `done` tasks are done at time `now` (sgdmc_now_seconds()), this session's
+ * and earlier ones; prints when the refresh interval has passed. */
+void sgdmc_progress_update(sgdmc_progress *progress, long done, double now);
 
 /* Prints the final line and frees. */
 void sgdmc_progress_finish(sgdmc_progress *progress, long done, const char *outcome);
