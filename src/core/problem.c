@@ -150,16 +150,18 @@ void sgdmc_problem_targets(sgdmc_problem *p, const double *x, int count, double 
         break;
     case SGDMC_TARGET_SQUARE:
     case SGDMC_TARGET_SIN:
-        for (int s = 0; s < count; s++)
-            y[s] = 0.0;
+        /* y = 0 + the terms of input 0 + those of input 1 ...: the first
+         * term added to a 0 in a register rather than to a zeroed y (the
+         * same sum; one pass fewer over y, 1.5% of a w1 d1 study) */
         for (int i = 0; i < d; i++) {
             const double *xi = x + (size_t)i * count;
+            const bool first = i == 0;
             if (p->target == SGDMC_TARGET_SQUARE)
                 for (int s = 0; s < count; s++)
-                    y[s] += xi[s] * xi[s];
+                    y[s] = (first ? 0.0 : y[s]) + xi[s] * xi[s];
             else
                 for (int s = 0; s < count; s++)
-                    y[s] += xi[s];
+                    y[s] = (first ? 0.0 : y[s]) + xi[s];
         }
         if (p->target == SGDMC_TARGET_SIN)
             for (int s = 0; s < count; s++)
