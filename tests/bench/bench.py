@@ -100,11 +100,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def git_revision() -> str:
+def git_revision(binary: Optional[Path] = None) -> str:
+    """The commit of the checkout that holds `binary` (a baseline built in a
+    worktree is its worktree's commit), else of this repository."""
+    where = binary.resolve().parent if binary is not None else REPO_ROOT
     try:
-        rev = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain",
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain",
                                 "--untracked-files=no"],
                                capture_output=True, text=True, check=True).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
@@ -301,7 +304,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         pinning = f"pinned to core {args.cpu} (os.sched_setaffinity)"
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs), {pinning}")
-    print(f"sgdmc: {sgdmc} @ {git_revision()}")
+    print(f"sgdmc: {sgdmc} @ {git_revision(Path(sgdmc))}")
     if not args.skip_torch:
         import torch
         print(f"python {platform.python_version()}, numpy {np.__version__}, "
@@ -332,8 +335,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     failed = [r for r in rows if r.errors]
     for r in failed:
         print(f"\nsgdmc failed on width {r.width} depth {r.depth}:")
-        for e in r.errors:
-            print(e)
+        for error in r.errors:
+            print(error)
     print("\nspeedup = torch µs/step / sgdmc µs/step; 'target' compares the "
           "excl.-startup speedup.")
     return 1 if failed else 0

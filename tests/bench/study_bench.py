@@ -54,10 +54,10 @@ from bench import cpu_model, git_revision  # noqa: E402  (the single-run benchma
 # and 3 use the first cell.
 DEFAULT_CELLS = "8x2,1x1"
 WIDTH, DEPTH, BATCH, LR = 8, 2, 16, 1e-3
-CELL_KEYS = {"activation": "relu", "optimizer": "adam",
+CELL_KEYS: dict[str, object] = {"activation": "relu", "optimizer": "adam",
              "lr": LR, "batch_size": BATCH, "target": "square", "input": "uniform",
              "init": "uniform", "loss": "mse"}
-CELL_TRAIN = {"width": WIDTH, "depth": DEPTH, **CELL_KEYS}
+CELL_TRAIN: dict[str, object] = {"width": WIDTH, "depth": DEPTH, **CELL_KEYS}
 TOL = 1e-3           # sgdmc's default --tol: a run "converged" when its risk <= TOL
 EVAL_POINTS = 4096   # PyTorch's risk grid on [0, 1]
 
@@ -321,7 +321,7 @@ def section_cell(sgdmc: Path, tmp: Path, sizes: Sizes, repeats: int, cpu: int,
     seeds, steps = sizes.cell_seeds, sizes.cell_steps
     cfg, cfg0 = tmp / "cell.cfg", tmp / "cell0.cfg"
     out = tmp / "cell.h5"
-    train = {"width": width, "depth": depth, **CELL_KEYS}
+    train: dict[str, object] = {"width": width, "depth": depth, **CELL_KEYS}
     write_study(cfg, "cell", seeds, {**train, "steps": steps})
     write_study(cfg0, "cell0", seeds, {**train, "steps": 0})
 
@@ -443,7 +443,7 @@ def section_parallel(sgdmc: Path, tmp: Path, sizes: Sizes, repeats: int) -> None
 
 
 def section_dispatch(sgdmc: Path, tmp: Path, sizes: Sizes, repeats: int) -> None:
-    train = {"width": 2, "depth": 1, "steps": 1}
+    train: dict[str, object] = {"width": 2, "depth": 1, "steps": 1}
     walls: list[tuple[int, Timed]] = []
     for seeds in (sizes.dispatch_seeds, 2 * sizes.dispatch_seeds):
         progress(f"3. dispatch, {seeds} tasks under mpirun -n 2 ...")
@@ -531,7 +531,7 @@ def main(argv: Optional[list[str]] = None) -> int:
               "(see `top`).")
     print("'others' CPUs': CPUs used by other processes during a timed run "
           "(from /proc/stat); above ~0.1 the run was disturbed.")
-    print(f"sgdmc: {sgdmc} @ {git_revision()}")
+    print(f"sgdmc: {sgdmc} @ {git_revision(Path(sgdmc))}")
     print(f"python {platform.python_version()} ({sys.executable}); best of {repeats} "
           f"run(s) per measurement{'; --quick sizes' if args.quick else ''}")
     print(time.strftime("date: %Y-%m-%d %H:%M %Z"))
