@@ -16,6 +16,10 @@
 #include "sgdmc/minimum/rstar_estimate.h"
 #include "sgdmc/core/train_options.h"
 
+/* Cache keys name everything a result depends on: the options the option
+ * table marks as defining the problem (one-layer R*), and also the estimate
+ * (the architecture, the starts' initialization, the evaluator's sample and
+ * the BFGS budget). Not the optimizer, steps, seed, batch or tolerances. */
 enum { KEY_LEN = 4 * SGDMC_PATH_MAX };
 
 struct sgdmc_min_risk {
@@ -115,11 +119,6 @@ static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
     }
     return 0;
 }
-
-/* Cache keys name everything a result depends on: the options the option
- * table marks as defining the problem (one-layer R*), and also the estimate
- * (the architecture, the starts' initialization, the evaluator's sample and
- * the BFGS budget). Not the optimizer, steps, seed, batch or tolerances. */
 
 /* R*(k) of one-layer students of width k and a network realizing it
  * (params [3k + 1], rstar.h), from the cache or computed (and cached). A
