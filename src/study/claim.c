@@ -264,30 +264,44 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
     return NULL;
 }
 
+/* 0 while the claim file is this process's, or cannot be looked at now
+ * (permissions, a network file system); -1 with a message naming its holder
+ * and `consequence` when it is gone or another's. */
+static int still_held(const sgdmc_claim *c, const char *consequence, char *err, size_t errlen)
+{
+    struct stat st;
+    const int looked = stat(c->path, &st);
+    if (looked != 0 && !sgdmc_errno_says_absent(errno))
+        return 0;
+    if (looked == 0 && st.st_dev == c->device && st.st_ino == c->inode)
+        return 0;
+    holder h;
+    char who[512] = "nobody";
+    if (read_holder(c->path, &h) == 0)
+        describe(&h, who, sizeof who);
+    snprintf(err, errlen, "the claim %s is no longer this study's (now held by %s): %s", c->path,
+             who, consequence);
+    return -1;
+}
+
 int sgdmc_claim_refresh(sgdmc_claim *c, double now, char *err, size_t errlen)
 {
     if (now - c->last_beat < SGDMC_CLAIM_HEARTBEAT)
         return 0;
     c->last_beat = now;
-    struct stat st;
-    const int looked = stat(c->path, &st);
-    if (looked != 0 && !sgdmc_errno_says_absent(errno))
-        return 0; /* cannot look now (permissions, a network file system): at the next beat */
-    if (looked != 0 || st.st_dev != c->device || st.st_ino != c->inode) {
-        holder h;
-        char who[512] = "nobody";
-        if (read_holder(c->path, &h) == 0)
-            describe(&h, who, sizeof who);
-        snprintf(err, errlen,
-                 "the claim %s is no longer this study's (now held by %s): stopping, so that "
-                 "the results file keeps one writer",
-                 c->path, who);
+    /* one that cannot be looked at now is looked at again at the next beat */
+    if (still_held(c, "stopping, so that the results file keeps one writer", err, errlen))
         return -1;
-    }
     /* a failed renewal is retried at the next heartbeat; the claim only
      * goes stale after SGDMC_CLAIM_EXPIRY */
     futimens(c->fd, NULL);
     return 0;
+}
+
+int sgdmc_claim_check(const sgdmc_claim *c, char *err, size_t errlen)
+{
+    return still_held(c, "another writer may have written to the results file meanwhile", err,
+                      errlen);
 }
 
 void sgdmc_claim_release(sgdmc_claim *c)

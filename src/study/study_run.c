@@ -656,10 +656,14 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         r.poll = master_poll;
         r.poll_context = &d;
         run_master(&d, &r);
-        /* the last check: a file moved since the last heartbeat, or one that
-         * cannot be looked at now, is not complete */
+        /* the last checks: a file moved since the last heartbeat, or one that
+         * cannot be looked at now, is not complete; nor is one whose claim
+         * another process took since the last heartbeat */
         if (!d.failed && !d.lost_rank &&
             sgdmc_results_in_place(file, o->output, d.file_moved, sizeof d.file_moved))
+            d.failed = true;
+        if (!d.failed && !d.lost_rank && d.claim &&
+            sgdmc_claim_check(d.claim, d.claim_lost, sizeof d.claim_lost))
             d.failed = true;
         outcome = d.lost_rank                         ? SGDMC_STUDY_LOST_RANK
                   : d.failed                          ? SGDMC_STUDY_FAILED

@@ -562,6 +562,26 @@ def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
                (time.monotonic() - began < 15, "the overtaken writer took too long to stop"),
                (read_claim(path).get("host") == "new-writer",
                 "the overtaken writer removed the new writer's claim")])
+    # ... and one taken over after its last heartbeat (a study shorter than one heartbeat,
+    # SGDMC_CLAIM_HEARTBEAT = 10 s, has none) is seen by the study's last check: it fails
+    # instead of calling a file complete that another writer may have written
+    short = write_config(tmp / "short.cfg", config.read_text().replace("seeds = 30", "seeds = 120"))
+    path = tmp / "overtaken_late.h5"
+    writer = start(sgdmc, [str(short), f"--output={path}", "--quiet"])
+    started = time.monotonic()
+    if wait_for(lambda: some_rows_done(path), 120, "the late-overtaken study's first rows"):
+        claim_of(path).unlink()
+        claim_of(path).write_text("sgdmc claim\nhost=new-writer\npid=1\nslurm_job_id=\n")
+        _, stderr = writer.communicate(timeout=300)
+        took = time.monotonic() - started
+        fault([(writer.returncode == 1 and "no longer this study's" in stderr
+                and "new-writer" in stderr, f"overtaken after its last heartbeat: exit "
+                f"{writer.returncode}: {stderr}"),
+               (took >= 10 or "another writer may have written" in stderr,
+                f"a {took:.1f} s study, under one heartbeat, not failed by its last check: "
+                f"{stderr}"),
+               (read_claim(path).get("host") == "new-writer",
+                "the late-overtaken writer removed the new writer's claim")])
     # a second name for the results file (a symbolic or hard link, or a symbolic link to
     # a file still to come) would let a second writer take a second claim: refused, the
     # file untouched and no claim made

@@ -41,6 +41,12 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
  * looked at again at the next heartbeat. */
 int sgdmc_claim_refresh(sgdmc_claim *claim, double now, char *err, size_t errlen);
 
+/* The same look at once, without renewing: a study's last check before it
+ * says it is complete, since a claim taken over after the last heartbeat
+ * would otherwise go unseen. -1 with a message when the claim is no longer
+ * this process's; 0 when it is, or cannot be looked at now. */
+int sgdmc_claim_check(const sgdmc_claim *claim, char *err, size_t errlen);
+
 /* Gives the claim up: removes the claim file if it is still this process's.
  * NULL is allowed. */
 void sgdmc_claim_release(sgdmc_claim *claim);
