@@ -50,6 +50,27 @@ int sgdmc_arch_hidden_units(const sgdmc_arch *arch)
     return units;
 }
 
+/* C[M][N] += A[M][K] B[K][N], A read with strides (am, ak) so that it can be
+ * a transpose, B and C row-major with leading dimensions ldb and ldc.
+ * Blocks of MR x NR outputs stay in registers while k runs, so each loaded
+ * row piece of B feeds MR multiply-adds.
+ *
+ * Every output is b-or-C's start value plus its K products added in the order
+ * k = 0, 1, ..., K - 1, one rounding per multiply and per add, whatever the
+ * block shape: the blocking below only decides how many outputs run side by
+ * side, so it may follow the target's register count without changing a bit
+ * (the portable-build test holds this). */
+#if defined(__AVX512F__)
+enum { MR = 8 }; /* 32 vector registers: 8 accumulators of 8 doubles */
+#else
+enum { MR = 4 };
+#endif
+enum { NR = 8 };
+
+/* One row piece of NR doubles: a GCC vector the compiler maps onto whatever
+ * SIMD registers the target has (AVX-512: one or two, AVX2: two or four). */
+typedef double row_piece __attribute__((vector_size(NR * sizeof(double))));
+
 struct sgdmc_workspace {
     int capacity;
     double *preact[SGDMC_MAX_DEPTH + 2];  /* z_k [n_k][count], k = 1..L+1 */
@@ -59,6 +80,7 @@ struct sgdmc_workspace {
     double *delta_in;                     /* dL/dh_{k-1} being formed */
     double *delta_pre;                    /* dL/dz_k */
     double *transposed;                   /* h_{k-1} sample-major [count][n_{k-1}] */
+    double *panel;                        /* gemm's last columns, padded: [longest sum][NR] */
     double *output;                       /* z_{L+1} [1][count] */
     double storage[];
 };
@@ -67,7 +89,9 @@ sgdmc_workspace *sgdmc_workspace_alloc(const sgdmc_arch *arch, int capacity)
 {
     size_t cap = (size_t)capacity;
     size_t max_width = (size_t)sgdmc_arch_max_width(arch);
-    size_t doubles = (size_t)arch->widths[0] * cap + 4 * max_width * cap;
+    /* gemm's sums run over a layer's inputs, its outputs or the samples */
+    const size_t longest_sum = max_width > cap ? max_width : cap;
+    size_t doubles = (size_t)arch->widths[0] * cap + 4 * max_width * cap + longest_sum * NR;
     for (int k = 1; k <= arch->depth + 1; k++) {
         doubles += (size_t)arch->widths[k] * cap;              /* z */
         if (k <= arch->depth)
@@ -100,6 +124,7 @@ sgdmc_workspace *sgdmc_workspace_alloc(const sgdmc_arch *arch, int capacity)
     ws->delta_in = next + max_width * cap;
     ws->delta_pre = next + 2 * max_width * cap;
     ws->transposed = next + 3 * max_width * cap;
+    ws->panel = next + 4 * max_width * cap;
     return ws;
 }
 
@@ -119,26 +144,6 @@ const double *sgdmc_workspace_output(const sgdmc_workspace *ws)
     return ws->output;
 }
 
-/* C[M][N] += A[M][K] B[K][N], A read with strides (am, ak) so that it can be
- * a transpose, B and C row-major with leading dimensions ldb and ldc.
- * Blocks of MR x NR outputs stay in registers while k runs, so each loaded
- * row piece of B feeds MR multiply-adds.
- *
- * Every output is b-or-C's start value plus its K products added in the order
- * k = 0, 1, ..., K - 1, one rounding per multiply and per add, whatever the
- * block shape: the blocking below only decides how many outputs run side by
- * side, so it may follow the target's register count without changing a bit
- * (the portable-build test holds this). */
-#if defined(__AVX512F__)
-enum { MR = 8 }; /* 32 vector registers: 8 accumulators of 8 doubles */
-#else
-enum { MR = 4 };
-#endif
-enum { NR = 8 };
-
-/* One row piece of NR doubles: a GCC vector the compiler maps onto whatever
- * SIMD registers the target has (AVX-512: one or two, AVX2: two or four). */
-typedef double row_piece __attribute__((vector_size(NR * sizeof(double))));
 
 static void gemm_block(int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
                        const double *restrict B, int ldb, double *restrict C, int ldc)
@@ -156,45 +161,71 @@ static void gemm_block(int K, const double *restrict A, ptrdiff_t am, ptrdiff_t 
         memcpy(C + (size_t)r * ldc, &acc[r], sizeof acc[r]);
 }
 
-static void gemm_edge(int M, int N, int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
-                      const double *restrict B, int ldb, double *restrict C, int ldc)
+/* rows x NR outputs of C, as gemm_block, from row pieces of B at P with
+ * leading dimension ldp; only the first `width` doubles of each row piece of
+ * C are read and written back. P may be a panel [K][NR] of B's last
+ * columns, zero beyond `width`: the padding's columns only ever hold
+ * products with zero. Inlined with rows MR and 1. */
+static inline __attribute__((always_inline)) void
+gemm_panel_rows(const int rows, int width, int K, const double *restrict A, ptrdiff_t am,
+                ptrdiff_t ak, const double *restrict P, int ldp, double *restrict C, int ldc)
 {
-    for (int r = 0; r < M; r++) {
-        double *restrict c = C + (size_t)r * ldc;
-        for (int k = 0; k < K; k++) {
-            const double a = A[r * am + k * ak];
-            const double *restrict b = B + (size_t)k * ldb;
-            for (int t = 0; t < N; t++)
-                c[t] += a * b[t];
-        }
+    row_piece acc[MR];
+    for (int r = 0; r < rows; r++) {
+        acc[r] = (row_piece){0};
+        memcpy(&acc[r], C + (size_t)r * ldc, (size_t)width * sizeof(double));
     }
+    for (int k = 0; k < K; k++) {
+        row_piece b;
+        memcpy(&b, P + (size_t)k * ldp, sizeof b);
+        for (int r = 0; r < rows; r++)
+            acc[r] += A[r * am + k * ak] * b;
+    }
+    for (int r = 0; r < rows; r++)
+        memcpy(C + (size_t)r * ldc, &acc[r], (size_t)width * sizeof(double));
 }
 
+/* The outputs outside gemm's MR x NR blocks: the row pieces of fewer than
+ * MR last rows, one row at a time; then the fewer than NR last columns of
+ * every row, copied once into `panel` [K][NR] padded with zeros, so that
+ * their sums too run on whole row pieces in registers (added to C in memory
+ * at every k, each add waited on the store of the last: that was most of
+ * the R* estimate's time, whose risk evaluations have a few dozen points). */
 static void gemm(int M, int N, int K, const double *A, ptrdiff_t am, ptrdiff_t ak,
-                 const double *B, int ldb, double *C, int ldc)
+                 const double *B, int ldb, double *C, int ldc, double *restrict panel)
 {
     const int M_full = M - M % MR, N_full = N - N % NR;
-    for (int m = 0; m < M_full; m += MR) {
+    for (int m = 0; m < M_full; m += MR)
         for (int n = 0; n < N_full; n += NR)
             gemm_block(K, A + m * am, am, ak, B + n, ldb, C + (size_t)m * ldc + n, ldc);
-        if (N_full < N)
-            gemm_edge(MR, N - N_full, K, A + m * am, am, ak, B + N_full, ldb,
-                      C + (size_t)m * ldc + N_full, ldc);
-    }
-    if (M_full < M)
-        gemm_edge(M - M_full, N, K, A + M_full * am, am, ak, B, ldb, C + (size_t)M_full * ldc,
-                  ldc);
+    for (int r = M_full; r < M; r++)
+        for (int n = 0; n < N_full; n += NR)
+            gemm_panel_rows(1, NR, K, A + r * am, am, ak, B + n, ldb, C + (size_t)r * ldc + n,
+                            ldc);
+    if (N_full == N)
+        return;
+    const int width = N - N_full;
+    for (int k = 0; k < K; k++)
+        for (int t = 0; t < NR; t++)
+            panel[(size_t)k * NR + t] = t < width ? B[(size_t)k * ldb + N_full + t] : 0.0;
+    int m = 0;
+    for (; m + MR <= M; m += MR)
+        gemm_panel_rows(MR, width, K, A + m * am, am, ak, panel, NR, C + (size_t)m * ldc + N_full,
+                        ldc);
+    for (; m < M; m++)
+        gemm_panel_rows(1, width, K, A + m * am, am, ak, panel, NR, C + (size_t)m * ldc + N_full,
+                        ldc);
 }
 
 /* z[j][s] = b[j] + sum_i W[j][i] h[i][s] */
 static void affine_forward(const double *restrict weight, const double *restrict bias,
                            int rows, int cols, const double *restrict in,
-                           double *restrict out, int count)
+                           double *restrict out, int count, double *restrict panel)
 {
     for (int j = 0; j < rows; j++)
         for (int s = 0; s < count; s++)
             out[(size_t)j * count + s] = bias[j];
-    gemm(rows, count, cols, weight, cols, 1, in, count, out, count);
+    gemm(rows, count, cols, weight, cols, 1, in, count, out, count, panel);
 }
 
 static void activate(sgdmc_activation activation, const double *restrict z,
@@ -257,7 +288,7 @@ void sgdmc_forward(const sgdmc_arch *arch, const double *params,
         const int rows = arch->widths[k], cols = arch->widths[k - 1];
         affine_forward(params + sgdmc_arch_weight_offset(arch, k),
                        params + sgdmc_arch_bias_offset(arch, k), rows, cols,
-                       ws->hidden[k - 1], ws->preact[k], count);
+                       ws->hidden[k - 1], ws->preact[k], count, ws->panel);
         if (k > L)
             break;
         const size_t n = (size_t)rows * (size_t)count;
@@ -298,7 +329,7 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
         for (int i = 0; i < cols; i++)
             for (int s = 0; s < count; s++)
                 ht[(size_t)s * cols + i] = h[(size_t)i * count + s];
-        gemm(rows, cols, count, dz, count, 1, ht, cols, gw, cols);
+        gemm(rows, cols, count, dz, count, 1, ht, cols, gw, cols, ws->panel);
         for (int j = 0; j < rows; j++)
             gb[j] += sum(dz + (size_t)j * count, count);
         if (k == 1)
@@ -309,7 +340,7 @@ void sgdmc_backward(const sgdmc_arch *arch, const double *params,
             memcpy(dh, ws->delta_out, sizeof(double) * (size_t)cols * (size_t)count);
         else
             memset(dh, 0, sizeof(double) * (size_t)cols * (size_t)count);
-        gemm(cols, count, rows, weight, 1, cols, dz, count, dh, count);
+        gemm(cols, count, rows, weight, 1, cols, dz, count, dh, count, ws->panel);
         activate_backward(arch->activation, ws->preact[k - 1], ws->act[k - 1], dh,
                           ws->delta_pre, (size_t)cols * (size_t)count);
         /* the dh just formed becomes the layer output's delta for the next skip */
