@@ -167,7 +167,7 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
                 return SGDMC_CANCELLED;
             const int count = chunk_size(known, start);
             memcpy(input, vertices->v + start, sizeof(double) * (size_t)count);
-            sgdmc_forward(arch, params, ws, count);
+            sgdmc_forward_to(arch, params, ws, count, k); /* layer k's z is all it reads */
             const double *z = sgdmc_workspace_preact(ws, k);
             for (int j = 0; j < width; j++) {
                 const double *zj = z + (size_t)j * count;
@@ -187,7 +187,7 @@ static int add_breakpoints(const sgdmc_arch *arch, const double *params, sgdmc_w
             const double first = vertices->v[0], last = vertices->v[known - 1];
             const double at[4] = {first - 1.0, first, last, last + 1.0};
             memcpy(input, at, sizeof at);
-            sgdmc_forward(arch, params, ws, 4);
+            sgdmc_forward_to(arch, params, ws, 4, k);
             const double *z = sgdmc_workspace_preact(ws, k);
             for (int j = 0; j < width; j++) {
                 const double *zj = z + (size_t)j * 4;

@@ -283,8 +283,14 @@ static void activate_backward(sgdmc_activation activation, const double *restric
 void sgdmc_forward(const sgdmc_arch *arch, const double *params,
                    sgdmc_workspace *ws, int count)
 {
+    sgdmc_forward_to(arch, params, ws, count, arch->depth + 1);
+}
+
+void sgdmc_forward_to(const sgdmc_arch *arch, const double *params,
+                      sgdmc_workspace *ws, int count, int last)
+{
     const int L = arch->depth;
-    for (int k = 1; k <= L + 1; k++) {
+    for (int k = 1; k <= last; k++) {
         const int rows = arch->widths[k], cols = arch->widths[k - 1];
         affine_forward(params + sgdmc_arch_weight_offset(arch, k),
                        params + sgdmc_arch_bias_offset(arch, k), rows, cols,

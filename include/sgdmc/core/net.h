@@ -56,6 +56,10 @@ const double *sgdmc_workspace_output(const sgdmc_workspace *ws);
 
 void sgdmc_forward(const sgdmc_arch *arch, const double *params,
                    sgdmc_workspace *ws, int count);
+/* The forward pass up to layer `last` (1..L+1): its pre-activations and
+ * those below, the same bits as a whole pass's; nothing above. */
+void sgdmc_forward_to(const sgdmc_arch *arch, const double *params,
+                      sgdmc_workspace *ws, int count, int last);
 /* Adds to grad the gradient of sum_b dout[b] * f(x_b); needs the forward
  * pass of the same count just before. */
 void sgdmc_backward(const sgdmc_arch *arch, const double *params,
