@@ -186,11 +186,12 @@ gemm_panel_rows(const int rows, int width, int K, const double *restrict A, ptrd
 }
 
 /* The outputs outside gemm's MR x NR blocks: the row pieces of fewer than
- * MR last rows, one row at a time; then the fewer than NR last columns of
- * every row, copied once into `panel` [K][NR] padded with zeros, so that
- * their sums too run on whole row pieces in registers (added to C in memory
- * at every k, each add waited on the store of the last: that was most of
- * the R* estimate's time, whose risk evaluations have a few dozen points). */
+ * MR last rows, one row at a time; then the fewer than NR last columns,
+ * copied once into `panel` [K][NR] padded with zeros, so that their sums in
+ * blocks of MR rows too run on whole row pieces in registers. (Added to C
+ * in memory at every k, each add waited on the store of the last: that was
+ * most of the R* estimate's time, whose risk evaluations have a few dozen
+ * points.) */
 static void gemm(int M, int N, int K, const double *A, ptrdiff_t am, ptrdiff_t ak,
                  const double *B, int ldb, double *C, int ldc, double *restrict panel)
 {
@@ -205,16 +206,24 @@ static void gemm(int M, int N, int K, const double *A, ptrdiff_t am, ptrdiff_t a
     if (N_full == N)
         return;
     const int width = N - N_full;
-    for (int k = 0; k < K; k++)
-        for (int t = 0; t < NR; t++)
-            panel[(size_t)k * NR + t] = t < width ? B[(size_t)k * ldb + N_full + t] : 0.0;
     int m = 0;
-    for (; m + MR <= M; m += MR)
-        gemm_panel_rows(MR, width, K, A + m * am, am, ak, panel, NR, C + (size_t)m * ldc + N_full,
-                        ldc);
+    if (M >= MR) {
+        for (int k = 0; k < K; k++)
+            for (int t = 0; t < NR; t++)
+                panel[(size_t)k * NR + t] = t < width ? B[(size_t)k * ldb + N_full + t] : 0.0;
+        for (; m + MR <= M; m += MR)
+            gemm_panel_rows(MR, width, K, A + m * am, am, ak, panel, NR,
+                            C + (size_t)m * ldc + N_full, ldc);
+    }
+    /* fewer than MR rows left (the small products of a single sample or a
+     * last layer): each output's sum in a scalar register, no panel to copy */
     for (; m < M; m++)
-        gemm_panel_rows(1, width, K, A + m * am, am, ak, panel, NR, C + (size_t)m * ldc + N_full,
-                        ldc);
+        for (int t = N_full; t < N; t++) {
+            double acc = C[(size_t)m * ldc + t];
+            for (int k = 0; k < K; k++)
+                acc += A[m * am + k * ak] * B[(size_t)k * ldb + t];
+            C[(size_t)m * ldc + t] = acc;
+        }
 }
 
 /* z[j][s] = b[j] + sum_i W[j][i] h[i][s] */
