@@ -482,6 +482,19 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     (computed, total), (given, _) = rstar_parts
     check(0.0 < computed <= total and 0.0 <= given < computed / 20,
           f"--dry-run's R* part: {computed} s of {total} computed, {given} s given")
+    # A proven R* (depth 1: the one-layer solver) takes as long whatever rstar_starts says;
+    # only a multi-start estimate's part is timed on 2 starts and scaled (it was scaled to 16
+    # starts here too, 8x the time)
+    proven_parts = []
+    for starts in (2, 16):
+        dry = run(sgdmc, [write(tmp / "proven.cfg",
+                                'name = "proven"; seeds = 10;\ntrain = { width = 12; depth = 1; '
+                                f'steps = 10; rstar_starts = {starts}; }};\n'), "--dry-run"])
+        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+        proven_parts.append(float(part[1]) if part else -1.0)
+    check(0.0 < proven_parts[0] and proven_parts[1] < 3.0 * proven_parts[0],
+          f"--dry-run's proven R* part scaled with rstar_starts: {proven_parts[0]} s with 2 "
+          f"starts, {proven_parts[1]} s with 16")
     result = run(sgdmc, ["--print-default"])
     default = write(tmp / "default.cfg", result.stdout)
     result = run(sgdmc, [default, "--dry-run"])
