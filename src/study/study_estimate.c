@@ -115,7 +115,7 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     const double first_run = sgdmc_now_seconds() - start;
     /* Only a multi-start estimate's time grows with its starts; a proven or
      * given R* (depth 1 up to width 32: the one-layer solver) takes as long
-     * whatever rstar_starts says, and scaling it counted w32 d1's 6 s as 47. */
+     * whatever rstar_starts says, and scaling it counted w32 d1's 6 s 8 times. */
     bool multi_start = false;
     if (status == 0) {
         /* min_risk.c runs the estimate after a constructed network or none */
