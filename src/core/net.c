@@ -144,27 +144,12 @@ const double *sgdmc_workspace_output(const sgdmc_workspace *ws)
     return ws->output;
 }
 
-static void gemm_block(int K, const double *restrict A, ptrdiff_t am, ptrdiff_t ak,
-                       const double *restrict B, int ldb, double *restrict C, int ldc)
-{
-    row_piece acc[MR];
-    for (int r = 0; r < MR; r++)
-        memcpy(&acc[r], C + (size_t)r * ldc, sizeof acc[r]);
-    for (int k = 0; k < K; k++) {
-        row_piece b;
-        memcpy(&b, B + (size_t)k * ldb, sizeof b);
-        for (int r = 0; r < MR; r++)
-            acc[r] += A[r * am + k * ak] * b;
-    }
-    for (int r = 0; r < MR; r++)
-        memcpy(C + (size_t)r * ldc, &acc[r], sizeof acc[r]);
-}
-
-/* rows x NR outputs of C, as gemm_block, from row pieces of B at P with
- * leading dimension ldp; only the first `width` doubles of each row piece of
- * C are read and written back. P may be a panel [K][NR] of B's last
- * columns, zero beyond `width`: the padding's columns only ever hold
- * products with zero. Inlined with rows MR and 1. */
+/* rows x NR outputs of C += A B, summed in registers over the whole of k,
+ * from row pieces of B at P with leading dimension ldp; only the first
+ * `width` doubles of each row piece of C are read and written back. P may
+ * be a panel [K][NR] of B's last columns, zero beyond `width`: the
+ * padding's columns only ever hold products with zero. Inlined with rows MR
+ * and width NR (gemm's blocks), rows 1, and rows MR with the panel. */
 static inline __attribute__((always_inline)) void
 gemm_panel_rows(const int rows, int width, int K, const double *restrict A, ptrdiff_t am,
                 ptrdiff_t ak, const double *restrict P, int ldp, double *restrict C, int ldc)
@@ -197,7 +182,8 @@ static void gemm(int M, int N, int K, const double *A, ptrdiff_t am, ptrdiff_t a
     const int M_full = M - M % MR, N_full = N - N % NR;
     for (int m = 0; m < M_full; m += MR)
         for (int n = 0; n < N_full; n += NR)
-            gemm_block(K, A + m * am, am, ak, B + n, ldb, C + (size_t)m * ldc + n, ldc);
+            gemm_panel_rows(MR, NR, K, A + m * am, am, ak, B + n, ldb, C + (size_t)m * ldc + n,
+                            ldc);
     for (int r = M_full; r < M; r++)
         for (int n = 0; n < N_full; n += NR)
             gemm_panel_rows(1, NR, K, A + r * am, am, ak, B + n, ldb, C + (size_t)r * ldc + n,

@@ -354,6 +354,12 @@ static int estimate_rstar(sgdmc_min_risk *m)
     return status;
 }
 
+bool sgdmc_min_risk_source_uses_starts(sgdmc_min_risk_source source)
+{
+    return source == SGDMC_MIN_RISK_UNKNOWN || source == SGDMC_MIN_RISK_CONSTRUCTED ||
+           source == SGDMC_MIN_RISK_ESTIMATED;
+}
+
 int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source *source)
 {
     const sgdmc_train_config *c = &m->config;
@@ -381,7 +387,7 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
         if (!isnan(*rstar))
             *source = SGDMC_MIN_RISK_CONSTRUCTED;
     }
-    if ((isnan(*rstar) || *source == SGDMC_MIN_RISK_CONSTRUCTED) && c->rstar_starts > 0) {
+    if (sgdmc_min_risk_source_uses_starts(*source) && c->rstar_starts > 0) {
         if (estimate_rstar(m))
             return -1;
         if (m->cancelled)

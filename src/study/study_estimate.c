@@ -6,6 +6,7 @@
 
 #include "sgdmc/base/clock.h"
 #include "sgdmc/base/stop_signal.h"
+#include "sgdmc/minimum/min_risk.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
@@ -118,10 +119,7 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
      * whatever rstar_starts says, and scaling it counted w32 d1's 6 s 8 times. */
     bool multi_start = false;
     if (status == 0) {
-        /* min_risk.c runs the estimate after a constructed network or none */
-        multi_start = result.min_risk_source == SGDMC_MIN_RISK_ESTIMATED ||
-                      result.min_risk_source == SGDMC_MIN_RISK_CONSTRUCTED ||
-                      result.min_risk_source == SGDMC_MIN_RISK_UNKNOWN;
+        multi_start = sgdmc_min_risk_source_uses_starts(result.min_risk_source);
         sgdmc_result_free(&result);
     }
     start = sgdmc_now_seconds();
