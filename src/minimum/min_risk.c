@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgdmc/base/clock.h"
 #include "sgdmc/core/init.h"
 #include "sgdmc/minimum/lower_bound.h"
 #include "sgdmc/minimum/pwl.h"
@@ -45,6 +46,7 @@ struct sgdmc_min_risk {
     bool estimated;
     sgdmc_rstar_estimate_result estimate;
     double *estimate_params;   /* [n + 2]: the end point, then hits and starts (cached) */
+    double estimate_seconds;   /* spent computing it (not from the cache) */
     /* deeper 1-D ReLU students: the best explicit construction (construct) */
     bool constructed;
     double constructed_risk;   /* NaN when none applies */
@@ -312,6 +314,7 @@ static int estimate_rstar(sgdmc_min_risk *m)
         m->estimated = true;
         return 0;
     }
+    const double began = sgdmc_now_seconds();
     const int count = m->config.rstar_starts;
     sgdmc_train_config draw = m->config;
     if (draw.init == SGDMC_INIT_FILE)
@@ -351,14 +354,11 @@ static int estimate_rstar(sgdmc_min_risk *m)
                                        m->n + 2);
     }
     m->estimated = status == 0 && !m->cancelled;
+    m->estimate_seconds += sgdmc_now_seconds() - began;
     return status;
 }
 
-bool sgdmc_min_risk_source_uses_starts(sgdmc_min_risk_source source)
-{
-    return source == SGDMC_MIN_RISK_UNKNOWN || source == SGDMC_MIN_RISK_CONSTRUCTED ||
-           source == SGDMC_MIN_RISK_ESTIMATED;
-}
+double sgdmc_min_risk_estimate_seconds(const sgdmc_min_risk *m) { return m->estimate_seconds; }
 
 int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source *source)
 {
@@ -387,7 +387,7 @@ int sgdmc_min_risk_value(sgdmc_min_risk *m, double *rstar, sgdmc_min_risk_source
         if (!isnan(*rstar))
             *source = SGDMC_MIN_RISK_CONSTRUCTED;
     }
-    if (sgdmc_min_risk_source_uses_starts(*source) && c->rstar_starts > 0) {
+    if ((isnan(*rstar) || *source == SGDMC_MIN_RISK_CONSTRUCTED) && c->rstar_starts > 0) {
         if (estimate_rstar(m))
             return -1;
         if (m->cancelled)

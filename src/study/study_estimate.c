@@ -6,7 +6,6 @@
 
 #include "sgdmc/base/clock.h"
 #include "sgdmc/base/stop_signal.h"
-#include "sgdmc/minimum/min_risk.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
@@ -114,14 +113,14 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     double start = sgdmc_now_seconds();
     int status = sgdmc_trainer_run(trainer, &result);
     const double first_run = sgdmc_now_seconds() - start;
-    /* Only a multi-start estimate's time grows with its starts; a proven or
-     * given R* (depth 1 up to width 32: the one-layer solver) takes as long
-     * whatever rstar_starts says, and scaling it counted w32 d1's 6 s 8 times. */
-    bool multi_start = false;
-    if (status == 0) {
-        multi_start = sgdmc_min_risk_source_uses_starts(result.min_risk_source);
+    /* Only the multi-start estimate's time grows with its starts; the rest
+     * of R* (the one-layer solver, proven: a depth-1 cell's R*, and embedded
+     * in a deeper cell's construction) takes as long whatever rstar_starts
+     * says. Scaling all of it counted w32 d1's 6 s 8 times, and a deep cell's
+     * one-layer R* too when its width had no depth-1 cell before it. */
+    const double estimate = sgdmc_trainer_rstar_estimate_seconds(trainer);
+    if (status == 0)
         sgdmc_result_free(&result);
-    }
     start = sgdmc_now_seconds();
     status |= sgdmc_trainer_run(trainer, &result);
     const double evaluation = sgdmc_now_seconds() - start;
@@ -145,9 +144,8 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
         steps_seconds = lane_step * (double)steps * (double)(groups * group);
         status |= lane_step < 0.0;
     }
-    const double once =
-        first_run > evaluation ? (first_run - evaluation) * (multi_start ? estimate_scale : 1.0)
-                               : 0.0;
+    const double once = (first_run > evaluation ? first_run - evaluation : 0.0) +
+                        estimate * (estimate_scale - 1.0);
     *once_per_process += once;
     return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }

@@ -495,6 +495,32 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(0.0 < proven_parts[0] and proven_parts[1] < 3.0 * proven_parts[0],
           f"--dry-run's proven R* part scaled with rstar_starts: {proven_parts[0]} s with 2 "
           f"starts, {proven_parts[1]} s with 16")
+    # ... also inside a deeper cell, whose construction embeds the one-layer R*(w): with its
+    # depth-1 cell after it, the same work (R*(16) once, the depth-2 estimate) as before it
+    # (it was scaled with the estimate there: 5.4 s against 1.0 s)
+    order_parts = []
+    for depths in ("1, 2", "2, 1"):
+        dry = run(sgdmc, [write(tmp / "order.cfg",
+                                'name = "order"; seeds = 10;\ntrain = { width = 16; steps = 10; '
+                                f'rstar_starts = 16; }};\ngrid = {{ depth = [{depths}]; }};\n'),
+                          "--dry-run"])
+        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+        order_parts.append(float(part[1]) if part else -1.0)
+    check(0.0 < order_parts[0] and 0.0 < order_parts[1] < 2.0 * order_parts[0],
+          f"--dry-run's R* part with depths [1, 2]: {order_parts[0]} s, [2, 1]: "
+          f"{order_parts[1]} s (the embedded one-layer R* scaled with rstar_starts?)")
+    # ... while the estimate's own part does grow with them (w8 d3: 0.21 s with 2 starts, 0.51
+    # with 16; a 16-start process takes 0.63-0.67 s)
+    estimate_parts = []
+    for starts in (2, 16):
+        dry = run(sgdmc, [write(tmp / "estimate.cfg",
+                                'name = "estimate"; seeds = 10;\ntrain = { width = 8; depth = 3; '
+                                f'steps = 10; rstar_starts = {starts}; }};\n'), "--dry-run"])
+        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+        estimate_parts.append(float(part[1]) if part else -1.0)
+    check(0.0 < estimate_parts[0] and estimate_parts[1] > 1.5 * estimate_parts[0],
+          f"--dry-run's estimated R* part not scaled with rstar_starts: {estimate_parts[0]} s "
+          f"with 2 starts, {estimate_parts[1]} s with 16")
     result = run(sgdmc, ["--print-default"])
     default = write(tmp / "default.cfg", result.stdout)
     result = run(sgdmc, [default, "--dry-run"])

@@ -53,11 +53,10 @@ bool sgdmc_min_risk_cancelled(const sgdmc_min_risk *policy);
  * where exact, or --min_risk. 0, -1 when out of memory, or SGDMC_CANCELLED. */
 int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_source *source);
 
-/* True for the sources whose R* went through the --rstar_starts estimate
- * when rstar_starts > 0: sgdmc_min_risk_value runs it when R* is unknown or
- * only constructed, and then returns estimated, or those two when it found
- * nothing better. Its cost grows with the starts; the others' does not. */
-bool sgdmc_min_risk_source_uses_starts(sgdmc_min_risk_source source);
+/* Wall seconds spent computing the --rstar_starts estimate so far (0 when
+ * it did not run or came from the cache): the one part of R*'s cost that
+ * grows with the starts, which study --dry-run times on a few and scales. */
+double sgdmc_min_risk_estimate_seconds(const sgdmc_min_risk *policy);
 
 /* R*'s proven lower bound lo for the run's architecture (lower_bound.h), for
  * hi's source (exact: R* itself; given: --min_risk); 0, -1 when out of

@@ -28,6 +28,8 @@ void sgdmc_trainer_free(sgdmc_trainer *trainer);
 const sgdmc_arch *sgdmc_trainer_arch(const sgdmc_trainer *trainer);
 double *sgdmc_trainer_params(sgdmc_trainer *trainer);
 size_t sgdmc_trainer_param_count(const sgdmc_trainer *trainer);
+/* Seconds its R* spent in the --rstar_starts estimate (min_risk.h). */
+double sgdmc_trainer_rstar_estimate_seconds(const sgdmc_trainer *trainer);
 
 /* Makes the trainer what sgdmc_trainer_alloc would return for the same
  * config with seed `seed` (initial parameters, optimizer state, sample
