@@ -482,45 +482,34 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     (computed, total), (given, _) = rstar_parts
     check(0.0 < computed <= total and 0.0 <= given < computed / 20,
           f"--dry-run's R* part: {computed} s of {total} computed, {given} s given")
+    def dry_rstar_part(train: str, grid: str = "") -> float:
+        """The R* part `--dry-run` prints for a 10-seed study; -1 when it prints none."""
+        text = f'name = "part"; seeds = 10;\ntrain = {{ steps = 10; {train} }};\n{grid}'
+        dry = run(sgdmc, [write(tmp / "part.cfg", text), "--dry-run"])
+        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+        return float(part[1]) if part else -1.0
+
     # A proven R* (depth 1: the one-layer solver) takes as long whatever rstar_starts says;
     # only a multi-start estimate's part is timed on 2 starts and scaled (it was scaled to 16
     # starts here too, 8x the time)
-    proven_parts = []
-    for starts in (2, 16):
-        dry = run(sgdmc, [write(tmp / "proven.cfg",
-                                'name = "proven"; seeds = 10;\ntrain = { width = 12; depth = 1; '
-                                f'steps = 10; rstar_starts = {starts}; }};\n'), "--dry-run"])
-        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
-        proven_parts.append(float(part[1]) if part else -1.0)
-    check(0.0 < proven_parts[0] and proven_parts[1] < 3.0 * proven_parts[0],
-          f"--dry-run's proven R* part scaled with rstar_starts: {proven_parts[0]} s with 2 "
-          f"starts, {proven_parts[1]} s with 16")
+    proven = [dry_rstar_part(f"width = 12; depth = 1; rstar_starts = {n};") for n in (2, 16)]
+    check(0.0 < proven[0] and proven[1] < 3.0 * proven[0],
+          f"--dry-run's proven R* part scaled with rstar_starts: {proven[0]} s with 2 "
+          f"starts, {proven[1]} s with 16")
     # ... also inside a deeper cell, whose construction embeds the one-layer R*(w): with its
     # depth-1 cell after it, the same work (R*(16) once, the depth-2 estimate) as before it
     # (it was scaled with the estimate there: 5.4 s against 1.0 s)
-    order_parts = []
-    for depths in ("1, 2", "2, 1"):
-        dry = run(sgdmc, [write(tmp / "order.cfg",
-                                'name = "order"; seeds = 10;\ntrain = { width = 16; steps = 10; '
-                                f'rstar_starts = 16; }};\ngrid = {{ depth = [{depths}]; }};\n'),
-                          "--dry-run"])
-        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
-        order_parts.append(float(part[1]) if part else -1.0)
-    check(0.0 < order_parts[0] and 0.0 < order_parts[1] < 2.0 * order_parts[0],
-          f"--dry-run's R* part with depths [1, 2]: {order_parts[0]} s, [2, 1]: "
-          f"{order_parts[1]} s (the embedded one-layer R* scaled with rstar_starts?)")
+    order = [dry_rstar_part("width = 16; rstar_starts = 16;", f"grid = {{ depth = [{d}]; }};\n")
+             for d in ("1, 2", "2, 1")]
+    check(0.0 < order[0] and 0.0 < order[1] < 2.0 * order[0],
+          f"--dry-run's R* part with depths [1, 2]: {order[0]} s, [2, 1]: {order[1]} s "
+          "(the embedded one-layer R* scaled with rstar_starts?)")
     # ... while the estimate's own part does grow with them (w8 d3: 0.21 s with 2 starts, 0.51
     # with 16; a 16-start process takes 0.63-0.67 s)
-    estimate_parts = []
-    for starts in (2, 16):
-        dry = run(sgdmc, [write(tmp / "estimate.cfg",
-                                'name = "estimate"; seeds = 10;\ntrain = { width = 8; depth = 3; '
-                                f'steps = 10; rstar_starts = {starts}; }};\n'), "--dry-run"])
-        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
-        estimate_parts.append(float(part[1]) if part else -1.0)
-    check(0.0 < estimate_parts[0] and estimate_parts[1] > 1.5 * estimate_parts[0],
-          f"--dry-run's estimated R* part not scaled with rstar_starts: {estimate_parts[0]} s "
-          f"with 2 starts, {estimate_parts[1]} s with 16")
+    estimated = [dry_rstar_part(f"width = 8; depth = 3; rstar_starts = {n};") for n in (2, 16)]
+    check(0.0 < estimated[0] and estimated[1] > 1.5 * estimated[0],
+          f"--dry-run's estimated R* part not scaled with rstar_starts: {estimated[0]} s "
+          f"with 2 starts, {estimated[1]} s with 16")
     result = run(sgdmc, ["--print-default"])
     default = write(tmp / "default.cfg", result.stdout)
     result = run(sgdmc, [default, "--dry-run"])
