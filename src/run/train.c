@@ -182,6 +182,7 @@ double sgdmc_trainer_rstar_estimate_seconds(const sgdmc_trainer *t)
 {
     return sgdmc_min_risk_estimate_seconds(t->min_risk);
 }
+
 double *sgdmc_trainer_params(sgdmc_trainer *t) { return t->params; }
 size_t sgdmc_trainer_param_count(const sgdmc_trainer *t) { return t->n; }
 

@@ -472,23 +472,26 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     result = run(sgdmc, [config, "--dry-run"])
     check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout
           and "core-hours" in result.stdout, f"--dry-run output: {result.stdout!r}")
-    # the R* part every rank repeats: there when R* is computed, nothing when it is given
-    rstar_parts = []
-    for text in (good, good.replace("depth = 2;", "depth = 2; min_risk = 0.0;")):
-        dry = run(sgdmc, [write(tmp / "rstar.cfg", text), "--dry-run"])
+
+    def dry_run_costs(text: str) -> tuple[float, float]:
+        """The R* part and the total core-seconds `--dry-run` prints for a study config;
+        (-1, 0) when either is missing."""
+        dry = run(sgdmc, [write(tmp / "costs.cfg", text), "--dry-run"])
         total = re.search(r"estimated cost: (\S+) core-seconds", dry.stdout)
         part = re.search(r"of which (\S+) s are R\*", dry.stdout)
-        rstar_parts.append((float(part[1]), float(total[1])) if part and total else (-1.0, 0.0))
-    (computed, total), (given, _) = rstar_parts
+        return (float(part[1]), float(total[1])) if part and total else (-1.0, 0.0)
+
+    def dry_rstar_part(train: str, grid: str = "") -> float:
+        """The R* part `--dry-run` prints for a 10-seed study of these keys; -1 when none."""
+        return dry_run_costs(f'name = "part"; seeds = 10;\ntrain = {{ steps = 10; {train} }};\n'
+                             f"{grid}")[0]
+
+    # the R* part every rank repeats: there when R* is computed, nothing when it is given
+    (computed, total), (given, _) = [
+        dry_run_costs(text)
+        for text in (good, good.replace("depth = 2;", "depth = 2; min_risk = 0.0;"))]
     check(0.0 < computed <= total and 0.0 <= given < computed / 20,
           f"--dry-run's R* part: {computed} s of {total} computed, {given} s given")
-    def dry_rstar_part(train: str, grid: str = "") -> float:
-        """The R* part `--dry-run` prints for a 10-seed study; -1 when it prints none."""
-        text = f'name = "part"; seeds = 10;\ntrain = {{ steps = 10; {train} }};\n{grid}'
-        dry = run(sgdmc, [write(tmp / "part.cfg", text), "--dry-run"])
-        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
-        return float(part[1]) if part else -1.0
-
     # A proven R* (depth 1: the one-layer solver) takes as long whatever rstar_starts says;
     # only a multi-start estimate's part is timed on 2 starts and scaled (it was scaled to 16
     # starts here too, 8x the time)
