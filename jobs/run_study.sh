@@ -8,8 +8,8 @@
 # stopped early (the --signal warning before the time limit: sgdmc exits 75) requeues the job,
 # which resumes it from its results file. So does a study whose master lost a rank (sgdmc exits
 # 76: a node died or a rank hangs) or whose launcher lost a node, once SLURM has marked the
-# allocation's failed node down, so that the requeued job cannot start there. Any other failure
-# fails the job.
+# allocation's failed node down, so that the requeued job cannot start there. An mpirun that
+# fails within seconds of its launch is launched once more. Any other failure fails the job.
 #
 # Environment (all optional):
 #   CONFIG    config name in FOLDER (quick, full) or a path to any .cfg file
@@ -89,16 +89,35 @@ if ((warnings > 0)); then
     "fewer seconds than --time" >&2
   exit 1
 fi
-"${launch[@]}" "${SGDMC:-sgdmc}" study "$config" --output="$output" --resume &
-ranks=$!
+# Sets status to the launcher's exit status.
+launch_study() {
+  "${launch[@]}" "${SGDMC:-sgdmc}" study "$config" --output="$output" --resume &
+  ranks=$!
+  while :; do
+    before=$signals
+    status=0
+    wait "$ranks" || status=$?
+    # a trap ends `wait` early with 128 + signal while the ranks still run: wait again
+    ((status > 128 && signals != before)) || break
+  done
+}
 
-while :; do
-  before=$signals
-  status=0
-  wait "$ranks" || status=$?
-  # a trap ends `wait` early with 128 + signal while the ranks still run: wait again
-  ((status > 128 && signals != before)) || break
-done
+launched=$SECONDS
+launch_study
+# mpirun can fail before sgdmc has started: in a job requeued after a node's crash, started
+# within a second of the node's return to service, its daemon there failed to call back ("An
+# ORTE daemon has unexpectedly failed after launch"), and mpirun exits 1 at once, as sgdmc's own
+# failures do. So an mpirun that ends with 1 within start_window seconds, without a signal, is
+# launched once more after a pause; where it was sgdmc's own failure (--resume keeps what is
+# done), that failure comes again and ends the job.
+start_window=10
+if [[ ${LAUNCHER:-srun} == mpirun ]] && ((status == 1 && signals == 0)) \
+  && ((SECONDS - launched < start_window)); then
+  echo "run_study.sh: mpirun failed $((SECONDS - launched)) s after its launch (status 1):" \
+    "launching it once more in 5 s" >&2
+  sleep 5
+  ((signals > 0)) || launch_study
+fi
 
 # Only the warning requeues: after scancel (TERM without a warning) the job must end. A job
 # submitted with --no-requeue cannot be requeued: it ends too. Under mpirun a TERM from SLURM

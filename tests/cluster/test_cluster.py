@@ -148,6 +148,8 @@ def section_crash(cluster: MultiNode, sgdmc: str, jobs: Path) -> None:
             cluster.reboot(victim)
             fields = finished(cluster, job, folder, "sgdmc-quick", 900)
             out, err = outputs(folder, "sgdmc-quick", job)
+            if "launching it once more" in err:   # run_study.sh: mpirun failed at its start
+                print(f"{what}: run_study.sh launched mpirun once more", flush=True)
             state = fields.get("JobState")
             check(state == "COMPLETED" and "study complete" in out,
                   f"{what}: job ended {state}, restarts {fields.get('Restarts')}\n--- out\n"

@@ -7,6 +7,9 @@ Sections:
   quick    sbatch jobs/quick.sbatch (srun, PMIx): the job completes once, without a requeue;
            its results file in the submission folder has every row done, written by both
            ranks, the config text as its attribute; `sgdmc summarize` counts every run.
+           Then through mpirun with a wrapper for sgdmc whose every rank exits 1 on its first
+           launch: run_study.sh launches mpirun once more and the study completes; and one
+           that always exits 1: two launches, then the job fails.
   requeue  the same script with --time=1 and --signal=B:USR1@30 (mpirun) on a study longer
            than the time limit leaves: the early warning stops the study (exit 75), the job
            requeues itself and resumes, more than once if need be, until the study completes.
@@ -186,6 +189,40 @@ def section_quick(cluster: Cluster, sgdmc: str, jobs: Path) -> None:
     finally:
         if failures:
             print(f"--- job output\n{out}\n--- job errors\n{err}", flush=True)
+    relaunch(cluster, sgdmc, jobs, config)
+
+
+def relaunch(cluster: Cluster, sgdmc: str, jobs: Path, config: Path) -> None:
+    """An mpirun that fails within seconds of its launch (status 1) is launched once more, and
+    only once: every rank of a first launch exits 1 at once (as when mpirun's daemon on a node
+    just back in service fails), then the study runs; a program that always exits 1 ends the
+    job FAILED after two launches."""
+    for case, script in [
+            ("first launch fails", '[[ -e "$0.$OMPI_COMM_WORLD_RANK" ]] || '
+                                   '{ touch "$0.$OMPI_COMM_WORLD_RANK"; exit 1; }\n'
+                                   f'exec {sgdmc} "$@"\n'),
+            ("always fails", "exit 1\n")]:
+        folder = cluster.root / f"relaunch-{case.replace(' ', '-')}"
+        folder.mkdir()
+        wrapper = folder / "sgdmc-wrapper"
+        wrapper.write_text(f"#!/bin/bash\n{script}")
+        wrapper.chmod(0o755)
+        fields, _, out, err = submit(cluster, str(wrapper), jobs, folder, config, "mpirun", [],
+                                     600)
+        relaunched = err.count("launching it once more")
+        if case == "first launch fails":
+            check(fields.get("JobState") == "COMPLETED" and relaunched == 1
+                  and "study complete" in out and fields.get("Restarts") == "0",
+                  f"{case}: job ended {fields.get('JobState')}, {relaunched} relaunches, "
+                  f"restarts {fields.get('Restarts')}\n--- out\n{out}\n--- err\n{err}")
+            path = folder / "quick.h5"
+            if path.exists():
+                check_file(path, config)
+        else:
+            check(fields.get("JobState") == "FAILED" and relaunched == 1
+                  and "failed with status 1" in err,
+                  f"{case}: job ended {fields.get('JobState')}, {relaunched} relaunches\n"
+                  f"--- out\n{out}\n--- err\n{err}")
 
 
 def section_requeue(cluster: Cluster, sgdmc: str, jobs: Path) -> None:
