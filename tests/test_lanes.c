@@ -3,7 +3,9 @@
  * and without skips, uniform and normal inputs, the sin and teacher targets,
  * data batches and whole-data steps, groups of 1 to SGDMC_LANES seeds (full
  * and padded), trainers reused from group to group as a study reuses them,
- * and lanes that diverge in mid-group while the others go on. A run's whole
+ * lanes that diverge in mid-group while the others go on, and batch 16 at
+ * every width the step has a laid-out copy for (1, 2, 4, 8, 16: the studies'
+ * one input and one output) and beside it. A run's whole
  * JSON line (every field but the wall time, doubles to 17 digits) must be
  * the same from sgdmc_trainer_run_lanes as from sgdmc_trainer_run. */
 #include <string.h>
@@ -130,6 +132,14 @@ int main(void)
         "--width=6 --depth=2 --steps=50 --input=normal --target=sin --optimizer=adam",
         "--width=6 --depth=3 --steps=50 --target=teacher --teacher_width=3 --input_dim=2",
         "--width=2 --depth=1 --steps=50 --target=constant:0.7",
+        /* batch 16 (the default) at the widths with a laid-out step (lanes.c's
+         * laid_out_width), with skips and a smooth activation too, and shapes
+         * beside them that take the general step */
+        "--width=1 --depth=1 --steps=50 --optimizer=adam",
+        "--width=16 --depth=3 --steps=20 --optimizer=rmsprop",
+        "--width=2 --depth=3 --skip --steps=40 --activation=tanh --optimizer=adam",
+        "--width=8 --depth=2 --steps=30 --input_dim=2 --optimizer=adam",
+        "--width=12 --depth=2 --steps=30 --optimizer=adam",
         /* one step, and steps ending between checkpoints */
         "--width=3 --depth=1 --steps=1",
         "--width=3 --depth=2 --steps=0",

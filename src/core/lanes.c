@@ -102,6 +102,10 @@ struct sgdmc_lanes {
     double flush_below; /* sgdmc_moment_floor(&opt) */
     sgdmc_bias_table bias;
     int batch;
+    /* the hidden layers' common width when the network has the studies' shape
+     * (one input, width x ... x width, one output) and the width is one that
+     * sgdmc_lanes_step has a laid-out copy for; 0 otherwise */
+    int laid_out_width;
     /* 1 / batch when that is exact (a power of two): x / batch and
      * x * (1 / batch) then round the same real number, the same bits, and the
      * product is several times cheaper; 0 otherwise */
@@ -118,6 +122,19 @@ struct sgdmc_lanes {
     lane_vec *delta_out, *delta_in, *delta_pre; /* [max width][batch] */
     lane_vec *storage;
 };
+
+/* sgdmc_lanes's laid_out_width for arch: the widths of paper 001's grid below 32 */
+static int laid_out_width(const sgdmc_arch *arch)
+{
+    const int width = arch->widths[1];
+    if (arch->widths[0] != 1 || arch->widths[arch->depth + 1] != 1 ||
+        (width != 1 && width != 2 && width != 4 && width != 8 && width != 16))
+        return 0;
+    for (int k = 2; k <= arch->depth; k++)
+        if (arch->widths[k] != width)
+            return 0;
+    return width;
+}
 
 sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arch *arch,
                                int batch)
@@ -136,6 +153,7 @@ sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arc
     sgdmc_bias_table_init(&g->bias, &g->opt);
     g->batch = batch;
     g->batch_inverse = (batch & (batch - 1)) == 0 ? 1.0 / batch : 0.0;
+    g->laid_out_width = laid_out_width(arch);
     for (int k = 1; k <= arch->depth + 1; k++) {
         g->weight_offset[k] = sgdmc_arch_weight_offset(arch, k);
         g->bias_offset[k] = sgdmc_arch_bias_offset(arch, k);
@@ -392,87 +410,118 @@ static inline ALWAYS_INLINE void combine(int n, int terms, const lane_vec *init,
     }
 }
 
-/* z[j][s] = b[j], then + W[j][i] h[i][s] for i = 0, 1, ...: net.c's order */
-static inline ALWAYS_INLINE void forward(sgdmc_lanes *g, const int count)
+/* Layer k of the forward pass, rows x cols: z[j][s] = b[j], then + W[j][i] h[i][s]
+ * for i = 0, 1, ...: net.c's order; then the activation unless k is the output. */
+static inline ALWAYS_INLINE void forward_layer(sgdmc_lanes *g, int k, int rows, int cols,
+                                               int count)
 {
     const sgdmc_arch *arch = &g->arch;
-    for (int k = 1; k <= arch->depth + 1; k++) {
-        const int rows = arch->widths[k], cols = arch->widths[k - 1];
-        const lane_vec *restrict weight = g->params + g->weight_offset[k];
-        const lane_vec *restrict bias = g->params + g->bias_offset[k];
-        lane_vec *restrict z = g->preact[k];
-        for (int j = 0; j < rows; j++)
-            combine(count, cols, &bias[j], 0, weight + (size_t)j * cols, 1, g->hidden[k - 1],
-                    (size_t)count, 1, z + (size_t)j * count);
-        if (k > arch->depth)
-            break;
-        const size_t n = (size_t)rows * (size_t)count;
-        activate(arch->activation, z, g->act[k], n);
-        if (sgdmc_arch_skips_into(arch, k)) {
-            lane_vec *restrict h = g->hidden[k];
-            const lane_vec *restrict a = g->act[k], *restrict prev = g->hidden[k - 1];
-            for (size_t s = 0; s < n; s++)
-                h[s] = a[s] + prev[s];
-        }
+    const lane_vec *restrict weight = g->params + g->weight_offset[k];
+    const lane_vec *restrict bias = g->params + g->bias_offset[k];
+    lane_vec *restrict z = g->preact[k];
+    for (int j = 0; j < rows; j++)
+        combine(count, cols, &bias[j], 0, weight + (size_t)j * cols, 1, g->hidden[k - 1],
+                (size_t)count, 1, z + (size_t)j * count);
+    if (k > arch->depth)
+        return;
+    const size_t n = (size_t)rows * (size_t)count;
+    activate(arch->activation, z, g->act[k], n);
+    if (sgdmc_arch_skips_into(arch, k)) {
+        lane_vec *restrict h = g->hidden[k];
+        const lane_vec *restrict a = g->act[k], *restrict prev = g->hidden[k - 1];
+        for (size_t s = 0; s < n; s++)
+            h[s] = a[s] + prev[s];
     }
 }
 
-/* Gradients into g->grad, from dout = dL/df per sample; net.c's
- * sgdmc_backward, sums in its orders. Every sum starts from +0, as
- * sgdmc_trainer_step's zeroed gradient (0 + x is x except that -0 becomes
- * +0), here from a constant rather than from memory zeroed each step: every
- * parameter's gradient is written, so nothing needs zeroing (at width 1 the
- * memset calls were 3 % of a study). */
-static inline ALWAYS_INLINE void backward(sgdmc_lanes *g, const int count)
+/* width: 0 for any shape, else the hidden layers' common width for the
+ * studies' shape (one input, width x ... x width, one output), a constant
+ * at each call so that every product's loops are laid out for it */
+static inline ALWAYS_INLINE void forward(sgdmc_lanes *g, const int count, const int width)
 {
     const sgdmc_arch *arch = &g->arch;
-    const lane_vec *dz = g->dout;
-    for (int k = arch->depth + 1; k >= 1; k--) {
-        const int rows = arch->widths[k], cols = arch->widths[k - 1];
-        const lane_vec *restrict weight = g->params + g->weight_offset[k];
-        lane_vec *restrict gw = g->grad + g->weight_offset[k];
-        lane_vec *restrict gb = g->grad + g->bias_offset[k];
-        const lane_vec *restrict h = g->hidden[k - 1];
-        /* dW[j][i] = 0 + dz[j][s] h[i][s] for s = 0, 1, ...: terms over s, outputs over i */
-        for (int j = 0; j < rows; j++)
-            combine(cols, count, &zero_vec, 0, dz + (size_t)j * count, 1, h, 1,
-                    (size_t)count, gw + (size_t)j * cols);
-        /* db[j] = 0 + (0 + dz[j][0] + dz[j][1] + ...): net.c's sum() */
-        int j = 0;
-        for (; j + BLOCK <= rows; j += BLOCK) {
-            lane_vec total[BLOCK];
-            for (int t = 0; t < BLOCK; t++)
-                total[t] = zero_vec;
-            for (int s = 0; s < count; s++)
-                for (int t = 0; t < BLOCK; t++)
-                    total[t] = total[t] + dz[(size_t)(j + t) * count + s];
-            for (int t = 0; t < BLOCK; t++)
-                gb[j + t] = zero_vec + total[t];
-        }
-        for (; j < rows; j++) {
-            lane_vec total = zero_vec;
-            for (int s = 0; s < count; s++)
-                total = total + dz[(size_t)j * count + s];
-            gb[j] = zero_vec + total;
-        }
-        if (k == 1)
-            break;
-        /* dL/dh_{k-1}[i][s] = (dL/dh_k[i][s] through a skip, else 0) + W[j][i] dz[j][s]
-         * for j = 0, 1, ... */
-        lane_vec *restrict dh = g->delta_in;
-        const size_t cells = (size_t)cols * (size_t)count;
-        const bool skip = sgdmc_arch_skips_into(arch, k);
-        for (int i = 0; i < cols; i++)
-            combine(count, rows, skip ? g->delta_out + (size_t)i * count : &zero_vec,
-                    skip ? 1 : 0, weight + i, (size_t)cols, dz, (size_t)count, 1,
-                    dh + (size_t)i * count);
-        activate_backward(arch->activation, g->preact[k - 1], g->act[k - 1], dh, g->delta_pre,
-                          cells);
-        lane_vec *swap = g->delta_out;
-        g->delta_out = g->delta_in;
-        g->delta_in = swap;
-        dz = g->delta_pre;
+    const int depth = arch->depth;
+    if (width == 0) {
+        for (int k = 1; k <= depth + 1; k++)
+            forward_layer(g, k, arch->widths[k], arch->widths[k - 1], count);
+        return;
     }
+    forward_layer(g, 1, width, 1, count);
+    for (int k = 2; k <= depth; k++)
+        forward_layer(g, k, width, width, count);
+    forward_layer(g, depth + 1, 1, width, count);
+}
+
+/* Layer k of net.c's sgdmc_backward, rows x cols, sums in its orders, from
+ * dz = dL/dz_k; returns dL/dz_{k-1} (none below layer 1). Every sum starts
+ * from +0, as sgdmc_trainer_step's zeroed gradient (0 + x is x except that
+ * -0 becomes +0), here from a constant rather than from memory zeroed each
+ * step: every parameter's gradient is written, so nothing needs zeroing (at
+ * width 1 the memset calls were 3 % of a study). */
+static inline ALWAYS_INLINE const lane_vec *backward_layer(sgdmc_lanes *g, int k, int rows,
+                                                           int cols, int count,
+                                                           const lane_vec *dz)
+{
+    const sgdmc_arch *arch = &g->arch;
+    const lane_vec *restrict weight = g->params + g->weight_offset[k];
+    lane_vec *restrict gw = g->grad + g->weight_offset[k];
+    lane_vec *restrict gb = g->grad + g->bias_offset[k];
+    const lane_vec *restrict h = g->hidden[k - 1];
+    /* dW[j][i] = 0 + dz[j][s] h[i][s] for s = 0, 1, ...: terms over s, outputs over i */
+    for (int j = 0; j < rows; j++)
+        combine(cols, count, &zero_vec, 0, dz + (size_t)j * count, 1, h, 1, (size_t)count,
+                gw + (size_t)j * cols);
+    /* db[j] = 0 + (0 + dz[j][0] + dz[j][1] + ...): net.c's sum() */
+    int j = 0;
+    for (; j + BLOCK <= rows; j += BLOCK) {
+        lane_vec total[BLOCK];
+        for (int t = 0; t < BLOCK; t++)
+            total[t] = zero_vec;
+        for (int s = 0; s < count; s++)
+            for (int t = 0; t < BLOCK; t++)
+                total[t] = total[t] + dz[(size_t)(j + t) * count + s];
+        for (int t = 0; t < BLOCK; t++)
+            gb[j + t] = zero_vec + total[t];
+    }
+    for (; j < rows; j++) {
+        lane_vec total = zero_vec;
+        for (int s = 0; s < count; s++)
+            total = total + dz[(size_t)j * count + s];
+        gb[j] = zero_vec + total;
+    }
+    if (k == 1)
+        return NULL;
+    /* dL/dh_{k-1}[i][s] = (dL/dh_k[i][s] through a skip, else 0) + W[j][i] dz[j][s]
+     * for j = 0, 1, ... */
+    lane_vec *restrict dh = g->delta_in;
+    const size_t cells = (size_t)cols * (size_t)count;
+    const bool skip = sgdmc_arch_skips_into(arch, k);
+    for (int i = 0; i < cols; i++)
+        combine(count, rows, skip ? g->delta_out + (size_t)i * count : &zero_vec, skip ? 1 : 0,
+                weight + i, (size_t)cols, dz, (size_t)count, 1, dh + (size_t)i * count);
+    activate_backward(arch->activation, g->preact[k - 1], g->act[k - 1], dh, g->delta_pre,
+                      cells);
+    lane_vec *swap = g->delta_out;
+    g->delta_out = g->delta_in;
+    g->delta_in = swap;
+    return g->delta_pre;
+}
+
+/* Gradients into g->grad, from dout = dL/df per sample; width as forward's */
+static inline ALWAYS_INLINE void backward(sgdmc_lanes *g, const int count, const int width)
+{
+    const sgdmc_arch *arch = &g->arch;
+    const int depth = arch->depth;
+    const lane_vec *dz = g->dout;
+    if (width == 0) {
+        for (int k = depth + 1; k >= 1; k--)
+            dz = backward_layer(g, k, arch->widths[k], arch->widths[k - 1], count, dz);
+        return;
+    }
+    dz = backward_layer(g, depth + 1, 1, width, count, dz);
+    for (int k = depth; k >= 2; k--)
+        dz = backward_layer(g, k, width, width, count, dz);
+    backward_layer(g, 1, width, 1, count, dz);
 }
 
 /* net.c's sgdmc_weight_penalty: lambda times the squared weights, and its gradient */
@@ -528,13 +577,15 @@ static inline lane_vec per_sample(double inverse, double batch, lane_vec x)
     return inverse != 0.0 ? x * inverse : x / batch;
 }
 
-/* sgdmc_lanes_step for batches of `count` samples: inlined once with the
- * studies' batch size as a constant, so that the compiler lays out the loops
- * over samples for it, and once for any size */
+/* sgdmc_lanes_step for batches of `count` samples, `width` as forward's:
+ * inlined with the studies' batch size and each laid-out width as constants,
+ * so that the compiler lays out the loops over samples and units for them,
+ * and once for any size and shape */
 static inline ALWAYS_INLINE void step_batch(sgdmc_lanes *g, double lr,
-                                            double loss[SGDMC_LANES], const int count)
+                                            double loss[SGDMC_LANES], const int count,
+                                            const int width)
 {
-    forward(g, count);
+    forward(g, count, width);
     const lane_vec *restrict f = g->preact[g->arch.depth + 1];
     const lane_vec *restrict y = g->y;
     lane_vec *restrict dout = g->dout;
@@ -556,7 +607,7 @@ static inline ALWAYS_INLINE void step_batch(sgdmc_lanes *g, double lr,
             }
     }
     total = per_sample(inverse, batch, total);
-    backward(g, count);
+    backward(g, count, width);
     total = total + weight_penalty(g);
     update(g, lr);
     EACH_LANE(l) loss[l] = total[l];
@@ -566,8 +617,27 @@ enum { STUDY_BATCH = 16 }; /* every paper job's batch_size */
 
 void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
 {
-    if (g->batch == STUDY_BATCH)
-        step_batch(g, lr, loss, STUDY_BATCH);
-    else
-        step_batch(g, lr, loss, g->batch);
+    if (g->batch != STUDY_BATCH) {
+        step_batch(g, lr, loss, g->batch, 0);
+        return;
+    }
+    switch (g->laid_out_width) {
+    case 1:
+        step_batch(g, lr, loss, STUDY_BATCH, 1);
+        break;
+    case 2:
+        step_batch(g, lr, loss, STUDY_BATCH, 2);
+        break;
+    case 4:
+        step_batch(g, lr, loss, STUDY_BATCH, 4);
+        break;
+    case 8:
+        step_batch(g, lr, loss, STUDY_BATCH, 8);
+        break;
+    case 16:
+        step_batch(g, lr, loss, STUDY_BATCH, 16);
+        break;
+    default:
+        step_batch(g, lr, loss, STUDY_BATCH, 0);
+    }
 }
