@@ -15,7 +15,10 @@
 #include "sgdmc/core/optim.h"
 
 /* Lane vectors pass by value between this file's static functions only, so
- * GCC's note that their ABI differs without AVX concerns no caller elsewhere. */
+ * GCC's note that their ABI differs without AVX concerns no caller elsewhere.
+ * Every function that takes or returns one is ALWAYS_INLINE all the same: the
+ * pragma does not reach a copy GCC makes of a function it does not inline (a
+ * portable build, without -march=native, failed on a clone of pick). */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef double lane_vec __attribute__((vector_size(SGDMC_LANES * sizeof(double))));
@@ -34,26 +37,26 @@ bool sgdmc_lanes_pay(const sgdmc_arch *arch)
 }
 
 /* a where mask is set, else b: bit for bit, as a scalar `?:` picks a value */
-static inline lane_vec pick(lane_mask mask, lane_vec a, lane_vec b)
+static inline ALWAYS_INLINE lane_vec pick(lane_mask mask, lane_vec a, lane_vec b)
 {
     return (lane_vec)(((lane_mask)a & mask) | ((lane_mask)b & ~mask));
 }
 
 /* Per-lane functions: the scalar function on each lane's value (the compiler
  * turns sqrt into one vector instruction; both are IEEE-exact). */
-static inline lane_vec lanes_sqrt(lane_vec x)
+static inline ALWAYS_INLINE lane_vec lanes_sqrt(lane_vec x)
 {
     EACH_LANE(l) x[l] = sqrt(x[l]);
     return x;
 }
 
-static inline lane_vec lanes_fmax(lane_vec x, lane_vec y)
+static inline ALWAYS_INLINE lane_vec lanes_fmax(lane_vec x, lane_vec y)
 {
     EACH_LANE(l) x[l] = fmax(x[l], y[l]);
     return x;
 }
 
-static inline lane_vec lanes_fabs(lane_vec x)
+static inline ALWAYS_INLINE lane_vec lanes_fabs(lane_vec x)
 {
     EACH_LANE(l) x[l] = fabs(x[l]);
     return x;
@@ -61,13 +64,13 @@ static inline lane_vec lanes_fabs(lane_vec x)
 
 /* sgdmc_moment_flushed in every lane, written with vector operations (the
  * per-lane loop of the call cost 3% at w1 d1) */
-static inline lane_vec lanes_moment_flushed(lane_vec x, double below)
+static inline ALWAYS_INLINE lane_vec lanes_moment_flushed(lane_vec x, double below)
 {
     return pick(lanes_fabs(x) < zero_vec + below, x * 0.0, x);
 }
 
 /* sgdmc_exact_quotient in every lane: its steps as vector operations */
-static inline lane_vec lanes_exact_quotient(lane_vec a, double b, double b_inverse)
+static inline ALWAYS_INLINE lane_vec lanes_exact_quotient(lane_vec a, double b, double b_inverse)
 {
 #ifdef __FMA__
     const lane_vec q0 = a * b_inverse;
@@ -84,7 +87,7 @@ static inline lane_vec lanes_exact_quotient(lane_vec a, double b, double b_inver
 #endif
 }
 
-static inline lane_vec lanes_sign(lane_vec x)
+static inline ALWAYS_INLINE lane_vec lanes_sign(lane_vec x)
 {
     EACH_LANE(l) x[l] = (double)((x[l] > 0.0) - (x[l] < 0.0));
     return x;
@@ -267,7 +270,7 @@ void sgdmc_lanes_store_stream(const sgdmc_lanes *g, int lane, sgdmc_mt_block *st
  * is converted as the signed word - 2^31, then 2^31 is added back, every
  * step exact (a double holds any integer below 2^53): the conversion the
  * compiler emits for unsigned words, in fewer instructions. */
-static inline lane_vec word_uniform(lane_word word)
+static inline ALWAYS_INLINE lane_vec word_uniform(lane_word word)
 {
     typedef int32_t lane_signed __attribute__((vector_size(SGDMC_LANES * sizeof(int32_t))));
     const lane_signed centred = (lane_signed)(word ^ 0x80000000u);
@@ -275,7 +278,7 @@ static inline lane_vec word_uniform(lane_word word)
 }
 
 /* sgdmc_mt_block_uniform in every lane */
-static inline lane_vec draw_uniform(sgdmc_lanes *g)
+static inline ALWAYS_INLINE lane_vec draw_uniform(sgdmc_lanes *g)
 {
     if (g->stream_next == SGDMC_MT_WORDS) {
         sgdmc_mt_refill_interleaved((uint32_t *)g->stream_state, (uint32_t *)g->stream_words,
@@ -525,7 +528,7 @@ static inline ALWAYS_INLINE void backward(sgdmc_lanes *g, const int count, const
 }
 
 /* net.c's sgdmc_weight_penalty: lambda times the squared weights, and its gradient */
-static lane_vec weight_penalty(sgdmc_lanes *g)
+static inline ALWAYS_INLINE lane_vec weight_penalty(sgdmc_lanes *g)
 {
     const double lambda = g->l2;
     if (lambda == 0.0)
@@ -544,7 +547,8 @@ static lane_vec weight_penalty(sgdmc_lanes *g)
 
 /* ---- the update rules (update_rules.h, over lanes) ------------------------- */
 
-static inline lane_vec lanes_scale(double lr, double clip, bool normalize, lane_vec norm)
+static inline ALWAYS_INLINE lane_vec lanes_scale(double lr, double clip, bool normalize,
+                                                 lane_vec norm)
 {
     EACH_LANE(l) norm[l] = normalize ? lr / norm[l] : lr * fmin(1.0, clip / norm[l]);
     return norm;
@@ -572,7 +576,7 @@ static void update(sgdmc_lanes *g, double lr)
 
 /* x / batch, per lane: a product with the exact inverse of a power-of-two
  * batch (inverse, else 0), which is the same quotient */
-static inline lane_vec per_sample(double inverse, double batch, lane_vec x)
+static inline ALWAYS_INLINE lane_vec per_sample(double inverse, double batch, lane_vec x)
 {
     return inverse != 0.0 ? x * inverse : x / batch;
 }
