@@ -132,8 +132,8 @@ int main(void)
         "--width=6 --depth=2 --steps=50 --input=normal --target=sin --optimizer=adam",
         "--width=6 --depth=3 --steps=50 --target=teacher --teacher_width=3 --input_dim=2",
         "--width=2 --depth=1 --steps=50 --target=constant:0.7",
-        /* batch 16 (the default) at the widths with a laid-out step (lanes.c's
-         * laid_out_width), with skips and a smooth activation too, and shapes
+        /* batch 16 (the default) at the widths with a laid-out step (the switch
+         * in sgdmc_lanes_step), with skips and a smooth activation too, and shapes
          * beside them that take the general step */
         "--width=1 --depth=1 --steps=50 --optimizer=adam",
         "--width=16 --depth=3 --steps=20 --optimizer=rmsprop",

@@ -106,9 +106,9 @@ struct sgdmc_lanes {
     sgdmc_bias_table bias;
     int batch;
     /* the hidden layers' common width when the network has the studies' shape
-     * (one input, width x ... x width, one output) and the width is one that
-     * sgdmc_lanes_step has a laid-out copy for; 0 otherwise */
-    int laid_out_width;
+     * (one input, width x ... x width, one output), else 0: sgdmc_lanes_step
+     * has a laid-out copy for some of these widths */
+    int studies_width;
     /* 1 / batch when that is exact (a power of two): x / batch and
      * x * (1 / batch) then round the same real number, the same bits, and the
      * product is several times cheaper; 0 otherwise */
@@ -126,12 +126,11 @@ struct sgdmc_lanes {
     lane_vec *storage;
 };
 
-/* sgdmc_lanes's laid_out_width for arch: the widths of paper 001's grid below 32 */
-static int laid_out_width(const sgdmc_arch *arch)
+/* sgdmc_lanes's studies_width for arch */
+static int studies_width(const sgdmc_arch *arch)
 {
     const int width = arch->widths[1];
-    if (arch->widths[0] != 1 || arch->widths[arch->depth + 1] != 1 ||
-        (width != 1 && width != 2 && width != 4 && width != 8 && width != 16))
+    if (arch->widths[0] != 1 || arch->widths[arch->depth + 1] != 1)
         return 0;
     for (int k = 2; k <= arch->depth; k++)
         if (arch->widths[k] != width)
@@ -156,7 +155,7 @@ sgdmc_lanes *sgdmc_lanes_alloc(const sgdmc_train_config *config, const sgdmc_arc
     sgdmc_bias_table_init(&g->bias, &g->opt);
     g->batch = batch;
     g->batch_inverse = (batch & (batch - 1)) == 0 ? 1.0 / batch : 0.0;
-    g->laid_out_width = laid_out_width(arch);
+    g->studies_width = studies_width(arch);
     for (int k = 1; k <= arch->depth + 1; k++) {
         g->weight_offset[k] = sgdmc_arch_weight_offset(arch, k);
         g->bias_offset[k] = sgdmc_arch_bias_offset(arch, k);
@@ -625,7 +624,7 @@ void sgdmc_lanes_step(sgdmc_lanes *g, double lr, double loss[SGDMC_LANES])
         step_batch(g, lr, loss, g->batch, 0);
         return;
     }
-    switch (g->laid_out_width) {
+    switch (g->studies_width) { /* the widths of paper 001's lanes cells */
     case 1:
         step_batch(g, lr, loss, STUDY_BATCH, 1);
         break;
