@@ -221,8 +221,10 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            "(%lld bytes at most)\n",
            study->name, study->tasks, study->cells, study->seeds, output,
            (double)sgdmc_results_file_bytes(study) / 1e6, sgdmc_results_file_bytes(study));
-    double rstar_seconds;
-    const double seconds = sgdmc_study_estimate_seconds(study, lanes, rstar_cache, &rstar_seconds);
+    double rstar_seconds, rstar_at[2];
+    const int ranks[2] = {64, 1024};
+    const double seconds = sgdmc_study_estimate_seconds(study, lanes, rstar_cache, &rstar_seconds,
+                                                        ranks, rstar_at, 2);
     if (seconds < 0.0) {
         fprintf(stderr, "sgdmc study: --dry-run: %s\n",
                 sgdmc_stop_signal_received() ? "stopped by a signal"
@@ -234,15 +236,17 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            "about %.3g s of wall time on the %ld cores of this machine\n",
            seconds, seconds / 3600.0, seconds / (double)study->tasks, seconds / (double)cores,
            cores);
-    /* counted once above; ranks do not share R*: each computes every problem's it meets */
+    /* counted once above; ranks do not share R*: each computes the problems of
+     * the cells it works on, and a rank keeps to one cell while it has tasks */
     printf("of which %.3g s are R* (each problem's, a process's one-off set-up), counted once; "
-           "every rank repeats it for each problem it meets: with N ranks add up to (N - 1) x "
-           "%.3g s",
-           rstar_seconds, rstar_seconds);
+           "ranks do not share it: a rank computes it for the cells it works on, one cell at a "
+           "time, so a problem is computed about once per cell of it, and more often where "
+           "ranks outnumber cells",
+           rstar_seconds);
     if (seconds > 0.0)
-        printf(" (up to %+.1f%% at 64 ranks, %+.0f%% at 1024)",
-               100.0 * (64 - 1) * rstar_seconds / seconds,
-               100.0 * (1024 - 1) * rstar_seconds / seconds);
+        printf(" (about %+.1f%% at 64 ranks, %+.1f%% at 1024)",
+               100.0 * (rstar_at[0] - rstar_seconds) / seconds,
+               100.0 * (rstar_at[1] - rstar_seconds) / seconds);
     printf("\n");
     return EXIT_SUCCESS;
 }

@@ -3,9 +3,13 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sgdmc/base/clock.h"
+#include "sgdmc/base/options.h"
 #include "sgdmc/base/stop_signal.h"
+#include "sgdmc/core/train_options.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
@@ -150,14 +154,71 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }
 
+/* The cells that share a problem: the options an R* result depends on
+ * (min_risk.c's cache keys), the R* seconds of its first cell, its cells. */
+typedef struct {
+    char *key;
+    double rstar_seconds;
+    long cells;
+} problem;
+
+/* The problem of cell (appended when new, with rstar_seconds); NULL when
+ * out of memory. */
+static problem *problem_of(const sgdmc_study *study, long cell, double rstar_seconds,
+                           problem **problems, size_t *count)
+{
+    sgdmc_train_config config;
+    sgdmc_study_task(study, cell * study->seeds, &config, NULL);
+    char key[4 * SGDMC_PATH_MAX];
+    sgdmc_options_key(&sgdmc_train_options, &config,
+                      SGDMC_DEFINES_PROBLEM | SGDMC_DEFINES_ESTIMATE, key, sizeof key);
+    for (size_t i = 0; i < *count; i++)
+        if (strcmp((*problems)[i].key, key) == 0)
+            return &(*problems)[i];
+    problem *more = realloc(*problems, (*count + 1) * sizeof *more);
+    if (!more)
+        return NULL;
+    *problems = more;
+    problem *added = &more[*count];
+    *added = (problem){strdup(key), rstar_seconds, 0};
+    if (!added->key)
+        return NULL;
+    ++*count;
+    return added;
+}
+
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
-                                    sgdmc_rstar_cache *cache, double *once_per_process)
+                                    sgdmc_rstar_cache *cache, double *once_per_process,
+                                    const int *ranks, double *rstar_at_ranks, int rank_counts)
 {
     double total = 0.0;
     *once_per_process = 0.0;
+    problem *problems = NULL;
+    size_t count = 0;
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
+        const double before = *once_per_process;
         const double seconds = estimate_cell(study, cell, lanes, cache, once_per_process);
-        total = seconds < 0.0 ? -1.0 : total + seconds;
+        problem *p = seconds < 0.0 ? NULL
+                                   : problem_of(study, cell, *once_per_process - before,
+                                                &problems, &count);
+        if (p)
+            p->cells++;
+        total = !p ? -1.0 : total + seconds;
     }
+    /* A rank computes R* once for each problem of the cells it works on.
+     * Each cell is started by one rank and shared only when ranks outnumber
+     * the cells (about ranks / cells to a cell) or at the study's end (not
+     * counted): with N ranks a problem is computed about min(N, its cells x
+     * max(1, N / cells)) times. */
+    for (int i = 0; i < rank_counts && total >= 0.0; i++) {
+        const double per_cell = fmax(1.0, (double)ranks[i] / (double)study->cells);
+        rstar_at_ranks[i] = 0.0;
+        for (size_t k = 0; k < count; k++)
+            rstar_at_ranks[i] += problems[k].rstar_seconds *
+                                 fmin((double)ranks[i], (double)problems[k].cells * per_cell);
+    }
+    for (size_t k = 0; k < count; k++)
+        free(problems[k].key);
+    free(problems);
     return total;
 }

@@ -16,8 +16,9 @@
 
 enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL, TAG_HEARTBEAT };
 
-/* A worker's report on its last chunk, sent with every request. */
-enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_LENGTH };
+/* A worker's report on its last chunk, sent with every request (REPORT_FIRST:
+ * the chunk's first task, which names its cell). */
+enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_FIRST, REPORT_LENGTH };
 enum { FLAG_STOPPING = 1, FLAG_FAILED = 2 };
 
 enum {
@@ -191,19 +192,38 @@ typedef struct {
     long first, end;
 } task_range;
 
+/* A grid cell with pending tasks. A rank gets its chunks from one cell while
+ * the cell has tasks to hand out, then from a cell nobody has started: a rank
+ * computes the R* of each cell it works on (its problem's, a one-off set-up
+ * that can take longer than many runs), so the fewer cells per rank, the
+ * fewer ranks compute the same R*. */
+typedef struct {
+    long first;              /* its first pending task */
+    double seconds_per_task; /* running estimate from its chunks; 0 before the first */
+    size_t range_next;       /* the range of the next task to hand out (its ranges are
+                                consecutive in the dispatcher's) */
+    long cursor;             /* that task */
+    long unassigned;         /* its tasks not yet handed out */
+    int workers;             /* ranks whose current cell it is */
+    bool started;            /* handed out to some rank once */
+} pending_cell;
+
 typedef struct {
     MPI_Comm comm;
     int ranks;
-    task_range *ranges;      /* the pending tasks, in order */
-    size_t range_count, range_next;
-    long cursor;             /* next task to hand out within ranges[range_next] */
+    task_range *ranges;      /* the pending tasks, in order, none across two cells */
+    size_t range_count;
+    pending_cell *cells;     /* the cells with pending tasks, in order */
+    size_t cell_count;
+    size_t next_unstarted;   /* every cell before it has been started */
+    long *rank_cell;         /* [ranks]: index in cells of each rank's current cell, or -1 */
     long remaining;          /* pending tasks not yet handed out */
     long pending_at_start;
     long done_before;
     long completed;          /* tasks done in this session, as reported */
     long seeds;              /* tasks per grid cell */
     int align;               /* chunks end on groups of this many seeds of a cell (lanes) */
-    double seconds_per_task; /* running estimate; 0 before the first report */
+    double seconds_per_task; /* running estimate over all cells; 0 before the first report */
     double chunk_seconds;
     bool stopping, failed;
     int finished_workers;
@@ -273,6 +293,28 @@ static void keep_claim(dispatcher *d, double now)
     }
 }
 
+/* The pending cells from the ranges (each within one cell), and every
+ * rank without a cell yet. */
+static int group_cells(dispatcher *d)
+{
+    d->cells = calloc(d->range_count ? d->range_count : 1, sizeof *d->cells);
+    d->rank_cell = malloc((size_t)d->ranks * sizeof *d->rank_cell);
+    if (!d->cells || !d->rank_cell)
+        return -1;
+    for (int rank = 0; rank < d->ranks; rank++)
+        d->rank_cell[rank] = -1;
+    for (size_t i = 0; i < d->range_count; i++) {
+        const task_range *range = &d->ranges[i];
+        if (i == 0 || range->first / d->seeds != d->ranges[i - 1].first / d->seeds) {
+            d->cells[d->cell_count].range_next = i;
+            d->cells[d->cell_count].first = range->first;
+            d->cells[d->cell_count++].cursor = range->first;
+        }
+        d->cells[d->cell_count - 1].unassigned += range->end - range->first;
+    }
+    return 0;
+}
+
 /* Reads the done flags in blocks and keeps the pending tasks as ranges. */
 static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
 {
@@ -297,7 +339,7 @@ static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
                 continue;
             }
             d->pending_at_start++;
-            if (open_range) {
+            if (open_range && task % d->seeds != 0) { /* a range ends with its cell */
                 d->ranges[d->range_count - 1].end = task + 1;
                 continue;
             }
@@ -317,16 +359,20 @@ static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
     free(done);
     d->remaining = d->pending_at_start;
     d->done_before = tasks - d->pending_at_start;
-    d->cursor = d->range_count ? d->ranges[0].first : 0;
-    return 0;
+    return group_cells(d);
 }
 
-static long chunk_size(const dispatcher *d)
+/* The size of a chunk of pending cell c: cells differ in cost by orders of
+ * magnitude, and ranks work on different cells, so each cell keeps its own
+ * estimate (the study's until a chunk of the cell has been timed). */
+static long chunk_size(const dispatcher *d, long c)
 {
     /* before any task has been timed, single tasks measure the cost */
     long size = 1;
-    if (d->seconds_per_task > 0.0) {
-        const double wanted = d->chunk_seconds / d->seconds_per_task;
+    const double per_task =
+        d->cells[c].seconds_per_task > 0.0 ? d->cells[c].seconds_per_task : d->seconds_per_task;
+    if (per_task > 0.0) {
+        const double wanted = d->chunk_seconds / per_task;
         size = wanted > MAX_CHUNK ? MAX_CHUNK : (long)wanted;
     }
     /* at the end, ever smaller chunks so that every rank finishes together */
@@ -336,27 +382,117 @@ static long chunk_size(const dispatcher *d)
     return size < 1 ? 1 : size;
 }
 
-static task_range take_chunk(dispatcher *d)
+/* Moves `rank` into cell `to` (-1: none). */
+static void move_rank(dispatcher *d, int rank, long to)
 {
-    if (d->stopping || d->remaining == 0)
-        return (task_range){0, 0};
-    while (d->cursor == d->ranges[d->range_next].end)
-        d->cursor = d->ranges[++d->range_next].first;
-    const long end_of_range = d->ranges[d->range_next].end;
-    long end = d->cursor + chunk_size(d);
-    if (d->align > 1) {
+    if (d->rank_cell[rank] >= 0)
+        d->cells[d->rank_cell[rank]].workers--;
+    d->rank_cell[rank] = to;
+    if (to >= 0) {
+        d->cells[to].workers++;
+        d->cells[to].started = true;
+    }
+}
+
+/* The cell for a rank whose cell has nothing left to hand out: the first
+ * one nobody has started, else the one with the most tasks left per rank
+ * in it (a started cell with tasks left is some rank's current cell: the
+ * ranks' cells are the only candidates). -1: nothing left. */
+static long next_cell(dispatcher *d)
+{
+    while (d->next_unstarted < d->cell_count && d->cells[d->next_unstarted].started)
+        d->next_unstarted++;
+    if (d->next_unstarted < d->cell_count)
+        return (long)d->next_unstarted;
+    long best = -1;
+    double best_share = 0.0;
+    for (int rank = 0; rank < d->ranks; rank++) {
+        const long c = d->rank_cell[rank];
+        if (c < 0 || d->cells[c].unassigned == 0)
+            continue;
+        const double share = (double)d->cells[c].unassigned / (d->cells[c].workers + 1);
+        if (share > best_share) {
+            best = c;
+            best_share = share;
+        }
+    }
+    return best;
+}
+
+/* Hands out up to `size` tasks of cell c from its cursor, within one range. */
+static task_range take_from_cell(dispatcher *d, long c, long size)
+{
+    pending_cell *cell = &d->cells[c];
+    while (cell->cursor == d->ranges[cell->range_next].end)
+        cell->cursor = d->ranges[++cell->range_next].first;
+    const long end_of_range = d->ranges[cell->range_next].end;
+    long end = cell->cursor + size;
+    if (d->align > 1 && d->remaining >= 2L * d->ranks * d->align) {
         /* whole lockstep groups: a chunk ends where a group of the cell ends,
-         * so that groups are padded only at a cell's last seeds */
-        const long into_cell = end % d->seeds, cell_start = end - into_cell;
+         * so that groups are padded only at a cell's last seeds; not in the
+         * study's last chunks (chunk_size's guided share below one group),
+         * which stay small so that the ranks finish together (a cell too
+         * wide for lanes runs one task at a time) */
+        const long cell_start = cell->cursor - cell->cursor % d->seeds;
+        const long into_cell = end - cell_start;
         const long aligned = cell_start + (into_cell + d->align - 1) / d->align * d->align;
         end = aligned < cell_start + d->seeds ? aligned : cell_start + d->seeds;
     }
     if (end > end_of_range)
         end = end_of_range;
-    const task_range chunk = {d->cursor, end};
-    d->cursor = end;
+    const task_range chunk = {cell->cursor, end};
+    cell->cursor = end;
+    cell->unassigned -= end - chunk.first;
     d->remaining -= end - chunk.first;
     return chunk;
+}
+
+/* The next chunk for `rank`: from its current cell while that has tasks
+ * left, else from next_cell's; a chunk runs on into the next cells while
+ * nobody has started them, so that small cells do not each cost a request. */
+static task_range take_chunk(dispatcher *d, int rank)
+{
+    if (d->stopping || d->remaining == 0)
+        return (task_range){0, 0};
+    long c = d->rank_cell[rank];
+    if (c < 0 || d->cells[c].unassigned == 0) {
+        c = next_cell(d);
+        move_rank(d, rank, c);
+        if (c < 0) /* cannot happen while tasks remain (next_cell) */
+            return (task_range){0, 0};
+    }
+    long size = chunk_size(d, c);
+    task_range chunk = take_from_cell(d, c, size);
+    size -= chunk.end - chunk.first;
+    while (size > 0 && d->cells[c].unassigned == 0 && (size_t)c + 1 < d->cell_count &&
+           !d->cells[c + 1].started && d->cells[c + 1].cursor == chunk.end) {
+        move_rank(d, rank, ++c);
+        /* timed with the cell before it: the report names a chunk's first cell only */
+        d->cells[c].seconds_per_task = d->cells[c - 1].seconds_per_task;
+        const task_range more = take_from_cell(d, c, size);
+        chunk.end = more.end;
+        size -= more.end - more.first;
+    }
+    return chunk;
+}
+
+/* The pending cell of `task` (one of the study's pending tasks). */
+static pending_cell *cell_of(dispatcher *d, long task)
+{
+    size_t low = 0, high = d->cell_count; /* the last cell whose first is <= task */
+    while (high - low > 1) {
+        const size_t middle = low + (high - low) / 2;
+        if (d->cells[middle].first <= task)
+            low = middle;
+        else
+            high = middle;
+    }
+    return &d->cells[low];
+}
+
+static double running_estimate(double estimate, double sample)
+{
+    return estimate > 0.0 ? 0.7 * estimate + 0.3 * sample : sample;
 }
 
 static void absorb_report(dispatcher *d, const long long *report)
@@ -364,8 +500,9 @@ static void absorb_report(dispatcher *d, const long long *report)
     const long completed = (long)report[REPORT_COMPLETED];
     if (completed > 0) {
         const double per_task = 1e-9 * (double)report[REPORT_NANOSECONDS] / (double)completed;
-        d->seconds_per_task =
-            d->seconds_per_task > 0.0 ? 0.7 * d->seconds_per_task + 0.3 * per_task : per_task;
+        d->seconds_per_task = running_estimate(d->seconds_per_task, per_task);
+        pending_cell *cell = cell_of(d, (long)report[REPORT_FIRST]);
+        cell->seconds_per_task = running_estimate(cell->seconds_per_task, per_task);
         d->completed += completed;
     }
     if (report[REPORT_FLAGS] & FLAG_FAILED)
@@ -400,7 +537,7 @@ static void serve(dispatcher *d)
             d->finished_workers++;
             continue;
         }
-        const task_range chunk = take_chunk(d);
+        const task_range chunk = take_chunk(d, status.MPI_SOURCE);
         long long reply[2] = {chunk.first, chunk.end - chunk.first};
         MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
         const double took = sgdmc_now_seconds() - received;
@@ -459,13 +596,14 @@ static void run_master(dispatcher *d, runner *r)
 {
     for (;;) {
         serve(d);
-        const task_range chunk = take_chunk(d);
+        const task_range chunk = take_chunk(d, 0);
         if (chunk.end > chunk.first) {
             const double start = sgdmc_now_seconds();
             const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
             const long long report[REPORT_LENGTH] = {
                 done, (long long)(1e9 * (sgdmc_now_seconds() - start)),
-                (r->failed ? FLAG_FAILED : 0) | (r->write_failed ? FLAG_STOPPING : 0)};
+                (r->failed ? FLAG_FAILED : 0) | (r->write_failed ? FLAG_STOPPING : 0),
+                chunk.first};
             absorb_report(d, report);
             if (done < chunk.end - chunk.first)
                 d->stopping = true;
@@ -501,7 +639,7 @@ static int worker_poll(void *context)
 
 static void run_worker(MPI_Comm comm, runner *r)
 {
-    long long report[REPORT_LENGTH] = {0, 0, 0}, sent[REPORT_LENGTH];
+    long long report[REPORT_LENGTH] = {0}, sent[REPORT_LENGTH];
     long long chunk[2], next[2];
     MPI_Send(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm);
     MPI_Recv(chunk, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, MPI_STATUS_IGNORE);
@@ -516,6 +654,7 @@ static void run_worker(MPI_Comm comm, runner *r)
         const long done = run_chunk(r, (long)chunk[0], (long)chunk[1]);
         report[REPORT_COMPLETED] = done;
         report[REPORT_NANOSECONDS] = (long long)(1e9 * (sgdmc_now_seconds() - start));
+        report[REPORT_FIRST] = chunk[0];
         report[REPORT_FLAGS] = (r->failed ? FLAG_FAILED : 0) |
                                (done < chunk[1] || sgdmc_stop_signal_received() ? FLAG_STOPPING
                                                                                 : 0);
@@ -697,6 +836,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     sgdmc_lanes_free(r.lanes);
     free(r.rows);
     free(d.ranges);
+    free(d.cells);
+    free(d.rank_cell);
     free(d.last_heard);
     free(d.finished);
     MPI_Comm_free(&protocol);

@@ -225,6 +225,34 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
               f"{answered[3]} us); the worker wrote {worker_rows} rows")
         check(not differences(reference, datasets(path)),
               "--chunk-seconds=1e-9: results differ from the single process")
+    # a rank stays in its cell while it has tasks and then starts a cell nobody has: with
+    # chunks of one lane group, a rank meets its own cells and at most a few others at the
+    # end (a global cursor handed every rank nearly every cell: 2 x 8 meetings with 2 ranks),
+    # so each cell's R* is computed by about one rank; the results stay the same bits
+    cells_config = write(tmp / "cells.cfg", 'name = "cells"; seeds = 8;\n'
+                         'grid = { width = [1, 2]; optimizer = ["sgd", "adam", "momentum", '
+                         '"nesterov"]; };\ntrain = { steps = 50; depth = 1; };\n')
+    single = tmp / "cells_single.h5"
+    result = run(sgdmc, [cells_config, f"--output={single}", "--quiet"])
+    check(result.returncode == 0, f"cells.cfg, one process: exit {result.returncode}")
+    for ranks, most in [(2, 8 + 1), (3, 8 + 6)]:
+        path = tmp / f"cells_{ranks}.h5"
+        result = run(sgdmc, [cells_config, f"--output={path}", "--quiet",
+                             "--chunk-seconds=1e-9"], ranks)
+        check(result.returncode == 0, f"cells.cfg, {ranks} ranks: exit {result.returncode}: "
+              f"{result.stderr}")
+        if result.returncode or not single.exists():
+            continue
+        other = every_dataset(path)
+        check(not differences(every_dataset(single), other) and len(other) > 30,
+              f"cells.cfg, {ranks} ranks: results differ from the single process")
+        with h5py.File(path, "r") as f:
+            rank = f["runs/rank"][...].ravel()
+        cell = np.arange(rank.size) // 8
+        meetings = {int(r): sorted(set(cell[rank == r].tolist())) for r in np.unique(rank)}
+        check(sum(len(c) for c in meetings.values()) <= most and len(meetings) == ranks,
+              f"cells.cfg, {ranks} ranks: the ranks met the 8 cells {meetings} (at most "
+              f"{most} meetings in all)")
     # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
     # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
     everything = every_dataset(reference_path)
@@ -507,6 +535,27 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(0.0 < order[0] and 0.0 < order[1] < 2.0 * order[0],
           f"--dry-run's R* part with depths [1, 2]: {order[0]} s, [2, 1]: {order[1]} s "
           "(the embedded one-layer R* scaled with rstar_starts?)")
+    # R* with many ranks: each cell's problem is computed about once per rank in the cell,
+    # ranks / cells of them with more ranks than cells. Two cells of one problem (adam and sgd,
+    # w12 d1) at 64 ranks: 32 ranks each, every rank computes it once, 64 in all (63 more than
+    # the once counted); two cells of two problems (widths 12 and 13): 32 each (31 more)
+    def dry_extra(grid: str) -> tuple[float, float]:
+        dry = run(sgdmc, [write(tmp / "extra.cfg", 'name = "extra"; seeds = 10;\n'
+                                f"grid = {{ {grid} }};\ntrain = {{ steps = 10; depth = 1; }};\n"),
+                          "--dry-run"])
+        found = re.search(r"estimated cost: (\S+) core-seconds.*of which (\S+) s are R\*.*"
+                          r"about ([-+\d.]+)% at 64 ranks", dry.stdout, re.S)
+        if not found:
+            return -1.0, 0.0
+        total, once, extra = (float(x) for x in found.groups())
+        return extra, 100.0 * once / total
+    for grid, more in (('optimizer = ["adam", "sgd"]; width = [12];', 63),
+                       ("width = [12, 13];", 31)):
+        extra, once_percent = dry_extra(grid)
+        check(once_percent > 0.0 and abs(extra - more * once_percent) <=
+              0.05 * more * once_percent + 0.1,
+              f"--dry-run with {grid}: about {extra}% more R* at 64 ranks, where {more} x the "
+              f"once-counted {once_percent:.3f}% was due")
     # ... while the estimate's own part does grow with them (w8 d3: 0.21 s with 2 starts, 0.51
     # with 16; a 16-start process takes 0.63-0.67 s)
     estimated = [dry_rstar_part(f"width = 8; depth = 3; rstar_starts = {n};") for n in (2, 16)]

@@ -58,9 +58,13 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
  * steps and one timed evaluation per grid cell, R* computed once per problem
  * through the process's cache, the steps of cells where lanes pay timed in a
  * lockstep group of up to `lanes` seeds (1: one at a time); -1 on failure.
- * *once_per_process: the part of it that is one process's R* computations
- * (every rank of a study repeats them for each problem it meets). */
+ * *once_per_process: the part of it that is one process's R* computations,
+ * each problem once. Ranks do not share R*: for each of the rank_counts
+ * numbers of ranks[i], rstar_at_ranks[i] estimates the R* seconds that
+ * many ranks compute together (each rank once for each problem of the cells
+ * it works on; see the dispatch in study_run.c). */
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
-                                    sgdmc_rstar_cache *rstar_cache, double *once_per_process);
+                                    sgdmc_rstar_cache *rstar_cache, double *once_per_process,
+                                    const int *ranks, double *rstar_at_ranks, int rank_counts);
 
 #endif
