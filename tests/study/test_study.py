@@ -501,13 +501,19 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(result.returncode == 0 and "20 tasks (4 grid cells x 5 seeds)" in result.stdout
           and "core-hours" in result.stdout, f"--dry-run output: {result.stdout!r}")
 
-    def dry_run_costs(text: str) -> tuple[float, float]:
-        """The R* part and the total core-seconds `--dry-run` prints for a study config;
-        (-1, 0) when either is missing."""
-        dry = run(sgdmc, [write(tmp / "costs.cfg", text), "--dry-run"])
-        total = re.search(r"estimated cost: (\S+) core-seconds", dry.stdout)
-        part = re.search(r"of which (\S+) s are R\*", dry.stdout)
+    def dry_run(text: str) -> str:
+        """What `--dry-run` prints for a study config."""
+        return run(sgdmc, [write(tmp / "costs.cfg", text), "--dry-run"]).stdout
+
+    def costs(printed: str) -> tuple[float, float]:
+        """The R* part and the total core-seconds a dry run printed; (-1, 0) when either is
+        missing."""
+        total = re.search(r"estimated cost: (\S+) core-seconds", printed)
+        part = re.search(r"of which (\S+) s are R\*", printed)
         return (float(part[1]), float(total[1])) if part and total else (-1.0, 0.0)
+
+    def dry_run_costs(text: str) -> tuple[float, float]:
+        return costs(dry_run(text))
 
     def dry_rstar_part(train: str, grid: str = "") -> float:
         """The R* part `--dry-run` prints for a 10-seed study of these keys; -1 when none."""
@@ -540,15 +546,13 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     # w12 d1) at 64 ranks: 32 ranks each, every rank computes it once, 64 in all (63 more than
     # the once counted); two cells of two problems (widths 12 and 13): 32 each (31 more)
     def dry_extra(grid: str) -> tuple[float, float]:
-        dry = run(sgdmc, [write(tmp / "extra.cfg", 'name = "extra"; seeds = 10;\n'
-                                f"grid = {{ {grid} }};\ntrain = {{ steps = 10; depth = 1; }};\n"),
-                          "--dry-run"])
-        found = re.search(r"estimated cost: (\S+) core-seconds.*of which (\S+) s are R\*.*"
-                          r"about ([-+\d.]+)% at 64 ranks", dry.stdout, re.S)
-        if not found:
+        printed = dry_run('name = "extra"; seeds = 10;\n'
+                          f"grid = {{ {grid} }};\ntrain = {{ steps = 10; depth = 1; }};\n")
+        once, total = costs(printed)
+        extra = re.search(r"about ([-+\d.]+)% at 64 ranks", printed)
+        if not extra or once < 0.0:
             return -1.0, 0.0
-        total, once, extra = (float(x) for x in found.groups())
-        return extra, 100.0 * once / total
+        return float(extra[1]), 100.0 * once / total
     for grid, more in (('optimizer = ["adam", "sgd"]; width = [12];', 63),
                        ("width = [12, 13];", 31)):
         extra, once_percent = dry_extra(grid)
