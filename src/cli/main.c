@@ -237,11 +237,11 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            seconds, seconds / 3600.0, seconds / (double)study->tasks, seconds / (double)cores,
            cores);
     /* counted once above; ranks do not share R*: each computes the problems of
-     * the cells it works on, and a rank keeps to one cell while it has tasks */
+     * the cells it works on, and a rank keeps to one problem while it has cells */
     printf("of which %.3g s are R* (each problem's, a process's one-off set-up), counted once; "
-           "ranks do not share it: a rank computes it for the cells it works on, one cell at a "
-           "time, so a problem is computed about once per cell of it, and more often where "
-           "ranks outnumber cells",
+           "ranks do not share it: a rank computes it for the problems it works on, one "
+           "problem's cells after another, so a problem is computed about once while ranks "
+           "are fewer than problems, and more often where they outnumber them",
            rstar_seconds);
     if (seconds > 0.0)
         printf(" (about %+.1f%% at 64 ranks, %+.1f%% at 1024)",

@@ -202,6 +202,9 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
             snprintf(err, errlen, "%s:%d: grid.%s: empty list", path, axis->line, key);
             return -1;
         }
+        const sgdmc_option *option = sgdmc_option_find(&sgdmc_train_options, key);
+        axis->defines_problem =
+            option && option->defines & (SGDMC_DEFINES_PROBLEM | SGDMC_DEFINES_ESTIMATE);
         axis->values = calloc((size_t)count, sizeof *axis->values);
         if (!axis->values) {
             snprintf(err, errlen, "out of memory");
@@ -254,6 +257,17 @@ void sgdmc_study_axis_indices(const sgdmc_study *s, long task, int *axis_index)
         axis_index[a] = (int)(cell % s->axes[a].count);
         cell /= s->axes[a].count;
     }
+}
+
+long sgdmc_study_problem_of_cell(const sgdmc_study *s, long cell)
+{
+    int index[SGDMC_STUDY_MAX_AXES];
+    sgdmc_study_axis_indices(s, cell * s->seeds, index);
+    long problem = 0;
+    for (int a = 0; a < s->axis_count; a++)
+        if (s->axes[a].defines_problem)
+            problem = problem * s->axes[a].count + index[a];
+    return problem;
 }
 
 void sgdmc_study_task(const sgdmc_study *s, long task, sgdmc_train_config *config,

@@ -206,16 +206,22 @@ double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
         total = !p ? -1.0 : total + seconds;
     }
     /* A rank computes R* once for each problem of the cells it works on.
-     * Each cell is started by one rank and shared only when ranks outnumber
-     * the cells (about ranks / cells to a cell) or at the study's end (not
-     * counted): with N ranks a problem is computed about min(N, its cells x
-     * max(1, N / cells)) times. */
+     * The dispatch (study_run.c) keeps a rank on one problem's cells while
+     * nobody has started them and starts ranks on problems nobody has
+     * started; ranks left over (more ranks than problems, or a rank whose
+     * problem ran out while others still have cells to start) take cells of
+     * started problems. With N ranks and C cells, a problem of c cells is
+     * computed about max(1, c N / C) times: once while ranks are fewer than
+     * problems of its size, its share of the ranks otherwise (an average:
+     * the ranks left over take the first cells nobody has started). The
+     * study's end, where ranks join cells of problems they have not met, is
+     * not counted. */
     for (int i = 0; i < rank_counts && total >= 0.0; i++) {
-        const double per_cell = fmax(1.0, (double)ranks[i] / (double)study->cells);
+        const double per_cell = (double)ranks[i] / (double)study->cells;
         rstar_at_ranks[i] = 0.0;
         for (size_t k = 0; k < count; k++)
-            rstar_at_ranks[i] += problems[k].rstar_seconds *
-                                 fmin((double)ranks[i], (double)problems[k].cells * per_cell);
+            rstar_at_ranks[i] +=
+                problems[k].rstar_seconds * fmax(1.0, (double)problems[k].cells * per_cell);
     }
     for (size_t k = 0; k < count; k++)
         free(problems[k].key);

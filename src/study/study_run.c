@@ -193,12 +193,14 @@ typedef struct {
 } task_range;
 
 /* A grid cell with pending tasks. A rank gets its chunks from one cell while
- * the cell has tasks to hand out, then from a cell nobody has started: a rank
- * computes the R* of each cell it works on (its problem's, a one-off set-up
- * that can take longer than many runs), so the fewer cells per rank, the
- * fewer ranks compute the same R*. */
+ * the cell has tasks to hand out, then from a cell of the same problem
+ * nobody has started, then from a problem nobody has started: a rank
+ * computes the R* of each problem it works on (a one-off set-up that can take
+ * longer than many runs), so the fewer problems per rank, the fewer ranks
+ * compute the same R*. */
 typedef struct {
     long first;              /* its first pending task */
+    size_t problem;          /* index in the dispatcher's problems */
     double seconds_per_task; /* running estimate from its chunks; 0 before the first */
     size_t range_next;       /* the range of the next task to hand out (its ranges are
                                 consecutive in the dispatcher's) */
@@ -208,6 +210,14 @@ typedef struct {
     bool started;            /* handed out to some rank once */
 } pending_cell;
 
+/* The pending cells of one problem (sgdmc_study_problem_of_cell): those
+ * cells' R* results are the same, so one rank had best run them all. */
+typedef struct {
+    size_t next;             /* in problem_cells: its first cell not known to be started */
+    size_t end;              /* one past its last cell there */
+    bool started;            /* one of its cells has been handed out */
+} pending_problem;
+
 typedef struct {
     MPI_Comm comm;
     int ranks;
@@ -216,6 +226,10 @@ typedef struct {
     pending_cell *cells;     /* the cells with pending tasks, in order */
     size_t cell_count;
     size_t next_unstarted;   /* every cell before it has been started */
+    pending_problem *problems; /* in the order of their first pending cells */
+    size_t problem_count;
+    size_t next_unstarted_problem; /* every problem before it has been started */
+    long *problem_cells;     /* [cell_count]: the cells, grouped by problem, in order */
     long *rank_cell;         /* [ranks]: index in cells of each rank's current cell, or -1 */
     long remaining;          /* pending tasks not yet handed out */
     long pending_at_start;
@@ -293,9 +307,68 @@ static void keep_claim(dispatcher *d, double now)
     }
 }
 
-/* The pending cells from the ranges (each within one cell), and every
- * rank without a cell yet. */
-static int group_cells(dispatcher *d)
+/* A pending cell and its problem's number, sorted by number, then cell. */
+typedef struct {
+    long problem_number, cell;
+} numbered_cell;
+
+static int by_number(const void *a, const void *b)
+{
+    const numbered_cell *x = a, *y = b;
+    if (x->problem_number != y->problem_number)
+        return (x->problem_number > y->problem_number) - (x->problem_number < y->problem_number);
+    return (x->cell > y->cell) - (x->cell < y->cell);
+}
+
+/* Orders the runs of sorted cells (one per problem) by their first cells. */
+static int by_first_cell(const void *a, const void *b)
+{
+    const numbered_cell *x = *(const numbered_cell *const *)a;
+    const numbered_cell *y = *(const numbered_cell *const *)b;
+    return (x->cell > y->cell) - (x->cell < y->cell);
+}
+
+/* The problems of the pending cells, in the order of their first cells, and
+ * their cells grouped by problem. Sorted, not tabled by number: a grid's
+ * problems number up to its cells (2^40), its pending cells fit in memory. */
+static int group_problems(dispatcher *d, const sgdmc_study *study)
+{
+    const size_t n = d->cell_count ? d->cell_count : 1;
+    numbered_cell *sorted = malloc(n * sizeof *sorted);
+    const numbered_cell **runs = malloc(n * sizeof *runs);
+    d->problems = calloc(n, sizeof *d->problems);
+    d->problem_cells = malloc(n * sizeof *d->problem_cells);
+    if (!sorted || !runs || !d->problems || !d->problem_cells) {
+        free(sorted);
+        free(runs);
+        return -1;
+    }
+    for (size_t c = 0; c < d->cell_count; c++)
+        sorted[c] = (numbered_cell){
+            sgdmc_study_problem_of_cell(study, d->cells[c].first / d->seeds), (long)c};
+    qsort(sorted, d->cell_count, sizeof *sorted, by_number);
+    for (size_t c = 0; c < d->cell_count; c++)
+        if (c == 0 || sorted[c].problem_number != sorted[c - 1].problem_number)
+            runs[d->problem_count++] = &sorted[c];
+    qsort(runs, d->problem_count, sizeof *runs, by_first_cell);
+    size_t placed = 0;
+    for (size_t p = 0; p < d->problem_count; p++) {
+        d->problems[p].next = placed;
+        for (const numbered_cell *e = runs[p];
+             e < sorted + d->cell_count && e->problem_number == runs[p]->problem_number; e++) {
+            d->cells[e->cell].problem = p;
+            d->problem_cells[placed++] = e->cell;
+        }
+        d->problems[p].end = placed;
+    }
+    free(sorted);
+    free(runs);
+    return 0;
+}
+
+/* The pending cells from the ranges (each within one cell), grouped by
+ * problem, and every rank without a cell yet. */
+static int group_cells(dispatcher *d, const sgdmc_study *study)
 {
     d->cells = calloc(d->range_count ? d->range_count : 1, sizeof *d->cells);
     d->rank_cell = malloc((size_t)d->ranks * sizeof *d->rank_cell);
@@ -312,12 +385,13 @@ static int group_cells(dispatcher *d)
         }
         d->cells[d->cell_count - 1].unassigned += range->end - range->first;
     }
-    return 0;
+    return group_problems(d, study);
 }
 
 /* Reads the done flags in blocks and keeps the pending tasks as ranges. */
-static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
+static int find_pending(dispatcher *d, sgdmc_results_file *file, const sgdmc_study *study)
 {
+    const long tasks = study->tasks;
     unsigned char *done = malloc(DONE_READ_BLOCK);
     size_t capacity = 16;
     d->ranges = malloc(capacity * sizeof *d->ranges);
@@ -359,7 +433,7 @@ static int find_pending(dispatcher *d, sgdmc_results_file *file, long tasks)
     free(done);
     d->remaining = d->pending_at_start;
     d->done_before = tasks - d->pending_at_start;
-    return group_cells(d);
+    return group_cells(d, study);
 }
 
 /* The size of a chunk of pending cell c: cells differ in cost by orders of
@@ -391,23 +465,44 @@ static void move_rank(dispatcher *d, int rank, long to)
     if (to >= 0) {
         d->cells[to].workers++;
         d->cells[to].started = true;
+        d->problems[d->cells[to].problem].started = true;
     }
 }
 
-/* The cell for a rank whose cell has nothing left to hand out: the first
- * one nobody has started, else the one with the most tasks left per rank
- * in it (a started cell with tasks left is some rank's current cell: the
- * ranks' cells are the only candidates). -1: nothing left. */
-static long next_cell(dispatcher *d)
+/* The first cell of problem p nobody has started, or -1. */
+static long unstarted_cell_of(dispatcher *d, size_t p)
 {
+    pending_problem *problem = &d->problems[p];
+    while (problem->next < problem->end && d->cells[d->problem_cells[problem->next]].started)
+        problem->next++;
+    return problem->next < problem->end ? d->problem_cells[problem->next] : -1;
+}
+
+/* The cell for `rank`, whose cell has nothing left to hand out: the first
+ * one of its problem nobody has started, else the first one of a problem
+ * nobody has started, else the first one nobody has started, else the one
+ * with the most tasks left per rank in it (a started cell with tasks left is
+ * some rank's current cell: the ranks' cells are the only candidates). -1:
+ * nothing left. */
+static long next_cell(dispatcher *d, int rank)
+{
+    const long current = d->rank_cell[rank];
+    const long mine = current >= 0 ? unstarted_cell_of(d, d->cells[current].problem) : -1;
+    if (mine >= 0)
+        return mine;
+    while (d->next_unstarted_problem < d->problem_count &&
+           d->problems[d->next_unstarted_problem].started)
+        d->next_unstarted_problem++;
+    if (d->next_unstarted_problem < d->problem_count)
+        return unstarted_cell_of(d, d->next_unstarted_problem);
     while (d->next_unstarted < d->cell_count && d->cells[d->next_unstarted].started)
         d->next_unstarted++;
     if (d->next_unstarted < d->cell_count)
         return (long)d->next_unstarted;
     long best = -1;
     double best_share = 0.0;
-    for (int rank = 0; rank < d->ranks; rank++) {
-        const long c = d->rank_cell[rank];
+    for (int other = 0; other < d->ranks; other++) {
+        const long c = d->rank_cell[other];
         if (c < 0 || d->cells[c].unassigned == 0)
             continue;
         const double share = (double)d->cells[c].unassigned / (d->cells[c].workers + 1);
@@ -447,16 +542,30 @@ static task_range take_from_cell(dispatcher *d, long c, long size)
     return chunk;
 }
 
+/* Whether a chunk that ends cell c may run on into the next cell, c + 1
+ * (nobody has started it): where next_cell would send the rank anyway, to
+ * a cell of its problem, or of a problem nobody has started once its own
+ * has no cell left to start. */
+static bool spills_into(dispatcher *d, long c, long next)
+{
+    const size_t problem = d->cells[c].problem;
+    if (d->cells[next].problem == problem)
+        return true;
+    return !d->problems[d->cells[next].problem].started && unstarted_cell_of(d, problem) < 0;
+}
+
 /* The next chunk for `rank`: from its current cell while that has tasks
  * left, else from next_cell's; a chunk runs on into the next cells while
- * nobody has started them, so that small cells do not each cost a request. */
+ * nobody has started them or their problems (a cell of a problem another
+ * rank has started is left to that rank), so that small cells do not each
+ * cost a request. */
 static task_range take_chunk(dispatcher *d, int rank)
 {
     if (d->stopping || d->remaining == 0)
         return (task_range){0, 0};
     long c = d->rank_cell[rank];
     if (c < 0 || d->cells[c].unassigned == 0) {
-        c = next_cell(d);
+        c = next_cell(d, rank);
         move_rank(d, rank, c);
         if (c < 0) /* cannot happen while tasks remain (next_cell) */
             return (task_range){0, 0};
@@ -465,7 +574,8 @@ static task_range take_chunk(dispatcher *d, int rank)
     task_range chunk = take_from_cell(d, c, size);
     size -= chunk.end - chunk.first;
     while (size > 0 && d->cells[c].unassigned == 0 && (size_t)c + 1 < d->cell_count &&
-           !d->cells[c + 1].started && d->cells[c + 1].cursor == chunk.end) {
+           !d->cells[c + 1].started && d->cells[c + 1].cursor == chunk.end &&
+           spills_into(d, c, c + 1)) {
         move_rank(d, rank, ++c);
         /* timed with the cell before it: the report names a chunk's first cell only */
         d->cells[c].seconds_per_task = d->cells[c - 1].seconds_per_task;
@@ -780,7 +890,7 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     for (int w = 0; d.last_heard && w < ranks; w++)
         d.last_heard[w] = sgdmc_now_seconds();
     if (me == 0 && !setup_failed)
-        setup_failed = find_pending(&d, file, study->tasks) != 0;
+        setup_failed = find_pending(&d, file, study) != 0;
     int any_failed;
     MPI_Allreduce(&setup_failed, &any_failed, 1, MPI_INT, MPI_BOR, comm);
     sgdmc_study_outcome outcome = SGDMC_STUDY_FAILED;
@@ -837,6 +947,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     free(r.rows);
     free(d.ranges);
     free(d.cells);
+    free(d.problems);
+    free(d.problem_cells);
     free(d.rank_cell);
     free(d.last_heard);
     free(d.finished);

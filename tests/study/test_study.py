@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import h5py
 import numpy as np
@@ -229,30 +230,18 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
     # chunks of one lane group, a rank meets its own cells and at most a few others at the
     # end (a global cursor handed every rank nearly every cell: 2 x 8 meetings with 2 ranks),
     # so each cell's R* is computed by about one rank; the results stay the same bits
-    cells_config = write(tmp / "cells.cfg", 'name = "cells"; seeds = 8;\n'
-                         'grid = { width = [1, 2]; optimizer = ["sgd", "adam", "momentum", '
-                         '"nesterov"]; };\ntrain = { steps = 50; depth = 1; };\n')
-    single = tmp / "cells_single.h5"
-    result = run(sgdmc, [cells_config, f"--output={single}", "--quiet"])
-    check(result.returncode == 0, f"cells.cfg, one process: exit {result.returncode}")
-    for ranks, most in [(2, 8 + 1), (3, 8 + 6)]:
-        path = tmp / f"cells_{ranks}.h5"
-        result = run(sgdmc, [cells_config, f"--output={path}", "--quiet",
-                             "--chunk-seconds=1e-9"], ranks)
-        check(result.returncode == 0, f"cells.cfg, {ranks} ranks: exit {result.returncode}: "
-              f"{result.stderr}")
-        if result.returncode or not single.exists():
-            continue
-        other = every_dataset(path)
-        check(not differences(every_dataset(single), other) and len(other) > 30,
-              f"cells.cfg, {ranks} ranks: results differ from the single process")
-        with h5py.File(path, "r") as f:
-            rank = f["runs/rank"][...].ravel()
-        cell = np.arange(rank.size) // 8
-        meetings = {int(r): sorted(set(cell[rank == r].tolist())) for r in np.unique(rank)}
-        check(sum(len(c) for c in meetings.values()) <= most and len(meetings) == ranks,
-              f"cells.cfg, {ranks} ranks: the ranks met the 8 cells {meetings} (at most "
-              f"{most} meetings in all)")
+    meetings(sgdmc, tmp, "cells", 'grid = { width = [1, 2]; optimizer = ["sgd", "adam", '
+             '"momentum", "nesterov"]; };', lambda task: task // 8, "the 8 cells",
+             [(2, 8 + 1), (3, 8 + 6)])
+    # cells of one problem (one width: every optimizer shares its R*) go to one rank: with the
+    # optimizer as the grid's slowest axis, a rank that took (sgd, width 1) goes on with
+    # (adam, width 1), and a rank without work starts a width nobody has; so each width's R* is
+    # computed by about one rank, and again by ranks that take or join its cells at the end.
+    # Measured, 4 runs each: 7 meetings of ranks and widths with 2 ranks, 8-9 with 3; keeping
+    # to cells alone (115f43c), 11-12 and 13-17
+    meetings(sgdmc, tmp, "problems", 'grid = { optimizer = ["sgd", "adam", "momentum", '
+             '"nesterov"]; width = [1, 2, 3, 4, 5, 6]; };', lambda task: task // 8 % 6,
+             "the 6 problems (widths)", [(2, 6 + 2), (3, 6 + 4)])
     # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
     # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
     everything = every_dataset(reference_path)
@@ -267,6 +256,37 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
                     everything[k].tobytes() != other[k].tobytes()]
             check(not diff and len(everything) > 30,
                   f"--lanes={lanes}, {ranks} ranks: {diff} differ from lanes={LANES_DEFAULT}")
+
+
+def meetings(sgdmc: str, tmp: Path, name: str, grid: str,
+             unit: Callable[[np.ndarray], np.ndarray], units: str,
+             bounds: list[tuple[int, int]]) -> None:
+    """The study of `grid` with 8 seeds of 50 steps at depth 1, on one process and, with chunks
+    of one lane group, on each `ranks` of bounds: the same bits, and the ranks meet the units
+    (unit(task): the cell or problem of each task) at most `most` times in all."""
+    config = write(tmp / f"{name}.cfg", f'name = "{name}"; seeds = 8;\n{grid}\n'
+                   'train = { steps = 50; depth = 1; };\n')
+    single = tmp / f"{name}_single.h5"
+    result = run(sgdmc, [config, f"--output={single}", "--quiet"])
+    check(result.returncode == 0, f"{name}.cfg, one process: exit {result.returncode}")
+    for ranks, most in bounds:
+        path = tmp / f"{name}_{ranks}.h5"
+        result = run(sgdmc, [config, f"--output={path}", "--quiet", "--chunk-seconds=1e-9"],
+                     ranks)
+        check(result.returncode == 0, f"{name}.cfg, {ranks} ranks: exit {result.returncode}: "
+              f"{result.stderr}")
+        if result.returncode or not single.exists():
+            continue
+        other = every_dataset(path)
+        check(not differences(every_dataset(single), other) and len(other) > 30,
+              f"{name}.cfg, {ranks} ranks: results differ from the single process")
+        with h5py.File(path, "r") as f:
+            rank = f["runs/rank"][...].ravel()
+        of_task = unit(np.arange(rank.size))
+        met = {int(r): sorted(set(of_task[rank == r].tolist())) for r in np.unique(rank)}
+        check(sum(len(u) for u in met.values()) <= most and len(met) == ranks,
+              f"{name}.cfg, {ranks} ranks: the ranks met {units} {met} (at most {most} "
+              "meetings in all)")
 
 
 def uninterrupted(sgdmc: str, config: str, tmp: Path) -> tuple[float, dict[str, np.ndarray]]:

@@ -7,6 +7,7 @@
 #ifndef SGDMC_STUDY_CONFIG_H
 #define SGDMC_STUDY_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sgdmc/core/config.h"
@@ -18,6 +19,7 @@ typedef struct {
     int line;          /* where the list stands in the file */
     int count;
     char **values;     /* each value as the text the flag would take */
+    bool defines_problem; /* the flag defines the problem or its R* estimate */
 } sgdmc_grid_axis;
 
 typedef struct {
@@ -48,6 +50,14 @@ void sgdmc_study_free(sgdmc_study *study);
 
 /* The value index of each axis in task `task`: axis_index[a] for axis a. */
 void sgdmc_study_axis_indices(const sgdmc_study *study, long task, int *axis_index);
+
+/* The problem number of grid cell `cell` (below the study's cells): cells
+ * that differ only on axes that do not define the problem or its R*
+ * estimate (optimizer, lr, ...) have the same number, so they share every
+ * R* result (min_risk.c's cache keys). Cells with different numbers may
+ * still share one (two spellings of one value): the number is for
+ * scheduling, never for results. */
+long sgdmc_study_problem_of_cell(const sgdmc_study *study, long cell);
 
 /* Grid cell `cell` as "width=4, optimizer=adam" for messages ("" without a
  * grid). */
