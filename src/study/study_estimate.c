@@ -4,12 +4,9 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "sgdmc/base/clock.h"
-#include "sgdmc/base/options.h"
 #include "sgdmc/base/stop_signal.h"
-#include "sgdmc/core/train_options.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
@@ -154,10 +151,11 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }
 
-/* The cells that share a problem: the options an R* result depends on
- * (min_risk.c's cache keys), the R* seconds of its first cell, its cells. */
+/* The cells that share a problem, as the dispatch groups them
+ * (sgdmc_study_problem_of_cell): its number, the R* seconds of its first
+ * cell, its cells. */
 typedef struct {
-    char *key;
+    long number;
     double rstar_seconds;
     long cells;
 } problem;
@@ -167,24 +165,16 @@ typedef struct {
 static problem *problem_of(const sgdmc_study *study, long cell, double rstar_seconds,
                            problem **problems, size_t *count)
 {
-    sgdmc_train_config config;
-    sgdmc_study_task(study, cell * study->seeds, &config, NULL);
-    char key[4 * SGDMC_PATH_MAX];
-    sgdmc_options_key(&sgdmc_train_options, &config,
-                      SGDMC_DEFINES_PROBLEM | SGDMC_DEFINES_ESTIMATE, key, sizeof key);
+    const long number = sgdmc_study_problem_of_cell(study, cell);
     for (size_t i = 0; i < *count; i++)
-        if (strcmp((*problems)[i].key, key) == 0)
+        if ((*problems)[i].number == number)
             return &(*problems)[i];
     problem *more = realloc(*problems, (*count + 1) * sizeof *more);
     if (!more)
         return NULL;
     *problems = more;
-    problem *added = &more[*count];
-    *added = (problem){strdup(key), rstar_seconds, 0};
-    if (!added->key)
-        return NULL;
-    ++*count;
-    return added;
+    more[*count] = (problem){number, rstar_seconds, 0};
+    return &more[(*count)++];
 }
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
@@ -223,8 +213,6 @@ double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
             rstar_at_ranks[i] +=
                 problems[k].rstar_seconds * fmax(1.0, (double)problems[k].cells * per_cell);
     }
-    for (size_t k = 0; k < count; k++)
-        free(problems[k].key);
     free(problems);
     return total;
 }
