@@ -221,10 +221,10 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            "(%lld bytes at most)\n",
            study->name, study->tasks, study->cells, study->seeds, output,
            (double)sgdmc_results_file_bytes(study) / 1e6, sgdmc_results_file_bytes(study));
-    double rstar_seconds, rstar_at[2];
+    double rstar_seconds, rstar_at[2], wall_at[2];
     const int ranks[2] = {64, 1024};
     const double seconds = sgdmc_study_estimate_seconds(study, lanes, rstar_cache, &rstar_seconds,
-                                                        ranks, rstar_at, 2);
+                                                        ranks, rstar_at, wall_at, 2);
     if (seconds < 0.0) {
         fprintf(stderr, "sgdmc study: --dry-run: %s\n",
                 sgdmc_stop_signal_received() ? "stopped by a signal"
@@ -237,17 +237,23 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            seconds, seconds / 3600.0, seconds / (double)study->tasks, seconds / (double)cores,
            cores);
     /* counted once above; ranks do not share R*: each computes the problems of
-     * the cells it works on, and a rank keeps to one problem while it has cells */
+     * the cells it works on, as many times as the dispatch, played, says */
     printf("of which %.3g s are R* (each problem's, a process's one-off set-up), counted once; "
-           "ranks do not share it: a rank computes it for the problems it works on, one "
-           "problem's cells after another, so a problem is computed about once while ranks "
-           "are fewer than problems, and more often where they outnumber them",
+           "ranks do not share it: a rank computes it for each problem it works on, so more "
+           "ranks compute more of it",
            rstar_seconds);
     if (seconds > 0.0)
         printf(" (about %+.1f%% at 64 ranks, %+.1f%% at 1024)",
                100.0 * (rstar_at[0] - rstar_seconds) / seconds,
                100.0 * (rstar_at[1] - rstar_seconds) / seconds);
     printf("\n");
+    for (int i = 0; i < 2; i++) {
+        const double work = seconds - rstar_seconds + rstar_at[i];
+        printf("the dispatch played with these times on %d ranks: done after about %.3g s of "
+               "wall time (%.3g h), the ranks busy %.1f%% of it\n",
+               ranks[i], wall_at[i], wall_at[i] / 3600.0,
+               wall_at[i] > 0.0 ? 100.0 * work / (ranks[i] * wall_at[i]) : 0.0);
+    }
     return EXIT_SUCCESS;
 }
 

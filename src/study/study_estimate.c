@@ -7,6 +7,7 @@
 
 #include "sgdmc/base/clock.h"
 #include "sgdmc/base/stop_signal.h"
+#include "sgdmc/study/dispatch.h"
 #include "sgdmc/study/study_run.h"
 #include "sgdmc/run/train.h"
 
@@ -151,68 +152,67 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }
 
-/* The cells that share a problem, as the dispatch groups them
- * (sgdmc_study_problem_of_cell): its number, the R* seconds of its first
- * cell, its cells. */
+/* The cells that share a problem (sgdmc_study_problem_of_cell): its number
+ * and the R* seconds of its first cell, which computed it. */
 typedef struct {
     long number;
     double rstar_seconds;
-    long cells;
 } problem;
 
-/* The problem of cell (appended when new, with rstar_seconds); NULL when
- * out of memory. */
-static problem *problem_of(const sgdmc_study *study, long cell, double rstar_seconds,
-                           problem **problems, size_t *count)
+/* The R* seconds of cell's problem: `once`, the cell's own, when it is the
+ * problem's first cell (appended), else the first cell's; -1 when out of
+ * memory. */
+static double problem_rstar(const sgdmc_study *study, long cell, double once, problem **problems,
+                            size_t *count)
 {
     const long number = sgdmc_study_problem_of_cell(study, cell);
     for (size_t i = 0; i < *count; i++)
         if ((*problems)[i].number == number)
-            return &(*problems)[i];
+            return (*problems)[i].rstar_seconds;
     problem *more = realloc(*problems, (*count + 1) * sizeof *more);
     if (!more)
-        return NULL;
+        return -1.0;
     *problems = more;
-    more[*count] = (problem){number, rstar_seconds, 0};
-    return &more[(*count)++];
+    more[(*count)++] = (problem){number, once};
+    return once;
 }
 
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
                                     sgdmc_rstar_cache *cache, double *once_per_process,
-                                    const int *ranks, double *rstar_at_ranks, int rank_counts)
+                                    const int *ranks, double *rstar_at_ranks,
+                                    double *wall_at_ranks, int rank_counts)
 {
     double total = 0.0;
     *once_per_process = 0.0;
     problem *problems = NULL;
     size_t count = 0;
+    const size_t cells = (size_t)study->cells;
+    double *task_seconds = malloc(cells * sizeof *task_seconds);
+    double *rstar_seconds = malloc(cells * sizeof *rstar_seconds);
+    if (!task_seconds || !rstar_seconds)
+        total = -1.0;
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
         const double before = *once_per_process;
         const double seconds = estimate_cell(study, cell, lanes, cache, once_per_process);
-        problem *p = seconds < 0.0 ? NULL
-                                   : problem_of(study, cell, *once_per_process - before,
-                                                &problems, &count);
-        if (p)
-            p->cells++;
-        total = !p ? -1.0 : total + seconds;
+        const double once = *once_per_process - before;
+        rstar_seconds[cell] =
+            seconds < 0.0 ? -1.0 : problem_rstar(study, cell, once, &problems, &count);
+        task_seconds[cell] = (seconds - once) / (double)study->seeds;
+        total = rstar_seconds[cell] < 0.0 ? -1.0 : total + seconds;
     }
-    /* A rank computes R* once for each problem of the cells it works on.
-     * The dispatch (study_run.c) keeps a rank on one problem's cells while
-     * nobody has started them and starts ranks on problems nobody has
-     * started; ranks left over (more ranks than problems, or a rank whose
-     * problem ran out while others still have cells to start) take cells of
-     * started problems. With N ranks and C cells, a problem of c cells is
-     * computed about max(1, c N / C) times: once while ranks are fewer than
-     * problems of its size, its share of the ranks otherwise (an average:
-     * the ranks left over take the first cells nobody has started). The
-     * study's end, where ranks join cells of problems they have not met, is
-     * not counted. */
+    /* A rank computes R* once for each problem of the cells it works on,
+     * and which it works on is the dispatch's choice (dispatch.h): played
+     * with these times, it says how often (the study's end included). */
     for (int i = 0; i < rank_counts && total >= 0.0; i++) {
-        const double per_cell = (double)ranks[i] / (double)study->cells;
-        rstar_at_ranks[i] = 0.0;
-        for (size_t k = 0; k < count; k++)
-            rstar_at_ranks[i] +=
-                problems[k].rstar_seconds * fmax(1.0, (double)problems[k].cells * per_cell);
+        sgdmc_dispatch_played played;
+        if (sgdmc_dispatch_play(study, ranks[i], SGDMC_CHUNK_SECONDS, lanes, task_seconds,
+                                rstar_seconds, &played))
+            total = -1.0;
+        rstar_at_ranks[i] = played.rstar_seconds;
+        wall_at_ranks[i] = played.wall_seconds;
     }
     free(problems);
+    free(task_seconds);
+    free(rstar_seconds);
     return total;
 }

@@ -11,6 +11,7 @@
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/run/train.h"
 #include "sgdmc/study/claim.h"
+#include "sgdmc/study/dispatch.h"
 #include "sgdmc/study/progress.h"
 #include "sgdmc/study/results_file.h"
 
@@ -21,11 +22,7 @@ enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL, TAG_HEARTBEAT };
 enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_FIRST, REPORT_LENGTH };
 enum { FLAG_STOPPING = 1, FLAG_FAILED = 2 };
 
-enum {
-    MAX_CHUNK = 1 << 20,
-    ROWS_PER_WRITE = 4096,   /* rows buffered before a write at most */
-    DONE_READ_BLOCK = 1 << 20,
-};
+enum { ROWS_PER_WRITE = 4096 }; /* rows buffered before a write at most */
 /* Rows are written at least this often, so a crash loses little. */
 static const double WRITE_INTERVAL = 1.0;
 /* How often the master, while training, looks for requests. */
@@ -189,56 +186,12 @@ static long run_chunk(runner *r, long first, long count)
 /* ---- the master ---------------------------------------------------------- */
 
 typedef struct {
-    long first, end;
-} task_range;
-
-/* A grid cell with pending tasks. A rank gets its chunks from one cell while
- * the cell has tasks to hand out, then from a cell of the same problem
- * nobody has started, then from a problem nobody has started: a rank
- * computes the R* of each problem it works on (a one-off set-up that can take
- * longer than many runs), so the fewer problems per rank, the fewer ranks
- * compute the same R*. */
-typedef struct {
-    long first;              /* its first pending task */
-    size_t problem;          /* index in the dispatcher's problems */
-    double seconds_per_task; /* running estimate from its chunks; 0 before the first */
-    size_t range_next;       /* the range of the next task to hand out (its ranges are
-                                consecutive in the dispatcher's) */
-    long cursor;             /* that task */
-    long unassigned;         /* its tasks not yet handed out */
-    int workers;             /* ranks whose current cell it is */
-    bool started;            /* handed out to some rank once */
-} pending_cell;
-
-/* The pending cells of one problem (sgdmc_study_problem_of_cell): those
- * cells' R* results are the same, so one rank had best run them all. */
-typedef struct {
-    size_t next;             /* in problem_cells: its first cell not known to be started */
-    size_t end;              /* one past its last cell there */
-    bool started;            /* one of its cells has been handed out */
-} pending_problem;
-
-typedef struct {
     MPI_Comm comm;
     int ranks;
-    task_range *ranges;      /* the pending tasks, in order, none across two cells */
-    size_t range_count;
-    pending_cell *cells;     /* the cells with pending tasks, in order */
-    size_t cell_count;
-    size_t next_unstarted;   /* every cell before it has been started */
-    pending_problem *problems; /* in the order of their first pending cells */
-    size_t problem_count;
-    size_t next_unstarted_problem; /* every problem before it has been started */
-    long *problem_cells;     /* [cell_count]: the cells, grouped by problem, in order */
-    long *rank_cell;         /* [ranks]: index in cells of each rank's current cell, or -1 */
-    long remaining;          /* pending tasks not yet handed out */
+    sgdmc_dispatch *dispatch; /* which tasks each rank runs next */
     long pending_at_start;
     long done_before;
     long completed;          /* tasks done in this session, as reported */
-    long seeds;              /* tasks per grid cell */
-    int align;               /* chunks end on groups of this many seeds of a cell (lanes) */
-    double seconds_per_task; /* running estimate over all cells; 0 before the first report */
-    double chunk_seconds;
     bool stopping, failed;
     int finished_workers;
     double last_serve;
@@ -307,312 +260,14 @@ static void keep_claim(dispatcher *d, double now)
     }
 }
 
-/* A pending cell and its problem's number, sorted by number, then cell. */
-typedef struct {
-    long problem_number, cell;
-} numbered_cell;
 
-static int by_number(const void *a, const void *b)
-{
-    const numbered_cell *x = a, *y = b;
-    if (x->problem_number != y->problem_number)
-        return (x->problem_number > y->problem_number) - (x->problem_number < y->problem_number);
-    return (x->cell > y->cell) - (x->cell < y->cell);
-}
-
-/* Orders the runs of sorted cells (one per problem) by their first cells. */
-static int by_first_cell(const void *a, const void *b)
-{
-    const numbered_cell *x = *(const numbered_cell *const *)a;
-    const numbered_cell *y = *(const numbered_cell *const *)b;
-    return (x->cell > y->cell) - (x->cell < y->cell);
-}
-
-/* The problems of the pending cells, in the order of their first cells, and
- * their cells grouped by problem. Sorted, not tabled by number: a grid's
- * problems number up to its cells (2^40), its pending cells fit in memory. */
-static int group_problems(dispatcher *d, const sgdmc_study *study)
-{
-    const size_t n = d->cell_count ? d->cell_count : 1;
-    numbered_cell *sorted = malloc(n * sizeof *sorted);
-    const numbered_cell **runs = malloc(n * sizeof *runs);
-    d->problems = calloc(n, sizeof *d->problems);
-    d->problem_cells = malloc(n * sizeof *d->problem_cells);
-    if (!sorted || !runs || !d->problems || !d->problem_cells) {
-        free(sorted);
-        free(runs);
-        return -1;
-    }
-    for (size_t c = 0; c < d->cell_count; c++)
-        sorted[c] = (numbered_cell){
-            sgdmc_study_problem_of_cell(study, d->cells[c].first / d->seeds), (long)c};
-    qsort(sorted, d->cell_count, sizeof *sorted, by_number);
-    for (size_t c = 0; c < d->cell_count; c++)
-        if (c == 0 || sorted[c].problem_number != sorted[c - 1].problem_number)
-            runs[d->problem_count++] = &sorted[c];
-    qsort(runs, d->problem_count, sizeof *runs, by_first_cell);
-    size_t placed = 0;
-    for (size_t p = 0; p < d->problem_count; p++) {
-        d->problems[p].next = placed;
-        for (const numbered_cell *e = runs[p];
-             e < sorted + d->cell_count && e->problem_number == runs[p]->problem_number; e++) {
-            d->cells[e->cell].problem = p;
-            d->problem_cells[placed++] = e->cell;
-        }
-        d->problems[p].end = placed;
-    }
-    free(sorted);
-    free(runs);
-    return 0;
-}
-
-/* The pending cells from the ranges (each within one cell), grouped by
- * problem, and every rank without a cell yet. */
-static int group_cells(dispatcher *d, const sgdmc_study *study)
-{
-    d->cells = calloc(d->range_count ? d->range_count : 1, sizeof *d->cells);
-    d->rank_cell = malloc((size_t)d->ranks * sizeof *d->rank_cell);
-    if (!d->cells || !d->rank_cell)
-        return -1;
-    for (int rank = 0; rank < d->ranks; rank++)
-        d->rank_cell[rank] = -1;
-    for (size_t i = 0; i < d->range_count; i++) {
-        const task_range *range = &d->ranges[i];
-        if (i == 0 || range->first / d->seeds != d->ranges[i - 1].first / d->seeds) {
-            d->cells[d->cell_count].range_next = i;
-            d->cells[d->cell_count].first = range->first;
-            d->cells[d->cell_count++].cursor = range->first;
-        }
-        d->cells[d->cell_count - 1].unassigned += range->end - range->first;
-    }
-    return group_problems(d, study);
-}
-
-/* Reads the done flags in blocks and keeps the pending tasks as ranges. */
-static int find_pending(dispatcher *d, sgdmc_results_file *file, const sgdmc_study *study)
-{
-    const long tasks = study->tasks;
-    unsigned char *done = malloc(DONE_READ_BLOCK);
-    size_t capacity = 16;
-    d->ranges = malloc(capacity * sizeof *d->ranges);
-    if (!done || !d->ranges) {
-        free(done);
-        return -1;
-    }
-    bool open_range = false;
-    for (long block = 0; block < tasks; block += DONE_READ_BLOCK) {
-        const long count = tasks - block < DONE_READ_BLOCK ? tasks - block : DONE_READ_BLOCK;
-        if (sgdmc_results_read_done(file, block, count, done)) {
-            free(done);
-            return -1;
-        }
-        for (long i = 0; i < count; i++) {
-            const long task = block + i;
-            if (done[i]) {
-                open_range = false;
-                continue;
-            }
-            d->pending_at_start++;
-            if (open_range && task % d->seeds != 0) { /* a range ends with its cell */
-                d->ranges[d->range_count - 1].end = task + 1;
-                continue;
-            }
-            if (d->range_count == capacity) {
-                task_range *bigger = realloc(d->ranges, 2 * capacity * sizeof *bigger);
-                if (!bigger) {
-                    free(done);
-                    return -1;
-                }
-                d->ranges = bigger;
-                capacity *= 2;
-            }
-            d->ranges[d->range_count++] = (task_range){task, task + 1};
-            open_range = true;
-        }
-    }
-    free(done);
-    d->remaining = d->pending_at_start;
-    d->done_before = tasks - d->pending_at_start;
-    return group_cells(d, study);
-}
-
-/* The size of a chunk of pending cell c: cells differ in cost by orders of
- * magnitude, and ranks work on different cells, so each cell keeps its own
- * estimate (the study's until a chunk of the cell has been timed). */
-static long chunk_size(const dispatcher *d, long c)
-{
-    /* before any task has been timed, single tasks measure the cost */
-    long size = 1;
-    const double per_task =
-        d->cells[c].seconds_per_task > 0.0 ? d->cells[c].seconds_per_task : d->seconds_per_task;
-    if (per_task > 0.0) {
-        const double wanted = d->chunk_seconds / per_task;
-        size = wanted > MAX_CHUNK ? MAX_CHUNK : (long)wanted;
-    }
-    /* at the end, ever smaller chunks so that every rank finishes together */
-    const long guided = d->remaining / (2L * d->ranks);
-    if (size > guided)
-        size = guided;
-    return size < 1 ? 1 : size;
-}
-
-/* Moves `rank` into cell `to` (-1: none). */
-static void move_rank(dispatcher *d, int rank, long to)
-{
-    if (d->rank_cell[rank] >= 0)
-        d->cells[d->rank_cell[rank]].workers--;
-    d->rank_cell[rank] = to;
-    if (to >= 0) {
-        d->cells[to].workers++;
-        d->cells[to].started = true;
-        d->problems[d->cells[to].problem].started = true;
-    }
-}
-
-/* The first cell of problem p nobody has started, or -1. */
-static long unstarted_cell_of(dispatcher *d, size_t p)
-{
-    pending_problem *problem = &d->problems[p];
-    while (problem->next < problem->end && d->cells[d->problem_cells[problem->next]].started)
-        problem->next++;
-    return problem->next < problem->end ? d->problem_cells[problem->next] : -1;
-}
-
-/* The cell for `rank`, whose cell has nothing left to hand out: the first
- * one of its problem nobody has started, else the first one of a problem
- * nobody has started, else the first one nobody has started, else the one
- * with the most tasks left per rank in it (a started cell with tasks left is
- * some rank's current cell: the ranks' cells are the only candidates). -1:
- * nothing left. */
-static long next_cell(dispatcher *d, int rank)
-{
-    const long current = d->rank_cell[rank];
-    const long mine = current >= 0 ? unstarted_cell_of(d, d->cells[current].problem) : -1;
-    if (mine >= 0)
-        return mine;
-    while (d->next_unstarted_problem < d->problem_count &&
-           d->problems[d->next_unstarted_problem].started)
-        d->next_unstarted_problem++;
-    if (d->next_unstarted_problem < d->problem_count)
-        return unstarted_cell_of(d, d->next_unstarted_problem);
-    while (d->next_unstarted < d->cell_count && d->cells[d->next_unstarted].started)
-        d->next_unstarted++;
-    if (d->next_unstarted < d->cell_count)
-        return (long)d->next_unstarted;
-    long best = -1;
-    double best_share = 0.0;
-    for (int other = 0; other < d->ranks; other++) {
-        const long c = d->rank_cell[other];
-        if (c < 0 || d->cells[c].unassigned == 0)
-            continue;
-        const double share = (double)d->cells[c].unassigned / (d->cells[c].workers + 1);
-        if (share > best_share) {
-            best = c;
-            best_share = share;
-        }
-    }
-    return best;
-}
-
-/* Hands out up to `size` tasks of cell c from its cursor, within one range. */
-static task_range take_from_cell(dispatcher *d, long c, long size)
-{
-    pending_cell *cell = &d->cells[c];
-    while (cell->cursor == d->ranges[cell->range_next].end)
-        cell->cursor = d->ranges[++cell->range_next].first;
-    const long end_of_range = d->ranges[cell->range_next].end;
-    long end = cell->cursor + size;
-    if (d->align > 1 && d->remaining >= 2L * d->ranks * d->align) {
-        /* whole lockstep groups: a chunk ends where a group of the cell ends,
-         * so that groups are padded only at a cell's last seeds; not in the
-         * study's last chunks (chunk_size's guided share below one group),
-         * which stay small so that the ranks finish together (a cell too
-         * wide for lanes runs one task at a time) */
-        const long cell_start = cell->cursor - cell->cursor % d->seeds;
-        const long into_cell = end - cell_start;
-        const long aligned = cell_start + (into_cell + d->align - 1) / d->align * d->align;
-        end = aligned < cell_start + d->seeds ? aligned : cell_start + d->seeds;
-    }
-    if (end > end_of_range)
-        end = end_of_range;
-    const task_range chunk = {cell->cursor, end};
-    cell->cursor = end;
-    cell->unassigned -= end - chunk.first;
-    d->remaining -= end - chunk.first;
-    return chunk;
-}
-
-/* Whether a chunk that ends cell c may run on into the next cell, c + 1
- * (nobody has started it): where next_cell would send the rank anyway, to
- * a cell of its problem, or of a problem nobody has started once its own
- * has no cell left to start. */
-static bool spills_into(dispatcher *d, long c, long next)
-{
-    const size_t problem = d->cells[c].problem;
-    if (d->cells[next].problem == problem)
-        return true;
-    return !d->problems[d->cells[next].problem].started && unstarted_cell_of(d, problem) < 0;
-}
-
-/* The next chunk for `rank`: from its current cell while that has tasks
- * left, else from next_cell's; a chunk runs on into the next cells while
- * nobody has started them or their problems (a cell of a problem another
- * rank has started is left to that rank), so that small cells do not each
- * cost a request. */
-static task_range take_chunk(dispatcher *d, int rank)
-{
-    if (d->stopping || d->remaining == 0)
-        return (task_range){0, 0};
-    long c = d->rank_cell[rank];
-    if (c < 0 || d->cells[c].unassigned == 0) {
-        c = next_cell(d, rank);
-        move_rank(d, rank, c);
-        if (c < 0) /* cannot happen while tasks remain (next_cell) */
-            return (task_range){0, 0};
-    }
-    long size = chunk_size(d, c);
-    task_range chunk = take_from_cell(d, c, size);
-    size -= chunk.end - chunk.first;
-    while (size > 0 && d->cells[c].unassigned == 0 && (size_t)c + 1 < d->cell_count &&
-           !d->cells[c + 1].started && d->cells[c + 1].cursor == chunk.end &&
-           spills_into(d, c, c + 1)) {
-        move_rank(d, rank, ++c);
-        /* timed with the cell before it: the report names a chunk's first cell only */
-        d->cells[c].seconds_per_task = d->cells[c - 1].seconds_per_task;
-        const task_range more = take_from_cell(d, c, size);
-        chunk.end = more.end;
-        size -= more.end - more.first;
-    }
-    return chunk;
-}
-
-/* The pending cell of `task` (one of the study's pending tasks). */
-static pending_cell *cell_of(dispatcher *d, long task)
-{
-    size_t low = 0, high = d->cell_count; /* the last cell whose first is <= task */
-    while (high - low > 1) {
-        const size_t middle = low + (high - low) / 2;
-        if (d->cells[middle].first <= task)
-            low = middle;
-        else
-            high = middle;
-    }
-    return &d->cells[low];
-}
-
-static double running_estimate(double estimate, double sample)
-{
-    return estimate > 0.0 ? 0.7 * estimate + 0.3 * sample : sample;
-}
 
 static void absorb_report(dispatcher *d, const long long *report)
 {
     const long completed = (long)report[REPORT_COMPLETED];
     if (completed > 0) {
-        const double per_task = 1e-9 * (double)report[REPORT_NANOSECONDS] / (double)completed;
-        d->seconds_per_task = running_estimate(d->seconds_per_task, per_task);
-        pending_cell *cell = cell_of(d, (long)report[REPORT_FIRST]);
-        cell->seconds_per_task = running_estimate(cell->seconds_per_task, per_task);
+        sgdmc_dispatch_timed(d->dispatch, (long)report[REPORT_FIRST], completed,
+                             1e-9 * (double)report[REPORT_NANOSECONDS]);
         d->completed += completed;
     }
     if (report[REPORT_FLAGS] & FLAG_FAILED)
@@ -620,6 +275,12 @@ static void absorb_report(dispatcher *d, const long long *report)
     if (report[REPORT_FLAGS])
         d->stopping = true;
     sgdmc_progress_update(d->progress, d->done_before + d->completed, sgdmc_now_seconds());
+}
+
+/* The next chunk for `rank`: none once the study is stopping. */
+static sgdmc_task_range take_chunk(dispatcher *d, int rank)
+{
+    return d->stopping ? (sgdmc_task_range){0, 0} : sgdmc_dispatch_take(d->dispatch, rank);
 }
 
 /* Answers every request that has arrived; never waits. */
@@ -647,7 +308,7 @@ static void serve(dispatcher *d)
             d->finished_workers++;
             continue;
         }
-        const task_range chunk = take_chunk(d, status.MPI_SOURCE);
+        const sgdmc_task_range chunk = take_chunk(d, status.MPI_SOURCE);
         long long reply[2] = {chunk.first, chunk.end - chunk.first};
         MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
         const double took = sgdmc_now_seconds() - received;
@@ -706,7 +367,7 @@ static void run_master(dispatcher *d, runner *r)
 {
     for (;;) {
         serve(d);
-        const task_range chunk = take_chunk(d, 0);
+        const sgdmc_task_range chunk = take_chunk(d, 0);
         if (chunk.end > chunk.first) {
             const double start = sgdmc_now_seconds();
             const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
@@ -825,6 +486,11 @@ static int open_output(MPI_Comm comm, const sgdmc_study *study, const sgdmc_stud
     return watch.lost[0] ? -1 : status;
 }
 
+static int read_done(void *file, long first, long count, unsigned char *done)
+{
+    return sgdmc_results_read_done(file, first, count, done);
+}
+
 /* Rank 0 claims the results file for the study's whole life; every rank
  * learns whether it did. */
 static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim **claim,
@@ -870,10 +536,6 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     MPI_Comm_dup(comm, &protocol);
     dispatcher d = {.comm = protocol,
                     .ranks = ranks,
-                    .chunk_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds
-                                                            : SGDMC_CHUNK_SECONDS,
-                    .seeds = study->seeds,
-                    .align = o->lanes > 0 ? o->lanes : SGDMC_LANES,
                     .claim = claim,
                     .file = file,
                     .path = o->output,
@@ -890,7 +552,14 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     for (int w = 0; d.last_heard && w < ranks; w++)
         d.last_heard[w] = sgdmc_now_seconds();
     if (me == 0 && !setup_failed)
-        setup_failed = find_pending(&d, file, study) != 0;
+        setup_failed = !(d.dispatch = sgdmc_dispatch_alloc(
+                             study, ranks,
+                             o->chunk_seconds > 0.0 ? o->chunk_seconds : SGDMC_CHUNK_SECONDS,
+                             o->lanes > 0 ? o->lanes : SGDMC_LANES, read_done, file));
+    if (d.dispatch) {
+        d.pending_at_start = sgdmc_dispatch_pending(d.dispatch);
+        d.done_before = study->tasks - d.pending_at_start;
+    }
     int any_failed;
     MPI_Allreduce(&setup_failed, &any_failed, 1, MPI_INT, MPI_BOR, comm);
     sgdmc_study_outcome outcome = SGDMC_STUDY_FAILED;
@@ -945,11 +614,7 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
         sgdmc_trainer_free(r.trainers[l]);
     sgdmc_lanes_free(r.lanes);
     free(r.rows);
-    free(d.ranges);
-    free(d.cells);
-    free(d.problems);
-    free(d.problem_cells);
-    free(d.rank_cell);
+    sgdmc_dispatch_free(d.dispatch);
     free(d.last_heard);
     free(d.finished);
     MPI_Comm_free(&protocol);

@@ -60,11 +60,13 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
  * lockstep group of up to `lanes` seeds (1: one at a time); -1 on failure.
  * *once_per_process: the part of it that is one process's R* computations,
  * each problem once. Ranks do not share R*: for each of the rank_counts
- * numbers of ranks[i], rstar_at_ranks[i] estimates the R* seconds that
- * many ranks compute together (each rank once for each problem of the cells
- * it works on; see the dispatch in study_run.c). */
+ * numbers of ranks[i], the dispatch played with these times
+ * (sgdmc_dispatch_play) gives the R* seconds that many ranks compute
+ * together, rstar_at_ranks[i], and when the last of them would run out of
+ * work, wall_at_ranks[i]. */
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
                                     sgdmc_rstar_cache *rstar_cache, double *once_per_process,
-                                    const int *ranks, double *rstar_at_ranks, int rank_counts);
+                                    const int *ranks, double *rstar_at_ranks,
+                                    double *wall_at_ranks, int rank_counts);
 
 #endif

@@ -1,0 +1,65 @@
+/* Which pending tasks each rank of a study runs next: the master's choice,
+ * apart from its messages and files (study_run.c), so that tests can play a
+ * study's dispatch without MPI.
+ *
+ * A chunk is a run of consecutive pending tasks, sized from the measured time
+ * per task of its grid cell so that it takes about chunk_seconds, smaller and
+ * smaller at the study's end so that the ranks finish together. A rank keeps
+ * to one cell while the cell has tasks to hand out, then to the cells of the
+ * same problem (sgdmc_study_problem_of_cell: cells whose R* results are the
+ * same), then starts a problem nobody has: a rank computes the R* of every
+ * problem it works on, so the fewer problems per rank, the fewer ranks
+ * compute the same R* (docs/study.md, "How it runs"). Which rank runs a task
+ * never changes its result. */
+#ifndef SGDMC_DISPATCH_H
+#define SGDMC_DISPATCH_H
+
+#include "sgdmc/study/study_config.h"
+
+/* Tasks first .. end - 1; empty when end == first. */
+typedef struct {
+    long first, end;
+} sgdmc_task_range;
+
+/* The done flags of tasks first .. first + count - 1 into done[count]: 0, or
+ * -1 when they cannot be read. */
+typedef int (*sgdmc_done_reader)(void *context, long first, long count, unsigned char *done);
+
+typedef struct sgdmc_dispatch sgdmc_dispatch;
+
+/* The dispatch of the study's tasks that read_done says are not done, over
+ * `ranks` ranks (0 .. ranks - 1); chunks end on groups of `align` seeds of a
+ * cell (lockstep lanes). NULL when the flags cannot be read or memory runs
+ * out. */
+sgdmc_dispatch *sgdmc_dispatch_alloc(const sgdmc_study *study, int ranks, double chunk_seconds,
+                                     int align, sgdmc_done_reader read_done, void *context);
+void sgdmc_dispatch_free(sgdmc_dispatch *d);
+
+/* The tasks not done when it began. */
+long sgdmc_dispatch_pending(const sgdmc_dispatch *d);
+
+/* The next chunk for `rank`; empty when every task has been handed out. */
+sgdmc_task_range sgdmc_dispatch_take(sgdmc_dispatch *d, int rank);
+
+/* A chunk that began with task `first` ran `completed` tasks in `seconds`:
+ * the time per task of its cell, for the sizes of later chunks. */
+void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double seconds);
+
+/* What the dispatch would do with every task of the study pending on
+ * `ranks` ranks that ask for their next chunk when their last one ends
+ * (no prefetch, no message time), if a task of cell c took task_seconds[c]
+ * and a rank's first task of a problem also took rstar_seconds[c] (the R*
+ * of cell c's problem: the same for every cell of a problem). The played
+ * clock starts at 0 for every rank. */
+typedef struct {
+    long meetings;        /* (rank, problem) pairs: R* computations */
+    double rstar_seconds; /* their seconds */
+    double wall_seconds;  /* when the last rank ran out of work */
+    long chunks;          /* handed out */
+} sgdmc_dispatch_played;
+/* 0, or -1 when out of memory. */
+int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_seconds, int align,
+                        const double *task_seconds, const double *rstar_seconds,
+                        sgdmc_dispatch_played *played);
+
+#endif
