@@ -8,7 +8,10 @@
  * R* and when they would be done, is checked against this plainer loop
  * (the same meetings and the same end, to the bit: every time is a whole
  * number) and against closed forms: one rank meets every problem once and
- * runs everything; with a task per rank, every task is a meeting. */
+ * runs everything; with a task per rank, every task is a meeting. And the
+ * join at the end: a rank whose cell ran out joins a cell of a problem it
+ * has not met only where that pays for the problem's R*, and otherwise
+ * asks again later. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,13 +81,12 @@ static outcome play(const char *text, int ranks, double rstar_units, bool resume
         simulated_rank *me = &rank[next];
         if (me->chunk.end > me->chunk.first)
             sgdmc_dispatch_timed(d, me->chunk.first, me->chunk.end - me->chunk.first,
-                                 me->chunk_seconds);
+                                 me->chunk_seconds, me->chunk_rstar);
         const sgdmc_task_range chunk = sgdmc_dispatch_take(d, next);
         me->chunk = chunk;
-        if (chunk.end <= chunk.first) {
-            me->done = true;
-            if (me->free_at > result.finished_at)
-                result.finished_at = me->free_at;
+        if (chunk.end <= chunk.first) { /* none for now: again a chunk's time later */
+            me->done = sgdmc_dispatch_remaining(d) == 0;
+            me->free_at += 8.0;
             continue;
         }
         double seconds = 0.0, rstar = 0.0;
@@ -111,6 +113,8 @@ static outcome play(const char *text, int ranks, double rstar_units, bool resume
         me->chunk_seconds = rstar + seconds;
         me->chunk_rstar = rstar;
         me->free_at += rstar + seconds;
+        if (me->free_at > result.finished_at)
+            result.finished_at = me->free_at;
     }
     for (long t = 0; t < study.tasks; t++)
         CHECK(handed[t] || (resumed && t % 7 == 3), "%s: task %ld never handed out", label, t);
@@ -160,6 +164,38 @@ static sgdmc_dispatch_played check_play(const char *text, int ranks, double rsta
     return played;
 }
 
+/* Two problems of one cell each (widths 1 and 2), 40 seeds: cell 0's tasks
+ * take 0.1, cell 1's `cost`, each problem's R* 50. Rank 0 finishes cell 0
+ * at 54 while rank 1 is in cell 1, whose first chunk (a lane group of 4
+ * tasks) it reports at 50 + 4 cost. When cell 1's tasks take 1, what is left
+ * of it, under 40, is less than an R*: rank 0 asks again every chunk's time
+ * (8) and never joins, and rank 1 ends at 50 + 40 = 90 alone (an R*
+ * computed for nothing would end later). When they take 10, rank 1 reports
+ * at 90 with 360 left: rank 0 joins and, after its own R*, shares it, so
+ * both end near 90 + (360 + 50) / 2 = 295 (chunks round it up a little),
+ * far before rank 1 alone at 450. */
+static void check_join(double cost, long meetings, double earliest, double latest)
+{
+    sgdmc_study study;
+    char err[2048];
+    if (sgdmc_study_parse("name = \"join\"; seeds = 40; grid = { width = [1, 2]; };\n"
+                          "train = { steps = 10; };\n", "(test)", &study, err, sizeof err)) {
+        CHECK(0, "join: %s", err);
+        return;
+    }
+    const double task_seconds[2] = {0.1, cost}, rstar_seconds[2] = {50.0, 50.0};
+    sgdmc_dispatch_played played;
+    CHECK(sgdmc_dispatch_play(&study, 2, 8.0, 4, task_seconds, rstar_seconds, &played) == 0,
+          "join: play failed");
+    printf("join, cell 1's tasks %g: meetings %ld, done at %g\n", cost, played.meetings,
+           played.wall_seconds);
+    CHECK(played.meetings == meetings && played.wall_seconds >= earliest &&
+              played.wall_seconds <= latest,
+          "join, cell 1's tasks %g: %ld meetings, done at %g (due %ld, %g to %g)", cost,
+          played.meetings, played.wall_seconds, meetings, earliest, latest);
+    sgdmc_study_free(&study);
+}
+
 /* Paper 001's medium grid shape: 9 optimizers (not problem-defining, the
  * slowest axis) x 5 depths x 5 widths: 225 cells, 25 problems. */
 static const char many[] =
@@ -206,6 +242,8 @@ int main(void)
                       "%s: %ld meetings for %ld tasks, done at %g (21 due)", label,
                       played.meetings, grids[g].tasks, played.wall_seconds);
         }
+    check_join(1.0, 2, 90.0, 90.0);
+    check_join(10.0, 3, 295.0, 320.0);
     /* a resumed study: done tasks are never handed out, every other once */
     play(many, 3, 20.0, true, "many, resumed, 3 ranks");
     play(problems_first, 8, 20.0, true, "problems_first, resumed, 8 ranks");

@@ -45,13 +45,19 @@ static sgdmc_rstar_cache_stats run(const char *text, const char *output)
     }
     const sgdmc_study_options options = {.output = output, .force = true,
                                          .rstar_cache = cache};
+    const double began = sgdmc_now_seconds();
     const sgdmc_study_outcome outcome = sgdmc_study_run(MPI_COMM_SELF, &study, &options, err,
                                                         sizeof err);
+    const double seconds = sgdmc_now_seconds() - began;
     CHECK(outcome == SGDMC_STUDY_COMPLETE, "%s: %s", study.name, err);
     stats = sgdmc_rstar_cache_statistics(cache);
     CHECK(stats.stores == sgdmc_rstar_cache_size(cache),
           "%s: %zu results stored for %zu distinct keys", study.name, stats.stores,
           sgdmc_rstar_cache_size(cache));
+    /* what computing them took, as min_risk told the cache: some time, and
+     * less than the whole study's */
+    CHECK(stats.seconds > 0.0 && stats.seconds < seconds, "%s: %g s computing R* results in a "
+          "study of %g s", study.name, stats.seconds, seconds);
     sgdmc_study_free(&study);
     sgdmc_rstar_cache_free(cache);
     remove(output);

@@ -47,6 +47,7 @@ struct sgdmc_min_risk {
     sgdmc_rstar_estimate_result estimate;
     double *estimate_params;   /* [n + 2]: the end point, then hits and starts (cached) */
     double estimate_seconds;   /* spent computing it (not from the cache) */
+    int computing;             /* R* computations under way, one inside another */
     /* deeper 1-D ReLU students: the best explicit construction (construct) */
     bool constructed;
     double constructed_risk;   /* NaN when none applies */
@@ -122,6 +123,20 @@ static int mirror_twin(const sgdmc_pwl *h, sgdmc_pwl *twin)
     return 0;
 }
 
+/* Around every computation of a cached result: the outermost one's time is
+ * told to the cache (sgdmc_rstar_cache_spent), where a study reads what R*
+ * cost a rank. */
+static double begin_computing(sgdmc_min_risk *m)
+{
+    return m->computing++ ? 0.0 : sgdmc_now_seconds();
+}
+
+static void end_computing(sgdmc_min_risk *m, double began)
+{
+    if (--m->computing == 0 && m->cache)
+        sgdmc_rstar_cache_spent(m->cache, sgdmc_now_seconds() - began);
+}
+
 /* R*(k) of one-layer students of width k and a network realizing it
  * (params [3k + 1], rstar.h), from the cache or computed (and cached). A
  * cancelled solve returns -1 with m->cancelled set, and is never cached. */
@@ -132,8 +147,10 @@ static int one_layer_rstar(sgdmc_min_risk *m, int k, double *rstar, double *para
     const size_t count = 3 * (size_t)k + 1;
     if (sgdmc_rstar_cache_get(m->cache, key, rstar, params, count))
         return 0;
+    const double began = begin_computing(m);
     const int status = sgdmc_rstar_1d_network(m->problem, &m->config, k, rstar, NULL, params,
                                               NULL, m->cancel, err, sizeof err);
+    end_computing(m, began);
     m->cancelled |= status == SGDMC_CANCELLED;
     if (status)
         return -1;
@@ -314,7 +331,7 @@ static int estimate_rstar(sgdmc_min_risk *m)
         m->estimated = true;
         return 0;
     }
-    const double began = sgdmc_now_seconds();
+    const double began = sgdmc_now_seconds(), computing = begin_computing(m);
     const int count = m->config.rstar_starts;
     sgdmc_train_config draw = m->config;
     if (draw.init == SGDMC_INIT_FILE)
@@ -355,6 +372,7 @@ static int estimate_rstar(sgdmc_min_risk *m)
     }
     m->estimated = status == 0 && !m->cancelled;
     m->estimate_seconds += sgdmc_now_seconds() - began;
+    end_computing(m, computing);
     return status;
 }
 
@@ -448,7 +466,9 @@ static double cached(sgdmc_min_risk *m, const char *what, double (*f)(sgdmc_min_
         return value;
     }
     m->last_source = 0;
+    const double began = begin_computing(m);
     value = f(m, argument);
+    end_computing(m, began);
     *source = m->last_source;
     stored[0] = m->last_source;
     if (m->cache && !isnan(value) && sgdmc_rstar_cache_put(m->cache, key, value, stored, 1))

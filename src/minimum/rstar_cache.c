@@ -99,3 +99,8 @@ int sgdmc_rstar_cache_put(sgdmc_rstar_cache *cache, const char *key, double valu
     *e = (entry){key_copy, value, params_copy, count};
     return 0;
 }
+
+void sgdmc_rstar_cache_spent(sgdmc_rstar_cache *cache, double seconds)
+{
+    cache->stats.seconds += seconds;
+}

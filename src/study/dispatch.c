@@ -1,6 +1,7 @@
 /* Which pending tasks each rank of a study runs next (dispatch.h). */
 #include "sgdmc/study/dispatch.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,18 @@ typedef struct {
 /* The pending cells of one problem (sgdmc_study_problem_of_cell): those
  * cells' R* results are the same, so one rank had best run them all. */
 typedef struct {
+    size_t first;            /* in problem_cells: its first cell */
     size_t next;             /* in problem_cells: its first cell not known to be started */
     size_t end;              /* one past its last cell there */
+    double rstar_seconds;    /* what its R* cost a rank, as reported; 0 before a report */
     bool started;            /* one of its cells has been handed out */
 } pending_problem;
+
+/* The problems a rank has had cells of, whose R* it has computed. */
+typedef struct {
+    size_t *problems;
+    size_t count, capacity;
+} met_problems;
 
 struct sgdmc_dispatch {
     int ranks;
@@ -48,11 +57,14 @@ struct sgdmc_dispatch {
     size_t next_unstarted_problem; /* every problem before it has been started */
     long *problem_cells;     /* [cell_count]: the cells, grouped by problem, in order */
     long *rank_cell;         /* [ranks]: index in cells of each rank's current cell, or -1 */
+    met_problems *met;       /* [ranks]: the problems each rank has had cells of */
     long remaining;          /* pending tasks not yet handed out */
     long pending_at_start;
     long seeds;              /* tasks per grid cell */
     int align;               /* chunks end on groups of this many seeds of a cell (lanes) */
     double seconds_per_task; /* running estimate over all cells; 0 before the first report */
+    double rstar_seconds;    /* what a problem's R* costs a rank, over all problems; 0 before
+                                the first report of one */
     double chunk_seconds;
 };
 
@@ -102,7 +114,7 @@ static int group_problems(sgdmc_dispatch *d, const sgdmc_study *study)
     qsort(runs, d->problem_count, sizeof *runs, by_first_cell);
     size_t placed = 0;
     for (size_t p = 0; p < d->problem_count; p++) {
-        d->problems[p].next = placed;
+        d->problems[p].first = d->problems[p].next = placed;
         for (const numbered_cell *e = runs[p];
              e < sorted + d->cell_count && e->problem_number == runs[p]->problem_number; e++) {
             d->cells[e->cell].problem = p;
@@ -121,7 +133,8 @@ static int group_cells(sgdmc_dispatch *d, const sgdmc_study *study)
 {
     d->cells = calloc(d->range_count ? d->range_count : 1, sizeof *d->cells);
     d->rank_cell = malloc((size_t)d->ranks * sizeof *d->rank_cell);
-    if (!d->cells || !d->rank_cell)
+    d->met = calloc((size_t)d->ranks, sizeof *d->met);
+    if (!d->cells || !d->rank_cell || !d->met)
         return -1;
     for (int rank = 0; rank < d->ranks; rank++)
         d->rank_cell[rank] = -1;
@@ -206,6 +219,33 @@ static long chunk_size(const sgdmc_dispatch *d, long c)
 }
 
 /* Moves `rank` into cell `to` (-1: none). */
+static bool has_met(const sgdmc_dispatch *d, int rank, size_t problem)
+{
+    const met_problems *met = &d->met[rank];
+    for (size_t i = 0; i < met->count; i++)
+        if (met->problems[i] == problem)
+            return true;
+    return false;
+}
+
+/* Notes that `rank` has met `problem` (out of memory: not noted, and the
+ * rank is sent by the cells' shares alone). */
+static void meet(sgdmc_dispatch *d, int rank, size_t problem)
+{
+    met_problems *met = &d->met[rank];
+    if (has_met(d, rank, problem))
+        return;
+    if (met->count == met->capacity) {
+        const size_t capacity = met->capacity ? 2 * met->capacity : 4;
+        size_t *grown = realloc(met->problems, capacity * sizeof *grown);
+        if (!grown)
+            return;
+        met->problems = grown;
+        met->capacity = capacity;
+    }
+    met->problems[met->count++] = problem;
+}
+
 static void move_rank(sgdmc_dispatch *d, int rank, long to)
 {
     if (d->rank_cell[rank] >= 0)
@@ -215,7 +255,47 @@ static void move_rank(sgdmc_dispatch *d, int rank, long to)
         d->cells[to].workers++;
         d->cells[to].started = true;
         d->problems[d->cells[to].problem].started = true;
+        meet(d, rank, d->cells[to].problem);
     }
+}
+
+/* The cell whose ranks `rank` would help the most, when every cell has been
+ * started: the one whose ranks would be done last, W / w seconds from now
+ * for W seconds of tasks left and w ranks in it, among those where the
+ * rank would be done sooner with them, (W + R) / (w + 1) < W / w, that is
+ * W / w > R, after the R seconds of the cell's R* if it has not met the
+ * cell's problem (until a rank has reported it, what R* has cost over all
+ * problems, 0 before any report; a cell whose tasks have not been timed
+ * is taken at the study's time per task). -1: none for now (the rank would
+ * only compute an R* for tasks the others finish first; it asks again
+ * later, when the estimates may say otherwise). A started cell with tasks
+ * left is some rank's current cell, so the ranks' cells are the only
+ * candidates. */
+static long cell_to_join(sgdmc_dispatch *d, int rank)
+{
+    long best = -1;
+    double best_left = 0.0;
+    for (int other = 0; other < d->ranks; other++) {
+        const long c = d->rank_cell[other];
+        const pending_cell *cell = c >= 0 ? &d->cells[c] : NULL;
+        if (!cell || cell->unassigned == 0)
+            continue;
+        /* its tasks not timed yet: at the study's time per task, and before
+         * any task of the study has been timed, worth joining */
+        const double per_task =
+            cell->seconds_per_task > 0.0 ? cell->seconds_per_task : d->seconds_per_task;
+        const double left =
+            per_task > 0.0 ? (double)cell->unassigned * per_task / cell->workers : INFINITY;
+        const double problem_rstar = d->problems[cell->problem].rstar_seconds;
+        const double rstar = has_met(d, rank, cell->problem) ? 0.0
+                             : problem_rstar > 0.0          ? problem_rstar
+                                                            : d->rstar_seconds;
+        if (left > rstar && (best < 0 || left > best_left)) {
+            best = c;
+            best_left = left;
+        }
+    }
+    return best;
 }
 
 /* The first cell of problem p nobody has started, or -1. */
@@ -227,12 +307,11 @@ static long unstarted_cell_of(sgdmc_dispatch *d, size_t p)
     return problem->next < problem->end ? d->problem_cells[problem->next] : -1;
 }
 
-/* The cell for `rank`, whose cell has nothing left to hand out: the first
- * one of its problem nobody has started, else the first one of a problem
- * nobody has started, else the first one nobody has started, else the one
- * with the most tasks left per rank in it (a started cell with tasks left is
- * some rank's current cell: the ranks' cells are the only candidates). -1:
- * nothing left. */
+/* The cell for `rank`, whose cell has nothing left to hand out (or which
+ * has none): the first one of its problem nobody has started, else the first
+ * one of a problem nobody has started, else the first one nobody has started
+ * of a problem it has met (no R* to compute), else the first one nobody has
+ * started, else cell_to_join's. -1: none for now. */
 static long next_cell(sgdmc_dispatch *d, int rank)
 {
     const long current = d->rank_cell[rank];
@@ -244,23 +323,17 @@ static long next_cell(sgdmc_dispatch *d, int rank)
         d->next_unstarted_problem++;
     if (d->next_unstarted_problem < d->problem_count)
         return unstarted_cell_of(d, d->next_unstarted_problem);
+    const met_problems *met = &d->met[rank];
+    for (size_t i = 0; i < met->count; i++) {
+        const long c = unstarted_cell_of(d, met->problems[i]);
+        if (c >= 0)
+            return c;
+    }
     while (d->next_unstarted < d->cell_count && d->cells[d->next_unstarted].started)
         d->next_unstarted++;
     if (d->next_unstarted < d->cell_count)
         return (long)d->next_unstarted;
-    long best = -1;
-    double best_share = 0.0;
-    for (int other = 0; other < d->ranks; other++) {
-        const long c = d->rank_cell[other];
-        if (c < 0 || d->cells[c].unassigned == 0)
-            continue;
-        const double share = (double)d->cells[c].unassigned / (d->cells[c].workers + 1);
-        if (share > best_share) {
-            best = c;
-            best_share = share;
-        }
-    }
-    return best;
+    return cell_to_join(d, rank);
 }
 
 /* Hands out up to `size` tasks of cell c from its cursor, within one range. */
@@ -316,7 +389,7 @@ sgdmc_task_range sgdmc_dispatch_take(sgdmc_dispatch *d, int rank)
     if (c < 0 || d->cells[c].unassigned == 0) {
         c = next_cell(d, rank);
         move_rank(d, rank, c);
-        if (c < 0) /* cannot happen while tasks remain (next_cell) */
+        if (c < 0) /* nothing worth its while now: it asks again later */
             return (sgdmc_task_range){0, 0};
     }
     long size = chunk_size(d, c);
@@ -378,18 +451,30 @@ void sgdmc_dispatch_free(sgdmc_dispatch *d)
     free(d->problems);
     free(d->problem_cells);
     free(d->rank_cell);
+    for (int rank = 0; d->met && rank < d->ranks; rank++)
+        free(d->met[rank].problems);
+    free(d->met);
     free(d);
 }
 
 long sgdmc_dispatch_pending(const sgdmc_dispatch *d) { return d->pending_at_start; }
 
-void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double seconds)
+long sgdmc_dispatch_remaining(const sgdmc_dispatch *d) { return d->remaining; }
+
+void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double seconds,
+                          double rstar_seconds)
 {
+    pending_cell *cell = cell_of(d, first);
+    if (rstar_seconds > 0.0) {
+        pending_problem *problem = &d->problems[cell->problem];
+        problem->rstar_seconds = running_estimate(problem->rstar_seconds, rstar_seconds);
+        d->rstar_seconds = running_estimate(d->rstar_seconds, rstar_seconds);
+    }
     if (completed <= 0)
         return;
-    const double per_task = seconds / (double)completed;
+    const double tasks = seconds - rstar_seconds;
+    const double per_task = (tasks > 0.0 ? tasks : 0.0) / (double)completed;
     d->seconds_per_task = running_estimate(d->seconds_per_task, per_task);
-    pending_cell *cell = cell_of(d, first);
     cell->seconds_per_task = running_estimate(cell->seconds_per_task, per_task);
 }
 
@@ -400,8 +485,8 @@ void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double 
 typedef struct {
     double at;
     int rank;
-    sgdmc_task_range last; /* its last chunk, run in `seconds` */
-    double seconds;
+    sgdmc_task_range last; /* its last chunk, run in `seconds`, `rstar` of them on R* */
+    double seconds, rstar;
 } asking;
 
 static bool earlier(asking a, asking b) { return a.at < b.at || (a.at == b.at && a.rank < b.rank); }
@@ -449,22 +534,26 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
         return -1;
     }
     for (int r = 0; r < ranks; r++)
-        heap[r] = (asking){0.0, r, {0, 0}, 0.0};
+        heap[r] = (asking){0.0, r, {0, 0}, 0.0, 0.0};
     size_t count = (size_t)ranks;
     while (count > 0) {
         const int rank = heap[0].rank;
         const double now = heap[0].at;
         if (heap[0].last.end > heap[0].last.first)
             sgdmc_dispatch_timed(d, heap[0].last.first, heap[0].last.end - heap[0].last.first,
-                                 heap[0].seconds);
+                                 heap[0].seconds, heap[0].rstar);
         const sgdmc_task_range chunk = sgdmc_dispatch_take(d, rank);
+        if (chunk.end <= chunk.first && d->remaining > 0) { /* asks again later */
+            heap[0] = (asking){now + chunk_seconds, rank, {0, 0}, 0.0, 0.0};
+            sift_down(heap, count, 0);
+            continue;
+        }
         if (chunk.end <= chunk.first) { /* this rank is done */
-            played->wall_seconds = now > played->wall_seconds ? now : played->wall_seconds;
             heap[0] = heap[--count];
             sift_down(heap, count, 0);
             continue;
         }
-        double seconds = 0.0;
+        double seconds = 0.0, rstar = 0.0;
         for (long task = chunk.first; task < chunk.end;) {
             const pending_cell *cell = cell_of(d, task);
             const long cell_number = cell->first / d->seeds;
@@ -475,13 +564,15 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
                 met[bit / 8] |= (unsigned char)(1u << (bit % 8));
                 played->meetings++;
                 played->rstar_seconds += rstar_seconds[cell_number];
-                seconds += rstar_seconds[cell_number];
+                rstar += rstar_seconds[cell_number];
             }
             seconds += task_seconds[cell_number] * (double)(end - task);
             task = end;
         }
         played->chunks++;
-        heap[0] = (asking){now + seconds, rank, chunk, seconds};
+        const double end = now + rstar + seconds;
+        played->wall_seconds = end > played->wall_seconds ? end : played->wall_seconds;
+        heap[0] = (asking){end, rank, chunk, rstar + seconds, rstar};
         sift_down(heap, count, 0);
     }
     sgdmc_dispatch_free(d);

@@ -1,6 +1,7 @@
 /* The study engine: master/worker dispatch over MPI and chunked row writes. */
 #include "sgdmc/study/study_run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +19,20 @@
 enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL, TAG_HEARTBEAT };
 
 /* A worker's report on its last chunk, sent with every request (REPORT_FIRST:
- * the chunk's first task, which names its cell). */
-enum { REPORT_COMPLETED, REPORT_NANOSECONDS, REPORT_FLAGS, REPORT_FIRST, REPORT_LENGTH };
+ * the chunk's first task, which names its cell; REPORT_RSTAR_NANOSECONDS:
+ * the part of its time spent computing R* results). */
+enum {
+    REPORT_COMPLETED,
+    REPORT_NANOSECONDS,
+    REPORT_FLAGS,
+    REPORT_FIRST,
+    REPORT_RSTAR_NANOSECONDS,
+    REPORT_LENGTH
+};
+/* The answer to a request: a chunk of tasks; none and CHUNK_WAIT: none for
+ * now, ask again later; none and not CHUNK_WAIT: every task is handed out
+ * (or the study is stopping). */
+enum { CHUNK_FIRST, CHUNK_COUNT, CHUNK_WAIT, CHUNK_LENGTH };
 enum { FLAG_STOPPING = 1, FLAG_FAILED = 2 };
 
 enum { ROWS_PER_WRITE = 4096 }; /* rows buffered before a write at most */
@@ -52,6 +65,7 @@ typedef struct {
     long lanes_cell;
     int lanes_wanted;        /* seeds trained at once where lanes pay (1..SGDMC_LANES) */
     sgdmc_rstar_cache *rstar_cache;  /* the process's R* results (owned by the caller) */
+    double retry_seconds;    /* how long a rank with nothing to do now waits to ask again */
     sgdmc_result *rows;      /* [ROWS_PER_WRITE] finished, not yet written */
     sgdmc_poll_fn poll;      /* non-zero: stop now */
     void *poll_context;
@@ -183,6 +197,12 @@ static long run_chunk(runner *r, long first, long count)
     return done;
 }
 
+/* Seconds this process has spent computing R* results. */
+static double rstar_spent(const runner *r)
+{
+    return r->rstar_cache ? sgdmc_rstar_cache_statistics(r->rstar_cache).seconds : 0.0;
+}
+
 /* ---- the master ---------------------------------------------------------- */
 
 typedef struct {
@@ -208,7 +228,7 @@ typedef struct {
     double last_watch;       /* when watch_workers last ran; 0 before */
     /* the master's cost per chunk request, from its receive to its answer's send:
      * what bounds the ranks one study serves (docs/study.md, "How many ranks") */
-    long answered;
+    long answered, waits;     /* waits: answers "nothing for now", rank 0's own too */
     double answering_seconds, answering_max;
 } dispatcher;
 
@@ -267,7 +287,8 @@ static void absorb_report(dispatcher *d, const long long *report)
     const long completed = (long)report[REPORT_COMPLETED];
     if (completed > 0) {
         sgdmc_dispatch_timed(d->dispatch, (long)report[REPORT_FIRST], completed,
-                             1e-9 * (double)report[REPORT_NANOSECONDS]);
+                             1e-9 * (double)report[REPORT_NANOSECONDS],
+                             1e-9 * (double)report[REPORT_RSTAR_NANOSECONDS]);
         d->completed += completed;
     }
     if (report[REPORT_FLAGS] & FLAG_FAILED)
@@ -275,6 +296,12 @@ static void absorb_report(dispatcher *d, const long long *report)
     if (report[REPORT_FLAGS])
         d->stopping = true;
     sgdmc_progress_update(d->progress, d->done_before + d->completed, sgdmc_now_seconds());
+}
+
+/* Whether every chunk has been handed out, or none will be (stopping). */
+static bool finished(const dispatcher *d)
+{
+    return d->stopping || sgdmc_dispatch_remaining(d->dispatch) == 0;
 }
 
 /* The next chunk for `rank`: none once the study is stopping. */
@@ -309,8 +336,10 @@ static void serve(dispatcher *d)
             continue;
         }
         const sgdmc_task_range chunk = take_chunk(d, status.MPI_SOURCE);
-        long long reply[2] = {chunk.first, chunk.end - chunk.first};
-        MPI_Send(reply, 2, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
+        long long reply[CHUNK_LENGTH] = {chunk.first, chunk.end - chunk.first,
+                                         chunk.end == chunk.first && !finished(d)};
+        MPI_Send(reply, CHUNK_LENGTH, MPI_LONG_LONG, status.MPI_SOURCE, TAG_CHUNK, d->comm);
+        d->waits += reply[CHUNK_WAIT];
         const double took = sgdmc_now_seconds() - received;
         d->answered++;
         d->answering_seconds += took;
@@ -343,10 +372,10 @@ static int master_poll(void *context)
 
 /* Sleeps until a message arrives or a signal stops the study: Open MPI's
  * blocking receive would spin and take a core away from training. */
-static void wait_for_message(dispatcher *d)
+static void wait_for_message(dispatcher *d, double until)
 {
     long sleep_ns = 20000;
-    for (;;) {
+    while (sgdmc_now_seconds() < until) {
         int arrived;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &arrived, MPI_STATUS_IGNORE);
         if (arrived || (!d->stopping && sgdmc_stop_signal_received()))
@@ -369,20 +398,25 @@ static void run_master(dispatcher *d, runner *r)
         serve(d);
         const sgdmc_task_range chunk = take_chunk(d, 0);
         if (chunk.end > chunk.first) {
-            const double start = sgdmc_now_seconds();
+            const double start = sgdmc_now_seconds(), rstar_before = rstar_spent(r);
             const long done = run_chunk(r, chunk.first, chunk.end - chunk.first);
             const long long report[REPORT_LENGTH] = {
                 done, (long long)(1e9 * (sgdmc_now_seconds() - start)),
                 (r->failed ? FLAG_FAILED : 0) | (r->write_failed ? FLAG_STOPPING : 0),
-                chunk.first};
+                chunk.first, (long long)(1e9 * (rstar_spent(r) - rstar_before))};
             absorb_report(d, report);
             if (done < chunk.end - chunk.first)
                 d->stopping = true;
             continue;
         }
+        if (!finished(d)) { /* none for rank 0 now: again a chunk's time later */
+            d->waits++;
+            wait_for_message(d, sgdmc_now_seconds() + r->retry_seconds);
+            continue;
+        }
         if (d->finished_workers == d->ranks - 1 || d->lost_rank)
             return;
-        wait_for_message(d);
+        wait_for_message(d, INFINITY);
     }
 }
 
@@ -408,27 +442,73 @@ static int worker_poll(void *context)
     return sgdmc_stop_signal_received() != 0;
 }
 
+/* Sends a request with `report`, and waits for the answer, beating. */
+static void ask(MPI_Comm comm, runner *r, const long long *report, long long *answer)
+{
+    MPI_Request requests[2];
+    MPI_Isend(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
+    MPI_Irecv(answer, CHUNK_LENGTH, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
+    for (int complete = 0;;) {
+        MPI_Testall(2, requests, &complete, MPI_STATUSES_IGNORE);
+        if (complete)
+            return;
+        worker_poll(r->poll_context);
+        const struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Sleeps `seconds`, beating, unless a signal stops the study first: 0, or
+ * -1 when it does. */
+static int pause_beating(runner *r, double seconds)
+{
+    const double until = sgdmc_now_seconds() + seconds;
+    while (sgdmc_now_seconds() < until) {
+        if (worker_poll(r->poll_context))
+            return -1;
+        const struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
 static void run_worker(MPI_Comm comm, runner *r)
 {
     long long report[REPORT_LENGTH] = {0}, sent[REPORT_LENGTH];
-    long long chunk[2], next[2];
-    MPI_Send(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm);
-    MPI_Recv(chunk, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, MPI_STATUS_IGNORE);
-    while (chunk[1] > 0) {
+    long long chunk[CHUNK_LENGTH], next[CHUNK_LENGTH];
+    ask(comm, r, report, chunk);
+    for (;;) {
+        if (chunk[CHUNK_WAIT]) {
+            /* nothing for this rank now: ask again at once with the report
+             * of the chunk it ran since it asked (which may change the
+             * answer), else a chunk's time later */
+            if (report[REPORT_COMPLETED] == 0 && pause_beating(r, r->retry_seconds)) {
+                report[REPORT_FLAGS] = FLAG_STOPPING;
+                break;
+            }
+            memcpy(sent, report, sizeof sent);
+            memset(report, 0, sizeof report);
+            ask(comm, r, sent, chunk);
+            continue;
+        }
+        if (chunk[CHUNK_COUNT] == 0)
+            break; /* every task has been handed out */
         /* ask for the next chunk before running this one: the answer is
          * there when this one ends, however busy the master is */
         MPI_Request requests[2];
         memcpy(sent, report, sizeof sent);
         MPI_Isend(sent, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
-        MPI_Irecv(next, 2, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
-        const double start = sgdmc_now_seconds();
-        const long done = run_chunk(r, (long)chunk[0], (long)chunk[1]);
+        MPI_Irecv(next, CHUNK_LENGTH, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
+        const double start = sgdmc_now_seconds(), rstar_before = rstar_spent(r);
+        const long done = run_chunk(r, (long)chunk[CHUNK_FIRST], (long)chunk[CHUNK_COUNT]);
         report[REPORT_COMPLETED] = done;
         report[REPORT_NANOSECONDS] = (long long)(1e9 * (sgdmc_now_seconds() - start));
-        report[REPORT_FIRST] = chunk[0];
+        report[REPORT_RSTAR_NANOSECONDS] = (long long)(1e9 * (rstar_spent(r) - rstar_before));
+        report[REPORT_FIRST] = chunk[CHUNK_FIRST];
         report[REPORT_FLAGS] = (r->failed ? FLAG_FAILED : 0) |
-                               (done < chunk[1] || sgdmc_stop_signal_received() ? FLAG_STOPPING
-                                                                                : 0);
+                               (done < chunk[CHUNK_COUNT] || sgdmc_stop_signal_received()
+                                    ? FLAG_STOPPING
+                                    : 0);
         /* the master may be busy: keep beating while its answer is on its way */
         for (int complete = 0;;) {
             MPI_Testall(2, requests, &complete, MPI_STATUSES_IGNORE);
@@ -541,7 +621,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                     .path = o->output,
                     .last_file_check = sgdmc_now_seconds()};
     runner r = {.study = study, .path = o->output, .file = file, .rank = me, .lanes_cell = -1,
-                .lanes_wanted = o->lanes > 0 ? o->lanes : SGDMC_LANES};
+                .lanes_wanted = o->lanes > 0 ? o->lanes : SGDMC_LANES,
+                .retry_seconds = o->chunk_seconds > 0.0 ? o->chunk_seconds : SGDMC_CHUNK_SECONDS};
     for (int l = 0; l < SGDMC_LANES; l++)
         r.trainer_cell[l] = -1;
     r.rows = calloc(ROWS_PER_WRITE, sizeof *r.rows);
@@ -593,8 +674,9 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                                               : "interrupted: resume with --resume");
         if (o->progress && d.answered > 0)
             fprintf(o->progress, "sgdmc study: rank 0 answered %ld chunk requests, %.1f us each "
-                    "on average, %.1f us at most\n", d.answered,
-                    1e6 * d.answering_seconds / (double)d.answered, 1e6 * d.answering_max);
+                    "on average, %.1f us at most; %ld said nothing for now\n", d.answered,
+                    1e6 * d.answering_seconds / (double)d.answered, 1e6 * d.answering_max,
+                    d.waits);
     } else {
         worker_state state = {protocol, sgdmc_now_seconds()};
         r.poll = worker_poll;

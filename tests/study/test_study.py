@@ -9,7 +9,8 @@ Sections:
            under OMPIO, gives identical
            datasets apart from `rank` and `seconds`, and so does every --lanes
            (1, 2, 3 and the default 4, on 1 and 2 ranks); every row done; grid columns,
-           seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained.
+           seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained;
+           ranks told "nothing for now" ask again and the study completes with the same file.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
            once while resuming): the finished file equals an uninterrupted run.
@@ -242,6 +243,29 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
     meetings(sgdmc, tmp, "problems", 'grid = { optimizer = ["sgd", "adam", "momentum", '
              '"nesterov"]; width = [1, 2, 3, 4, 5, 6]; };', lambda task: task // 8 % 6,
              "the 6 problems (widths)", [(2, 6 + 2), (3, 6 + 4)])
+    # a rank with nothing worth doing now asks again later: a cell of a depth-3 problem whose
+    # R* (16 starts) costs more than what is left of the cell's tasks is not joined by a rank
+    # that has not met that problem; 3 ranks on 2 cells (depths 1 and 3) and short chunks said
+    # "nothing for now" 21-72 times in 5 runs. Those answers must have been given (up to three
+    # runs), and the file must be the single process's
+    waits = write(tmp / "waits.cfg", 'name = "waits"; seeds = 64;\ngrid = { depth = [1, 3]; };\n'
+                  'train = { steps = 400; width = 12; rstar_starts = 16; target = "square"; };\n')
+    waits_single = tmp / "waits_single.h5"
+    run(sgdmc, [waits, f"--output={waits_single}", "--quiet"])
+    said = []
+    for attempt in range(3):
+        path = tmp / f"waits_{attempt}.h5"
+        result = run(sgdmc, [waits, f"--output={path}", "--progress=lines",
+                             "--chunk-seconds=0.05"], 3)
+        found = re.search(r"; (\d+) said nothing for now", result.stderr)
+        said.append(int(found[1]) if found else -1)
+        check(result.returncode == 0 and found is not None and waits_single.exists() and
+              not differences(every_dataset(waits_single), every_dataset(path)),
+              f"waits.cfg, 3 ranks: exit {result.returncode}, or its results differ from the "
+              f"single process's: {result.stderr[-300:]}")
+        if said[-1] > 0 or result.returncode:
+            break
+    check(said[-1] > 0, f"waits.cfg, 3 ranks: no rank was told to ask again later ({said})")
     # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
     # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
     everything = every_dataset(reference_path)

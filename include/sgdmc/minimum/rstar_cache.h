@@ -20,10 +20,12 @@ void sgdmc_rstar_cache_free(sgdmc_rstar_cache *cache);
 size_t sgdmc_rstar_cache_size(const sgdmc_rstar_cache *cache);
 
 /* What the cache saw: lookups (and how many found an entry), entries
- * stored, and stores that replaced an entry of the same key (a result
- * computed twice). */
+ * stored, stores that replaced an entry of the same key (a result computed
+ * twice), and the seconds its users spent computing results
+ * (sgdmc_rstar_cache_spent). */
 typedef struct {
     size_t lookups, hits, stores, replaced;
+    double seconds;
 } sgdmc_rstar_cache_stats;
 sgdmc_rstar_cache_stats sgdmc_rstar_cache_statistics(const sgdmc_rstar_cache *cache);
 
@@ -37,5 +39,9 @@ bool sgdmc_rstar_cache_get(sgdmc_rstar_cache *cache, const char *key, double *va
  * the same key). 0, or -1 when out of memory (the cache stays as it was). */
 int sgdmc_rstar_cache_put(sgdmc_rstar_cache *cache, const char *key, double value,
                           const double *params, size_t count);
+
+/* Notes `seconds` spent computing a result for the cache (cancelled or
+ * not): a study tells its dispatch what R* costs (dispatch.h). */
+void sgdmc_rstar_cache_spent(sgdmc_rstar_cache *cache, double seconds);
 
 #endif

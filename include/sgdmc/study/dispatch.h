@@ -38,23 +38,35 @@ void sgdmc_dispatch_free(sgdmc_dispatch *d);
 /* The tasks not done when it began. */
 long sgdmc_dispatch_pending(const sgdmc_dispatch *d);
 
-/* The next chunk for `rank`; empty when every task has been handed out. */
+/* The next chunk for `rank`; empty when there is none for it: for good once
+ * every task has been handed out (sgdmc_dispatch_remaining is 0), else for
+ * now: at the study's end a rank whose cell has run out joins another only
+ * where it would finish the cell sooner than the cell's ranks, after the
+ * cell's R* if it has not met the cell's problem, and otherwise asks again
+ * after a chunk's time. */
 sgdmc_task_range sgdmc_dispatch_take(sgdmc_dispatch *d, int rank);
 
-/* A chunk that began with task `first` ran `completed` tasks in `seconds`:
- * the time per task of its cell, for the sizes of later chunks. */
-void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double seconds);
+/* The tasks not handed out yet. */
+long sgdmc_dispatch_remaining(const sgdmc_dispatch *d);
+
+/* A chunk that began with task `first` ran `completed` tasks in `seconds`,
+ * `rstar_seconds` of them computing R* results (sgdmc_rstar_cache_spent):
+ * the time per task of its cell, for the sizes of later chunks, and what
+ * its problem's R* costs a rank, for whether a rank should join its cells. */
+void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double seconds,
+                          double rstar_seconds);
 
 /* What the dispatch would do with every task of the study pending on
- * `ranks` ranks that ask for their next chunk when their last one ends
- * (no prefetch, no message time), if a task of cell c took task_seconds[c]
+ * `ranks` ranks that ask for their next chunk when their last one ends, and
+ * again chunk_seconds later when there was none for now (no prefetch, no
+ * message time), if a task of cell c took task_seconds[c]
  * and a rank's first task of a problem also took rstar_seconds[c] (the R*
  * of cell c's problem: the same for every cell of a problem). The played
  * clock starts at 0 for every rank. */
 typedef struct {
     long meetings;        /* (rank, problem) pairs: R* computations */
     double rstar_seconds; /* their seconds */
-    double wall_seconds;  /* when the last rank ran out of work */
+    double wall_seconds;  /* when the last chunk ended */
     long chunks;          /* handed out */
 } sgdmc_dispatch_played;
 /* 0, or -1 when out of memory. */
