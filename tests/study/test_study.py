@@ -246,8 +246,8 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
     # a rank with nothing worth doing now asks again later: a cell of a depth-3 problem whose
     # R* (16 starts) costs more than what is left of the cell's tasks is not joined by a rank
     # that has not met that problem; 3 ranks on 2 cells (depths 1 and 3) and short chunks said
-    # "nothing for now" 21-72 times in 5 runs. Those answers must have been given (up to three
-    # runs), and the file must be the single process's
+    # "nothing for now" 21-74 times in 6 runs by hand (46, 57, 23, 21, 71, 74). Those answers
+    # must have been given (up to three runs), and the file must be the single process's
     waits = write(tmp / "waits.cfg", 'name = "waits"; seeds = 64;\ngrid = { depth = [1, 3]; };\n'
                   'train = { steps = 400; width = 12; rstar_starts = 16; target = "square"; };\n')
     waits_single = tmp / "waits_single.h5"
