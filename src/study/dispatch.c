@@ -32,7 +32,6 @@ typedef struct {
 /* The pending cells of one problem (sgdmc_study_problem_of_cell): those
  * cells' R* results are the same, so one rank had best run them all. */
 typedef struct {
-    size_t first;            /* in problem_cells: its first cell */
     size_t next;             /* in problem_cells: its first cell not known to be started */
     size_t end;              /* one past its last cell there */
     double rstar_seconds;    /* what its R* cost a rank, as reported; 0 before a report */
@@ -58,6 +57,7 @@ struct sgdmc_dispatch {
     long *problem_cells;     /* [cell_count]: the cells, grouped by problem, in order */
     long *rank_cell;         /* [ranks]: index in cells of each rank's current cell, or -1 */
     met_problems *met;       /* [ranks]: the problems each rank has had cells of */
+    bool met_lost;           /* one could not be noted (out of memory) */
     long remaining;          /* pending tasks not yet handed out */
     long pending_at_start;
     long seeds;              /* tasks per grid cell */
@@ -114,7 +114,7 @@ static int group_problems(sgdmc_dispatch *d, const sgdmc_study *study)
     qsort(runs, d->problem_count, sizeof *runs, by_first_cell);
     size_t placed = 0;
     for (size_t p = 0; p < d->problem_count; p++) {
-        d->problems[p].first = d->problems[p].next = placed;
+        d->problems[p].next = placed;
         for (const numbered_cell *e = runs[p];
              e < sorted + d->cell_count && e->problem_number == runs[p]->problem_number; e++) {
             d->cells[e->cell].problem = p;
@@ -238,8 +238,10 @@ static void meet(sgdmc_dispatch *d, int rank, size_t problem)
     if (met->count == met->capacity) {
         const size_t capacity = met->capacity ? 2 * met->capacity : 4;
         size_t *grown = realloc(met->problems, capacity * sizeof *grown);
-        if (!grown)
+        if (!grown) {
+            d->met_lost = true;
             return;
+        }
         met->problems = grown;
         met->capacity = capacity;
     }
@@ -524,13 +526,9 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
     *played = (sgdmc_dispatch_played){0};
     sgdmc_dispatch *d = sgdmc_dispatch_alloc(study, ranks, chunk_seconds, align, all_pending, NULL);
     asking *heap = malloc((size_t)ranks * sizeof *heap);
-    /* [rank][problem]: whether the rank has met the problem (computed its R*) */
-    const size_t problems = d ? d->problem_count : 0;
-    unsigned char *met = calloc(((size_t)ranks * problems + 7) / 8 + 1, 1);
-    if (!d || !heap || !met) {
+    if (!d || !heap) {
         sgdmc_dispatch_free(d);
         free(heap);
-        free(met);
         return -1;
     }
     for (int r = 0; r < ranks; r++)
@@ -542,6 +540,8 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
         if (heap[0].last.end > heap[0].last.first)
             sgdmc_dispatch_timed(d, heap[0].last.first, heap[0].last.end - heap[0].last.first,
                                  heap[0].seconds, heap[0].rstar);
+        const met_problems *met = &d->met[rank];
+        const size_t met_before = met->count;
         const sgdmc_task_range chunk = sgdmc_dispatch_take(d, rank);
         if (chunk.end <= chunk.first && d->remaining > 0) { /* asks again later */
             heap[0] = (asking){now + chunk_seconds, rank, {0, 0}, 0.0, 0.0};
@@ -553,19 +553,19 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
             sift_down(heap, count, 0);
             continue;
         }
+        /* the problems the rank met in this chunk, as the dispatch noted
+         * them: their R* (any of a problem's cells gives it) */
         double seconds = 0.0, rstar = 0.0;
+        for (size_t i = met_before; i < met->count; i++) {
+            const long cell = d->problem_cells[d->problems[met->problems[i]].end - 1];
+            rstar += rstar_seconds[d->cells[cell].first / d->seeds];
+        }
+        played->meetings += (long)(met->count - met_before);
+        played->rstar_seconds += rstar;
         for (long task = chunk.first; task < chunk.end;) {
-            const pending_cell *cell = cell_of(d, task);
-            const long cell_number = cell->first / d->seeds;
+            const long cell_number = cell_of(d, task)->first / d->seeds;
             const long end_of_cell = (cell_number + 1) * d->seeds;
             const long end = chunk.end < end_of_cell ? chunk.end : end_of_cell;
-            const size_t bit = (size_t)rank * problems + cell->problem;
-            if (!(met[bit / 8] & (1u << (bit % 8)))) {
-                met[bit / 8] |= (unsigned char)(1u << (bit % 8));
-                played->meetings++;
-                played->rstar_seconds += rstar_seconds[cell_number];
-                rstar += rstar_seconds[cell_number];
-            }
             seconds += task_seconds[cell_number] * (double)(end - task);
             task = end;
         }
@@ -575,8 +575,8 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
         heap[0] = (asking){end, rank, chunk, rstar + seconds, rstar};
         sift_down(heap, count, 0);
     }
+    const int status = d->met_lost ? -1 : 0;
     sgdmc_dispatch_free(d);
     free(heap);
-    free(met);
-    return 0;
+    return status;
 }

@@ -442,12 +442,18 @@ static int worker_poll(void *context)
     return sgdmc_stop_signal_received() != 0;
 }
 
-/* Sends a request with `report`, and waits for the answer, beating. */
-static void ask(MPI_Comm comm, runner *r, const long long *report, long long *answer)
+/* Sends a request with `report` and posts the receive of its answer. */
+static void post_request(MPI_Comm comm, const long long *report, long long *answer,
+                         MPI_Request requests[2])
 {
-    MPI_Request requests[2];
     MPI_Isend(report, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
     MPI_Irecv(answer, CHUNK_LENGTH, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
+}
+
+/* Waits for a request's send and its answer: the master may be busy, so
+ * keep beating meanwhile. */
+static void await_answer(runner *r, MPI_Request requests[2])
+{
     for (int complete = 0;;) {
         MPI_Testall(2, requests, &complete, MPI_STATUSES_IGNORE);
         if (complete)
@@ -456,6 +462,14 @@ static void ask(MPI_Comm comm, runner *r, const long long *report, long long *an
         const struct timespec pause = {0, 200000};
         nanosleep(&pause, NULL);
     }
+}
+
+/* Sends a request with `report`, and waits for the answer, beating. */
+static void ask(MPI_Comm comm, runner *r, const long long *report, long long *answer)
+{
+    MPI_Request requests[2];
+    post_request(comm, report, answer, requests);
+    await_answer(r, requests);
 }
 
 /* Sleeps `seconds`, beating, unless a signal stops the study first: 0, or
@@ -497,8 +511,7 @@ static void run_worker(MPI_Comm comm, runner *r)
          * there when this one ends, however busy the master is */
         MPI_Request requests[2];
         memcpy(sent, report, sizeof sent);
-        MPI_Isend(sent, REPORT_LENGTH, MPI_LONG_LONG, 0, TAG_REQUEST, comm, &requests[0]);
-        MPI_Irecv(next, CHUNK_LENGTH, MPI_LONG_LONG, 0, TAG_CHUNK, comm, &requests[1]);
+        post_request(comm, sent, next, requests);
         const double start = sgdmc_now_seconds(), rstar_before = rstar_spent(r);
         const long done = run_chunk(r, (long)chunk[CHUNK_FIRST], (long)chunk[CHUNK_COUNT]);
         report[REPORT_COMPLETED] = done;
@@ -509,15 +522,7 @@ static void run_worker(MPI_Comm comm, runner *r)
                                (done < chunk[CHUNK_COUNT] || sgdmc_stop_signal_received()
                                     ? FLAG_STOPPING
                                     : 0);
-        /* the master may be busy: keep beating while its answer is on its way */
-        for (int complete = 0;;) {
-            MPI_Testall(2, requests, &complete, MPI_STATUSES_IGNORE);
-            if (complete)
-                break;
-            worker_poll(r->poll_context);
-            const struct timespec pause = {0, 200000};
-            nanosleep(&pause, NULL);
-        }
+        await_answer(r, requests);
         if (report[REPORT_FLAGS])
             break; /* the prefetched chunk stays pending for a resume */
         memcpy(chunk, next, sizeof chunk);
