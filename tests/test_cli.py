@@ -9,7 +9,8 @@ directory. Prints each failed check with its reason and a closing line
 
 The checks, by section:
 
-1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build>`,
+1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build> (build
+   <git describe of the source>)`,
    and refuses anything after it, as `sgdmc --help` does; `sgdmc help COMMAND`
    prints what `sgdmc COMMAND --help` prints;
    `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
@@ -147,9 +148,16 @@ def check_help_and_version():
     meson = (SOURCE_DIR / "meson.build").read_text()
     version = re.search(r"version\s*:\s*'([^']+)'", meson)
     run = sgdmc("--version")
-    expected = f"sgdmc {version.group(1) if version else '?'}\n"
-    check("--version prints 'sgdmc <meson.build version>'",
-          run.code == 0 and run.out == expected, f"expected {expected!r}; {run.describe()}")
+    # the build: the source's commit as git names it (the tree may have changed since the build
+    # by uncommitted edits only, hence either suffix), or the version where git cannot say
+    described = subprocess.run(["git", "-C", str(SOURCE_DIR), "describe", "--always",
+                                "--abbrev=12"], capture_output=True, text=True)
+    number = version.group(1) if version else "?"
+    commit = described.stdout.strip() if described.returncode == 0 else None
+    builds = [f"{commit}", f"{commit}-dirty"] if commit else [number]
+    expected = [f"sgdmc {number} (build {build})\n" for build in builds]
+    check("--version prints 'sgdmc <meson.build version> (build <git describe>)'",
+          run.code == 0 and run.out in expected, f"expected one of {expected!r}; {run.describe()}")
 
     for about in ["--version", "--help", "help"]:
         run = sgdmc(about, "train", "--steps=1")

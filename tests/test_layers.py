@@ -21,9 +21,11 @@ def layer_of(path: Path, root: Path) -> str:
 
 def main() -> int:
     root = Path(sys.argv[1]).resolve()
-    files = sorted((root / "src").glob("*/*.[ch]")) + sorted((root / "include/sgdmc").glob("*/*.h"))
+    # NAME.h.in: the template of a header the build generates as NAME.h (meson's vcs_tag)
+    files = (sorted((root / "src").glob("*/*.[ch]")) + sorted((root / "include/sgdmc").glob("*/*.h"))
+             + sorted((root / "include/sgdmc").glob("*/*.h.in")))
     # "sgdmc/LAYER/NAME.h" -> its file; a bare "NAME.h" is a private header beside the includer
-    by_name = {str(f.relative_to(root / "include")): f for f in files
+    by_name = {str(f.relative_to(root / "include")).removesuffix(".in"): f for f in files
                if f.relative_to(root).parts[0] == "include"}
     failures = []
     edges: dict[Path, list[Path]] = {}

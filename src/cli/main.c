@@ -13,6 +13,7 @@
 
 #include "exit_status.h"
 #include "sgdmc/core/h5io.h"
+#include "sgdmc/base/build_id.h"
 #include "sgdmc/base/options.h"
 #include "sgdmc/core/train_options.h"
 #include "sgdmc/cli/reference_command.h"
@@ -535,7 +536,7 @@ static int run_command(int argc, char **argv)
         return EXIT_SUCCESS;
     }
     if (!strcmp(command, "--version")) {
-        printf("sgdmc %s\n", SGDMC_VERSION);
+        printf("sgdmc %s (build %s)\n", SGDMC_VERSION, SGDMC_BUILD);
         return EXIT_SUCCESS;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sgdmc/base/build_id.h"
 #include "sgdmc/base/error.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
@@ -325,6 +326,7 @@ static int build_file(const char *path, const sgdmc_study *study, int ranks,
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
         status |= write_string_attribute(f->file, "config", study->text);
         status |= write_string_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
+        status |= write_string_attribute(f->file, "sgdmc_build", SGDMC_BUILD);
         status |= sgdmc_result_h5_write_format_version(f->file);
         status |= write_string_attribute(f->file, "created", created);
         status |= write_long_attribute(f->file, "ranks", ranks);
@@ -462,6 +464,7 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
 {
     char *config = read_string_attribute(file, "config");
     char *version = read_string_attribute(file, "sgdmc_version");
+    char *build = read_string_attribute(file, "sgdmc_build"); /* NULL: written before 0.4.0 kept it */
     int status = 0;
     if (!config || !version) {
         snprintf(err, errlen, "%s: not an sgdmc results file (no config or sgdmc_version attribute)",
@@ -482,9 +485,17 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
                  "docs/changelog.md), or start over with --force",
                  path, version, SGDMC_VERSION, version);
         status = -1;
+    } else if (!build || strcmp(build, SGDMC_BUILD)) {
+        snprintf(err, errlen,
+                 "%s: was written by sgdmc %s build %s, this is build %s; finish it with that "
+                 "build (commits may differ at the rounding level, and one file must not mix "
+                 "them: docs/study.md, \"One build per file\"), or start over with --force",
+                 path, version, build ? build : "(not recorded)", SGDMC_BUILD);
+        status = -1;
     }
     free(config);
     free(version);
+    free(build);
     return status;
 }
 

@@ -112,6 +112,7 @@ def test_config_and_attributes(study):
     assert study.config_text.startswith("# The study the analysis tests read")
     assert study.attrs["tasks"] == 768 and study.attrs["grid_keys"] == study.grid_keys
     assert "sgdmc_version" in study.attrs and "created" in study.attrs
+    assert study.attrs["sgdmc_build"]   # the commit, or the version without git
 
 
 def test_half_done_copy_loads_only_done_rows(half_done, study):

@@ -20,7 +20,8 @@ Sections:
            the uninterrupted run; others pending); --resume completes it.
   errors   config errors name the file, line and key and create no file; an
            existing output is refused without --resume/--force, and left intact;
-           --force replaces it; --resume with another config is refused; a bad
+           --force replaces it; --resume with another config, or of a file of another build (attribute
+           sgdmc_build edited or deleted), is refused and the file left as it was; a bad
            flag is named; --dry-run counts tasks; --print-default is a valid study.
   summarize  on known cases, through `sgdmc summarize --format=json|csv|table`:
            SGD on a constant target converges (paper 000) in every cell; the share
@@ -38,6 +39,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -497,6 +499,26 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     expect_error(sgdmc, [other, "--output=small.h5", "--resume"],
                  ["small.h5", "different config", "line 5"], "resume with another config", 1)
     check(Path("small.h5").read_bytes() == before, "a refused resume changed the file")
+    # one build per file: the file names the build `sgdmc --version` names, and a file of
+    # another build (or of one that did not record it) is refused, named, and left as it was
+    version = subprocess.run([sgdmc, "--version"], capture_output=True, text=True).stdout
+    own = re.fullmatch(r"sgdmc (\S+) \(build (\S+)\)\n", version)
+    with h5py.File("small.h5", "r") as f:
+        recorded = f.attrs.get("sgdmc_build")
+    check(own is not None and recorded == own[2],
+          f"the file's build {recorded!r}, sgdmc --version {version!r}")
+    for what, build in [("another build", "0123456789ab"), ("no build recorded", None)]:
+        shutil.copyfile("small.h5", "build.h5")
+        with h5py.File("build.h5", "r+") as f:
+            del f.attrs["sgdmc_build"]
+            if build is not None:
+                f.attrs["sgdmc_build"] = build
+        edited = Path("build.h5").read_bytes()
+        expect_error(sgdmc, [config, "--output=build.h5", "--resume"],
+                     ["build.h5", "build " + (build or "(not recorded)"),
+                      f"this is build {own[2] if own else '?'}", "--force"],
+                     f"resume a file of {what}", 1)
+        check(Path("build.h5").read_bytes() == edited, f"{what}: a refused resume changed it")
     result = run(sgdmc, [config, "--resume", "--quiet"])
     check(result.returncode == 0 and Path("small.h5").read_bytes() == before,
           "resuming a complete study changed it")
