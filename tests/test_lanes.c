@@ -98,6 +98,29 @@ static void check_lanes(const char *flags, int seeds, int group)
         free(alone[s]);
 }
 
+/* An --init file of a width-2, depth-1 network with one input. */
+static void write_init(const char *path, const double w1[2], const double b1[2],
+                       const double w2[2], const double b2[1])
+{
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const struct {
+        const char *name;
+        const double *values;
+        int rank;
+        hsize_t dims[2];
+    } sets[] = {{"W1", w1, 2, {2, 1}}, {"b1", b1, 1, {2, 0}}, {"W2", w2, 2, {1, 2}},
+                {"b2", b2, 1, {1, 0}}};
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        hid_t space = H5Screate_simple(sets[i].rank, sets[i].dims, NULL);
+        hid_t dset = H5Dcreate2(file, sets[i].name, H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, sets[i].values);
+        H5Dclose(dset);
+        H5Sclose(space);
+    }
+    H5Fclose(file);
+}
+
 int main(void)
 {
     const char *base = "--width=5 --depth=2 --steps=60 --batch_size=7 --trajectory=5";
@@ -156,6 +179,27 @@ int main(void)
             snprintf(flags, sizeof flags, "%s", cases[i]);
         check_lanes(flags, SGDMC_LANES + 2, SGDMC_LANES);
     }
+    /* normalized and clipped steps whose gradient's sum of squares underflows
+     * (parameters of 1e-170, a target of 0: gradients of about 1e-170, and a
+     * learning rate that keeps them there) or whose norm is a subnormal number
+     * (parameters of 1e-320 and lr 0.5: lr / norm past DBL_MAX on the first
+     * step): every lane rescales as the run alone does */
+    const double tiny[2] = {1e-170, 1e-320};
+    for (int t = 0; t < 2; t++) {
+        const double w1[2] = {tiny[t], 2 * tiny[t]}, b1[2] = {3 * tiny[t], -tiny[t]};
+        const double w2[2] = {tiny[t], -2 * tiny[t]}, b2[1] = {5 * tiny[t]};
+        write_init("test_lanes_tiny.h5", w1, b1, w2, b2);
+        const char *steps[] = {"--optimizer=normalized_sgd", "--optimizer=clipped_sgd --clip=0.5",
+                               "--optimizer=normalized_sgd --timescale=two"};
+        for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+            snprintf(flags, sizeof flags,
+                     "--init=test_lanes_tiny.h5 --width=2 --depth=1 --target=constant:0 "
+                     "--steps=30 --batch_size=4 --lr=%s %s",
+                     t == 0 ? "1e-200" : "0.5", steps[k]);
+            check_lanes(flags, SGDMC_LANES + 1, SGDMC_LANES);
+        }
+    }
+    remove("test_lanes_tiny.h5");
     /* data files: mini-batches and whole-data steps, mse and logistic */
     enum { N = 40 };
     double x[2 * N], y[N], labels[N];

@@ -186,9 +186,9 @@ static void check_moment_flush(void)
 /* Sign steps move x by lr however small the moment: after one gradient of 1
  * and 80000 zero ones, signsgd's momentum (0.9^k after k steps) is below
  * DBL_MIN from step ~6700 on, lion's (0.99^k) from ~70500, yet in exact
- * arithmetic x = -lr k. A moment flushed to zero would stop x there. (normalized_sgd is not flushed either, but its norm,
- * the square root of a sum of squares, underflows first, near |m| = 1e-154:
- * x stops there with or without the flush, so this test cannot see it.) */
+ * arithmetic x = -lr k. A moment flushed to zero would stop x there.
+ * (normalized_sgd's moment is flushed below DBL_MIN: check_norm_out_of_range
+ * follows it down to there.) */
 static void check_sign_moments_kept(void)
 {
     const struct {
@@ -255,6 +255,91 @@ static double random_double(uint64_t *state, int lo, int hi)
     const uint64_t bits = next_bits(state);
     const double significand = 1.0 + (double)(bits >> 12) * 0x1p-52;
     return ldexp(significand, lo + (int)((bits & 0xFFF) % (uint64_t)(hi - lo + 1)));
+}
+
+/* The norm where the sum of squares leaves the normal range: against the
+ * same sum in long double (x86's: exponents to 1e4932, so no square
+ * under- or overflows), within an ulp; the normalized and clipped steps it
+ * gives against their closed forms; and bit for bit the plain square root of
+ * the plain sum where that sum is normal. */
+static double ulps_apart(double a, double b)
+{
+    const double top = fmax(fabs(a), fabs(b));
+    return fabs(a - b) / (nextafter(top, INFINITY) - top);
+}
+
+static double long_double_norm(const double *x, size_t n)
+{
+    long double sum = 0.0L;
+    for (size_t i = 0; i < n; i++)
+        sum += (long double)x[i] * (long double)x[i];
+    return (double)sqrtl(sum);
+}
+
+static void check_norm_out_of_range(void)
+{
+    CHECK(LDBL_MAX_EXP > 4 * DBL_MAX_EXP, "long double has no wider exponent here");
+    const double scales[] = {1e-170, 0x1p-1060, 4.9e-324, 1e-154, 1e160, 1e300, 1.0};
+    for (size_t s = 0; s < sizeof scales / sizeof *scales; s++) {
+        const double g[3] = {3.0 * scales[s], -4.0 * scales[s], 0.5 * scales[s]};
+        const double norm = sgdmc_norm2(g, 3), expected = long_double_norm(g, 3);
+        CHECK(ulps_apart(norm, expected) <= 1.0, "norm of %g (3, -4, 0.5): %a, long double %a",
+              scales[s], norm, expected);
+        /* one step from 0 with lr 1: normalized x = -g / |g|, of length 1 */
+        const struct {
+            sgdmc_optimizer_kind kind;
+            double clip;
+        } cases[] = {{SGDMC_OPT_NORMALIZED_SGD, NAN}, {SGDMC_OPT_CLIPPED_SGD, 0.25}};
+        for (size_t k = 0; k < 2; k++) {
+            sgdmc_optimizer_config c = {cases[k].kind, SGDMC_TIMESCALE_NONE, 1.0, 0.0, NAN, NAN,
+                                        NAN, 0.0, cases[k].clip, NAN};
+            sgdmc_optimizer_resolve_defaults(&c);
+            sgdmc_optimizer *opt = sgdmc_optimizer_alloc(&c, 3);
+            double x[3] = {0.0, 0.0, 0.0};
+            if (opt)
+                sgdmc_optimizer_step(opt, x, g, 1.0);
+            const double length = long_double_norm(x, 3);
+            /* clipped: min(1, C / |g|) g, so length min(|g|, C) */
+            const double want = cases[k].kind == SGDMC_OPT_NORMALIZED_SGD
+                                    ? 1.0
+                                    : fmin(expected, cases[k].clip);
+            CHECK(opt && fabs(length - want) <= 4 * DBL_EPSILON * want &&
+                      (x[0] < 0.0) == (g[0] > 0.0) && (x[1] < 0.0) == (g[1] > 0.0),
+                  "%s at gradient scale %g: step (%a, %a, %a) of length %a, not %a",
+                  sgdmc_optimizer_names[c.kind], scales[s], x[0], x[1], x[2], length, want);
+            sgdmc_optimizer_free(opt);
+        }
+    }
+    /* normal sums: the same bits as ever */
+    uint64_t state = 7;
+    for (int trial = 0; trial < 1000; trial++) {
+        double g[5], sum = 0.0;
+        for (int i = 0; i < 5; i++) {
+            g[i] = (next_bits(&state) & 1 ? -1.0 : 1.0) * random_double(&state, -500, 500);
+            sum += g[i] * g[i];
+        }
+        CHECK(sgdmc_norm2(g, 5) == sqrt(sum), "normal sum %a: norm %a, not sqrt %a", sum,
+              sgdmc_norm2(g, 5), sqrt(sum));
+    }
+    /* normalized_sgd's moment after one gradient of 1 decays by 0.9 a step
+     * (timescale two): its square is below DBL_MIN from step ~3370 on, yet x
+     * moves by lr every step until the moment itself is (~6720), where the
+     * flush (sgdmc_moment_floor) zeroes it */
+    sgdmc_optimizer_config c = {SGDMC_OPT_NORMALIZED_SGD, SGDMC_TIMESCALE_TWO, 0x1p-10, NAN, NAN,
+                                NAN, NAN, 0.0, NAN, NAN};
+    sgdmc_optimizer_resolve_defaults(&c);
+    sgdmc_optimizer *opt = sgdmc_optimizer_alloc(&c, 1);
+    double x = 0.0;
+    long wrong = 0;
+    for (long k = 1; k <= 6700 && opt; k++) {
+        const double g = k == 1 ? 1.0 : 0.0, before = x;
+        sgdmc_optimizer_step(opt, &x, &g, c.lr);
+        const double moved = before - x;
+        if (!(fabs(moved - c.lr) <= 4 * DBL_EPSILON * c.lr * (double)k) && !wrong)
+            wrong = k;
+    }
+    CHECK(opt && wrong == 0, "normalized_sgd: x stopped moving by lr at step %ld", wrong);
+    sgdmc_optimizer_free(opt);
 }
 
 static long quotient_cases, quotient_mismatches;
@@ -337,6 +422,7 @@ int main(int argc, char **argv)
     check_exact_quotient();
     check_moment_flush();
     check_sign_moments_kept();
+    check_norm_out_of_range();
     check_no_flush_without_eps();
     check_bias_table(SGDMC_OPT_ADAM, 6000);
     check_bias_table(SGDMC_OPT_ADAMAX, 6000);

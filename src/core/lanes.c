@@ -6,6 +6,7 @@
  * for bit. */
 #include "sgdmc/core/lanes.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,15 +554,42 @@ static inline ALWAYS_INLINE lane_vec lanes_scale(double lr, double clip, bool no
     return norm;
 }
 
+/* sgdmc_norm_from_squares per lane: the square roots, and where a lane's sum
+ * left the normal range (almost never), that lane's rescaled sum */
+static inline ALWAYS_INLINE lane_vec lanes_norm(lane_vec squares, const lane_vec *d, size_t n)
+{
+    lane_vec norm = lanes_sqrt(squares);
+    EACH_LANE(l) if (squares[l] < DBL_MIN || squares[l] > DBL_MAX)
+        norm[l] = sgdmc_norm_from_squares(squares[l], (const double *)d + l, n, SGDMC_LANES);
+    return norm;
+}
+
+/* the lanes whose scale is infinite and norm positive (update_rules.h) */
+static inline ALWAYS_INLINE lane_mask lanes_past(lane_vec scale, lane_vec norm)
+{
+    return (lanes_fabs(scale) == (lane_vec){0} + INFINITY) & (norm > zero_vec);
+}
+
+static inline ALWAYS_INLINE bool lanes_any_past(lane_vec scale, lane_vec norm)
+{
+    const lane_mask past = lanes_past(scale, norm);
+    bool any = false;
+    EACH_LANE(l) any |= past[l] != 0;
+    return any;
+}
+
 #define UR_T lane_vec
 #define UR_NAME(name) lanes_##name
 #define UR_ZERO zero_vec
 #define UR_SQRT(x) lanes_sqrt(x)
+#define UR_NORM(squares, d, n) lanes_norm(squares, d, n)
 #define UR_FMAX(x, y) lanes_fmax(x, y)
 #define UR_FABS(x) lanes_fabs(x)
 #define UR_SIGN(x) lanes_sign(x)
 #define UR_SCALE(lr, clip, normalize, norm) lanes_scale(lr, clip, normalize, norm)
 #define UR_MOVE(x, step, norm) pick((norm) != zero_vec, (x) - (step), (x))
+#define UR_ANY_PAST(scale, norm) lanes_any_past(scale, norm)
+#define UR_PAST_PICK(scale, norm, a, b) pick(lanes_past(scale, norm), a, b)
 #define UR_FLUSH(x, below) lanes_moment_flushed(x, below)
 #define UR_QUOTIENT(a, b, b_inverse) lanes_exact_quotient(a, b, b_inverse)
 #include "update_rules.h"

@@ -1,6 +1,7 @@
 /* Update rules of the optimizers; each is one loop over the flat parameter buffer. */
 #include "sgdmc/core/optim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -202,24 +203,45 @@ void sgdmc_optimizer_free(sgdmc_optimizer *opt)
 
 static double sign(double x) { return (double)((x > 0.0) - (x < 0.0)); }
 
+double sgdmc_norm_from_squares(double squares, const double *x, size_t n, size_t stride)
+{
+    if (!(squares < DBL_MIN || squares > DBL_MAX)) /* normal, or NaN */
+        return sqrt(squares);
+    double biggest = 0.0;
+    for (size_t i = 0; i < n; i++)
+        biggest = fmax(biggest, fabs(x[i * stride]));
+    if (biggest == 0.0 || !isfinite(biggest))
+        return sqrt(squares);
+    const int e = ilogb(biggest); /* the scaled values at most 2 in size, the largest at least 1 */
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double scaled = ldexp(x[i * stride], -e);
+        sum += scaled * scaled;
+    }
+    return ldexp(sqrt(sum), e);
+}
+
 double sgdmc_norm2(const double *x, size_t n)
 {
     double sum = 0.0;
     for (size_t i = 0; i < n; i++)
         sum += x[i] * x[i];
-    return sqrt(sum);
+    return sgdmc_norm_from_squares(sum, x, n, 1);
 }
 
 #define UR_T double
 #define UR_NAME(name) scalar_##name
 #define UR_ZERO 0.0
 #define UR_SQRT(x) sqrt(x)
+#define UR_NORM(squares, d, n) sgdmc_norm_from_squares(squares, d, n, 1)
 #define UR_FMAX(x, y) fmax(x, y)
 #define UR_FABS(x) fabs(x)
 #define UR_SIGN(x) sign(x)
 #define UR_SCALE(lr, clip, normalize, norm) \
     ((normalize) ? (lr) / (norm) : (lr) * fmin(1.0, (clip) / (norm)))
 #define UR_MOVE(x, step, norm) ((norm) != 0.0 ? (x) - (step) : (x))
+#define UR_ANY_PAST(scale, norm) (isinf(scale) && (norm) > 0.0)
+#define UR_PAST_PICK(scale, norm, a, b) (UR_ANY_PAST(scale, norm) ? (a) : (b))
 #define UR_FLUSH(x, below) sgdmc_moment_flushed(x, below)
 #define UR_QUOTIENT(a, b, b_inverse) sgdmc_exact_quotient(a, b, b_inverse)
 #include "update_rules.h"

@@ -10,9 +10,13 @@
  *   UR_NAME(name)           this type's name for a function
  *   UR_ZERO                 zero
  *   UR_SQRT(x), UR_FMAX(x, y), UR_FABS(x), UR_SIGN(x)    per value
+ *   UR_NORM(squares, d, n)  sgdmc_norm_from_squares per value (d [n] of UR_T)
  *   UR_SCALE(lr, clip, normalize, norm)  per value: lr / norm when normalize,
  *                           else lr * fmin(1, clip / norm)
  *   UR_MOVE(x, step, norm)  x - step where norm != 0, else x, bit for bit
+ *   UR_ANY_PAST(scale, norm)  whether a value has scale infinite and norm > 0
+ *   UR_PAST_PICK(scale, norm, a, b)  per value: a where scale is infinite and
+ *                           norm > 0, else b
  *   UR_FLUSH(x, below)      sgdmc_moment_flushed per value (a decaying moment as stored;
  *                           below from sgdmc_moment_floor, once per optimizer)
  *   UR_QUOTIENT(a, b, b_inverse)  sgdmc_exact_quotient per value: a / b, the same bits
@@ -56,10 +60,28 @@ static void UR_NAME(directed_step)(direction dir, double clip, UR_T *restrict x,
     UR_T squares = UR_ZERO; /* sgdmc_norm2: left to right */
     for (size_t i = 0; i < n; i++)
         squares = squares + d[i] * d[i];
-    const UR_T norm = UR_SQRT(squares);
+    const UR_T norm = UR_NORM(squares, d, n);
     const UR_T scale = UR_SCALE(lr, clip, dir == DIRECTION_NORMALIZE, norm);
+    if (!UR_ANY_PAST(scale, norm)) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = UR_MOVE(x[i], scale * d[i], norm);
+        return;
+    }
+    /* lr / norm past DBL_MAX (normalized steps): the norm is below lr / DBL_MAX,
+     * about 5.6e-309 lr, a subnormal number short of digits. There the
+     * direction comes from d scaled up by 2^600, exactly: each square of the
+     * scaled values is then a normal number, for lr below 1e100. */
+    UR_T big_squares = UR_ZERO;
+    for (size_t i = 0; i < n; i++) {
+        const UR_T big = d[i] * 0x1p600;
+        big_squares = big_squares + big * big;
+    }
+    const UR_T big_norm = UR_SQRT(big_squares);
     for (size_t i = 0; i < n; i++)
-        x[i] = UR_MOVE(x[i], scale * d[i], norm);
+        x[i] = UR_MOVE(x[i],
+                       UR_PAST_PICK(scale, norm, lr * ((d[i] * 0x1p600) / big_norm),
+                                    scale * d[i]),
+                       norm);
 }
 
 /* Adam and AMSGrad (PyTorch's form): denom = sqrt(v) / sqrt(bc2) + eps.

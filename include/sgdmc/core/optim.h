@@ -161,6 +161,15 @@ void sgdmc_optimizer_free(sgdmc_optimizer *opt);
 void sgdmc_optimizer_reset(sgdmc_optimizer *opt);
 /* The Euclidean norm of x [n] (normalized and clipped steps, gradient norms). */
 double sgdmc_norm2(const double *x, size_t n);
+/* The norm from `squares`, the sum of squares of x[0], x[stride], ... (n
+ * values) added left to right: its square root while the sum is a normal
+ * number, which is every gradient of a run in practice. Where it is not (each
+ * square below about 1e-308, or the sum past 1.8e308, with finite values that
+ * are not all zero) the square root would be 0, inf or short of digits: then
+ * the same sum over the values scaled by a power of two (exactly), scaled
+ * back. So a normalized step keeps its length lr, and a clipped one its
+ * clip, at gradients of 1e-170 or 1e170. One run and the lanes call it alike. */
+double sgdmc_norm_from_squares(double squares, const double *x, size_t n, size_t stride);
 
 /* One update of x [n] from gradient g [n] with this step's learning rate. */
 void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *x, const double *g, double lr);
