@@ -141,9 +141,15 @@ static sgdmc_dispatch_played check_play(const char *text, int ranks, double rsta
     }
     double *task_seconds = malloc((size_t)study.cells * sizeof *task_seconds);
     double *rstar_seconds = malloc((size_t)study.cells * sizeof *rstar_seconds);
+    /* a problem's R* from its first cell in grid order; the others' values
+     * are not read (NaN would show in played.rstar_seconds) */
     for (long c = 0; task_seconds && rstar_seconds && c < study.cells; c++) {
         task_seconds[c] = 1.0;
         rstar_seconds[c] = rstar_units;
+        for (long before = 0; before < c; before++)
+            if (sgdmc_study_problem_of_cell(&study, before) ==
+                sgdmc_study_problem_of_cell(&study, c))
+                rstar_seconds[c] = NAN;
     }
     const int status = task_seconds && rstar_seconds
                            ? sgdmc_dispatch_play(&study, ranks, 8.0, 4, task_seconds,

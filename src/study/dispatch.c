@@ -554,11 +554,13 @@ int sgdmc_dispatch_play(const sgdmc_study *study, int ranks, double chunk_second
             continue;
         }
         /* the problems the rank met in this chunk, as the dispatch noted
-         * them: their R* (any of a problem's cells gives it) */
+         * them: their R*, as their first cells give it */
         double seconds = 0.0, rstar = 0.0;
         for (size_t i = met_before; i < met->count; i++) {
-            const long cell = d->problem_cells[d->problems[met->problems[i]].end - 1];
-            rstar += rstar_seconds[d->cells[cell].first / d->seeds];
+            const size_t problem = met->problems[i];
+            const size_t begin = problem == 0 ? 0 : d->problems[problem - 1].end;
+            const long first_cell = d->problem_cells[begin]; /* grouped in cell order */
+            rstar += rstar_seconds[d->cells[first_cell].first / d->seeds];
         }
         played->meetings += (long)(met->count - met_before);
         played->rstar_seconds += rstar;

@@ -152,31 +152,6 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     return status ? -1.0 : fixed * (double)study->seeds + steps_seconds + once;
 }
 
-/* The cells that share a problem (sgdmc_study_problem_of_cell): its number
- * and the R* seconds of its first cell, which computed it. */
-typedef struct {
-    long number;
-    double rstar_seconds;
-} problem;
-
-/* The R* seconds of cell's problem: `once`, the cell's own, when it is the
- * problem's first cell (appended), else the first cell's; -1 when out of
- * memory. */
-static double problem_rstar(const sgdmc_study *study, long cell, double once, problem **problems,
-                            size_t *count)
-{
-    const long number = sgdmc_study_problem_of_cell(study, cell);
-    for (size_t i = 0; i < *count; i++)
-        if ((*problems)[i].number == number)
-            return (*problems)[i].rstar_seconds;
-    problem *more = realloc(*problems, (*count + 1) * sizeof *more);
-    if (!more)
-        return -1.0;
-    *problems = more;
-    more[(*count)++] = (problem){number, once};
-    return once;
-}
-
 double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
                                     sgdmc_rstar_cache *cache, double *once_per_process,
                                     const int *ranks, double *rstar_at_ranks,
@@ -184,8 +159,6 @@ double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
 {
     double total = 0.0;
     *once_per_process = 0.0;
-    problem *problems = NULL;
-    size_t count = 0;
     const size_t cells = (size_t)study->cells;
     double *task_seconds = malloc(cells * sizeof *task_seconds);
     double *rstar_seconds = malloc(cells * sizeof *rstar_seconds);
@@ -194,11 +167,11 @@ double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
     for (long cell = 0; cell < study->cells && total >= 0.0; cell++) {
         const double before = *once_per_process;
         const double seconds = estimate_cell(study, cell, lanes, cache, once_per_process);
-        const double once = *once_per_process - before;
-        rstar_seconds[cell] =
-            seconds < 0.0 ? -1.0 : problem_rstar(study, cell, once, &problems, &count);
-        task_seconds[cell] = (seconds - once) / (double)study->seeds;
-        total = rstar_seconds[cell] < 0.0 ? -1.0 : total + seconds;
+        /* the cell's one-off seconds: its problem's R* where it is the
+         * problem's first cell, about 0 where the cache had it */
+        rstar_seconds[cell] = *once_per_process - before;
+        task_seconds[cell] = (seconds - rstar_seconds[cell]) / (double)study->seeds;
+        total = seconds < 0.0 ? -1.0 : total + seconds;
     }
     /* A rank computes R* once for each problem of the cells it works on,
      * and which it works on is the dispatch's choice (dispatch.h): played
@@ -211,7 +184,6 @@ double sgdmc_study_estimate_seconds(const sgdmc_study *study, int lanes,
         rstar_at_ranks[i] = played.rstar_seconds;
         wall_at_ranks[i] = played.wall_seconds;
     }
-    free(problems);
     free(task_seconds);
     free(rstar_seconds);
     return total;

@@ -60,9 +60,11 @@ void sgdmc_dispatch_timed(sgdmc_dispatch *d, long first, long completed, double 
  * `ranks` ranks that ask for their next chunk when their last one ends, and
  * again chunk_seconds later when there was none for now (no prefetch, no
  * message time), if a task of cell c took task_seconds[c]
- * and a rank's first task of a problem also took rstar_seconds[c] (the R*
- * of cell c's problem: the same for every cell of a problem). The played
- * clock starts at 0 for every rank. */
+ * and a rank's first task of a problem also took the problem's R*:
+ * rstar_seconds[c] of its first cell c in the grid's order, the one-off
+ * seconds that cell took in one process (--dry-run's timing: the first cell
+ * computes the R*, the others find it in the process's cache; their values
+ * are not read). The played clock starts at 0 for every rank. */
 typedef struct {
     long meetings;        /* (rank, problem) pairs: R* computations */
     double rstar_seconds; /* their seconds */
