@@ -222,21 +222,24 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            "(%lld bytes at most)\n",
            study->name, study->tasks, study->cells, study->seeds, output,
            (double)sgdmc_results_file_bytes(study) / 1e6, sgdmc_results_file_bytes(study));
-    double rstar_seconds, rstar_at[2], wall_at[2];
-    const int ranks[2] = {64, 1024};
+    /* played on this machine's cores (what `mpirun -n CORES` here would take, which a
+     * user can check: tests/bench/play_vs_real.py), and on 64 and 1024 ranks */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const int ranks[3] = {cores > 0 && cores < 65536 ? (int)cores : 1, 64, 1024};
+    double rstar_seconds, rstar_at[3], wall_at[3];
     const double seconds = sgdmc_study_estimate_seconds(study, lanes, rstar_cache, &rstar_seconds,
-                                                        ranks, rstar_at, wall_at, 2);
+                                                        ranks, rstar_at, wall_at, 3);
     if (seconds < 0.0) {
         fprintf(stderr, "sgdmc study: --dry-run: %s\n",
                 sgdmc_stop_signal_received() ? "stopped by a signal"
                                              : "cannot time the grid cells");
         return EXIT_FAILURE;
     }
-    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("estimated cost: %.3g core-seconds (%.3g core-hours), %.3g s per run on average;\n"
-           "about %.3g s of wall time on the %ld cores of this machine\n",
-           seconds, seconds / 3600.0, seconds / (double)study->tasks, seconds / (double)cores,
-           cores);
+           "about %.3g s of wall time on the %d cores of this machine (the dispatch played on "
+           "%d ranks; %.3g s were the cost spread evenly)\n",
+           seconds, seconds / 3600.0, seconds / (double)study->tasks, wall_at[0], ranks[0],
+           ranks[0], seconds / (double)ranks[0]);
     /* counted once above; ranks do not share R*: each computes the problems of
      * the cells it works on, as many times as the dispatch, played, says */
     printf("of which %.3g s are R* (each problem's, a process's one-off set-up), counted once; "
@@ -245,10 +248,10 @@ static int print_dry_run(const sgdmc_study *study, const char *output, int lanes
            rstar_seconds);
     if (seconds > 0.0)
         printf(" (about %+.1f%% at 64 ranks, %+.1f%% at 1024)",
-               100.0 * (rstar_at[0] - rstar_seconds) / seconds,
-               100.0 * (rstar_at[1] - rstar_seconds) / seconds);
+               100.0 * (rstar_at[1] - rstar_seconds) / seconds,
+               100.0 * (rstar_at[2] - rstar_seconds) / seconds);
     printf("\n");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 1; i < 3; i++) {
         const double work = seconds - rstar_seconds + rstar_at[i];
         printf("the dispatch played with these times on %d ranks: done after about %.3g s of "
                "wall time (%.3g h), the ranks busy %.1f%% of it\n",

@@ -33,6 +33,15 @@ static sgdmc_trainer *timing_trainer(const sgdmc_train_config *config, sgdmc_rst
     return trainer;
 }
 
+/* The R* estimate's starts as estimate_cell times them: the timings after
+ * it find its R* in the process's cache instead of computing all starts
+ * (which made 64-start dry runs compute every lane-timed cell's R* in full). */
+static void cap_rstar_starts(sgdmc_train_config *config)
+{
+    if (config->rstar_starts > TIMED_ESTIMATE_STARTS)
+        config->rstar_starts = TIMED_ESTIMATE_STARTS;
+}
+
 /* Seconds of the cell's first `group` seeds trained in lockstep for `steps`
  * steps, the least of two timings (the seeds restarted in between); -1 on
  * failure. */
@@ -48,6 +57,7 @@ static double time_group(const sgdmc_study *study, long cell, int group, long st
         sgdmc_train_config config;
         sgdmc_study_task(study, cell * study->seeds + l, &config, NULL);
         config.steps = steps;
+        cap_rstar_starts(&config);
         seeds[l] = config.seed;
         trainers[l] = timing_trainer(&config, cache);
         status = trainers[l] ? 0 : -1;
@@ -86,26 +96,54 @@ static double lanes_step_seconds(const sgdmc_study *study, long cell, int group,
     return per_step > 0.0 ? per_step : 0.0;
 }
 
-/* Seconds of the cell's runs: the first run's, times the seeds, plus the
- * one-off cost of a trainer (R*, computed once per problem and process, so
- * cells that share it with an earlier one, through cache, count it no more;
- * an R* estimate is timed on two of its starts and scaled, so that a dry
- * run stays quick); where lanes pay and `lanes` > 1, the steps are timed in a
- * lockstep group and counted per group, a last partial group as a full one;
- * -1 on failure. */
+/* Seconds of a whole run of the cell's first seed for `steps` steps, R*
+ * from the process's cache (computed before), the least of two; -1 on
+ * failure. */
+static double time_run(const sgdmc_study *study, long cell, long steps, sgdmc_rstar_cache *cache)
+{
+    sgdmc_train_config config;
+    sgdmc_study_task(study, cell * study->seeds, &config, NULL);
+    config.steps = steps;
+    cap_rstar_starts(&config);
+    sgdmc_trainer *trainer = timing_trainer(&config, cache);
+    double least = trainer ? INFINITY : -1.0;
+    for (int timing = 0; timing < 2 && trainer && least >= 0.0; timing++) {
+        sgdmc_result result;
+        const double start = sgdmc_now_seconds();
+        if (sgdmc_trainer_run(trainer, &result)) {
+            least = -1.0;
+            break;
+        }
+        const double seconds = sgdmc_now_seconds() - start;
+        sgdmc_result_free(&result);
+        least = seconds < least ? seconds : least;
+    }
+    sgdmc_trainer_free(trainer);
+    return least;
+}
+
+/* Seconds of the cell's runs: a run's cost as a line in its steps, fitted
+ * through whole runs of `timed` and 4 `timed` steps (timed = the steps, up
+ * to TIMED_STEPS): its intercept is what a run costs whatever its steps
+ * (set-up, the log-spaced checkpoints, whose count does not grow with the
+ * steps, and the end: dead neurons, bound, certificate, Gram measures), its
+ * slope a step's; times the seeds. Plus the one-off cost of a trainer (R*,
+ * computed once per problem and process, so cells that share it with an
+ * earlier one, through cache, count it no more; an R* estimate is timed on
+ * two of its starts and scaled, so that a dry run stays quick). Where lanes
+ * pay and `lanes` > 1, the steps are timed in a lockstep group and counted
+ * per group, a last partial group as a full one. -1 on failure. */
 static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
                             sgdmc_rstar_cache *cache, double *once_per_process)
 {
     sgdmc_train_config config;
     sgdmc_study_task(study, cell * study->seeds, &config, NULL);
     const long steps = config.steps;
-    const int evaluations = config.checkpoints + study->trajectory + 1;
     config.steps = 0;
     const double estimate_scale = config.rstar_starts > TIMED_ESTIMATE_STARTS
                                       ? (double)config.rstar_starts / TIMED_ESTIMATE_STARTS
                                       : 1.0;
-    if (config.rstar_starts > TIMED_ESTIMATE_STARTS)
-        config.rstar_starts = TIMED_ESTIMATE_STARTS;
+    cap_rstar_starts(&config);
     sgdmc_trainer *trainer = timing_trainer(&config, cache);
     if (!trainer)
         return -1.0;
@@ -128,20 +166,28 @@ static double estimate_cell(const sgdmc_study *study, long cell, int lanes,
     const double evaluation = sgdmc_now_seconds() - start;
     if (status == 0)
         sgdmc_result_free(&result);
-    const long timed = steps < TIMED_STEPS ? steps : TIMED_STEPS;
-    start = sgdmc_now_seconds();
-    for (long s = 0; s < timed && status == 0; s++)
-        sgdmc_trainer_step(trainer);
-    const double per_step = timed ? (sgdmc_now_seconds() - start) / (double)timed : 0.0;
     const int group = (int)(lanes < study->seeds ? lanes : study->seeds);
-    const bool in_lanes = status == 0 && timed > 0 && group >= 2 &&
-                          sgdmc_lanes_pay(sgdmc_trainer_arch(trainer));
+    const bool pay = sgdmc_lanes_pay(sgdmc_trainer_arch(trainer));
     sgdmc_trainer_free(trainer);
-    const double fixed = evaluation * evaluations;
+    /* Until 2026-12-05 the intercept was the 0-step run's time times the
+     * evaluations (checkpoints + trajectory + 1), the whole end of a run
+     * counted at every checkpoint: 1.4-1.8x the real cost of 4000-step runs
+     * of paper 001's medium cells (tests/bench/results/2026-12-05-play-vs-
+     * real.txt). */
+    const long timed = steps < TIMED_STEPS ? steps : TIMED_STEPS;
+    double per_step = 0.0, fixed = evaluation;
+    if (status == 0 && timed > 0) {
+        const double few = time_run(study, cell, timed, cache);
+        const double many = few < 0.0 ? -1.0 : time_run(study, cell, 4 * timed, cache);
+        status |= few < 0.0 || many < 0.0;
+        per_step = (many - few) / (3.0 * (double)timed);
+        per_step = per_step > 0.0 ? per_step : 0.0;
+        fixed = few - (double)timed * per_step;
+        fixed = fixed > 0.0 ? fixed : 0.0;
+    }
     double steps_seconds = per_step * (double)steps * (double)study->seeds;
-    if (in_lanes) {
-        const double lane_step =
-            lanes_step_seconds(study, cell, group, timed, cache);
+    if (status == 0 && timed > 0 && group >= 2 && pay) {
+        const double lane_step = lanes_step_seconds(study, cell, group, timed, cache);
         const long groups = (study->seeds + group - 1) / group;
         steps_seconds = lane_step * (double)steps * (double)(groups * group);
         status |= lane_step < 0.0;
