@@ -6,7 +6,6 @@
  * for bit. */
 #include "sgdmc/core/lanes.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,7 +558,7 @@ static inline ALWAYS_INLINE lane_vec lanes_scale(double lr, double clip, bool no
 static inline ALWAYS_INLINE lane_vec lanes_norm(lane_vec squares, const lane_vec *d, size_t n)
 {
     lane_vec norm = lanes_sqrt(squares);
-    EACH_LANE(l) if (squares[l] < DBL_MIN || squares[l] > DBL_MAX)
+    EACH_LANE(l) if (!sgdmc_squares_normal(squares[l]))
         norm[l] = sgdmc_norm_from_squares(squares[l], (const double *)d + l, n, SGDMC_LANES);
     return norm;
 }

@@ -1,7 +1,6 @@
 /* Update rules of the optimizers; each is one loop over the flat parameter buffer. */
 #include "sgdmc/core/optim.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -205,7 +204,7 @@ static double sign(double x) { return (double)((x > 0.0) - (x < 0.0)); }
 
 double sgdmc_norm_from_squares(double squares, const double *x, size_t n, size_t stride)
 {
-    if (!(squares < DBL_MIN || squares > DBL_MAX)) /* normal, or NaN */
+    if (sgdmc_squares_normal(squares))
         return sqrt(squares);
     double biggest = 0.0;
     for (size_t i = 0; i < n; i++)

@@ -170,6 +170,13 @@ double sgdmc_norm2(const double *x, size_t n);
  * back. So a normalized step keeps its length lr, and a clipped one its
  * clip, at gradients of 1e-170 or 1e170. One run and the lanes call it alike. */
 double sgdmc_norm_from_squares(double squares, const double *x, size_t n, size_t stride);
+/* Whether the square root of `squares` is the norm as it stands: a normal
+ * number, or NaN (sgdmc_norm_from_squares's test; the lanes test it first to
+ * skip the call). */
+static inline bool sgdmc_squares_normal(double squares)
+{
+    return !(squares < DBL_MIN || squares > DBL_MAX);
+}
 
 /* One update of x [n] from gradient g [n] with this step's learning rate. */
 void sgdmc_optimizer_step(sgdmc_optimizer *opt, double *x, const double *g, double lr);
