@@ -100,13 +100,15 @@ def study_page(study: Study, grad_eps: float = 1e-3, pool_hi: bool = False,
     attrs = study.attrs
     version = attrs.get("sgdmc_version", "?")
     build = attrs.get("sgdmc_build")   # missing in files written before 0.4.0 recorded it
+    libraries = attrs.get("numeric_libraries")   # missing before 0.4.0 recorded them
     created = attrs.get("created", "?")
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>{e(study.name)}: sgdmc study report</title><style>{STYLE}</style>"
              f"</head><body>",
              f"<h1>{e(study.name)}</h1>",
              f"<p>File <code>{e(study.path)}</code>, written by sgdmc {e(str(version))}"
-             f"{f' build {e(str(build))}' if build is not None else ''} "
+             f"{f' build {e(str(build))}' if build is not None else ''}"
+             f"{f' with {e(str(libraries))}' if libraries is not None else ''} "
              f"(created {e(str(created))}): {len(study.runs)} of {study.tasks} tasks done, "
              f"{study.seeds} seeds per cell, grid keys "
              f"{e(', '.join(study.grid_keys) or 'none')}.</p>",

@@ -10,7 +10,9 @@ directory. Prints each failed check with its reason and a closing line
 The checks, by section:
 
 1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build> (build
-   <git describe of the source>)`,
+   <git describe of the source>)` and the numeric libraries (glibc's version from confstr,
+   the libm build glibc's selectors pick on /proc/cpuinfo's flags, also with features taken
+   away by GLIBC_TUNABLES, and GSL's version from the loaded libgsl),
    and refuses anything after it, as `sgdmc --help` does; `sgdmc help COMMAND`
    prints what `sgdmc COMMAND --help` prints;
    `sgdmc --help` and `sgdmc train --help` exit 0; every flag of the option
@@ -46,9 +48,12 @@ The checks, by section:
    null; --input_dim=2 with d = 1 data is an error naming --input_dim.
 """
 
+import ctypes
+import ctypes.util
 import json
 import math
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -144,6 +149,28 @@ def option_names():
     return re.findall(r'\{\s*"([A-Za-z0-9_]+)"', match.group(1))
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the kernel reports them (x86: /proc/cpuinfo's flags)."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def numeric_libraries(flags: set[str]) -> str:
+    """What sgdmc should name: glibc's version as the C library reports it, the libm build
+    glibc's ifunc selectors pick on these features (x86-64), GSL's version from the loaded
+    library itself."""
+    glibc = os.confstr("CS_GNU_LIBC_VERSION")   # "glibc 2.36"
+    gsl = ctypes.c_char_p.in_dll(ctypes.CDLL(ctypes.util.find_library("gsl")), "gsl_version")
+    libm = ""
+    if platform.machine() == "x86_64":
+        build = ("fma" if {"fma", "avx2"} <= flags else "fma4" if "fma4" in flags
+                 else "avx" if "avx" in flags else "sse2")
+        libm = f" (libm {build})"
+    return f"{glibc}{libm}, GSL {(gsl.value or b'?').decode()}"
+
+
 def check_help_and_version():
     meson = (SOURCE_DIR / "meson.build").read_text()
     version = re.search(r"version\s*:\s*'([^']+)'", meson)
@@ -155,9 +182,20 @@ def check_help_and_version():
     number = version.group(1) if version else "?"
     commit = described.stdout.strip() if described.returncode == 0 else None
     builds = [f"{commit}", f"{commit}-dirty"] if commit else [number]
-    expected = [f"sgdmc {number} (build {build})\n" for build in builds]
-    check("--version prints 'sgdmc <meson.build version> (build <git describe>)'",
-          run.code == 0 and run.out in expected, f"expected one of {expected!r}; {run.describe()}")
+    libraries = numeric_libraries(cpu_flags())
+    expected = [f"sgdmc {number} (build {build})\ncomputes with {libraries}\n" for build in builds]
+    check("--version prints 'sgdmc <meson.build version> (build <git describe>)' and the numeric "
+          "libraries", run.code == 0 and run.out in expected,
+          f"expected one of {expected!r}; {run.describe()}")
+    # glibc's tunables take features away from its choice of libm build, and sgdmc follows
+    for removed in [{"avx2", "fma"}, {"avx2", "fma", "fma4", "avx"}]:
+        tunables = "glibc.cpu.hwcaps=" + ",".join("-" + name.upper() for name in sorted(removed))
+        proc = subprocess.run([SGDMC, "--version"], capture_output=True, text=True,
+                              env={**os.environ, "GLIBC_TUNABLES": tunables})
+        want = f"computes with {numeric_libraries(cpu_flags() - removed)}"
+        check(f"under GLIBC_TUNABLES={tunables} --version names the libm build glibc loads",
+              proc.returncode == 0 and proc.stdout.splitlines()[-1:] == [want],
+              f"expected {want!r}; got {proc.stdout!r}")
 
     for about in ["--version", "--help", "help"]:
         run = sgdmc(about, "train", "--steps=1")

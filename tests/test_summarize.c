@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "sgdmc/base/build_id.h"
+#include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/study/results_file.h"
 #include "sgdmc/study/study_config.h"
 #include "sgdmc/summary/summarize.h"
@@ -504,12 +506,15 @@ static void check_grid_study(void)
     }
     CHECK(!strcmp(json, while_open), "summary differs while open:\n%s\nafter close:\n%s",
           while_open, json);
-    char head[256];
+    /* the writer: this build, as the study engine recorded it */
+    char head[1024], libraries[256];
+    sgdmc_numeric_libraries(libraries, sizeof libraries);
     snprintf(head, sizeof head,
              "{\"file\": \"%s\", \"tasks\": 24, \"seeds\": 6, \"grad_eps\": 0.5, "
-             "\"pool_hi\": false, \"grid_keys\": [\"widths\", "
+             "\"pool_hi\": false, \"sgdmc_version\": \"%s\", \"sgdmc_build\": \"%s\", "
+             "\"numeric_libraries\": \"%s\", \"grid_keys\": [\"widths\", "
              "\"lr\"], \"cells\": [\n",
-             results_path);
+             results_path, SGDMC_VERSION, SGDMC_BUILD, libraries);
     CHECK(!strncmp(json, head, strlen(head)), "json head:\n%s", json);
     CHECK(strlen(json) > 4 && !strcmp(json + strlen(json) - 4, "\n]}\n"), "json tail:\n%s", json);
     CHECK(json_cell(json, 4) == NULL, "more than 4 cells:\n%s", json);
@@ -596,8 +601,8 @@ static void check_study_without_grid(void)
     char *csv = summarize_to_string(results_path, SGDMC_SUMMARY_CSV, err, sizeof err);
     CHECK(json && csv, "summarize: %s", err);
     if (json && csv) {
-        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grad_eps\": 0.5, \"pool_hi\": false, \"grid_keys\": [], "
-                           "\"cells\": [\n  {\"runs\""),
+        CHECK(strstr(json, "\"tasks\": 3, \"seeds\": 3, \"grad_eps\": 0.5, \"pool_hi\": false, ") &&
+                  strstr(json, "\"grid_keys\": [], \"cells\": [\n  {\"runs\""),
               "json head:\n%s", json);
         CHECK(json_cell(json, 1) == NULL, "more than one cell:\n%s", json);
         const expected_cell e = expect(3, 3, 1, 2, 1, 0, 1, 0, 1, INFINITY, 0, 0, 0);

@@ -14,6 +14,7 @@
 #include "exit_status.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/base/build_id.h"
+#include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/base/options.h"
 #include "sgdmc/core/train_options.h"
 #include "sgdmc/cli/reference_command.h"
@@ -539,7 +540,10 @@ static int run_command(int argc, char **argv)
         return EXIT_SUCCESS;
     }
     if (!strcmp(command, "--version")) {
-        printf("sgdmc %s (build %s)\n", SGDMC_VERSION, SGDMC_BUILD);
+        char libraries[256];
+        sgdmc_numeric_libraries(libraries, sizeof libraries);
+        printf("sgdmc %s (build %s)\ncomputes with %s\n", SGDMC_VERSION, SGDMC_BUILD,
+               libraries);
         return EXIT_SUCCESS;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {

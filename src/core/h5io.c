@@ -328,3 +328,48 @@ fail:
     remove(partial);
     return -1;
 }
+
+/* A variable-length UTF-8 string, which h5py reads as str. */
+static hid_t text_type(void)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    return type;
+}
+
+int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value)
+{
+    hid_t type = text_type();
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int status = attr < 0 || H5Awrite(attr, type, &value) < 0 ? -1 : 0;
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    return status;
+}
+
+char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name)
+{
+    if (H5Aexists(loc, name) <= 0)
+        return NULL;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0)
+        return NULL;
+    hid_t type = H5Aget_type(attr);
+    char *value = NULL;
+    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        hid_t memory = text_type();
+        char *stored = NULL;
+        if (H5Aread(attr, memory, &stored) >= 0 && stored) {
+            value = strdup(stored);
+            H5free_memory(stored);
+        }
+        H5Tclose(memory);
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
+    return value;
+}

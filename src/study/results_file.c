@@ -18,6 +18,7 @@
 
 #include "sgdmc/base/build_id.h"
 #include "sgdmc/base/error.h"
+#include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
 #include "sgdmc/core/train_options.h"
@@ -50,28 +51,6 @@ static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank,
     H5Pclose(dcpl);
     H5Sclose(space);
     return dset;
-}
-
-/* A variable-length UTF-8 string, which h5py reads as str. */
-static hid_t text_type(void)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
-    H5Tset_cset(type, H5T_CSET_UTF8);
-    return type;
-}
-
-static int write_string_attribute(hid_t loc, const char *name, const char *value)
-{
-    hid_t type = text_type();
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    int status = attr < 0 || H5Awrite(attr, type, &value) < 0 ? -1 : 0;
-    if (attr >= 0)
-        H5Aclose(attr);
-    H5Sclose(space);
-    H5Tclose(type);
-    return status;
 }
 
 static int write_long_attribute(hid_t loc, const char *name, long long value)
@@ -300,6 +279,20 @@ static int reserve_space(const char *path, long long bytes)
     return status;
 }
 
+/* The libraries that store and move the numbers, as loaded here, e.g.
+ * "HDF5 1.10.8, Open MPI v4.1.4": recorded, not compared (they compute
+ * nothing a result depends on). */
+static void io_libraries(char *buf, size_t size)
+{
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+    int length = 0;
+    MPI_Get_library_version(mpi, &length);
+    mpi[strcspn(mpi, ",\n")] = '\0'; /* "Open MPI v4.1.4, package: ...": the name */
+    snprintf(buf, size, "HDF5 %u.%u.%u, %s", major, minor, release, mpi);
+}
+
 /* Builds the complete results file at `path` through HDF5's serial driver:
  * attributes, task columns, input fingerprints, every dataset at full size
  * with its fill. 0, -1 with the first failure's reason, or SGDMC_CANCELLED;
@@ -324,11 +317,16 @@ static int build_file(const char *path, const sgdmc_study *study, int ranks,
         char created[64];
         time_t now = time(NULL);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        status |= write_string_attribute(f->file, "config", study->text);
-        status |= write_string_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
-        status |= write_string_attribute(f->file, "sgdmc_build", SGDMC_BUILD);
+        status |= sgdmc_h5_write_text_attribute(f->file, "config", study->text);
+        status |= sgdmc_h5_write_text_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
+        status |= sgdmc_h5_write_text_attribute(f->file, "sgdmc_build", SGDMC_BUILD);
+        char libraries[256];
+        sgdmc_numeric_libraries(libraries, sizeof libraries);
+        status |= sgdmc_h5_write_text_attribute(f->file, "numeric_libraries", libraries);
+        io_libraries(libraries, sizeof libraries);
+        status |= sgdmc_h5_write_text_attribute(f->file, "io_libraries", libraries);
         status |= sgdmc_result_h5_write_format_version(f->file);
-        status |= write_string_attribute(f->file, "created", created);
+        status |= sgdmc_h5_write_text_attribute(f->file, "created", created);
         status |= write_long_attribute(f->file, "ranks", ranks);
         status |= write_long_attribute(f->file, "tasks", study->tasks);
         status |= write_long_attribute(f->file, "seeds", study->seeds);
@@ -425,27 +423,6 @@ static int create_on_rank_0(const char *path, const sgdmc_study *study, int rank
 }
 
 /* A string attribute of the file root, malloc'd; NULL if missing. */
-static char *read_string_attribute(hid_t file, const char *name)
-{
-    hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
-    if (attr < 0)
-        return NULL;
-    hid_t type = H5Aget_type(attr);
-    char *value = NULL;
-    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
-        hid_t memory = text_type();
-        char *stored = NULL;
-        if (H5Aread(attr, memory, &stored) >= 0 && stored) {
-            value = strdup(stored);
-            H5free_memory(stored);
-        }
-        H5Tclose(memory);
-    }
-    H5Tclose(type);
-    H5Aclose(attr);
-    return value;
-}
-
 /* Describes where two config texts first differ, by line. */
 static void describe_difference(const char *stored, const char *given, char *buf, size_t len)
 {
@@ -462,9 +439,13 @@ static void describe_difference(const char *stored, const char *given, char *buf
 static int check_same_study(hid_t file, const char *path, const sgdmc_study *study, char *err,
                             size_t errlen)
 {
-    char *config = read_string_attribute(file, "config");
-    char *version = read_string_attribute(file, "sgdmc_version");
-    char *build = read_string_attribute(file, "sgdmc_build"); /* NULL: written before 0.4.0 kept it */
+    char *config = sgdmc_h5_read_text_attribute(file, "config");
+    char *version = sgdmc_h5_read_text_attribute(file, "sgdmc_version");
+    char *build = sgdmc_h5_read_text_attribute(file, "sgdmc_build"); /* NULL: written before 0.4.0 kept it */
+    /* NULL: taken out (every build that gets this far records it) */
+    char *libraries = sgdmc_h5_read_text_attribute(file, "numeric_libraries");
+    char here[256];
+    sgdmc_numeric_libraries(here, sizeof here);
     int status = 0;
     if (!config || !version) {
         snprintf(err, errlen, "%s: not an sgdmc results file (no config or sgdmc_version attribute)",
@@ -492,10 +473,18 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
                  "them: docs/study.md, \"One build per file\"), or start over with --force",
                  path, version, build ? build : "(not recorded)", SGDMC_BUILD);
         status = -1;
+    } else if (!libraries || strcmp(libraries, here)) {
+        snprintf(err, errlen,
+                 "%s: was written with %s, this process runs %s; finish it where the libraries "
+                 "load the same (they may differ at the rounding level, and one file must not "
+                 "mix them: docs/study.md, \"One build per file\"), or start over with --force",
+                 path, libraries ? libraries : "(numeric libraries not recorded)", here);
+        status = -1;
     }
     free(config);
     free(version);
     free(build);
+    free(libraries);
     return status;
 }
 

@@ -2,13 +2,16 @@
 #include "sgdmc/study/study_run.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sgdmc/base/build_id.h"
 #include "sgdmc/base/clock.h"
+#include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/run/train.h"
 #include "sgdmc/study/claim.h"
@@ -601,6 +604,53 @@ static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim
     return claimed ? 0 : -1;
 }
 
+/* What a rank computes with (the build and the numeric libraries, as a
+ * results file records them), and where it runs. */
+typedef struct {
+    char computes_with[320];
+    char host[MPI_MAX_PROCESSOR_NAME];
+} rank_identity;
+
+/* Every rank must compute with the same build and numeric libraries, or a
+ * task's result would depend on the rank that ran it: a node whose CPU
+ * makes glibc load another libm build, or a rank started from another
+ * binary. Checked before the results file is touched. 0, or -1 on every
+ * rank with rank 0's err naming the first rank that differs. */
+static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
+{
+    int me, ranks, length;
+    MPI_Comm_rank(comm, &me);
+    MPI_Comm_size(comm, &ranks);
+    rank_identity mine = {0};
+    char libraries[256];
+    sgdmc_numeric_libraries(libraries, sizeof libraries);
+    snprintf(mine.computes_with, sizeof mine.computes_with, "build %s with %s", SGDMC_BUILD,
+             libraries);
+    MPI_Get_processor_name(mine.host, &length);
+    rank_identity *all = me == 0 ? malloc((size_t)ranks * sizeof *all) : NULL;
+    int differs = me == 0 && !all ? -1 : 0;   /* rank 0: the first rank that differs */
+    MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, all ? (int)sizeof mine : 0, MPI_BYTE, 0,
+               comm);
+    for (int r = 1; all && r < ranks && !differs; r++)
+        if (strcmp(all[r].computes_with, mine.computes_with))
+            differs = r;
+    if (differs > 0)
+        snprintf(err, errlen,
+                 "rank %d (host %s) runs %s, rank 0 (host %s) %s: they may train a task to "
+                 "results that differ at the rounding level; run the study on nodes that load "
+                 "the same (docs/study.md, \"One build per file\")",
+                 differs, all[differs].host, all[differs].computes_with, mine.host,
+                 mine.computes_with);
+    else if (differs < 0)
+        snprintf(err, errlen, "out of memory comparing the ranks' builds");
+    free(all);
+    MPI_Bcast(&differs, 1, MPI_INT, 0, comm);
+    if (differs && me != 0)
+        snprintf(err, errlen, "rank 0 found ranks that compute with different builds or "
+                              "libraries");
+    return differs ? -1 : 0;
+}
+
 sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
                                     const sgdmc_study_options *o, char *err, size_t errlen)
 {
@@ -608,6 +658,8 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     MPI_Comm_rank(comm, &me);
     MPI_Comm_size(comm, &ranks);
     err[0] = '\0';
+    if (same_on_every_rank(comm, err, errlen))
+        return SGDMC_STUDY_FAILED;
     sgdmc_claim *claim = NULL;
     if (claim_output(comm, o, &claim, err, errlen))
         return SGDMC_STUDY_FAILED;

@@ -126,6 +126,18 @@ void sgdmc_summary_print_json(const sgdmc_summary *s, const char *path, FILE *ou
     if (s->at_step >= 0)
         fprintf(out, ", \"at_step\": %ld", s->at_step);
     fprintf(out, ", \"pool_hi\": %s", s->pool_hi ? "true" : "false");
+    const struct {
+        const char *name, *value;
+    } writer[] = {{"sgdmc_version", s->version},
+                  {"sgdmc_build", s->build},
+                  {"numeric_libraries", s->numeric_libraries}};
+    for (size_t i = 0; i < sizeof writer / sizeof *writer; i++) {
+        fprintf(out, ", \"%s\": ", writer[i].name);
+        if (writer[i].value)
+            json_string(out, writer[i].value);
+        else
+            fputs("null", out);
+    }
     fputs(", \"grid_keys\": [", out);
     for (int a = 0; a < s->key_count; a++) {
         fputs(a ? ", " : "", out);
@@ -334,7 +346,9 @@ int sgdmc_summary_print_table(const sgdmc_summary *s, const char *path, FILE *ou
         fprintf(out, "; as at the last recorded step <= %ld", s->at_step);
     if (s->pool_hi)
         fputs("; R*'s upper bound pooled over cells of the same problem and architecture", out);
-    fputc('\n', out);
+    fprintf(out, "; written by sgdmc %s (build %s) with %s\n", s->version ? s->version : "?",
+            s->build ? s->build : "not recorded",
+            s->numeric_libraries ? s->numeric_libraries : "numeric libraries not recorded");
     for (long row = -1; row < s->cells; row++) {
         for (int col = 0; col < columns; col++) {
             /* strings read best flush left, numbers flush right */

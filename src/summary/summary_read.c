@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sgdmc/base/error.h"
+#include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
 #include "sgdmc/core/train_options.h"
 
@@ -45,6 +46,9 @@ void sgdmc_summary_free(sgdmc_summary *s)
     free(s->numbers);
     free(s->texts);
     free(s->stats);
+    free(s->version);
+    free(s->build);
+    free(s->numeric_libraries);
     memset(s, 0, sizeof *s);
 }
 
@@ -250,6 +254,9 @@ static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t e
         return -1;
     }
     s->cells = s->tasks / s->seeds;
+    s->version = sgdmc_h5_read_text_attribute(r->file, "sgdmc_version");
+    s->build = sgdmc_h5_read_text_attribute(r->file, "sgdmc_build");
+    s->numeric_libraries = sgdmc_h5_read_text_attribute(r->file, "numeric_libraries");
     if (read_grid_keys(r->file, path, r, s, err, errlen))
         return -1;
     r->done = open_runs_dataset(r->file, path, "done", 1, s->tasks, err, errlen);

@@ -113,6 +113,7 @@ def test_config_and_attributes(study):
     assert study.attrs["tasks"] == 768 and study.attrs["grid_keys"] == study.grid_keys
     assert "sgdmc_version" in study.attrs and "created" in study.attrs
     assert study.attrs["sgdmc_build"]   # the commit, or the version without git
+    assert study.attrs["numeric_libraries"].startswith("glibc ")   # Debian's C library
 
 
 def test_half_done_copy_loads_only_done_rows(half_done, study):

@@ -21,10 +21,13 @@ Sections:
   errors   config errors name the file, line and key and create no file; an
            existing output is refused without --resume/--force, and left intact;
            --force replaces it; --resume with another config, or of a file of another build (attribute
-           sgdmc_build edited or deleted), is refused and the file left as it was; a bad
+           sgdmc_build edited or deleted) or other numeric libraries (numeric_libraries edited,
+           or a process whose glibc loads another libm build), is refused and the file left as
+           it was; ranks that load different libm builds are refused before the file is made; a bad
            flag is named; --dry-run counts tasks; --print-default is a valid study.
   summarize  on known cases, through `sgdmc summarize --format=json|csv|table`:
-           SGD on a constant target converges (paper 000) in every cell; the share
+           the file's writer (version, build, numeric libraries) in the JSON and on the
+           table's first line; SGD on a constant target converges (paper 000) in every cell; the share
            of runs with a dead first-layer neuron at initialization contains
            1 - (5/8)^width in its 95% interval; a file with rows not done (a study
            stopped half-way) counts only the done rows; bad files and flags are
@@ -502,11 +505,17 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     # one build per file: the file names the build `sgdmc --version` names, and a file of
     # another build (or of one that did not record it) is refused, named, and left as it was
     version = subprocess.run([sgdmc, "--version"], capture_output=True, text=True).stdout
-    own = re.fullmatch(r"sgdmc (\S+) \(build (\S+)\)\n", version)
+    own = re.fullmatch(r"sgdmc (\S+) \(build (\S+)\)\ncomputes with (.+)\n", version)
     with h5py.File("small.h5", "r") as f:
         recorded = f.attrs.get("sgdmc_build")
-    check(own is not None and recorded == own[2],
-          f"the file's build {recorded!r}, sgdmc --version {version!r}")
+        libraries = f.attrs.get("numeric_libraries")
+        io_libraries = str(f.attrs.get("io_libraries"))
+    check(own is not None and recorded == own[2] and libraries == own[3],
+          f"the file's build {recorded!r} and libraries {libraries!r}, sgdmc --version "
+          f"{version!r}")
+    hdf5 = ".".join(str(part) for part in h5py.version.hdf5_version_tuple)
+    check(io_libraries.startswith(f"HDF5 {hdf5}, ") and "MPI" in io_libraries,
+          f"io_libraries {io_libraries!r}: not HDF5 {hdf5} (h5py's) and an MPI")
     for what, build in [("another build", "0123456789ab"), ("no build recorded", None)]:
         shutil.copyfile("small.h5", "build.h5")
         with h5py.File("build.h5", "r+") as f:
@@ -519,6 +528,42 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
                       f"this is build {own[2] if own else '?'}", "--force"],
                      f"resume a file of {what}", 1)
         check(Path("build.h5").read_bytes() == edited, f"{what}: a refused resume changed it")
+    # ... and of the same numeric libraries: a file edited to name others is refused, and so is
+    # a resume by a process whose glibc loads another libm build (GLIBC_TUNABLES turns off
+    # the CPU features glibc chooses by); a study whose ranks differ so is refused before it
+    # touches its file, naming the rank that differs
+    shutil.copyfile("small.h5", "libraries.h5")
+    with h5py.File("libraries.h5", "r+") as f:
+        f.attrs["numeric_libraries"] = "glibc 0.0 (libm none), GSL 0.0"
+    edited = Path("libraries.h5").read_bytes()
+    expect_error(sgdmc, [config, "--output=libraries.h5", "--resume"],
+                 ["libraries.h5", "was written with glibc 0.0 (libm none), GSL 0.0",
+                  f"this process runs {own[3] if own else '?'}", "--force"],
+                 "resume a file of other numeric libraries", 1)
+    check(Path("libraries.h5").read_bytes() == edited, "a refused resume changed the file")
+    plain = {**os.environ, "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4,-AVX"}
+    other_libm = subprocess.run([sgdmc, "--version"], capture_output=True, text=True,
+                                env=plain).stdout.splitlines()[-1]
+    if own is None or other_libm == f"computes with {own[3]}":
+        print(f"note: GLIBC_TUNABLES does not change the libm build here ({other_libm}): the "
+              "refusals of another libm build are not exercised on this machine", flush=True)
+    else:
+        refused = subprocess.run(command(sgdmc, [config, "--resume"], None), capture_output=True,
+                                 text=True, env=plain)
+        check(refused.returncode == 1 and len(refused.stderr.splitlines()) == 1 and
+              "(libm sse2)" in refused.stderr and Path("small.h5").read_bytes() == before,
+              f"resume where libm loads another build: exit {refused.returncode}, "
+              f"{refused.stderr!r}")
+        launcher = command(sgdmc, [], 1)[:-2]
+        mixed = subprocess.run([*launcher, sgdmc, "study", config, "--output=mixed.h5", ":",
+                                "-n", "1", "env", f"GLIBC_TUNABLES={plain['GLIBC_TUNABLES']}", sgdmc, "study", config,
+                                "--output=mixed.h5"], capture_output=True, text=True,
+                               timeout=120)
+        ours = [line for line in mixed.stderr.splitlines() if line.startswith("sgdmc ")]
+        check(mixed.returncode != 0 and len(ours) == 1 and "rank 1 (host " in ours[0] and
+              "(libm sse2)" in ours[0] and own[3] in ours[0] and not Path("mixed.h5").exists()
+              and not Path("mixed.h5.claim").exists(),
+              f"ranks with different libm builds: exit {mixed.returncode}, sgdmc's lines {ours}")
     result = run(sgdmc, [config, "--resume", "--quiet"])
     check(result.returncode == 0 and Path("small.h5").read_bytes() == before,
           "resuming a complete study changed it")
@@ -657,6 +702,18 @@ def section_summarize(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(result.returncode == 0, f"constant study: {result.stderr}")
     cells = summary_cells(sgdmc, constant)
     check([c["width"] for c in cells] == [1, 2, 4], f"constant: cells {cells}")
+    # who wrote it, as the file records it: in the JSON and on the table's first line
+    with h5py.File(constant, "r") as f:
+        writer = {name: f.attrs[name] for name in
+                  ["sgdmc_version", "sgdmc_build", "numeric_libraries"]}
+    said = json.loads(summarize(sgdmc, constant, "json").stdout)
+    check(all(said.get(name) == value for name, value in writer.items()),
+          f"summarize's JSON names the writer {[said.get(name) for name in writer]}, the file "
+          f"{list(writer.values())}")
+    first = summarize(sgdmc, constant, "table").stdout.split("\n", 1)[0]
+    check(first.endswith(f"; written by sgdmc {writer['sgdmc_version']} (build "
+                         f"{writer['sgdmc_build']}) with {writer['numeric_libraries']}"),
+          f"summarize's table does not name the writer: {first!r}")
     for c in cells:
         check(c["done"] == c["runs"] == 200, f"constant: width {c['width']}: done {c['done']}")
         check(c["diverged"] == 0 and c["converged"] >= 0.98 * c["done"],

@@ -1,8 +1,10 @@
 /* Serial HDF5 files of single runs: data sets to learn from, initial and
- * final parameters. Errors name the file and the dataset at fault. */
+ * final parameters. Errors name the file and the dataset at fault. Also the
+ * text attributes of every sgdmc file. */
 #ifndef SGDMC_H5IO_H
 #define SGDMC_H5IO_H
 
+#include <hdf5.h>
 #include <stddef.h>
 
 #include "sgdmc/core/net.h"
@@ -42,5 +44,12 @@ typedef struct {
 void sgdmc_h5_watch_failures(sgdmc_h5_failure *failure);
 /* Stops watching: HDF5 reports nothing, as everywhere in sgdmc. */
 void sgdmc_h5_unwatch_failures(void);
+
+/* A scalar attribute `name` of loc holding `value` as a variable-length
+ * UTF-8 string (what h5py reads as str). 0 or -1. */
+int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value);
+/* The text of such an attribute (the caller frees it), or NULL when loc has
+ * no attribute `name`, it is no variable-length string, or it cannot be read. */
+char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name);
 
 #endif

@@ -39,6 +39,9 @@ typedef struct {
     long at_step;
     bool pool_hi;
     long tasks, seeds, cells;
+    /* who wrote the file (attributes sgdmc_version, sgdmc_build and
+     * numeric_libraries); NULL where it does not say */
+    char *version, *build, *numeric_libraries;
     int key_count;
     sgdmc_summary_key *keys;  /* [key_count], in the file's order */
     double *numbers;          /* [cells][key_count], for numeric keys */
