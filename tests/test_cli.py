@@ -10,7 +10,8 @@ directory. Prints each failed check with its reason and a closing line
 The checks, by section:
 
 1. help and version: `sgdmc --version` prints `sgdmc <version of meson.build> (build
-   <git describe of the source>)` and the numeric libraries (glibc's version from confstr,
+   <git describe of the source, and -dirty- with a SHA-256 digest of its uncommitted source
+   edits where it has some, worked out here as build_id.sh defines it>)` and the numeric libraries (glibc's version from confstr,
    the libm build glibc's selectors pick on /proc/cpuinfo's flags, also with features taken
    away by GLIBC_TUNABLES, and GSL's version from the loaded libgsl),
    and refuses anything after it, as `sgdmc --help` does; `sgdmc help COMMAND`
@@ -50,6 +51,7 @@ The checks, by section:
 
 import ctypes
 import ctypes.util
+import hashlib
 import json
 import math
 import os
@@ -149,6 +151,29 @@ def option_names():
     return re.findall(r'\{\s*"([A-Za-z0-9_]+)"', match.group(1))
 
 
+def build_name(root: Path) -> str | None:
+    """The build's name as include/sgdmc/base/build_id.sh defines it, worked out here: git's
+    name of the commit, and where src/, include/ or the meson files differ from it, "-dirty-"
+    and 12 hex digits of the SHA-256 of their diff against the commit followed by each untracked
+    file there (path, newline, bytes; in byte order). None where git cannot say."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              check=True).stdout
+    paths = ["src", "include", "meson.build", "meson_options.txt"]
+    try:
+        commit = git("describe", "--always", "--abbrev=12").decode().strip()
+        if not git("status", "--porcelain", "--untracked-files=all", "--", *paths):
+            return commit
+        digest = hashlib.sha256(git("diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
+                                    "--", *paths))
+        untracked = git("ls-files", "--others", "--exclude-standard", "--", *paths).splitlines()
+        for name in sorted(untracked):
+            digest.update(name + b"\n" + (root / name.decode()).read_bytes())
+        return f"{commit}-dirty-{digest.hexdigest()[:12]}"
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as the kernel reports them (x86: /proc/cpuinfo's flags)."""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -175,13 +200,9 @@ def check_help_and_version():
     meson = (SOURCE_DIR / "meson.build").read_text()
     version = re.search(r"version\s*:\s*'([^']+)'", meson)
     run = sgdmc("--version")
-    # the build: the source's commit as git names it (the tree may have changed since the build
-    # by uncommitted edits only, hence either suffix), or the version where git cannot say
-    described = subprocess.run(["git", "-C", str(SOURCE_DIR), "describe", "--always",
-                                "--abbrev=12"], capture_output=True, text=True)
     number = version.group(1) if version else "?"
-    commit = described.stdout.strip() if described.returncode == 0 else None
-    builds = [f"{commit}", f"{commit}-dirty"] if commit else [number]
+    built = build_name(SOURCE_DIR)
+    builds = [built] if built else [number]
     libraries = numeric_libraries(cpu_flags())
     expected = [f"sgdmc {number} (build {build})\ncomputes with {libraries}\n" for build in builds]
     check("--version prints 'sgdmc <meson.build version> (build <git describe>)' and the numeric "

@@ -422,7 +422,6 @@ static int create_on_rank_0(const char *path, const sgdmc_study *study, int rank
     return status == 0 ? -1 : status;
 }
 
-/* A string attribute of the file root, malloc'd; NULL if missing. */
 /* Describes where two config texts first differ, by line. */
 static void describe_difference(const char *stored, const char *given, char *buf, size_t len)
 {
