@@ -154,24 +154,31 @@ def option_names():
 def build_name(root: Path) -> str | None:
     """The build's name as include/sgdmc/base/build_id.sh defines it, worked out here: git's
     name of the commit, and where src/, include/ or the meson files differ from it, "-dirty-"
-    and 12 hex digits of the SHA-256 of their diff against the commit followed by each untracked
-    file there (path, newline, bytes; in byte order). None where git cannot say."""
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
-                              check=True).stdout
+    and 12 hex digits of the SHA-256 of their diff against the commit (in the script's fixed
+    form) followed by each untracked source file there (path, newline, bytes; in byte order).
+    None where git cannot say."""
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["git", "-C", str(root), "-c", "core.quotePath=false", *args],
+                              capture_output=True)
     paths = ["src", "include", "meson.build", "meson_options.txt"]
-    try:
-        commit = git("describe", "--always", "--abbrev=12").decode().strip()
-        if not git("status", "--porcelain", "--untracked-files=all", "--", *paths):
-            return commit
-        digest = hashlib.sha256(git("diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
-                                    "--", *paths))
-        untracked = git("ls-files", "--others", "--exclude-standard", "--", *paths).splitlines()
-        for name in sorted(untracked):
-            digest.update(name + b"\n" + (root / name.decode()).read_bytes())
-        return f"{commit}-dirty-{digest.hexdigest()[:12]}"
-    except (OSError, subprocess.CalledProcessError):
+    sources = ["src/*.c", "src/*.h", "include/*.h", "include/*.in", "include/*.sh",
+               "src/*meson.build", "include/*meson.build"]
+    described = git("describe", "--always", "--abbrev=12")
+    if described.returncode != 0:
         return None
+    commit = described.stdout.decode().strip()
+    changed = git("diff", "HEAD", "--quiet", "--", *paths).returncode != 0
+    untracked = sorted(git("ls-files", "--others", "--exclude-standard", "--",
+                           *sources).stdout.splitlines())
+    if not changed and not untracked:
+        return commit
+    digest = hashlib.sha256(git("diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
+                                "--no-textconv", "--no-renames", "--diff-algorithm=myers",
+                                "--indent-heuristic", "-U3", "--inter-hunk-context=0",
+                                "--src-prefix=a/", "--dst-prefix=b/", "--", *paths).stdout)
+    for name in untracked:
+        digest.update(name + b"\n" + (root / name.decode()).read_bytes())
+    return f"{commit}-dirty-{digest.hexdigest()[:12]}"
 
 
 def cpu_flags() -> set[str]:
@@ -192,8 +199,22 @@ def numeric_libraries(flags: set[str]) -> str:
     if platform.machine() == "x86_64":
         build = ("fma" if {"fma", "avx2"} <= flags else "fma4" if "fma4" in flags
                  else "avx" if "avx" in flags else "sse2")
-        libm = f" (libm {build})"
-    return f"{glibc}{libm}, GSL {(gsl.value or b'?').decode()}"
+        libm = f"{build}, "
+    return (f"{glibc} (libm {libm}build-id {build_id('/libm.so')}), "
+            f"GSL {(gsl.value or b'?').decode()} (build-id {build_id('/libgsl.so')})")
+
+
+def build_id(name: str) -> str:
+    """The first 12 hex digits of the GNU build id, as readelf reads it from the file, of the
+    shared object whose path contains `name` in this process (python loads the system's libm
+    and, through ctypes above, libgsl: the files sgdmc loads)."""
+    paths = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+             if name in line}
+    if len(paths) != 1:
+        return f"? ({len(paths)} objects named {name} loaded)"
+    notes = subprocess.run(["readelf", "-n", paths.pop()], capture_output=True, text=True).stdout
+    found = re.search(r"Build ID: ([0-9a-f]{12})", notes)
+    return found[1] if found else "none"
 
 
 def check_help_and_version():

@@ -1,6 +1,7 @@
 /* The study engine: master/worker dispatch over MPI and chunked row writes. */
 #include "sgdmc/study/study_run.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,42 +614,45 @@ typedef struct {
 
 /* Every rank must compute with the same build and numeric libraries, or a
  * task's result would depend on the rank that ran it: a node whose CPU
- * makes glibc load another libm build, or a rank started from another
- * binary. Checked before the results file is touched. 0, or -1 on every
- * rank with rank 0's err naming the first rank that differs. */
+ * makes glibc load another libm build, or with other library packages, or
+ * a rank started from another binary (one that has this check: an older
+ * one does not take part). Checked before the results file is touched, in
+ * O(1) memory per rank: rank 0's identity to all, the first rank that
+ * differs back to rank 0. 0, or -1 on every rank with rank 0's err naming
+ * that rank. */
 static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
 {
-    int me, ranks, length;
+    enum { TAG_IDENTITY = 100 };
+    int me, length;
     MPI_Comm_rank(comm, &me);
-    MPI_Comm_size(comm, &ranks);
-    rank_identity mine = {0};
+    rank_identity mine = {0}, first = {0};
     char libraries[256];
     sgdmc_numeric_libraries(libraries, sizeof libraries);
     snprintf(mine.computes_with, sizeof mine.computes_with, "build %s with %s", SGDMC_BUILD,
              libraries);
     MPI_Get_processor_name(mine.host, &length);
-    rank_identity *all = me == 0 ? malloc((size_t)ranks * sizeof *all) : NULL;
-    int differs = me == 0 && !all ? -1 : 0;   /* rank 0: the first rank that differs */
-    MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, all ? (int)sizeof mine : 0, MPI_BYTE, 0,
-               comm);
-    for (int r = 1; all && r < ranks && !differs; r++)
-        if (strcmp(all[r].computes_with, mine.computes_with))
-            differs = r;
-    if (differs > 0)
+    first = mine;
+    MPI_Bcast(&first, (int)sizeof first, MPI_BYTE, 0, comm);
+    int differs = strcmp(first.computes_with, mine.computes_with) ? me : INT_MAX, lowest;
+    MPI_Allreduce(&differs, &lowest, 1, MPI_INT, MPI_MIN, comm);
+    if (lowest == INT_MAX)
+        return 0;
+    rank_identity other = mine;
+    if (me == lowest)
+        MPI_Send(&mine, (int)sizeof mine, MPI_BYTE, 0, TAG_IDENTITY, comm);
+    else if (me == 0)
+        MPI_Recv(&other, (int)sizeof other, MPI_BYTE, lowest, TAG_IDENTITY, comm,
+                 MPI_STATUS_IGNORE);
+    if (me == 0)
         snprintf(err, errlen,
                  "rank %d (host %s) runs %s, rank 0 (host %s) %s: they may train a task to "
                  "results that differ at the rounding level; run the study on nodes that load "
                  "the same (docs/study.md, \"One build per file\")",
-                 differs, all[differs].host, all[differs].computes_with, mine.host,
-                 mine.computes_with);
-    else if (differs < 0)
-        snprintf(err, errlen, "out of memory comparing the ranks' builds");
-    free(all);
-    MPI_Bcast(&differs, 1, MPI_INT, 0, comm);
-    if (differs && me != 0)
-        snprintf(err, errlen, "rank 0 found ranks that compute with different builds or "
-                              "libraries");
-    return differs ? -1 : 0;
+                 lowest, other.host, other.computes_with, mine.host, mine.computes_with);
+    else
+        snprintf(err, errlen, "rank %d computes with another build or other libraries than "
+                              "rank 0", lowest);
+    return -1;
 }
 
 sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,

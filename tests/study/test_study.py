@@ -551,7 +551,7 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
         refused = subprocess.run(command(sgdmc, [config, "--resume"], None), capture_output=True,
                                  text=True, env=plain)
         check(refused.returncode == 1 and len(refused.stderr.splitlines()) == 1 and
-              "(libm sse2)" in refused.stderr and Path("small.h5").read_bytes() == before,
+              "(libm sse2, " in refused.stderr and Path("small.h5").read_bytes() == before,
               f"resume where libm loads another build: exit {refused.returncode}, "
               f"{refused.stderr!r}")
         launcher = command(sgdmc, [], 1)[:-2]
@@ -561,7 +561,7 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
                                timeout=120)
         ours = [line for line in mixed.stderr.splitlines() if line.startswith("sgdmc ")]
         check(mixed.returncode != 0 and len(ours) == 1 and "rank 1 (host " in ours[0] and
-              "(libm sse2)" in ours[0] and own[3] in ours[0] and not Path("mixed.h5").exists()
+              "(libm sse2, " in ours[0] and own[3] in ours[0] and not Path("mixed.h5").exists()
               and not Path("mixed.h5.claim").exists(),
               f"ranks with different libm builds: exit {mixed.returncode}, sgdmc's lines {ours}")
     result = run(sgdmc, [config, "--resume", "--quiet"])

@@ -21,10 +21,14 @@
 
 #include <stddef.h>
 
-/* Writes, e.g., "glibc 2.36 (libm fma), GSL 2.7.1" (the versions loaded at
- * run time, not those compiled against) into buf, truncated to size. The
- * libm build is fma, fma4, avx or sse2 on x86-64, in glibc's order of
- * preference; elsewhere none is named. */
+/* Writes, e.g., "glibc 2.36 (libm fma, build-id d6e6f9e3af12), GSL 2.7.1
+ * (build-id a6c5261a1af7)" into buf, truncated to size: the versions loaded
+ * at run time (not those compiled against), the libm build glibc chose
+ * (fma, fma4, avx or sse2 on x86-64, by glibc's own test on the features it
+ * counts as usable; before glibc 2.33 by the CPU's features; elsewhere
+ * none), and the first 12 hex digits of the GNU build id of the loaded
+ * libm.so and libgsl.so ("none" where there is none): a distribution's
+ * patch release can change libm's code without changing glibc's version. */
 void sgdmc_numeric_libraries(char *buf, size_t size);
 
 #endif
