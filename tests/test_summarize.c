@@ -507,7 +507,7 @@ static void check_grid_study(void)
     CHECK(!strcmp(json, while_open), "summary differs while open:\n%s\nafter close:\n%s",
           while_open, json);
     /* the writer: this build, as the study engine recorded it */
-    char head[1024], libraries[256];
+    char head[1024], libraries[SGDMC_NUMERIC_LIBRARIES_SIZE];
     sgdmc_numeric_libraries(libraries, sizeof libraries);
     snprintf(head, sizeof head,
              "{\"file\": \"%s\", \"tasks\": 24, \"seeds\": 6, \"grad_eps\": 0.5, "

@@ -540,7 +540,7 @@ static int run_command(int argc, char **argv)
         return EXIT_SUCCESS;
     }
     if (!strcmp(command, "--version")) {
-        char libraries[256];
+        char libraries[SGDMC_NUMERIC_LIBRARIES_SIZE];
         sgdmc_numeric_libraries(libraries, sizeof libraries);
         printf("sgdmc %s (build %s)\ncomputes with %s\n", SGDMC_VERSION, SGDMC_BUILD,
                libraries);

@@ -338,17 +338,31 @@ static hid_t text_type(void)
     return type;
 }
 
-int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value)
+/* A scalar attribute `name` of loc, stored as file_type, from *value in
+ * memory_type. 0 or -1. */
+static int write_scalar_attribute(hid_t loc, const char *name, hid_t file_type,
+                                  hid_t memory_type, const void *value)
 {
-    hid_t type = text_type();
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    int status = attr < 0 || H5Awrite(attr, type, &value) < 0 ? -1 : 0;
+    hid_t attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int status = attr < 0 || H5Awrite(attr, memory_type, value) < 0 ? -1 : 0;
     if (attr >= 0)
         H5Aclose(attr);
     H5Sclose(space);
+    return status;
+}
+
+int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value)
+{
+    hid_t type = text_type();
+    const int status = write_scalar_attribute(loc, name, type, type, &value);
     H5Tclose(type);
     return status;
+}
+
+int sgdmc_h5_write_long_attribute(hid_t loc, const char *name, long long value)
+{
+    return write_scalar_attribute(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &value);
 }
 
 char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name)

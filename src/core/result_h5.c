@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sgdmc/base/error.h"
+#include "sgdmc/core/h5io.h"
 
 struct sgdmc_result_datasets {
     hid_t *dataset;          /* [field count], -1 when not open */
@@ -420,15 +421,7 @@ int sgdmc_result_h5_format_version(hid_t file)
 
 int sgdmc_result_h5_write_format_version(hid_t file)
 {
-    const long long version = SGDMC_FORMAT_VERSION;
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(file, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT,
-                            H5P_DEFAULT);
-    const int status = attr < 0 || H5Awrite(attr, H5T_NATIVE_LLONG, &version) < 0 ? -1 : 0;
-    if (attr >= 0)
-        H5Aclose(attr);
-    H5Sclose(space);
-    return status;
+    return sgdmc_h5_write_long_attribute(file, "format_version", SGDMC_FORMAT_VERSION);
 }
 
 int sgdmc_result_h5_max_depth(const sgdmc_result_datasets *d) { return d->max_depth; }

@@ -53,17 +53,6 @@ static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank,
     return dset;
 }
 
-static int write_long_attribute(hid_t loc, const char *name, long long value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(loc, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    int status = attr < 0 || H5Awrite(attr, H5T_NATIVE_LLONG, &value) < 0 ? -1 : 0;
-    if (attr >= 0)
-        H5Aclose(attr);
-    H5Sclose(space);
-    return status;
-}
-
 /* The grid columns and seeds: known up front, written by rank 0 alone. */
 static int write_task_columns(hid_t runs, const sgdmc_study *study)
 {
@@ -320,16 +309,16 @@ static int build_file(const char *path, const sgdmc_study *study, int ranks,
         status |= sgdmc_h5_write_text_attribute(f->file, "config", study->text);
         status |= sgdmc_h5_write_text_attribute(f->file, "sgdmc_version", SGDMC_VERSION);
         status |= sgdmc_h5_write_text_attribute(f->file, "sgdmc_build", SGDMC_BUILD);
-        char libraries[256];
+        char libraries[SGDMC_NUMERIC_LIBRARIES_SIZE];
         sgdmc_numeric_libraries(libraries, sizeof libraries);
         status |= sgdmc_h5_write_text_attribute(f->file, "numeric_libraries", libraries);
         io_libraries(libraries, sizeof libraries);
         status |= sgdmc_h5_write_text_attribute(f->file, "io_libraries", libraries);
         status |= sgdmc_result_h5_write_format_version(f->file);
         status |= sgdmc_h5_write_text_attribute(f->file, "created", created);
-        status |= write_long_attribute(f->file, "ranks", ranks);
-        status |= write_long_attribute(f->file, "tasks", study->tasks);
-        status |= write_long_attribute(f->file, "seeds", study->seeds);
+        status |= sgdmc_h5_write_long_attribute(f->file, "ranks", ranks);
+        status |= sgdmc_h5_write_long_attribute(f->file, "tasks", study->tasks);
+        status |= sgdmc_h5_write_long_attribute(f->file, "seeds", study->seeds);
         status |= write_grid_keys_attribute(f->file, study);
         status |= write_inputs(f->file, inputs);
         runs = H5Gcreate2(f->file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -443,7 +432,7 @@ static int check_same_study(hid_t file, const char *path, const sgdmc_study *stu
     char *build = sgdmc_h5_read_text_attribute(file, "sgdmc_build"); /* NULL: written before 0.4.0 kept it */
     /* NULL: taken out (every build that gets this far records it) */
     char *libraries = sgdmc_h5_read_text_attribute(file, "numeric_libraries");
-    char here[256];
+    char here[SGDMC_NUMERIC_LIBRARIES_SIZE];
     sgdmc_numeric_libraries(here, sizeof here);
     int status = 0;
     if (!config || !version) {

@@ -608,7 +608,7 @@ static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim
 /* What a rank computes with (the build and the numeric libraries, as a
  * results file records them), and where it runs. */
 typedef struct {
-    char computes_with[320];
+    char computes_with[64 + SGDMC_NUMERIC_LIBRARIES_SIZE]; /* "build B with L" */
     char host[MPI_MAX_PROCESSOR_NAME];
 } rank_identity;
 
@@ -626,7 +626,7 @@ static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
     int me, length;
     MPI_Comm_rank(comm, &me);
     rank_identity mine = {0}, first = {0};
-    char libraries[256];
+    char libraries[SGDMC_NUMERIC_LIBRARIES_SIZE];
     sgdmc_numeric_libraries(libraries, sizeof libraries);
     snprintf(mine.computes_with, sizeof mine.computes_with, "build %s with %s", SGDMC_BUILD,
              libraries);

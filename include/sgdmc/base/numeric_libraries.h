@@ -30,5 +30,7 @@
  * libm.so and libgsl.so ("none" where there is none): a distribution's
  * patch release can change libm's code without changing glibc's version. */
 void sgdmc_numeric_libraries(char *buf, size_t size);
+/* Room for that line (it is about 100 characters). */
+enum { SGDMC_NUMERIC_LIBRARIES_SIZE = 256 };
 
 #endif

@@ -1,6 +1,6 @@
 /* Serial HDF5 files of single runs: data sets to learn from, initial and
  * final parameters. Errors name the file and the dataset at fault. Also the
- * text attributes of every sgdmc file. */
+ * scalar attributes of every sgdmc file. */
 #ifndef SGDMC_H5IO_H
 #define SGDMC_H5IO_H
 
@@ -48,6 +48,8 @@ void sgdmc_h5_unwatch_failures(void);
 /* A scalar attribute `name` of loc holding `value` as a variable-length
  * UTF-8 string (what h5py reads as str). 0 or -1. */
 int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value);
+/* A scalar attribute `name` of loc holding `value` as a little-endian int64. 0 or -1. */
+int sgdmc_h5_write_long_attribute(hid_t loc, const char *name, long long value);
 /* The text of such an attribute (the caller frees it), or NULL when loc has
  * no attribute `name`, it is no variable-length string, or it cannot be read. */
 char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name);
