@@ -667,6 +667,17 @@ static void check_errors(void)
     H5Sclose(space);
     H5Fclose(file);
     check_error(other_path, "not an sgdmc results file (no attribute tasks)");
+    /* tasks as two integers */
+    file = H5Fopen(other_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t two[1] = {2};
+    const long long values[2] = {4, 4};
+    space = H5Screate_simple(1, two, NULL);
+    hid_t tasks = H5Acreate2(file, "tasks", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(tasks, H5T_NATIVE_LLONG, values);
+    H5Aclose(tasks);
+    H5Sclose(space);
+    H5Fclose(file);
+    check_error(other_path, "attribute tasks is not one integer");
     remove(other_path);
 }
 

@@ -365,6 +365,23 @@ int sgdmc_h5_write_long_attribute(hid_t loc, const char *name, long long value)
     return write_scalar_attribute(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &value);
 }
 
+int sgdmc_h5_read_long_attribute(hid_t loc, const char *name, long long *value)
+{
+    if (H5Aexists(loc, name) <= 0)
+        return 1;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    const int status = space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
+                               H5Aread(attr, H5T_NATIVE_LLONG, value) < 0
+                           ? -1
+                           : 0;
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return status;
+}
+
 char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name)
 {
     if (H5Aexists(loc, name) <= 0)

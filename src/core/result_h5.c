@@ -404,19 +404,11 @@ int sgdmc_result_h5_read(sgdmc_result_datasets *d, long first, int count, sgdmc_
 
 int sgdmc_result_h5_format_version(hid_t file)
 {
-    if (H5Aexists(file, "format_version") <= 0)
-        return 1;
-    hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
-    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
     long long version = -1;
-    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
-        H5Aread(attr, H5T_NATIVE_LLONG, &version) < 0 || version < 1 || version > 1000000)
-        version = -1;
-    if (space >= 0)
-        H5Sclose(space);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return (int)version;
+    const int status = sgdmc_h5_read_long_attribute(file, "format_version", &version);
+    if (status > 0)
+        return 1;
+    return status < 0 || version < 1 || version > 1000000 ? -1 : (int)version;
 }
 
 int sgdmc_result_h5_write_format_version(hid_t file)

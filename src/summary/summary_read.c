@@ -132,24 +132,13 @@ static int read_long_attribute(hid_t file, const char *path, const char *name, l
                                char *err, size_t errlen)
 {
     long long v = 0;
-    hid_t attr = -1, space = -1;
-    if (H5Aexists(file, name) <= 0)
-        SGDMC_FAIL("%s: not an sgdmc results file (no attribute %s)", path, name);
-    attr = H5Aopen(file, name, H5P_DEFAULT);
-    space = attr < 0 ? -1 : H5Aget_space(attr);
-    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
-        H5Aread(attr, H5T_NATIVE_LLONG, &v) < 0)
-        SGDMC_FAIL("%s: attribute %s is not one integer", path, name);
-    H5Sclose(space);
-    H5Aclose(attr);
+    const int status = sgdmc_h5_read_long_attribute(file, name, &v);
+    if (status > 0)
+        snprintf(err, errlen, "%s: not an sgdmc results file (no attribute %s)", path, name);
+    else if (status < 0)
+        snprintf(err, errlen, "%s: attribute %s is not one integer", path, name);
     *value = (long)v;
-    return 0;
-fail:
-    if (space >= 0)
-        H5Sclose(space);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return -1;
+    return status == 0 ? 0 : -1;
 }
 
 /* The grid_keys attribute: fixed-length null-padded strings, or an empty

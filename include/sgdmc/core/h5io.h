@@ -50,6 +50,10 @@ void sgdmc_h5_unwatch_failures(void);
 int sgdmc_h5_write_text_attribute(hid_t loc, const char *name, const char *value);
 /* A scalar attribute `name` of loc holding `value` as a little-endian int64. 0 or -1. */
 int sgdmc_h5_write_long_attribute(hid_t loc, const char *name, long long value);
+/* Reads the integer attribute `name` of loc, which must hold one value, into
+ * *value: 0, or 1 when loc has no attribute `name`, or -1 when it is not one
+ * value convertible to an integer. */
+int sgdmc_h5_read_long_attribute(hid_t loc, const char *name, long long *value);
 /* The text of such an attribute (the caller frees it), or NULL when loc has
  * no attribute `name`, it is no variable-length string, or it cannot be read. */
 char *sgdmc_h5_read_text_attribute(hid_t loc, const char *name);
