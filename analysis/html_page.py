@@ -60,12 +60,14 @@ def caveats(study: Study) -> list[str]:
     source = runs.get("min_risk_source")
     if source is not None:
         shares = source.astype(str).value_counts()
-        estimated = int(shares.get("estimated", 0)) + int(shares.get("constructed", 0))
+        estimated = sum(int(shares.get(k, 0)) for k in ("estimated", "constructed", "computed"))
         if estimated:
-            out.append(f"In {estimated} of {done} runs R*'s upper bound is the risk of a "
-                       "network found by search or construction (min_risk_source estimated "
-                       "or constructed), not R* itself: the verdicts stay proofs, but more "
-                       "runs fall between the bands (undecided) than with R* exact.")
+            out.append(f"In {estimated} of {done} runs R*'s upper bound min_risk is the risk of "
+                       "a network found by search, construction or the one-layer solver "
+                       "(min_risk_source estimated, constructed or computed), not R* itself "
+                       "unless R*'s proven lower bound meets it (x^2 at depth 1): the verdicts "
+                       "stay proofs, but more runs fall between the bands (undecided) than with "
+                       "R* exact, and risk_gap is an upper bound on the distance to R*.")
         given = int(shares.get("given", 0))
         if given:
             out.append(f"In {given} of {done} runs R* was given by the config (min_risk_source "

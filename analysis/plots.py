@@ -449,47 +449,109 @@ def risk_trajectory(study: Study) -> Figure:
 # ---- empirical CDF of risk_gap ----
 
 
+GAP_CEILING = 1e3  # risk_gap_cdf draws larger gaps (runs far from any minimum) at this value
+
+
+def _grid_facets(frame: pd.DataFrame, keys: list[str], prefer: tuple[str, ...],
+                 limit: int = 10) -> tuple[list[str], list[str]]:
+    """Up to two facet keys, taken in `prefer` order, until one panel holds at
+    most `limit` curves. Returns (facet keys, curve keys)."""
+    ordered = [k for k in prefer if k in keys] + [k for k in keys if k not in prefer]
+    facets: list[str] = []
+    while len(facets) < 2 and len(ordered) - len(facets) > 1:
+        rest = [k for k in keys if k not in facets]
+        if len(frame.drop_duplicates(rest)) <= limit:
+            break
+        facets.append(ordered[len(facets)])
+    return facets, [k for k in keys if k not in facets]
+
+
 def risk_gap_cdf(study: Study) -> Figure:
     """Per cell, the share of runs whose final risk_gap is at most x, so the
-    verdict at any other tolerance can be read off. x marks the run's own
-    tolerance tol + rtol R*."""
+    share below any other threshold can be read off (a verdict also needs R*
+    known: where min_risk is only an upper bound on R*, a gap below a
+    threshold makes a run converged or undecided, not converged). x marks the
+    cell's threshold tol + rtol min_risk. One panel per value of up to two
+    keys, one colour per remaining cell, the same colours in every panel."""
     runs = study.runs
     keys = _varying(runs, study.grid_keys)
-    facet, curves = _facets(runs, keys, ("depth", "width", "optimizer"))
-    facet_groups, fig, axes = _facet_panels(runs, facet, 6.4, 4.3)
+    facets, curves = _grid_facets(runs, keys, ("depth", "width", "optimizer"))
+    row_values = list(runs[facets[0]].drop_duplicates()) if facets else [None]
+    col_values = list(runs[facets[1]].drop_duplicates()) if len(facets) > 1 else [None]
+    panels: list[tuple[tuple[Any, ...], pd.DataFrame]]
+    if len(facets) == 1 and len(row_values) > 1:  # one key: wrap its panels two per row
+        panels = [((v,), runs[runs[facets[0]] == v]) for v in row_values]
+        columns = 2
+    else:
+        panels = []
+        for r in row_values:
+            for c in col_values:
+                mask = np.ones(len(runs), dtype=bool)
+                if r is not None:
+                    mask &= (runs[facets[0]] == r).to_numpy()
+                if c is not None:
+                    mask &= (runs[facets[1]] == c).to_numpy()
+                panels.append((tuple(v for v in (r, c) if v is not None), runs[mask]))
+        columns = len(col_values)
+    rows = math.ceil(len(panels) / columns)
+    small = len(panels) > 2
+    fig = Figure(figsize=(3.6 * columns if small else 6.4 * columns,
+                          2.7 * rows + 2.2 if small else 4.3 * rows + 2.2))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    curve_values = [values for values, _ in _groups(runs, curves)]
+    colors = dict(zip(curve_values, _colors(len(curve_values))))
     gaps = runs["risk_gap"]
     positive = gaps[gaps > 0]
     floor = positive.min() / 10 if len(positive) else 1e-12
     clipped = int((gaps <= 0).sum())
-    for ax, (facet_values, sub) in zip(axes.ravel(), facet_groups):
-        groups = list(_groups(sub, curves))
-        for (values, cell), color in zip(groups, _colors(len(groups))):
+    high = int((gaps > GAP_CEILING).sum())
+    for ax, (facet_values, sub) in zip(axes.ravel(), panels):
+        for values, cell in _groups(sub, curves):
             total = len(cell)
-            gap = np.sort(np.maximum(cell["risk_gap"].dropna().to_numpy(), floor))
+            gap = np.sort(np.clip(cell["risk_gap"].dropna().to_numpy(), floor, GAP_CEILING))
             if len(gap) == 0:
                 continue
             share = np.arange(1, len(gap) + 1) / total
-            ax.step(np.r_[gap[0], gap], np.r_[0, share], where="post", color=color,
-                    label=_label(curves, values))
+            color = colors[values]
+            ax.step(np.r_[gap[0], gap], np.r_[0, share], where="post", color=color, lw=1.2)
             threshold = (cell["tol"] + cell["rtol"] * cell["min_risk"]).median()
             if np.isfinite(threshold) and threshold > 0:
                 ax.plot(threshold, np.searchsorted(gap, threshold, side="right") / total, "x",
-                        color=color, ms=8, mew=2)
+                        color=color, ms=6 if small else 8, mew=2)
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("risk_gap = final risk - R* (log scale)")
-        ax.set_ylabel("share of runs with risk_gap <= x")
-        ax.set_title(f"{facet}={facet_values[0]}" if facet else "ECDF of risk_gap across seeds",
-                     fontsize=10)
+        ax.set_title(_label(facets, facet_values) if facets else "ECDF of risk_gap across seeds",
+                     fontsize=9)
+        ax.tick_params(labelsize=7 if small else 9)
         ax.grid(alpha=0.3)
-        handles, labels = ax.get_legend_handles_labels()
-        handles.append(Line2D([], [], color="grey", marker="x", ls="", mew=2))
-        labels.append("the runs' tolerance tol + rtol R*")
-        ax.legend(handles, labels, fontsize=7, loc="best")
-    note = f"; {clipped} gaps <= 0 drawn at {floor:.2g}" if clipped else ""
-    _title(fig, "Empirical CDF of risk_gap across seeds (runs with unknown R* or diverged "
-                f"never reach the line){note}", study)
-    return _finish(fig)
+    for ax in axes.ravel()[:len(panels)]:
+        ax.set_xlabel("risk_gap = final risk - min_risk", fontsize=7 if small else 10)
+        ax.set_ylabel("share of runs, gap <= x", fontsize=7 if small else 10)
+    handles: list[Any] = [Line2D([], [], color=colors[v]) for v in curve_values]
+    labels = [_label(curves, v) for v in curve_values]
+    handles.append(Line2D([], [], color="grey", marker="x", ls="", mew=2))
+    labels.append("the cell's threshold tol + rtol min_risk")
+    longest = max(len(label) for label in labels)
+    legend_columns = max(1, min(len(labels), int(fig.get_figwidth() / (0.3 + 0.065 * longest))))
+    legend_rows = math.ceil(len(labels) / legend_columns)
+    fig.legend(handles, labels, loc="lower center", ncol=legend_columns, fontsize=8,
+               frameon=False)
+    notes = []
+    if clipped:
+        notes.append(f"{clipped} gaps <= 0 (final risk at or below min_risk) drawn at "
+                     f"{floor:.2g}")
+    if high:
+        notes.append(f"{high} gaps > {GAP_CEILING:g} drawn at {GAP_CEILING:g}")
+    note = "; " + "; ".join(notes) if notes else ""
+    _title(fig, "Empirical CDF of risk_gap = final risk - min_risk across seeds. min_risk is R* "
+                "where R* is known and otherwise an upper bound on R* (min_risk_source), so a "
+                "gap is exact or an upper bound on the distance to the global minimum risk; "
+                f"diverged runs and runs without min_risk never reach the top{note}", study)
+    # tight_layout leaves room for the title itself; the legend needs its rows
+    fig.tight_layout(rect=(0, (0.25 + 0.18 * legend_rows) / fig.get_figheight(), 1, 1))
+    return fig
 
 
 # ---- min_grad_norm (paper 003) ----
@@ -516,7 +578,8 @@ def min_grad_norm(study: Study) -> Figure:
     ax.invert_yaxis()  # first cell on top, like the table
     ax.axvline(GRAD_EPS, color="k", ls=":", lw=1)
     ax.set_xscale("log")
-    ax.set_xlabel("min_grad_norm: smallest exact |grad risk| over checkpoints and the end")
+    ax.set_xlabel("min_grad_norm: smallest |grad risk| (the evaluated risk's, not a batch's) "
+                  "over checkpoints and the end")
     ax.set_ylabel("grid cell")
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(alpha=0.3, axis="x")
@@ -551,7 +614,9 @@ def gram_bounds_frame(study: Study) -> pd.DataFrame:
 def gram_bounds_table(study: Study) -> pd.DataFrame:
     """Per cell: runs with Gram measures, how many lie within their bounds
     (relative slack 1e-9), how many have an infinite upper bound
-    (lambda_min = 0), and the medians of risk / lower and upper / risk."""
+    (lambda_min = 0), and the medians of risk / lower and upper / risk over
+    the measured runs of positive risk, an infinite upper bound counted as
+    infinite (it is the worst structural error, not a missing value)."""
     bounds = gram_bounds_frame(study)
     rows = []
     for values, cell in _groups(study.runs, study.grid_keys):
@@ -560,16 +625,16 @@ def gram_bounds_table(study: Study) -> pd.DataFrame:
         b = b[measured]
         slack = 1e-9 * b["risk"] + 1e-300
         within = (b["lower"] <= b["risk"] + slack) & (b["risk"] <= b["upper"] + slack)
-        finite = np.isfinite(b["upper"]) & (b["risk"] > 0)
+        positive = b["risk"] > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
                          "measured": int(measured.sum()), "within": int(within.sum()),
                          "infinite": int((~np.isfinite(b["upper"])).sum()),
                          "median risk/lower": float(np.median(b["risk"] / b["lower"]))
                          if len(b) else math.nan,
-                         "median upper/risk": float(np.median(b["upper"][finite] /
-                                                              b["risk"][finite]))
-                         if finite.any() else math.nan})
+                         "median upper/risk": float(np.median(b["upper"][positive] /
+                                                              b["risk"][positive]))
+                         if positive.any() else math.nan})
     return pd.DataFrame(rows)
 
 
@@ -777,17 +842,30 @@ def convergence_against(study: Study, x: str) -> Figure:
 # ---- spread of the final objective across seeds (paper 002) ----
 
 
+def _min_risk_meaning(study: Study) -> str:
+    """What min_risk is in this study's runs, from min_risk_source."""
+    source = study.runs.get("min_risk_source")
+    kinds = set(source.dropna().astype(str)) - {"unknown"} if source is not None else set()
+    if kinds <= {"exact"}:
+        return "R* exact"
+    if kinds <= {"estimated"}:
+        return "an estimate of R*: the best of several minimizations, not a proof"
+    return "R* where exact, else an upper bound on R* or an estimate (min_risk_source)"
+
+
 def spread_table(study: Study) -> pd.DataFrame:
-    """Per cell: R* (the cell's median min_risk) and the distribution of
-    final_risk across its done runs (diverged runs have none): min,
-    quartiles, median with its 95% interval, max and range; gap_* the same
-    of risk_gap = final_risk - R* (NaN where R* is unknown)."""
+    """Per cell: min_risk (the cell's median; R* where exact, else an upper
+    bound on R* or, for min_risk_source estimated, the best of several
+    minimizations) and the distribution of final_risk across its done runs
+    (diverged runs have none): min, quartiles, median with its 95% interval,
+    max and range; gap_* the same of risk_gap = final_risk - min_risk (NaN
+    where min_risk is unknown)."""
     runs = study.runs
     rows = []
     for values, cell in _groups(runs, study.grid_keys):
         gap = distribution_row(cell["risk_gap"])
         rows.append({**dict(zip(study.grid_keys, values)), "runs": len(cell),
-                     "rstar": float(cell["min_risk"].median()),
+                     "min_risk": float(cell["min_risk"].median()),
                      **distribution_row(cell["final_risk"]),
                      **{f"gap_{k}": gap[k] for k in ("min", "q25", "median", "q75", "max")}})
     return pd.DataFrame(rows)
@@ -795,7 +873,7 @@ def spread_table(study: Study) -> pd.DataFrame:
 
 def objective_spread(study: Study, x: str) -> Figure:
     """Top: the final objective of every seed per cell against x, less the
-    cell's R* where known (thin line min to max, thick box quartiles, dot
+    cell's min_risk where known (R* only where exact) (thin line min to max, thick box quartiles, dot
     median). Bottom: its range max - min across seeds, against the
     tolerance: one value for every seed (paper 002's claim above the lambda
     threshold) is a range near 0."""
@@ -844,7 +922,7 @@ def objective_spread(study: Study, x: str) -> Figure:
             ax.text(0.01, tol, f" tol = {tol:g}", transform=ax.get_yaxis_transform(),
                     va="bottom", fontsize=7)
             ax.legend(fontsize=7, loc="best")
-        top.set_ylabel("final objective - R*, across seeds" if gap else
+        top.set_ylabel("final objective - min_risk, across seeds" if gap else
                        "final objective across seeds")
         top.set_title(f"{facet}={facet_values[0]}" if facet else "final objective", fontsize=10)
         bottom.set_ylabel("range (max - min) across seeds")
@@ -852,7 +930,8 @@ def objective_spread(study: Study, x: str) -> Figure:
              f"{zero_ranges} ranges of 0" if zero_ranges else ""]
     note = "; ".join(n for n in notes if n)
     note = f"; {note} drawn at {floor:.2g}" if note else ""
-    what = "final objective - R*" if gap else "final objective"
+    what = (f"final objective - min_risk ({_min_risk_meaning(study)})" if gap
+            else "final objective")
     _title(fig, f"Spread of the final objective across seeds against {x}. Top: {what}, thin "
                 f"lines min to max, boxes quartiles, dots medians; bottom: the range max - min"
                 f"{note}", study)
@@ -962,6 +1041,7 @@ def gram_min_eig(study: Study) -> Figure:
     ax = fig.subplots()
     width = 0.75 / len(levels)
     rng = np.random.default_rng(0)  # the jitter of the dots, fixed
+    few = 0  # boxes with too few values for a 95% interval of the median
     for j, (level, color) in enumerate(zip(levels, _colors(len(levels)))):
         data, positions, notches, medians = [], [], [], []
         for i, (_, cells) in enumerate(categories):
@@ -976,7 +1056,10 @@ def gram_min_eig(study: Study) -> Figure:
             position = i + (j - (len(levels) - 1) / 2) * width
             data.append(v)
             positions.append(position)
-            notches.append(median_interval(v))
+            low, high = median_interval(v)
+            # too few values for a 95% interval: the notch spans the range
+            notches.append((low, high) if np.isfinite(low) else (float(v.min()), float(v.max())))
+            few += not np.isfinite(low)
             ax.scatter(position + rng.uniform(-0.25, 0.25, len(v)) * width, v, s=4, color=color,
                        alpha=0.45, lw=0, zorder=3)
         if not data:
@@ -1002,6 +1085,9 @@ def gram_min_eig(study: Study) -> Figure:
     ax.legend(fontsize=8, loc="best")
     n = sorted(gram_points(study).unique())
     note = f"; {zeros} runs with lambda_min = 0 drawn at {floor:.2g}" if zeros else ""
+    if few:
+        note += (f"; {few} boxes of fewer than 6 runs: their notch is the range, which covers "
+                 "the median with probability below 95%")
     _title(fig, f"lambda_min of the Gram matrix on n = {', '.join(f'{v:g}' for v in n)} inputs "
                 f"at the end: boxes quartiles, whiskers min-max, notches 95% interval of the "
                 f"median{note}", study)
@@ -1093,7 +1179,7 @@ def spread_plot(x: str) -> Plot:
                 lambda s: objective_spread(s, x),
                 _all(lambda s: _grid_with(s, x), lambda s: _has_finite(s, "final_risk")),
                 numbers=spread_table,
-                text_columns=("runs", "n", "rstar", "min", "q25", "median", "median_low",
+                text_columns=("runs", "n", "min_risk", "min", "q25", "median", "median_low",
                               "median_high", "q75", "max", "range", "gap_median"))
 
 

@@ -22,9 +22,13 @@ LEVEL = 0.95
 def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike,
                     level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
     """Exact two-sided interval for a binomial proportion k/n: the beta
-    quantiles, with 0 at k = 0 and 1 at k = n exactly; NaN where n = 0."""
+    quantiles, with 0 at k = 0 and 1 at k = n exactly; NaN where n = 0.
+    Counts that are not integers 0 <= k <= n raise ValueError."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    if not (np.all(np.isfinite(k)) and np.all(np.isfinite(n)) and np.all(k == np.round(k))
+            and np.all(n == np.round(n)) and np.all(0 <= k) and np.all(k <= n)):
+        raise ValueError(f"clopper_pearson: counts must be integers 0 <= k <= n, got k={k}, n={n}")
     tail = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         low = np.where(k > 0, stats.beta.ppf(tail, np.maximum(k, 1), n - k + 1), 0.0)
@@ -386,12 +390,13 @@ def median_interval(values: npt.ArrayLike, level: float = LEVEL) -> tuple[float,
     """A distribution-free interval of the median: the order statistics
     x[j] <= x[n-1-j] (sorted, 0-based) with the largest j such that
     P(x[j] <= median <= x[n-1-j]) = P(j < Binomial(n, 1/2) < n - j) >= level.
-    With fewer than 6 values no j reaches 95%: [min, max] then. NaNs are left
-    out; (NaN, NaN) for no values."""
+    NaNs are left out. (NaN, NaN) where no such j exists: no values, or too
+    few for the level (fewer than 6 for 95%, where even [min, max] covers the
+    median with probability 1 - 2^(1-n) < 95%)."""
     x = np.sort(np.asarray(values, dtype=float))
     x = x[~np.isnan(x)]
     n = len(x)
-    if n == 0:
+    if n == 0 or 1 - 2.0 ** (1 - n) < level:
         return math.nan, math.nan
     j = (n - 1) // 2
     while j > 0 and stats.binom.cdf(n - j - 1, n, 0.5) - stats.binom.cdf(j, n, 0.5) < level:

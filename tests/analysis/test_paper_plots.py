@@ -131,7 +131,7 @@ def test_objective_spread_against_l2(logistic_file, tmp_path):
         assert row["min"] == final.min() and row["max"] == final.max()
         assert row["median"] == pytest.approx(np.median(final), rel=1e-12)
         assert row["gap_median"] == pytest.approx(np.median(gap), rel=1e-9, abs=1e-15)
-        assert row["rstar"] == pytest.approx(np.median(data["min_risk"][rows]), rel=1e-12)
+        assert row["min_risk"] == pytest.approx(np.median(data["min_risk"][rows]), rel=1e-12)
     for ax, column in ((bottom, "range"), (top, "gap_median")):
         lines = [line for line in ax.get_lines() if line.get_label().startswith("width=")]
         assert len(lines) == 2

@@ -133,8 +133,8 @@ def test_page_holds_the_table_config_and_verdicts(page: Path, study_file: Path) 
 
         expected = {
             f"In {{}} of {done} runs R* is unknown": count("min_risk_source", "unknown"),
-            f"In {{}} of {done} runs R*'s upper bound is the risk of a network found":
-                count("min_risk_source", "estimated", "constructed"),
+            f"In {{}} of {done} runs R*'s upper bound min_risk is the risk of a network found":
+                count("min_risk_source", "estimated", "constructed", "computed"),
             f"{{}} of {done} runs are undecided": count("status", "undecided"),
             f"{{}} of {done} runs were still descending": count("end_state", "descending"),
         }

@@ -94,6 +94,30 @@ def test_clopper_pearson_tails(k, n):
     assert low < k / n < high or (k == n and high == 1)
 
 
+@pytest.mark.parametrize("k,n", [(3, 2), (-1, 5), (math.nan, 5), (1.5, 5), (1, math.nan)])
+def test_clopper_pearson_refuses_counts_that_are_not_counts(k, n):
+    with pytest.raises(ValueError, match="integers 0 <= k <= n"):
+        clopper_pearson(k, n)
+
+
+@pytest.mark.parametrize("n", range(1, 12))
+def test_median_interval_only_where_it_reaches_95(n):
+    from analysis.stats import median_interval
+    values = np.random.default_rng(n).normal(size=n)
+    low, high = median_interval(values)
+    # [min, max] misses the median only when all n values fall on one side: 2 / 2^n
+    if 1 - 2.0 ** (1 - n) < 0.95:
+        assert math.isnan(low) and math.isnan(high)
+    else:
+        assert values.min() <= low <= np.median(values) <= high <= values.max()
+        # its coverage, counted by simulation, is at least 95% (within the simulation's error)
+        rng = np.random.default_rng(100 + n)
+        samples = rng.normal(size=(4000, n))
+        covered = [(lambda lo_hi: lo_hi[0] <= 0 <= lo_hi[1])(median_interval(row))
+                   for row in samples]
+        assert np.mean(covered) >= 0.95 - 3 * math.sqrt(0.05 * 0.95 / 4000)
+
+
 def negative_loglik(params, x, k, n):
     a, r = params
     eta = a - r * x

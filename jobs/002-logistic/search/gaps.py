@@ -18,7 +18,7 @@ import numpy as np
 
 def describe(path: Path) -> list[str]:
     lines = [f"{path.name}:",
-             f"{'data':>15} {'activation':>10} {'l2':>6} {'width':>5} {'R*':>7} {'within':>6} "
+             f"{'data':>15} {'activation':>10} {'l2':>6} {'width':>5} {'R* est':>7} {'within':>6} "
              f"{'min excess':>10} {'median':>8} {'max':>8} {'range':>8}  seeds beyond tol (excess)"]
     with h5py.File(path, "r") as f:
         runs = f["runs"]
