@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -147,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_page(path: Path) -> bool:
+    """A regular file that starts as the pages `report` writes do."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    with path.open("rb") as stream:
+        return stream.read(15).lower() == b"<!doctype html>"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -212,12 +221,21 @@ def _run(args: argparse.Namespace) -> int:
         if out.exists() and out.resolve() == Path(args.file).resolve():
             return _fail("report", f"--out {out}: is the study file itself, which the page "
                          "would replace")
+        if os.path.lexists(out) and not _is_page(out):
+            return _fail("report", f"--out {out}: exists and is not an HTML page (no "
+                         "<!DOCTYPE html> at its start; or not a regular file), which the page "
+                         "would replace; remove it or give another path")
         from .html_page import study_page
         page = study_page(load_study(args.file, trajectory=True), args.grad_eps, args.pool_hi)
         # written whole or not at all: a failed write leaves no half page
         partial = out.with_name(out.name + ".partial")
         try:
-            partial.write_text(page, encoding="utf-8")
+            # a leftover .partial is removed and the new one made exclusively: a link there
+            # is never followed
+            partial.unlink(missing_ok=True)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                stream.write(page)
             partial.replace(out)
         except OSError as error:
             partial.unlink(missing_ok=True)

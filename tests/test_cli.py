@@ -310,6 +310,8 @@ def write_bad_files():
         for k, v in good.items():
             f[k] = v
     Path(tmp("a_folder.h5")).mkdir(exist_ok=True)
+    if not os.path.exists(tmp("a_fifo.h5")):
+        os.mkfifo(tmp("a_fifo.h5"))
 
 
 def check_bad_input():
@@ -393,6 +395,12 @@ def check_bad_input():
          ["--init", "extra_W3.h5", "W3"]),
         ("a directory as --data", ["train", save, f"--data={tmp('a_folder.h5')}"],
          ["--data", "a_folder.h5", "directory"]),
+        ("a FIFO as --data (a reader would block)", ["train", save, f"--data={tmp('a_fifo.h5')}"],
+         ["--data", "a_fifo.h5", "not a regular file"]),
+        ("a FIFO as --init", ["train", save, f"--init={tmp('a_fifo.h5')}"],
+         ["--init", "a_fifo.h5", "not a regular file"]),
+        ("a device as --data", ["train", save, "--data=/dev/zero"],
+         ["--data", "/dev/zero", "not a regular file"]),
         # PyTorch's ranges where sgdmc follows PyTorch
         ("--beta1=1", ["train", save, "--beta1=1", "--optimizer=adam"], ["--beta1", "[0, 1)"]),
         ("--beta2=1", ["train", save, "--beta2=1", "--optimizer=adam"], ["--beta2", "[0, 1)"]),

@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <stdbool.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -647,6 +648,10 @@ static void check_error(const char *path, const char *expected)
 static void check_errors(void)
 {
     check_error("/nonexistent/results.h5", "no such file or directory");
+    /* a FIFO: HDF5's open would wait for a writer forever */
+    CHECK(mkfifo(other_path, 0600) == 0, "mkfifo %s", other_path);
+    check_error(other_path, "is not a regular file");
+    remove(other_path);
     write_text(other_path, "not hdf5\n");
     check_error(other_path, "not an HDF5 file");
     /* an HDF5 file of another kind */

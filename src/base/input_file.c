@@ -18,6 +18,11 @@ int sgdmc_input_file_problem(const char *path, char *why, size_t size)
         snprintf(why, size, "is a directory, not a file");
         return -1;
     }
+    /* a FIFO would block the reader forever, a device never end */
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, size, "is not a regular file (a FIFO, device or socket)");
+        return -1;
+    }
     if (access(path, R_OK) != 0) {
         snprintf(why, size, "%s", strerror(errno));
         return -1;

@@ -18,6 +18,7 @@
 
 #include "sgdmc/base/build_id.h"
 #include "sgdmc/base/error.h"
+#include "sgdmc/base/input_file.h"
 #include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/core/result_h5.h"
@@ -294,7 +295,7 @@ static int build_file(const char *path, const sgdmc_study *study, int ranks,
     sgdmc_h5_watch_failures(&failure);
     sgdmc_results_file skeleton = {.rank = -1, .done = -1}, *f = &skeleton;
     f->tasks = study->tasks;
-    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    f->file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     int status = f->file < 0;
     bool cancelled = false;
     hid_t runs = -1;
@@ -380,23 +381,59 @@ static int check_free_space(const char *path, const sgdmc_study *study, char *er
 
 /* Rank 0 alone: checks, fingerprints and builds the file, then renames it
  * into place; 0, -1 or SGDMC_CANCELLED with nothing left behind. */
+/* What --force may replace: a results file, never the study's config or
+ * data, another kind of file, a directory, FIFO or device. 0 or -1. */
+static int check_replaceable(const char *path, char *err, size_t errlen)
+{
+    char why[256];
+    if (sgdmc_input_file_problem(path, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s; --force replaces only a results file", path, why);
+        return -1;
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    const bool results = file >= 0 && H5Lexists(file, "runs", H5P_DEFAULT) > 0 &&
+                         H5Lexists(file, "runs/done", H5P_DEFAULT) > 0;
+    if (file >= 0)
+        H5Fclose(file);
+    if (!results) {
+        snprintf(err, errlen, "%s: exists and is not an sgdmc results file (no /runs/done), which "
+                 "--force would replace; remove it or give another --output", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int create_on_rank_0(const char *path, const sgdmc_study *study, int ranks, int force,
                             const sgdmc_cancel *cancel, char *err, size_t errlen)
 {
-    if (access(path, F_OK) == 0 && !force) {
-        snprintf(err, errlen, "%s: exists; use --resume to continue it or --force to replace it",
-                 path);
-        return -1;
+    struct stat existing;
+    if (lstat(path, &existing) == 0) {
+        if (!force) {
+            snprintf(err, errlen,
+                     "%s: exists; use --resume to continue it or --force to replace it", path);
+            return -1;
+        }
+        if (check_replaceable(path, err, errlen))
+            return -1;
     }
     if (check_free_space(path, study, err, errlen))
-        return -1;
-    sgdmc_study_inputs inputs;
-    if (sgdmc_study_inputs_compute(study, &inputs, err, errlen))
         return -1;
     /* Built under a temporary name and renamed when complete: a process
      * killed while creating leaves no half-made file under `path`. */
     char partial[SGDMC_PATH_MAX + 16], reason[256];
     snprintf(partial, sizeof partial, "%s.creating", path);
+    /* a .creating left by a process killed while creating (this study holds
+     * the claim, so no other writer's): removed, and the new one created
+     * exclusively, so that a link there is never followed */
+    if (unlink(partial) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "%s: cannot remove the leftover %s: %s", path, partial,
+                 strerror(errno));
+        return -1;
+    }
+    sgdmc_study_inputs inputs;
+    if (sgdmc_study_inputs_compute(study, &inputs, err, errlen))
+        return -1;
     const int status = build_file(partial, study, ranks, &inputs, cancel, reason, sizeof reason);
     sgdmc_study_inputs_free(&inputs);
     if (status == 0 && rename(partial, path) == 0)
@@ -551,6 +588,11 @@ static int check_resumable(const char *path, const sgdmc_study *study, char *err
                            size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char why[256];
+    if (sgdmc_input_file_problem(path, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
     hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
     if (file < 0) {
         snprintf(err, errlen, "%s: cannot open it as an HDF5 results file", path);

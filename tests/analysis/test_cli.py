@@ -266,6 +266,25 @@ def test_outputs_that_cannot_be_written(study_file, tmp_path):
     result = analysis("report", str(copy), "--out", str(copy))
     assert result.returncode == 2 and "is the study file itself" in result.stderr
     assert copy.read_bytes() == before
+    # the page replaces only a page: not another file, not a FIFO
+    other = tmp_path / "notes.txt"
+    other.write_text("a researcher's notes\n")
+    fifo = tmp_path / "fifo.html"
+    os.mkfifo(fifo)
+    for out in (other, fifo):
+        result = analysis("report", str(copy), "--out", str(out))
+        lines = result.stderr.splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and "is not an HTML page" in lines[0], \
+            result.stderr
+    assert other.read_text() == "a researcher's notes\n" and fifo.is_fifo()
+    # a page is replaced; a leftover .partial link is removed, not followed
+    page = tmp_path / "page.html"
+    target = tmp_path / "link-target"
+    (tmp_path / "page.html.partial").symlink_to(target)
+    for _ in range(2):
+        result = analysis("report", str(copy), "--out", str(page))
+        assert result.returncode == 0, result.stderr
+    assert page.read_text().startswith("<!DOCTYPE html>") and not target.exists()
     with h5py.File(copy, "r+") as f:
         del f["runs/final_risk"]
     result = analysis("table", str(copy))

@@ -20,7 +20,9 @@ Sections:
            the uninterrupted run; others pending); --resume completes it.
   errors   config errors name the file, line and key and create no file; an
            existing output is refused without --resume/--force, and left intact;
-           --force replaces it; --resume with another config, or of a file of another build (attribute
+           --force replaces it, but never the config, another kind of file or a FIFO, and a
+           leftover NAME.h5.creating link is removed, not followed; a FIFO config is refused;
+           --resume with another config, or of a file of another build (attribute
            sgdmc_build edited or deleted) or other numeric libraries (numeric_libraries edited,
            or a process whose glibc loads another libm build), is refused and the file left as
            it was; ranks that load different libm builds are refused before the file is made; a bad
@@ -571,6 +573,32 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     check(result.returncode == 0, f"--force: {result.stderr}")
     with h5py.File("small.h5", "r") as f:
         check("steps = 201" in f.attrs["config"], "--force did not replace the file")
+    # --force replaces only a results file: never the study's config, another HDF5 file or a
+    # FIFO (which would also block whoever opened it: every input must be a regular file)
+    kept = Path(config).read_bytes()
+    expect_error(sgdmc, [config, f"--output={config}", "--force"],
+                 [config, "not an sgdmc results file"], "--force onto the config", 1)
+    check(Path(config).read_bytes() == kept, "--force replaced the study's config")
+    with h5py.File("foreign.h5", "w") as f:
+        f["x"] = np.arange(4.0)
+    kept = Path("foreign.h5").read_bytes()
+    expect_error(sgdmc, [config, "--output=foreign.h5", "--force"],
+                 ["foreign.h5", "not an sgdmc results file"], "--force onto an HDF5 data set", 1)
+    check(Path("foreign.h5").read_bytes() == kept, "--force replaced an HDF5 data set")
+    os.mkfifo("fifo.h5")
+    expect_error(sgdmc, [config, "--output=fifo.h5", "--force"], ["fifo.h5", "not a regular file"],
+                 "--force onto a FIFO", 1)
+    expect_error(sgdmc, [config, "--output=fifo.h5", "--resume"], ["fifo.h5", "not a regular file"],
+                 "--resume of a FIFO", 1)
+    expect_error(sgdmc, ["fifo.h5"], ["fifo.h5", "not a regular file"], "a FIFO as the config")
+    check(Path("fifo.h5").is_fifo(), "the FIFO was replaced")
+    # a NAME.h5.creating left behind is removed, not followed: here a link to another path
+    os.symlink(tmp / "link-target", "linked.h5.creating")
+    result = run(sgdmc, [config, "--output=linked.h5", "--quiet"])
+    check(result.returncode == 0 and not (tmp / "link-target").exists() and
+          Path("linked.h5").is_file() and not Path("linked.h5").is_symlink() and
+          not os.path.lexists("linked.h5.creating"),
+          f"a leftover .creating link: exit {result.returncode}, {result.stderr!r}")
 
     # progress: a log gets plain lines, a terminal a bar redrawn in place
     result = run(sgdmc, [config, "--output=progress.h5"])

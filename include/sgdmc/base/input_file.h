@@ -7,8 +7,9 @@
 #include <stddef.h>
 
 /* 0 when `path` is a readable regular file; else -1 and the reason in why
- * ("no such file or directory", "is a directory, not a file", the OS's
- * text for permissions and the like). */
+ * ("no such file or directory", "is a directory, not a file", "is not a
+ * regular file" for a FIFO or device, the OS's text for permissions and the
+ * like). */
 int sgdmc_input_file_problem(const char *path, char *why, size_t size);
 
 #endif
