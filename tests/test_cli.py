@@ -23,7 +23,7 @@ The checks, by section:
    and exactly one line on stderr naming the flag and the offending value or
    file (a data file whose x has no columns included); with --save=OUT.h5
    also given, OUT.h5 (or a partial file beside it) does not exist afterwards.
-   Also: a --save into a missing directory fails the same way after the run.
+   Also: a --save into a missing folder is refused the same way before the run.
 3. output: the JSON is strict (no NaN/Infinity) and has every documented key;
    dead_init/dead_final have `depth` entries; --trajectory=5 --steps=1000
    gives steps 0 .. 1000, strictly increasing, ending at final_risk;
@@ -401,6 +401,17 @@ def check_bad_input():
          ["--init", "a_fifo.h5", "not a regular file"]),
         ("a device as --data", ["train", save, "--data=/dev/zero"],
          ["--data", "/dev/zero", "not a regular file"]),
+        # numbers: no white space around them (strtoul would read " -1" as 2^64 - 1), and
+        # a value beyond its type named as such
+        ("a seed with a space and a sign", ["train", save, "--seed= -1"],
+         ["--seed", "' -1'", "not a non-negative integer"]),
+        ("a seed of 2^64", ["train", save, "--seed=18446744073709551616"],
+         ["--seed", "below 2^64"]),
+        ("a width with a space", ["train", save, "--width= 4"], ["--width", "not an integer"]),
+        ("a width past 64 bits", ["train", save, "--width=99999999999999999999"],
+         ["--width", "out of range", "[1, 100000]"]),
+        ("a subnormal clip", ["train", save, "--clip=1e-320"], ["--clip", "beyond a double"]),
+        ("an lr past DBL_MAX", ["train", save, "--lr=1e400"], ["--lr", "beyond a double"]),
         # PyTorch's ranges where sgdmc follows PyTorch
         ("--beta1=1", ["train", save, "--beta1=1", "--optimizer=adam"], ["--beta1", "[0, 1)"]),
         ("--beta2=1", ["train", save, "--beta2=1", "--optimizer=adam"], ["--beta2", "[0, 1)"]),
@@ -431,14 +442,15 @@ def check_bad_input():
         for p in Path(TMP).glob("out.h5*"):
             p.unlink()
 
-    # a --save that cannot be written fails after the run: no JSON, one stderr line
+    # a --save into a missing folder is refused before the run (exit 2), not after it
     target = tmp("no_such_dir/out.h5")
-    run = sgdmc("train", "--steps=10", f"--save={target}")
-    check("unwritable --save: exit non-zero, nothing on stdout",
-          run.code != 0 and run.out == "", run.describe())
-    check("unwritable --save: one stderr line naming --save and the file",
-          len(run.err.splitlines()) == 1 and "--save" in run.err and target in run.err,
-          run.describe())
+    started = time.monotonic()
+    run = sgdmc("train", "--steps=3000000", f"--save={target}")
+    check("--save into a missing folder: exit 2 before training, nothing on stdout",
+          run.code == 2 and run.out == "" and time.monotonic() - started < 10, run.describe())
+    check("--save into a missing folder: one stderr line naming --save, the file and folder",
+          len(run.err.splitlines()) == 1 and "--save" in run.err and target in run.err and
+          "does not exist" in run.err, run.describe())
 
     # --save never replaces what it did not write: a text file, the run's own data file, a
     # results file, a folder or a FIFO stay as they were (exit 2 before training, one line)

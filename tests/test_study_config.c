@@ -127,6 +127,17 @@ int main(void)
     check_error("name = \"a\";\ntrain = { data = \"/nonexistent.h5\"; batch_size = 0; };\n",
                 "/nonexistent.h5", "--data");
     check_error("name = \"a\";\ntrain = { lr = -1.0; };\n", ":2: train.lr", "out of range");
+    /* two cells that would be one: the same value twice, or two seeds above 2^53 that the
+     * float64 grid column would store as one number (2^53 + 1 reads back as 2^53) */
+    check_error("name = \"a\";\ngrid = { width = [4, 2, 4]; };\n", ":2: grid.width",
+                "4 is given twice (elements 1 and 3)");
+    check_error("name = \"a\";\ngrid = { lr = [0.1, 1e-1]; };\n", ":2: grid.lr",
+                "given twice");
+    check_error("name = \"a\";\ngrid = { optimizer = [\"adam\", \"sgd\", \"adam\"]; };\n",
+                ":2: grid.optimizer", "adam is given twice");
+    check_error("name = \"a\";\ngrid = {\n teacher_seed = [9007199254740992L, "
+                "9007199254740993L]; };\n", ":3: grid.teacher_seed",
+                "9007199254740993 is above 2^53");
     CHECK(sgdmc_study_load("/nonexistent/study.cfg", &study, err, sizeof err) != 0 &&
               strstr(err, "/nonexistent/study.cfg: cannot read"),
           "missing file: %s", err);
@@ -138,6 +149,16 @@ int main(void)
     check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2: width:", "32 bits");
     check_error("name = \"a\";\ntrain = { steps = -3000000000; };\n", ":2:", "-3000000000");
     check_error("name = \"a\";\ntrain = { steps = 0x1FFFFFFFF; };\n", ":2:", "0x1FFFFFFFFL");
+    /* past 64 bits with L libconfig clamps to 2^63 - 1; decimals beyond a double it reads as
+     * inf or 0: refused by line (a subnormal such as 1e-310 is a double and passes) */
+    check_error("name = \"a\";\ngrid = {\n teacher_seed = [1L, 18446744073709551615L]; };\n",
+                ":3: teacher_seed:", "18446744073709551615 does not fit in 64 bits");
+    check_error("name = \"a\";\ntrain = { steps = -9223372036854775809L; };\n", ":2: steps:",
+                "-9223372036854775809 does not fit in 64 bits");
+    check_error("name = \"a\";\ntrain = { lr = 1e-400; };\n", ":2: lr:",
+                "1e-400 is beyond a double");
+    check_error("name = \"a\";\ngrid = { init_scale = [1.0, 2e308]; };\n", ":2: init_scale:",
+                "2e308 is beyond a double");
     /* what libconfig calls a bare "syntax error": a word where a value goes (no nan or inf
      * literal, a name without quotes), by line and key; an @include, whose text the results
      * file would not store */
@@ -155,8 +176,8 @@ int main(void)
                 "'adam'");
     check_error("name = \"a\";\ntrain = { steps = 10; };\n/* grid = { lr = [0.1, 0.2]; };\n",
                 ":3:", "never closed");
-    check_error("name = \"a\";\ntrain = { lr = .5e+3000000000; };\n", "train.lr",
-                "not a finite number");
+    check_error("name = \"a\";\ntrain = { lr = .5e+3000000000; };\n", ":2: lr:",
+                "beyond a double");
     /* a comment or a form feed between a name and its = is still a name */
     write_config("name = \"a\"; seeds /* s */ = 2;\ntrain = { steps # n\n = 7; lr\f= 0.5; };\n");
     CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0 && study.tasks == 2 &&
@@ -190,7 +211,7 @@ int main(void)
             used += (size_t)snprintf(text + used, size - used, "];\n");
         }
         snprintf(text + used, size - used, "};\n");
-        check_error(text, ":6: grid.weight_decay", "more than 2^40 cells");
+        check_error(text, ":4: grid.init_scale", "more than 2^20 (1048576) cells");
         free(text);
     }
     remove(path);

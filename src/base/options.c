@@ -4,6 +4,7 @@
 
 #include "sgdmc/base/fingerprint.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -17,28 +18,44 @@
 #define CONST_MEMBER(target, option, type) \
     ((const type *)((const char *)(target) + (option)->offset))
 
+/* How a number's text fails: not a number at all, or one out of the type's reach */
+enum { NOT_A_NUMBER = -1, BEYOND_TYPE = -2 };
+
+/* strtod and strtol skip leading white space; a value may not (nor trailing) */
+static bool starts_a_number(const char *text)
+{
+    return *text && !isspace((unsigned char)*text);
+}
+
 static int parse_double(const char *text, double *out)
 {
-    if (!*text)
-        return -1;
+    if (!starts_a_number(text))
+        return NOT_A_NUMBER;
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (*end || errno == ERANGE || !isfinite(v))
-        return -1;
+    if (*end)
+        return NOT_A_NUMBER;
+    /* ERANGE: beyond DBL_MAX, or so close to 0 that it lost its precision */
+    if (errno == ERANGE)
+        return BEYOND_TYPE;
+    if (!isfinite(v)) /* nan, inf */
+        return NOT_A_NUMBER;
     *out = v;
     return 0;
 }
 
 static int parse_long(const char *text, long *out)
 {
-    if (!*text)
-        return -1;
+    if (!starts_a_number(text))
+        return NOT_A_NUMBER;
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (*end || errno == ERANGE)
-        return -1;
+    if (*end)
+        return NOT_A_NUMBER;
+    if (errno == ERANGE)
+        return BEYOND_TYPE;
     *out = v;
     return 0;
 }
@@ -66,7 +83,11 @@ static int set_double(const sgdmc_option *opt, void *target, const char *value, 
                       size_t errlen)
 {
     double v;
-    if (parse_double(value, &v))
+    const int parsed = parse_double(value, &v);
+    if (parsed == BEYOND_TYPE)
+        SGDMC_FAIL("'%s' is beyond a double (above 1.8e308 in magnitude, or below 2.2e-308 "
+                   "and not 0)", value);
+    if (parsed)
         SGDMC_FAIL("'%s' is not a finite number", value);
     if (check_range(opt, value, v, err, errlen))
         return -1;
@@ -85,7 +106,10 @@ static int set_long(const sgdmc_option *opt, void *target, const char *value, ch
                     size_t errlen)
 {
     long v;
-    if (parse_long(value, &v))
+    const int parsed = parse_long(value, &v);
+    if (parsed == BEYOND_TYPE)
+        return check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen);
+    if (parsed)
         SGDMC_FAIL("'%s' is not an integer", value);
     if (check_range(opt, value, (double)v, err, errlen))
         return -1;
@@ -104,7 +128,10 @@ static int set_int(const sgdmc_option *opt, void *target, const char *value, cha
                    size_t errlen)
 {
     long v;
-    if (parse_long(value, &v))
+    const int parsed = parse_long(value, &v);
+    if (parsed == BEYOND_TYPE)
+        return check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen);
+    if (parsed)
         SGDMC_FAIL("'%s' is not an integer", value);
     if (check_range(opt, value, (double)v, err, errlen))
         return -1;
@@ -124,11 +151,14 @@ static int set_seed(const sgdmc_option *opt, void *target, const char *value, ch
 {
     char *end;
     errno = 0;
-    if (!*value || *value == '-')
+    /* digits only: strtoul would skip white space and take " -1" as 2^64 - 1 */
+    if (!isdigit((unsigned char)*value))
         SGDMC_FAIL("'%s' is not a non-negative integer", value);
     unsigned long v = strtoul(value, &end, 10);
-    if (*end || errno == ERANGE)
+    if (*end)
         SGDMC_FAIL("'%s' is not a non-negative integer", value);
+    if (errno == ERANGE)
+        SGDMC_FAIL("'%s' is out of range (must be below 2^64)", value);
     *MEMBER(target, opt, unsigned long) = v;
     return 0;
 fail:

@@ -254,8 +254,31 @@ int sgdmc_h5_check_save_target(const char *path, const char *const *inputs, int 
                                char *err, size_t errlen)
 {
     struct stat target;
-    if (stat(path, &target) != 0)
-        return 0; /* nothing there: a new file */
+    if (stat(path, &target) != 0) {
+        /* nothing there: a new file, in a folder that must exist and take it,
+         * checked now rather than after the run */
+        char folder[4096];
+        snprintf(folder, sizeof folder, "%s", path);
+        char *slash = strrchr(folder, '/');
+        if (!slash)
+            snprintf(folder, sizeof folder, ".");
+        else if (slash == folder)
+            folder[1] = '\0';
+        else
+            *slash = '\0';
+        struct stat where;
+        if (stat(folder, &where) != 0 || !S_ISDIR(where.st_mode)) {
+            snprintf(err, errlen, "%s: cannot create it: the folder %s does not exist", path,
+                     folder);
+            return -1;
+        }
+        if (access(folder, W_OK | X_OK) != 0) {
+            snprintf(err, errlen, "%s: cannot create it in the folder %s: %s", path, folder,
+                     strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
     if (!S_ISREG(target.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file (a directory, device or FIFO); give the "
                  "path of a new .h5 file", path);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -161,6 +162,19 @@ static int load_train(const char *path, config_setting_t *train, sgdmc_study *s,
     return 0;
 }
 
+/* Whether a numeric grid value survives the results file's float64 column:
+ * an integer literal of at most 2^53 in magnitude, or any other number (a
+ * double already). */
+static bool exact_in_column(const char *value)
+{
+    const char *digits = value + (*value == '-');
+    if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+        return true;
+    errno = 0;
+    const unsigned long long magnitude = strtoull(digits, NULL, 10);
+    return errno != ERANGE && magnitude <= (1ULL << 53);
+}
+
 static int load_grid(const char *path, config_setting_t *grid, config_setting_t *train,
                      sgdmc_study *s, char *err, size_t errlen)
 {
@@ -226,6 +240,21 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
             sgdmc_train_config scratch = s->base;
             if (check_flag(path, "grid", key, axis->line, value, &scratch, err, errlen))
                 return -1;
+            const bool numeric = option->type->numeric;
+            if (numeric && !exact_in_column(value)) {
+                snprintf(err, errlen, "%s:%d: grid.%s: %s is above 2^53, which the results "
+                         "file's float64 grid column cannot hold exactly (two such values could "
+                         "read back as one)", path, axis->line, key, value);
+                return -1;
+            }
+            for (int j = 0; j < i; j++)
+                if (numeric ? strtod(axis->values[j], NULL) == strtod(value, NULL)
+                            : !strcmp(axis->values[j], value)) {
+                    snprintf(err, errlen, "%s:%d: grid.%s: %s is given twice (elements %d and "
+                             "%d): two cells would be one", path, axis->line, key, value, j + 1,
+                             i + 1);
+                    return -1;
+                }
             axis->values[i] = strdup(value);
             axis->count = i + 1;
             if (!axis->values[i]) {
@@ -238,11 +267,11 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
                 snprintf(err, errlen, "%s:%d: grid.%s: given twice", path, axis->line, key);
                 return -1;
             }
-        /* the tasks' bound (1 << 40, checked once seeds are known) bounds the cells too,
-         * and keeps this product from overflowing */
-        if (s->cells > (1L << 40) / count) {
-            snprintf(err, errlen, "%s:%d: grid.%s: the grid has more than 2^40 cells", path,
-                     axis->line, key);
+        /* every cell is checked before the study starts (a trainer each, ~0.1 ms):
+         * 2^20 cells take about two minutes, more would look like a hang */
+        if (s->cells > SGDMC_STUDY_MAX_CELLS / count) {
+            snprintf(err, errlen, "%s:%d: grid.%s: the grid has more than 2^20 (%ld) cells; "
+                     "split the study", path, axis->line, key, (long)SGDMC_STUDY_MAX_CELLS);
             return -1;
         }
         s->cells *= count;
@@ -446,6 +475,8 @@ static void syntax_hint(const char *text, int line, const char *error, char *hin
 typedef enum {
     TEXT_FINE,
     TEXT_WRAPPING_INTEGER, /* past 32 bits without L: libconfig wraps it (4294967346 -> 50) */
+    TEXT_CLAMPED_INTEGER,  /* past 64 bits with L: libconfig clamps it to 2^63 - 1 */
+    TEXT_DOUBLE_RANGE,     /* a decimal beyond a double: libconfig reads inf or 0 */
     TEXT_BARE_WORD,        /* a value that is not one: nan, inf, adam without quotes */
     TEXT_INCLUDE,          /* @include: the results file stores this text alone */
     TEXT_OPEN_COMMENT,     /* a never closed: libconfig ignores the rest of the file */
@@ -556,10 +587,32 @@ static void scan_text(const char *text, text_finding *found)
             while (hex ? isxdigit((unsigned char)*end) : isdigit((unsigned char)*end))
                 end++;
             const bool decimal = !hex && (*end == '.' || *end == 'e' || *end == 'E');
+            const bool negative = p > text && p[-1] == '-';
+            if (!decimal && (*end == 'L' || *end == 'l')) {
+                errno = 0;
+                const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
+                if (errno == ERANGE || value > (negative ? 1ULL << 63 : (1ULL << 63) - 1)) {
+                    char literal[64];
+                    snprintf(literal, sizeof literal, "%s%.*s", negative ? "-" : "",
+                             (int)(end - p), p);
+                    found_at(found, TEXT_CLAMPED_INTEGER, line, literal, (int)strlen(literal),
+                             key);
+                    return;
+                }
+            }
+            if (decimal) {
+                errno = 0;
+                char *stop;
+                const double value = strtod(p, &stop);
+                /* ERANGE: beyond DBL_MAX, or so small it lost precision or became 0 */
+                if (errno == ERANGE && (value == 0 || fabs(value) > 1)) {
+                    found_at(found, TEXT_DOUBLE_RANGE, line, p, (int)(stop - p), key);
+                    return;
+                }
+            }
             if (!decimal && *end != 'L' && *end != 'l') {
                 errno = 0;
                 const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
-                const bool negative = p > text && p[-1] == '-';
                 if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
                     char literal[64];
                     snprintf(literal, sizeof literal, "%s%.*s", negative ? "-" : "",
@@ -615,6 +668,14 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in 32 bits, which libconfig would "
                    "silently wrap: write it with an L suffix (%sL)",
                    path, found.line, found.key, colon, found.token, found.token);
+    if (found.problem == TEXT_CLAMPED_INTEGER)
+        SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in 64 bits, which libconfig would "
+                   "silently clamp to 9223372036854775807", path, found.line, found.key, colon,
+                   found.token);
+    if (found.problem == TEXT_DOUBLE_RANGE)
+        SGDMC_FAIL("%s:%d: %s%sthe number %s is beyond a double (above 1.8e308, or so close to "
+                   "0 that libconfig would read 0)", path, found.line, found.key, colon,
+                   found.token);
     if (found.problem == TEXT_BARE_WORD)
         SGDMC_FAIL("%s:%d: %s%s'%s' is not a value: a value is a number (finite: there is no "
                    "nan or inf), a \"string\" (names too: \"adam\") or true/false",

@@ -23,7 +23,8 @@ int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *param
 int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
                           char *err, size_t errlen);
 
-/* 0 when write_params may replace what is at `path`: nothing, or a file of
+/* 0 when write_params may replace what is at `path`: nothing (in a folder
+ * that exists and can be written), or a file of
  * saved parameters (HDF5 with W1) that is not one of the `inputs` (the --data
  * and --init files; "" entries are skipped). Otherwise -1 with a message:
  * a directory, device or FIFO, an input, or another kind of file (a results

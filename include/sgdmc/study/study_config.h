@@ -13,6 +13,8 @@
 #include "sgdmc/core/config.h"
 
 #define SGDMC_STUDY_MAX_AXES 16
+/* a grid's cells at most: each is checked before the study starts */
+#define SGDMC_STUDY_MAX_CELLS (1L << 20)
 
 typedef struct {
     char key[64];      /* the train flag */
