@@ -410,6 +410,10 @@ def check_bad_input():
         ("a width with a space", ["train", save, "--width= 4"], ["--width", "not an integer"]),
         ("a width past 64 bits", ["train", save, "--width=99999999999999999999"],
          ["--width", "out of range", "[1, 100000]"]),
+        ("a newline in a value", ["train", save, "--optimizer=adam\nsgd"],
+         ["--optimizer", "control character"]),
+        ("a value that is not UTF-8", ["train", save, "--target=x\udcff"],
+         ["--target", "not valid UTF-8"]),
         ("a subnormal clip", ["train", save, "--clip=1e-320"], ["--clip", "beyond a double"]),
         ("an lr past DBL_MAX", ["train", save, "--lr=1e400"], ["--lr", "beyond a double"]),
         # PyTorch's ranges where sgdmc follows PyTorch

@@ -127,6 +127,35 @@ int main(void)
     check_error("name = \"a\";\ntrain = { data = \"/nonexistent.h5\"; batch_size = 0; };\n",
                 "/nonexistent.h5", "--data");
     check_error("name = \"a\";\ntrain = { lr = -1.0; };\n", ":2: train.lr", "out of range");
+    /* text that would split a message or spoil the file's UTF-8 attributes: a NUL (libconfig
+     * would silently stop there: seeds = 5 lost), bytes that are not UTF-8, a newline or a
+     * control character inside a value; UTF-8 letters pass */
+    {
+        static const char nul[] = "name = \"a\";\nseeds = 1;\0 seeds = 5;\n";
+        FILE *f = fopen(path, "wb");
+        fwrite(nul, 1, sizeof nul - 1, f);
+        fclose(f);
+        sgdmc_study study;
+        char err[1024] = "";
+        CHECK(sgdmc_study_load(path, &study, err, sizeof err) != 0 &&
+                  strstr(err, ":2: the config holds a NUL byte") && !strchr(err, '\n'),
+              "a NUL in the config: '%s'", err);
+    }
+    check_error("name = \"a\";\n\ntrain = { data = \"x\xff.h5\"; };\n", ":3:",
+                "is not valid UTF-8");
+    check_error("name = \"a\";\ntrain = { optimizer = \"\xc3\x28\"; };\n", ":2:",
+                "is not valid UTF-8");
+    check_error("name = \"a\\nb\";\n", ":1: name:", "control character");
+    check_error("name = \"a\";\ntrain = { optimizer = \"adam\\tx\"; };\n",
+                ":2: train.optimizer", "the value holds a control character");
+    write_config("name = \"h\xc3\xa9llo\";\n");
+    {
+        sgdmc_study study;
+        char err[1024] = "";
+        CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0, "a UTF-8 name: %s", err);
+        if (!err[0])
+            sgdmc_study_free(&study);
+    }
     /* two cells that would be one: the same value twice, or two seeds above 2^53 that the
      * float64 grid column would store as one number (2^53 + 1 reads back as 2^53) */
     check_error("name = \"a\";\ngrid = { width = [4, 2, 4]; };\n", ":2: grid.width",

@@ -3,6 +3,7 @@
 #include "sgdmc/base/options.h"
 
 #include "sgdmc/base/fingerprint.h"
+#include "sgdmc/base/plain_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -343,6 +344,12 @@ const char *sgdmc_option_suggest(const sgdmc_option_table *table, const char *na
 int sgdmc_option_set(const sgdmc_option *option, void *target, const char *value, char *err,
                      size_t errlen)
 {
+    /* the value is not echoed: it would carry its newline into the message */
+    const char *problem = sgdmc_plain_text_problem(value);
+    if (problem) {
+        snprintf(err, errlen, "the value %s", problem);
+        return -1;
+    }
     return option->type->set(option, target, value, err, errlen);
 }
 

@@ -1,5 +1,6 @@
 /* Reading a study config with libconfig and expanding its grid. */
 #include "sgdmc/base/input_file.h"
+#include "sgdmc/base/plain_text.h"
 #include "sgdmc/study/study_config.h"
 
 #include <ctype.h>
@@ -68,11 +69,15 @@ static int scalar_text(const config_setting_t *setting, char *buf, size_t len)
     }
 }
 
-static char *read_text(const char *path)
+/* The file's text, NUL-terminated, its length in *length; NULL with the
+ * reason in why. */
+static char *read_text(const char *path, size_t *length, char *why, size_t size)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
+    if (!f) {
+        snprintf(why, size, "%s", strerror(errno));
         return NULL;
+    }
     size_t cap = 4096, len = 0;
     char *text = malloc(cap);
     size_t got;
@@ -86,9 +91,19 @@ static char *read_text(const char *path)
             cap *= 2;
         }
     }
+    const bool failed = ferror(f);
     fclose(f);
-    if (text)
-        text[len] = '\0';
+    if (!text) {
+        snprintf(why, size, "out of memory");
+        return NULL;
+    }
+    if (failed) {
+        snprintf(why, size, "a read error");
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    *length = len;
     return text;
 }
 
@@ -636,11 +651,23 @@ static const char *const top_keys[] = {"name", "seeds", "grid", "train", "output
 int sgdmc_study_load(const char *path, sgdmc_study *s, char *err, size_t errlen)
 {
     char why[256] = "";
-    char *text = sgdmc_input_file_problem(path, why, sizeof why) ? NULL : read_text(path);
+    size_t length = 0;
+    char *text = sgdmc_input_file_problem(path, why, sizeof why)
+                     ? NULL
+                     : read_text(path, &length, why, sizeof why);
     if (!text) {
         memset(s, 0, sizeof *s);
-        snprintf(err, errlen, "%s: cannot read the study config: %s", path,
-                 why[0] ? why : "out of memory");
+        snprintf(err, errlen, "%s: cannot read the study config: %s", path, why);
+        return -1;
+    }
+    /* libconfig would stop at a NUL without a word, and the file's text is
+     * stored as a UTF-8 attribute */
+    int line;
+    const char *problem = sgdmc_text_file_problem(text, length, &line);
+    if (problem) {
+        memset(s, 0, sizeof *s);
+        snprintf(err, errlen, "%s:%d: the config %s", path, line, problem);
+        free(text);
         return -1;
     }
     const int status = sgdmc_study_parse(text, path, s, err, errlen);
@@ -712,6 +739,10 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
             SGDMC_FAIL("%s:%d: name: must be a string", path, (int)config_setting_source_line(n));
         SGDMC_FAIL("%s: name: missing (the study's name, e.g. name = \"nonconvergence\";)", path);
     }
+    if (sgdmc_plain_text_problem(name))
+        SGDMC_FAIL("%s:%d: name: %s", path,
+                   (int)config_setting_source_line(config_lookup(&cfg, "name")),
+                   sgdmc_plain_text_problem(name));
     if (!*name || strlen(name) >= sizeof s->name || strpbrk(name, "/\\"))
         SGDMC_FAIL("%s:%d: name: '%s' must be 1..%zu characters without slashes", path,
              (int)config_setting_source_line(config_lookup(&cfg, "name")), name,
