@@ -788,6 +788,10 @@ def check_tolerances():
     if c:
         check("constant target: min_risk_source exact", c["min_risk_source"] == "exact",
               f"{c['min_risk_source']}")
+    known = sgdmc("train", "--target=constant:2", "--steps=10", "--min_risk=0.5")
+    check("--min_risk where R* is known exactly (0) is refused: it would turn the verdicts",
+          known.code == 2 and known.out == "" and len(known.err.splitlines()) == 1 and
+          "--min_risk" in known.err and "known exactly" in known.err, known.describe())
     bad = sgdmc("train", "--min_risk=-1")
     check("--min_risk=-1 is refused naming the flag", bad.code == 2 and "--min_risk" in bad.err,
           bad.describe())

@@ -128,6 +128,14 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
         goto oom;
     if (c->gram_points > 0 && c->loss == SGDMC_LOSS_MSE && setup_gram(t))
         goto oom;
+    /* --min_risk is the user's word where sgdmc does not know R*; where it
+     * does (0 by construction), a different word would turn the verdicts */
+    const double exact = sgdmc_problem_min_risk(t->problem, &t->arch, c);
+    if (!isnan(c->min_risk) && !isnan(exact)) {
+        snprintf(err, errlen, "--min_risk: R* is known exactly here (%g); give --min_risk only "
+                 "where sgdmc does not know it", exact);
+        goto fail;
+    }
     t->min_risk = sgdmc_min_risk_alloc(&t->config, t->problem, t->evaluator, &t->arch);
     if (t->min_risk)
         sgdmc_min_risk_set_cancel(t->min_risk, &t->cancel);
