@@ -77,7 +77,10 @@ static double *read_dataset(hid_t file, const char *path, const char *name, int 
 {
     double *values = NULL;
     hid_t dset = -1, space = -1;
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+    const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+    if (exists < 0) /* a damaged group: the link table cannot be read */
+        SGDMC_FAIL("%s: cannot look up dataset '%s' (the file is damaged)", path, name);
+    if (exists == 0)
         SGDMC_FAIL("%s: dataset '%s' is missing", path, name);
     dset = H5Dopen2(file, name, H5P_DEFAULT);
     if (dset < 0)

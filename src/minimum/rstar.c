@@ -1641,8 +1641,11 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
     } else {
         status = -1;
     }
+    /* search() fails alike for want of memory and for a risk that is not
+     * finite (a constant target of 1e20 squares to 1e40, its sums beyond) */
     if (status == -1)
-        snprintf(err, errlen, "out of memory computing R* for width %d", width);
+        snprintf(err, errlen, "R* for width %d: not computed (out of memory, or no finite risk: "
+                 "a target too large for doubles)", width);
     candidate_free(&best);
     solver_free(s);
     solver_free(relaxed);

@@ -584,6 +584,44 @@ static int check_inputs(hid_t file, const char *path, const sgdmc_study *study, 
 
 /* Rank 0, before anything is opened for writing: is `path` this study's
  * file, from this version, with the same input files? */
+/* The first dataset under group `loc` (depth first) that is not laid out as
+ * sgdmc writes it, contiguous and unfiltered (parallel HDF5 cannot write
+ * rows into a chunked or compressed one: a repacked file); its name in
+ * `name`, 1; else 0. */
+static int repacked_dataset(hid_t loc, char *name, size_t size)
+{
+    H5G_info_t info;
+    if (H5Gget_info(loc, &info) < 0)
+        return 0;
+    for (hsize_t i = 0; i < info.nlinks; i++) {
+        char member[256];
+        if (H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, i, member, sizeof member,
+                               H5P_DEFAULT) < 0)
+            continue;
+        hid_t d = H5Dopen2(loc, member, H5P_DEFAULT);
+        if (d < 0) {
+            hid_t g = H5Gopen2(loc, member, H5P_DEFAULT);
+            const int found = g >= 0 && repacked_dataset(g, name, size);
+            if (g >= 0)
+                H5Gclose(g);
+            if (found)
+                return 1;
+            continue;
+        }
+        hid_t dcpl = H5Dget_create_plist(d);
+        const bool ours = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+                          H5Pget_nfilters(dcpl) == 0;
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        H5Dclose(d);
+        if (!ours) {
+            snprintf(name, size, "%s", member);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int check_resumable(const char *path, const sgdmc_study *study, char *err,
                            size_t errlen)
 {
@@ -601,6 +639,18 @@ static int check_resumable(const char *path, const sgdmc_study *study, char *err
     int status = check_same_study(file, path, study, err, errlen);
     if (status == 0)
         status = check_inputs(file, path, study, err, errlen);
+    hid_t runs = status == 0 && H5Lexists(file, "runs", H5P_DEFAULT) > 0
+                     ? H5Gopen2(file, "runs", H5P_DEFAULT)
+                     : -1;
+    char dataset[256];
+    if (runs >= 0 && repacked_dataset(runs, dataset, sizeof dataset)) {
+        snprintf(err, errlen, "%s: dataset %s under /runs is chunked or filtered, not as sgdmc "
+                 "wrote it (a repacked copy?), and cannot take rows in parallel; resume the "
+                 "original file, or start over with --force", path, dataset);
+        status = -1;
+    }
+    if (runs >= 0)
+        H5Gclose(runs);
     H5Fclose(file);
     return status;
 }

@@ -592,6 +592,20 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
                  "--resume of a FIFO", 1)
     expect_error(sgdmc, ["fifo.h5"], ["fifo.h5", "not a regular file"], "a FIFO as the config")
     check(Path("fifo.h5").is_fifo(), "the FIFO was replaced")
+    # a repacked copy (a dataset chunked and compressed, as h5repack may leave it) cannot take
+    # rows in parallel: --resume refuses it by name instead of asking for a resume forever
+    result = run(sgdmc, [config, "--output=repacked.h5", "--quiet"])
+    check(result.returncode == 0, f"repacked.h5: {result.stderr}")
+    with h5py.File("repacked.h5", "r+") as f:
+        values, attrs = f["runs/final_risk"][...], dict(f["runs/final_risk"].attrs)
+        del f["runs/final_risk"]
+        f.create_dataset("runs/final_risk", data=values, chunks=True, compression="gzip")
+        f["runs/final_risk"].attrs.update(attrs)
+    kept = Path("repacked.h5").read_bytes()
+    expect_error(sgdmc, [config, "--output=repacked.h5", "--resume"],
+                 ["repacked.h5", "final_risk", "chunked or filtered"], "--resume of a repacked file",
+                 1)
+    check(Path("repacked.h5").read_bytes() == kept, "a refused resume changed a repacked file")
     # a NAME.h5.creating left behind is removed, not followed: here a link to another path
     os.symlink(tmp / "link-target", "linked.h5.creating")
     result = run(sgdmc, [config, "--output=linked.h5", "--quiet"])
