@@ -1,6 +1,7 @@
 /* Reading a study config with libconfig and expanding its grid. */
 #include "sgdmc/base/input_file.h"
 #include "sgdmc/base/plain_text.h"
+#include "sgdmc/base/stop_signal.h"
 #include "sgdmc/study/study_config.h"
 
 #include <ctype.h>
@@ -350,6 +351,13 @@ void sgdmc_study_describe_cell(const sgdmc_study *s, long cell, char *buf, size_
 static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
 {
     for (long cell = 0; cell < s->cells; cell++) {
+        /* a large grid takes minutes here: a signal stops it */
+        if (sgdmc_stop_signal_received()) {
+            snprintf(err, errlen, "%s: stopped by signal %d while checking the grid's cells "
+                     "(%ld of %ld checked); nothing was started", s->path,
+                     sgdmc_stop_signal_received(), cell, s->cells);
+            return -1;
+        }
         sgdmc_train_config config;
         sgdmc_study_task(s, cell * s->seeds, &config, NULL);
         config.steps = 0;
