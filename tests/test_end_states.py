@@ -193,6 +193,19 @@ def section_at_step() -> None:
     check(negative.returncode == 2 and negative.stderr.count("\n") == 1
           and "--at-step" in negative.stderr and not negative.stdout,
           "--at-step=-1 was not refused", negative.stderr)
+    # an edited file whose trajectory is 2^31 columns wide (no storage: nothing is written to
+    # it) is refused by its width, not read into a buffer of that size
+    wide = TMP / "wide.h5"
+    wide.write_bytes(out.read_bytes())
+    with h5py.File(wide, "r+") as f:
+        tasks = f["runs/trajectory/risk"].shape[0]
+        del f["runs/trajectory/risk"]
+        f.create_dataset("runs/trajectory/risk", shape=(tasks, 2**31), dtype="f8")
+    edited = subprocess.run([SGDMC, "summarize", str(wide), "--at-step=5"],
+                            capture_output=True, text=True, timeout=60)
+    check(edited.returncode != 0 and edited.stderr.count("\n") == 1 and
+          "2147483648 columns, more than sgdmc writes" in edited.stderr,
+          "a trajectory 2^31 columns wide", edited.stderr)
     missing = subprocess.run([SGDMC, "summarize", str(TMP / "none.h5"), "--at-step=5"],
                              capture_output=True, text=True, timeout=60)
     check(missing.returncode != 0 and missing.stderr.count("\n") == 1,

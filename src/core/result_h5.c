@@ -206,6 +206,10 @@ static bool is_wanted(const sgdmc_field *f, const char *const *names)
     return false;
 }
 
+/* A trajectory's columns at most: output.trajectory's limit (100000 points),
+ * with room for the ends */
+enum { TRAJECTORY_COLUMNS_MAX = 100002 };
+
 sgdmc_result_datasets *sgdmc_result_h5_open(hid_t runs, const char *path, long tasks,
                                             int version, const char *const *wanted, char *err,
                                             size_t errlen)
@@ -238,6 +242,14 @@ sgdmc_result_datasets *sgdmc_result_h5_open(hid_t runs, const char *path, long t
         if (!shaped)
             SGDMC_FAIL("%s: /runs/%s is not a %s dataset of %ld rows (attribute tasks)", path,
                        name, rank == 1 ? "1-D" : "2-D", tasks);
+        /* columns beyond what sgdmc writes: an edited file, whose width would
+         * size the readers' buffers */
+        const hsize_t most = f->kind == SGDMC_FIELD_LAYERS ? SGDMC_MAX_DEPTH
+                             : is_trajectory(f)           ? TRAJECTORY_COLUMNS_MAX
+                                                          : 1;
+        if (rank == 2 && dims[1] > most)
+            SGDMC_FAIL("%s: /runs/%s has %llu columns, more than sgdmc writes (%llu)", path,
+                       name, (unsigned long long)dims[1], (unsigned long long)most);
         if (f->kind == SGDMC_FIELD_LAYERS)
             d->max_depth = (int)dims[1];
         else if (is_trajectory(f))
