@@ -253,6 +253,17 @@ static int write_matrix(hid_t file, const char *name, int rank, const hsize_t *d
     return status;
 }
 
+bool sgdmc_h5_file_holds(const char *path, const char *link)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    /* a missing group on the way makes H5Lexists fail (< 0): not held either */
+    const bool held = file >= 0 && H5Lexists(file, link, H5P_DEFAULT) > 0;
+    if (file >= 0)
+        H5Fclose(file);
+    return held;
+}
+
 int sgdmc_h5_check_save_target(const char *path, const char *const *inputs, int n_inputs,
                                char *err, size_t errlen)
 {
@@ -296,13 +307,7 @@ int sgdmc_h5_check_save_target(const char *path, const char *const *inputs, int 
             return -1;
         }
     }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    const bool params = H5Fis_hdf5(path) > 0;
-    hid_t file = params ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-    const bool saved = file >= 0 && H5Lexists(file, "W1", H5P_DEFAULT) > 0;
-    if (file >= 0)
-        H5Fclose(file);
-    if (!saved) {
+    if (!sgdmc_h5_file_holds(path, "W1")) {
         snprintf(err, errlen, "%s: exists and is not a file of saved parameters (no W1), which "
                  "saving would replace; remove it or give another path", path);
         return -1;

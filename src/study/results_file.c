@@ -390,13 +390,7 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s; --force replaces only a results file", path, why);
         return -1;
     }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-    const bool results = file >= 0 && H5Lexists(file, "runs", H5P_DEFAULT) > 0 &&
-                         H5Lexists(file, "runs/done", H5P_DEFAULT) > 0;
-    if (file >= 0)
-        H5Fclose(file);
-    if (!results) {
+    if (!sgdmc_h5_file_holds(path, "runs/done")) {
         snprintf(err, errlen, "%s: exists and is not an sgdmc results file (no /runs/done), which "
                  "--force would replace; remove it or give another --output", path);
         return -1;

@@ -5,6 +5,7 @@
 #define SGDMC_H5IO_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sgdmc/core/net.h"
@@ -22,6 +23,10 @@ int sgdmc_h5_read_params(const char *path, const sgdmc_arch *arch, double *param
  * whole or not at all: it is written beside `path` and renamed over it. */
 int sgdmc_h5_write_params(const char *path, const sgdmc_arch *arch, const double *params,
                           char *err, size_t errlen);
+
+/* Whether `path` is an HDF5 file holding `link` ("W1", "runs/done"): what
+ * tells a file sgdmc wrote from another before it is replaced. */
+bool sgdmc_h5_file_holds(const char *path, const char *link);
 
 /* 0 when write_params may replace what is at `path`: nothing (in a folder
  * that exists and can be written), or a file of
