@@ -238,7 +238,10 @@ def _run(args: argparse.Namespace) -> int:
                 stream.write(page)
             partial.replace(out)
         except OSError as error:
-            partial.unlink(missing_ok=True)
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass  # a folder there, say: the message below names the first failure
             print(f"analysis report: --out {out}: {error.strerror or error}", file=sys.stderr)
             return 1
         print(out)

@@ -178,16 +178,27 @@ int main(void)
     check_error("name = \"a\";\ngrid = { width = [2, 4294967298]; };\n", ":2: width:", "32 bits");
     check_error("name = \"a\";\ntrain = { steps = -3000000000; };\n", ":2:", "-3000000000");
     check_error("name = \"a\";\ntrain = { steps = 0x1FFFFFFFF; };\n", ":2:", "0x1FFFFFFFFL");
-    /* past 64 bits with L libconfig clamps to 2^63 - 1; decimals beyond a double it reads as
-     * inf or 0: refused by line (a subnormal such as 1e-310 is a double and passes) */
+    /* past 64 bits with L libconfig clamps or wraps; decimals beyond a double it reads as
+     * inf or 0, and subnormals, which the command line refuses too: refused by line */
     check_error("name = \"a\";\ngrid = {\n teacher_seed = [1L, 18446744073709551615L]; };\n",
-                ":3: teacher_seed:", "18446744073709551615 does not fit in 64 bits");
+                ":3: teacher_seed:", "18446744073709551615 does not fit in a signed 64-bit");
     check_error("name = \"a\";\ntrain = { steps = -9223372036854775809L; };\n", ":2: steps:",
-                "-9223372036854775809 does not fit in 64 bits");
+                "-9223372036854775809 does not fit in a signed 64-bit");
     check_error("name = \"a\";\ntrain = { lr = 1e-400; };\n", ":2: lr:",
                 "1e-400 is beyond a double");
     check_error("name = \"a\";\ngrid = { init_scale = [1.0, 2e308]; };\n", ":2: init_scale:",
                 "2e308 is beyond a double");
+    check_error("name = \"a\";\ngrid = { l2 = [0.0, 1e-310]; };\n", ":2: l2:",
+                "1e-310 is beyond a double");
+    /* a whole-number double past 2^53 is a double, not an integer that lost digits */
+    write_config("name = \"a\";\ngrid = { blowup = [1e10, 1e16]; };\n");
+    {
+        sgdmc_study study;
+        char err[1024] = "";
+        CHECK(sgdmc_study_load(path, &study, err, sizeof err) == 0, "blowup 1e16: %s", err);
+        if (!err[0])
+            sgdmc_study_free(&study);
+    }
     /* what libconfig calls a bare "syntax error": a word where a value goes (no nan or inf
      * literal, a name without quotes), by line and key; an @include, whose text the results
      * file would not store */

@@ -108,8 +108,12 @@ static int set_long(const sgdmc_option *opt, void *target, const char *value, ch
 {
     long v;
     const int parsed = parse_long(value, &v);
-    if (parsed == BEYOND_TYPE)
-        return check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen);
+    if (parsed == BEYOND_TYPE) {
+        /* past long's range is past any limit: check_range names the limits */
+        if (!check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen))
+            snprintf(err, errlen, "'%s' is out of range", value);
+        return -1;
+    }
     if (parsed)
         SGDMC_FAIL("'%s' is not an integer", value);
     if (check_range(opt, value, (double)v, err, errlen))
@@ -130,8 +134,12 @@ static int set_int(const sgdmc_option *opt, void *target, const char *value, cha
 {
     long v;
     const int parsed = parse_long(value, &v);
-    if (parsed == BEYOND_TYPE)
-        return check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen);
+    if (parsed == BEYOND_TYPE) {
+        /* past long's range is past any limit: check_range names the limits */
+        if (!check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen))
+            snprintf(err, errlen, "'%s' is out of range", value);
+        return -1;
+    }
     if (parsed)
         SGDMC_FAIL("'%s' is not an integer", value);
     if (check_range(opt, value, (double)v, err, errlen))

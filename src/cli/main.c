@@ -14,6 +14,7 @@
 #include "exit_status.h"
 #include "sgdmc/core/h5io.h"
 #include "sgdmc/base/build_id.h"
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/base/options.h"
 #include "sgdmc/core/train_options.h"
@@ -319,7 +320,9 @@ static int parse_study_flags_once(int argc, char **argv, study_command *c, const
     return failed;
 }
 
-/* Loads the study on every rank; rank 0 reports the first failure. */
+/* Loads the study on every rank; rank 0 reports the first failure. 0, or
+ * the exit status: a config error, or a signal during the check of the
+ * cells (75: run again, as any study stopped early). */
 static int load_study(const char *config, sgdmc_study *study, int me)
 {
     char err[2048];
@@ -330,7 +333,9 @@ static int load_study(const char *config, sgdmc_study *study, int me)
     MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (failed && me == 0)
         fprintf(stderr, "sgdmc study: %s\n", err);
-    return any_failed ? -1 : 0;
+    if (!any_failed)
+        return 0;
+    return any_failed == SGDMC_CANCELLED ? SGDMC_EXIT_RESUME : SGDMC_EXIT_USAGE;
 }
 
 static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
@@ -356,8 +361,9 @@ static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     sgdmc_study study;
     int status = EXIT_SUCCESS;
-    if (load_study(config, &study, me)) {
-        status = SGDMC_EXIT_USAGE;
+    const int loaded = load_study(config, &study, me);
+    if (loaded) {
+        status = loaded;
     } else {
         if (!c.output[0])
             snprintf(c.output, sizeof c.output, "%s.h5", study.name);

@@ -379,8 +379,6 @@ static int check_free_space(const char *path, const sgdmc_study *study, char *er
     return -1;
 }
 
-/* Rank 0 alone: checks, fingerprints and builds the file, then renames it
- * into place; 0, -1 or SGDMC_CANCELLED with nothing left behind. */
 /* What --force may replace: a results file, never the study's config or
  * data, another kind of file, a directory, FIFO or device. 0 or -1. */
 static int check_replaceable(const char *path, char *err, size_t errlen)
@@ -398,6 +396,8 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Rank 0 alone: checks, fingerprints and builds the file, then renames it
+ * into place; 0, -1 or SGDMC_CANCELLED with nothing left behind. */
 static int create_on_rank_0(const char *path, const sgdmc_study *study, int ranks, int force,
                             const sgdmc_cancel *cancel, char *err, size_t errlen)
 {
@@ -576,8 +576,6 @@ static int check_inputs(hid_t file, const char *path, const sgdmc_study *study, 
     return status;
 }
 
-/* Rank 0, before anything is opened for writing: is `path` this study's
- * file, from this version, with the same input files? */
 /* The first dataset under group `loc` (depth first) that is not laid out as
  * sgdmc writes it, contiguous and unfiltered (parallel HDF5 cannot write
  * rows into a chunked or compressed one: a repacked file); its name in
@@ -616,6 +614,8 @@ static int repacked_dataset(hid_t loc, char *name, size_t size)
     return 0;
 }
 
+/* Rank 0, before anything is opened for writing: is `path` this study's
+ * file, from this version, with the same input files? */
 static int check_resumable(const char *path, const sgdmc_study *study, char *err,
                            size_t errlen)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sgdmc/base/cancel.h"
 #include "sgdmc/base/error.h"
 #include "sgdmc/run/train.h"
 #include "sgdmc/core/train_options.h"
@@ -148,8 +149,23 @@ static int resolve_file(const char *path, const char *key, char *value, size_t s
     const int len = snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path, value);
     if (len < 0 || (size_t)len >= size)
         return -1;
+    /* the value itself is checked as any value; its folder is the config's */
+    if (!sgdmc_plain_text_problem(value) && sgdmc_plain_text_problem(joined))
+        return -2;
     memcpy(value, joined, (size_t)len + 1);
     return 0;
+}
+
+/* resolve_file's failure as a message for `section`.`key` at `line` */
+static void describe_unresolved(int status, const char *path, const char *section,
+                                const char *key, int line, char *err, size_t errlen)
+{
+    if (status == -2)
+        snprintf(err, errlen, "%s:%d: %s.%s: the config's folder (before the relative file "
+                 "name) is not valid UTF-8 text, which the results file cannot store; move the "
+                 "config or give an absolute path", path, line, section, key);
+    else
+        snprintf(err, errlen, "%s:%d: %s.%s: file name too long", path, line, section, key);
 }
 
 static int load_train(const char *path, config_setting_t *train, sgdmc_study *s, char *err,
@@ -166,8 +182,9 @@ static int load_train(const char *path, config_setting_t *train, sgdmc_study *s,
                      line, key);
             return -1;
         }
-        if (resolve_file(path, key, value, sizeof value)) {
-            snprintf(err, errlen, "%s:%d: train.%s: file name too long", path, line, key);
+        const int resolved = resolve_file(path, key, value, sizeof value);
+        if (resolved) {
+            describe_unresolved(resolved, path, "train", key, line, err, errlen);
             return -1;
         }
         if (check_flag(path, "train", key, line, value, &s->base, err, errlen))
@@ -248,16 +265,21 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
                          axis->line, key, i + 1);
                 return -1;
             }
-            if (resolve_file(path, key, value, sizeof value)) {
-                snprintf(err, errlen, "%s:%d: grid.%s: file name too long", path, axis->line,
-                         key);
+            const int resolved = resolve_file(path, key, value, sizeof value);
+            if (resolved) {
+                describe_unresolved(resolved, path, "grid", key, axis->line, err, errlen);
                 return -1;
             }
             sgdmc_train_config scratch = s->base;
             if (check_flag(path, "grid", key, axis->line, value, &scratch, err, errlen))
                 return -1;
             const bool numeric = option->type->numeric;
-            if (numeric && !exact_in_column(value)) {
+            /* only an integer flag's value can lose digits in the float64 column: a
+             * double's text (1e16 printed as 10000000000000000) is a double already */
+            const bool integer = option->type == &sgdmc_option_int ||
+                                 option->type == &sgdmc_option_long ||
+                                 option->type == &sgdmc_option_seed;
+            if (integer && !exact_in_column(value)) {
                 snprintf(err, errlen, "%s:%d: grid.%s: %s is above 2^53, which the results "
                          "file's float64 grid column cannot hold exactly (two such values could "
                          "read back as one)", path, axis->line, key, value);
@@ -283,8 +305,9 @@ static int load_grid(const char *path, config_setting_t *grid, config_setting_t 
                 snprintf(err, errlen, "%s:%d: grid.%s: given twice", path, axis->line, key);
                 return -1;
             }
-        /* every cell is checked before the study starts (a trainer each, ~0.1 ms):
-         * 2^20 cells take about two minutes, more would look like a hang */
+        /* every cell is checked before the study starts (a trainer each, 10-130 us
+         * measured): 2^20 cells take from 11 s to two minutes, more would look
+         * like a hang */
         if (s->cells > SGDMC_STUDY_MAX_CELLS / count) {
             snprintf(err, errlen, "%s:%d: grid.%s: the grid has more than 2^20 (%ld) cells; "
                      "split the study", path, axis->line, key, (long)SGDMC_STUDY_MAX_CELLS);
@@ -356,7 +379,7 @@ static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
             snprintf(err, errlen, "%s: stopped by signal %d while checking the grid's cells "
                      "(%ld of %ld checked); nothing was started", s->path,
                      sgdmc_stop_signal_received(), cell, s->cells);
-            return -1;
+            return SGDMC_CANCELLED;
         }
         sgdmc_train_config config;
         sgdmc_study_task(s, cell * s->seeds, &config, NULL);
@@ -499,7 +522,7 @@ typedef enum {
     TEXT_FINE,
     TEXT_WRAPPING_INTEGER, /* past 32 bits without L: libconfig wraps it (4294967346 -> 50) */
     TEXT_CLAMPED_INTEGER,  /* past 64 bits with L: libconfig clamps it to 2^63 - 1 */
-    TEXT_DOUBLE_RANGE,     /* a decimal beyond a double: libconfig reads inf or 0 */
+    TEXT_DOUBLE_RANGE,     /* a decimal beyond a double (inf or 0 for libconfig) or subnormal */
     TEXT_BARE_WORD,        /* a value that is not one: nan, inf, adam without quotes */
     TEXT_INCLUDE,          /* @include: the results file stores this text alone */
     TEXT_OPEN_COMMENT,     /* a never closed: libconfig ignores the rest of the file */
@@ -626,9 +649,10 @@ static void scan_text(const char *text, text_finding *found)
             if (decimal) {
                 errno = 0;
                 char *stop;
-                const double value = strtod(p, &stop);
-                /* ERANGE: beyond DBL_MAX, or so small it lost precision or became 0 */
-                if (errno == ERANGE && (value == 0 || fabs(value) > 1)) {
+                strtod(p, &stop);
+                /* ERANGE: beyond DBL_MAX, or below DBL_MIN (0 or subnormal): refused
+                 * as the command line's parser refuses it */
+                if (errno == ERANGE) {
                     found_at(found, TEXT_DOUBLE_RANGE, line, p, (int)(stop - p), key);
                     return;
                 }
@@ -704,12 +728,12 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
                    "silently wrap: write it with an L suffix (%sL)",
                    path, found.line, found.key, colon, found.token, found.token);
     if (found.problem == TEXT_CLAMPED_INTEGER)
-        SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in 64 bits, which libconfig would "
-                   "silently clamp to 9223372036854775807", path, found.line, found.key, colon,
+        SGDMC_FAIL("%s:%d: %s%sthe integer %s does not fit in a signed 64-bit integer, which "
+                   "libconfig would silently clamp or wrap", path, found.line, found.key, colon,
                    found.token);
     if (found.problem == TEXT_DOUBLE_RANGE)
-        SGDMC_FAIL("%s:%d: %s%sthe number %s is beyond a double (above 1.8e308, or so close to "
-                   "0 that libconfig would read 0)", path, found.line, found.key, colon,
+        SGDMC_FAIL("%s:%d: %s%sthe number %s is beyond a double (above 1.8e308 in magnitude, "
+                   "or below 2.2e-308 and not 0)", path, found.line, found.key, colon,
                    found.token);
     if (found.problem == TEXT_BARE_WORD)
         SGDMC_FAIL("%s:%d: %s%s'%s' is not a value: a value is a number (finite: there is no "
@@ -799,9 +823,12 @@ int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *s, char *
         SGDMC_FAIL("%s: %ld grid cells times %ld seeds is too many tasks", path, s->cells, s->seeds);
     s->tasks = s->cells * s->seeds;
     config_destroy(&cfg);
-    return check_cells(s, err, errlen) || check_ignored(s, err, errlen)
-               ? (sgdmc_study_free(s), -1)
-               : 0;
+    const int checked = check_cells(s, err, errlen);
+    if (checked || check_ignored(s, err, errlen)) {
+        sgdmc_study_free(s);
+        return checked == SGDMC_CANCELLED ? SGDMC_CANCELLED : -1;
+    }
+    return 0;
 fail:
     config_destroy(&cfg);
     sgdmc_study_free(s);

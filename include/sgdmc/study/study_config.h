@@ -43,7 +43,8 @@ extern const char sgdmc_default_study[];
 
 /* Reads and validates the whole study: syntax, keys, types, every value and
  * every grid cell's combination, data and init files. On failure returns -1
- * with a one-line message naming the file, line and key. */
+ * with a one-line message naming the file, line and key; SGDMC_CANCELLED
+ * (cancel.h) with a message when a signal stopped the check of the cells. */
 int sgdmc_study_load(const char *path, sgdmc_study *study, char *err, size_t errlen);
 /* The same from the config text; `path` names it in messages. */
 int sgdmc_study_parse(const char *text, const char *path, sgdmc_study *study, char *err,
