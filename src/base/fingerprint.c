@@ -38,3 +38,14 @@ fail:
         fclose(f);
     return -1;
 }
+
+int sgdmc_fingerprint_bytes(const void *bytes, size_t length, char *hex)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(bytes, length, digest, &size, EVP_sha256(), NULL) != 1 || size != 32)
+        return -1;
+    for (unsigned int i = 0; i < size; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return 0;
+}

@@ -1,5 +1,6 @@
 /* sgdmc: the command line. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdbool.h>
@@ -329,13 +330,19 @@ static int load_study(const char *config, sgdmc_study *study, int me)
     const int failed = config ? sgdmc_study_load(config, study, err, sizeof err)
                                  : sgdmc_study_parse(sgdmc_default_study, "(default study)",
                                                      study, err, sizeof err);
-    int any_failed = failed;
-    MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (failed && me == 0)
+    /* any rank's error stops them all (a data file missing on one node), and
+     * the first failing rank says why */
+    int mine[3] = {failed != 0 && failed != SGDMC_CANCELLED, failed == SGDMC_CANCELLED,
+                   failed ? -me : INT_MIN},
+        all[3];
+    MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (failed && -me == all[2] && me == 0)
         fprintf(stderr, "sgdmc study: %s\n", err);
-    if (!any_failed)
+    else if (failed && -me == all[2])
+        fprintf(stderr, "sgdmc study: rank %d: %s\n", me, err);
+    if (!all[0] && !all[1])
         return 0;
-    return any_failed == SGDMC_CANCELLED ? SGDMC_EXIT_RESUME : SGDMC_EXIT_USAGE;
+    return all[0] ? SGDMC_EXIT_USAGE : SGDMC_EXIT_RESUME;
 }
 
 static int run_study(int argc, char **argv, sgdmc_rstar_cache *rstar_cache)

@@ -396,6 +396,18 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Removes NAME.h5.creating left by a process killed while creating: this
+ * study holds the claim, so it is no other writer's. 0, or -1 with a message
+ * where it cannot be removed. */
+static int remove_leftover(const char *path, const char *partial, char *err, size_t errlen)
+{
+    if (unlink(partial) == 0 || errno == ENOENT)
+        return 0;
+    snprintf(err, errlen, "%s: cannot remove the leftover %s: %s", path, partial,
+             strerror(errno));
+    return -1;
+}
+
 /* Rank 0 alone: checks, fingerprints and builds the file, then renames it
  * into place; 0, -1 or SGDMC_CANCELLED with nothing left behind. */
 static int create_on_rank_0(const char *path, const sgdmc_study *study, int ranks, int force,
@@ -411,20 +423,17 @@ static int create_on_rank_0(const char *path, const sgdmc_study *study, int rank
         if (check_replaceable(path, err, errlen))
             return -1;
     }
-    if (check_free_space(path, study, err, errlen))
-        return -1;
     /* Built under a temporary name and renamed when complete: a process
      * killed while creating leaves no half-made file under `path`. */
     char partial[SGDMC_PATH_MAX + 16], reason[256];
     snprintf(partial, sizeof partial, "%s.creating", path);
-    /* a .creating left by a process killed while creating (this study holds
-     * the claim, so no other writer's): removed, and the new one created
-     * exclusively, so that a link there is never followed */
-    if (unlink(partial) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "%s: cannot remove the leftover %s: %s", path, partial,
-                 strerror(errno));
+    /* removed before the free space is counted (its blocks are this study's),
+     * and the new one created exclusively, so that a link there is never
+     * followed */
+    if (remove_leftover(path, partial, err, errlen))
         return -1;
-    }
+    if (check_free_space(path, study, err, errlen))
+        return -1;
     sgdmc_study_inputs inputs;
     if (sgdmc_study_inputs_compute(study, &inputs, err, errlen))
         return -1;
@@ -619,6 +628,11 @@ static int repacked_dataset(hid_t loc, char *name, size_t size)
 static int check_resumable(const char *path, const sgdmc_study *study, char *err,
                            size_t errlen)
 {
+    /* a --force killed while creating left its .creating beside the file */
+    char partial[SGDMC_PATH_MAX + 16];
+    snprintf(partial, sizeof partial, "%s.creating", path);
+    if (remove_leftover(path, partial, err, errlen))
+        return -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char why[256];
     if (sgdmc_input_file_problem(path, why, sizeof why)) {

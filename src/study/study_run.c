@@ -12,6 +12,7 @@
 
 #include "sgdmc/base/build_id.h"
 #include "sgdmc/base/clock.h"
+#include "sgdmc/base/fingerprint.h"
 #include "sgdmc/base/numeric_libraries.h"
 #include "sgdmc/base/stop_signal.h"
 #include "sgdmc/run/train.h"
@@ -19,6 +20,7 @@
 #include "sgdmc/study/dispatch.h"
 #include "sgdmc/study/progress.h"
 #include "sgdmc/study/results_file.h"
+#include "sgdmc/study/study_inputs.h"
 
 enum { TAG_REQUEST = 101, TAG_CHUNK, TAG_FINAL, TAG_HEARTBEAT };
 
@@ -609,18 +611,51 @@ static int claim_output(MPI_Comm comm, const sgdmc_study_options *o, sgdmc_claim
  * results file records them), and where it runs. */
 typedef struct {
     char computes_with[64 + SGDMC_NUMERIC_LIBRARIES_SIZE]; /* "build B with L" */
+    /* the study as this rank loaded it: the SHA-256 of the config's text and
+     * of every cell's input files, or why it could not be read */
+    char study[256];
     char host[MPI_MAX_PROCESSOR_NAME];
 } rank_identity;
+
+/* The digest of `study` as this rank sees it into digest (see rank_identity) */
+static void study_digest(const sgdmc_study *study, char *digest, size_t size)
+{
+    sgdmc_study_inputs inputs;
+    char err[200];
+    if (sgdmc_study_inputs_compute(study, &inputs, err, sizeof err)) {
+        snprintf(digest, size, "an unreadable input (%s)", err);
+        return;
+    }
+    const size_t text = strlen(study->text);
+    const size_t hashes = (size_t)SGDMC_INPUT_KINDS * (size_t)inputs.cells * SGDMC_FINGERPRINT_SIZE;
+    char *bytes = malloc(text + 1 + hashes);
+    char hex[SGDMC_FINGERPRINT_SIZE];
+    if (!bytes) {
+        snprintf(digest, size, "out of memory");
+    } else {
+        memcpy(bytes, study->text, text + 1);
+        memcpy(bytes + text + 1, inputs.sha256, hashes);
+        if (sgdmc_fingerprint_bytes(bytes, text + 1 + hashes, hex))
+            snprintf(digest, size, "no SHA-256 (libcrypto failed)");
+        else
+            snprintf(digest, size, "SHA-256 %s", hex);
+    }
+    free(bytes);
+    sgdmc_study_inputs_free(&inputs);
+}
 
 /* Every rank must compute with the same build and numeric libraries, or a
  * task's result would depend on the rank that ran it: a node whose CPU
  * makes glibc load another libm build, or with other library packages, or
  * a rank started from another binary (one that has this check: an older
- * one does not take part). Checked before the results file is touched, in
+ * one does not take part). And every rank must have loaded the same study:
+ * rank 0 alone checks the config and input files against the results file,
+ * so a node-local copy out of date would mix its rows in. Checked before the results file is touched, in
  * O(1) memory per rank: rank 0's identity to all, the first rank that
  * differs back to rank 0. 0, or -1 on every rank with rank 0's err naming
  * that rank. */
-static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
+static int same_on_every_rank(MPI_Comm comm, const sgdmc_study *study, char *err,
+                              size_t errlen)
 {
     enum { TAG_IDENTITY = 100 };
     int me, length;
@@ -630,10 +665,15 @@ static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
     sgdmc_numeric_libraries(libraries, sizeof libraries);
     snprintf(mine.computes_with, sizeof mine.computes_with, "build %s with %s", SGDMC_BUILD,
              libraries);
+    study_digest(study, mine.study, sizeof mine.study);
     MPI_Get_processor_name(mine.host, &length);
     first = mine;
     MPI_Bcast(&first, (int)sizeof first, MPI_BYTE, 0, comm);
-    int differs = strcmp(first.computes_with, mine.computes_with) ? me : INT_MAX, lowest;
+    int differs = strcmp(first.computes_with, mine.computes_with) ||
+                          strcmp(first.study, mine.study)
+                      ? me
+                      : INT_MAX,
+        lowest;
     MPI_Allreduce(&differs, &lowest, 1, MPI_INT, MPI_MIN, comm);
     if (lowest == INT_MAX)
         return 0;
@@ -643,15 +683,21 @@ static int same_on_every_rank(MPI_Comm comm, char *err, size_t errlen)
     else if (me == 0)
         MPI_Recv(&other, (int)sizeof other, MPI_BYTE, lowest, TAG_IDENTITY, comm,
                  MPI_STATUS_IGNORE);
-    if (me == 0)
+    if (me == 0 && strcmp(other.computes_with, mine.computes_with))
         snprintf(err, errlen,
                  "rank %d (host %s) runs %s, rank 0 (host %s) %s: they may train a task to "
                  "results that differ at the rounding level; run the study on nodes that load "
                  "the same (docs/study.md, \"One build per file\")",
                  lowest, other.host, other.computes_with, mine.host, mine.computes_with);
+    else if (me == 0)
+        snprintf(err, errlen,
+                 "rank %d (host %s) loaded another study than rank 0 (host %s): its config "
+                 "text and input files give %.80s, rank 0's %.80s; give every rank the same "
+                 "files (a node-local copy out of date?)",
+                 lowest, other.host, mine.host, other.study, mine.study);
     else
-        snprintf(err, errlen, "rank %d computes with another build or other libraries than "
-                              "rank 0", lowest);
+        snprintf(err, errlen, "rank %d computes with another build or other libraries, or "
+                              "loaded another study, than rank 0", lowest);
     return -1;
 }
 
@@ -662,7 +708,7 @@ sgdmc_study_outcome sgdmc_study_run(MPI_Comm comm, const sgdmc_study *study,
     MPI_Comm_rank(comm, &me);
     MPI_Comm_size(comm, &ranks);
     err[0] = '\0';
-    if (same_on_every_rank(comm, err, errlen))
+    if (same_on_every_rank(comm, study, err, errlen))
         return SGDMC_STUDY_FAILED;
     sgdmc_claim *claim = NULL;
     if (claim_output(comm, o, &claim, err, errlen))

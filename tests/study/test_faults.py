@@ -9,7 +9,9 @@ Sections:
            ROMIO: one line with the OS reason, exit 1, nothing left behind, within
            seconds; --force onto a full disk leaves the existing file untouched; a
            read-only file system and a vanished folder: one line, exit 1; the
-           size --dry-run announces bounds the file's real size.
+           size --dry-run announces bounds the file's real size; a leftover
+           NAME.h5.creating filling the disk is removed before the free space is
+           counted, and --resume removes one beside the file.
   writes   writes failing in mid-study (SGDMC_FAULT_WRITES, and chattr +i), 1 process
            and 2 ranks: exit 75, rows written before equal the uninterrupted run,
            --resume completes it; the file deleted, replaced or truncated fails the
@@ -242,6 +244,30 @@ def section_disk(sgdmc: str, configs: Path, tmp: Path) -> None:
                    ("No space left on device" in result.stderr,
                     f"--force ({level}): {result.stderr}")])
         (disk / "filler").unlink()
+        # a NAME.h5.creating left by a process killed while creating holds the disk's space: it
+        # is removed before the free space is counted (it blocked the study for good), and a
+        # --resume removes one a killed --force left beside the file
+        fill_up(disk)
+        leftover = disk / "left.h5.creating"
+        (disk / "filler").rename(leftover)
+        os.truncate(leftover, leftover.stat().st_size - 65536)  # room for the claim only
+        refused = run(sgdmc, [str(small), f"--output={disk / 'other.h5'}"])
+        check(refused.returncode == 1 and "No space left on device" in refused.stderr,
+              f"setup: the leftover leaves no room for a study: {refused.stderr}")
+        result = run(sgdmc, [str(small), f"--output={disk / 'left.h5'}", "--quiet"])
+        left = sorted(p.name for p in disk.iterdir())
+        fault([(result.returncode == 0, f"a leftover .creating filling the disk: exit "
+                f"{result.returncode}: {result.stderr}"),
+               (left == ["left.h5", "small.h5"], f"a leftover .creating: left {left}")])
+        if (disk / "left.h5").exists():
+            (disk / "left.h5").unlink()
+        (disk / "small.h5.creating").write_bytes(b"\0" * 100000)
+        result = run(sgdmc, [str(small), f"--output={existing}", "--resume", "--quiet"])
+        left = sorted(p.name for p in disk.iterdir())
+        fault([(result.returncode == 0, f"--resume beside a leftover .creating: exit "
+                f"{result.returncode}: {result.stderr}"),
+               (left == ["small.h5"], f"--resume beside a leftover .creating: left {left}"),
+               (file_sha256(existing) == before, "--resume of a complete study changed it")])
         # the size --dry-run announces bounds the real one (not by much)
         dry = run(sgdmc, [str(small), "--dry-run"])
         announced = re.search(r"\((\d+) bytes at most\)", dry.stdout)

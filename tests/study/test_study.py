@@ -25,7 +25,8 @@ Sections:
            --resume with another config, or of a file of another build (attribute
            sgdmc_build edited or deleted) or other numeric libraries (numeric_libraries edited,
            or a process whose glibc loads another libm build), is refused and the file left as
-           it was; ranks that load different libm builds are refused before the file is made; a bad
+           it was; ranks that load different libm builds, or another study (config or data
+           files that differ in rank 1's folder), are refused before the file is made; a bad
            flag is named; --dry-run counts tasks; --print-default is a valid study.
   summarize  on known cases, through `sgdmc summarize --format=json|csv|table`:
            the file's writer (version, build, numeric libraries) in the JSON and on the
@@ -566,6 +567,33 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
               "(libm sse2, " in ours[0] and own[3] in ours[0] and not Path("mixed.h5").exists()
               and not Path("mixed.h5.claim").exists(),
               f"ranks with different libm builds: exit {mixed.returncode}, sgdmc's lines {ours}")
+    # every rank must load the same study: rank 1 in a folder whose config reads a data set
+    # with other y (a node-local copy out of date), or whose config differs, is refused by
+    # rank and host before anything exists; a data file missing on rank 1 alone is named by it
+    x = np.linspace(0.0, 1.0, 64)
+    for folder, shift, steps, data in [("node_a", 0.0, 50, True), ("node_b", 0.01, 50, True),
+                                       ("node_c", 0.0, 60, True), ("node_d", 0.0, 50, False)]:
+        Path(folder).mkdir(exist_ok=True)
+        if data:
+            with h5py.File(f"{folder}/d.h5", "w") as f:
+                f["x"], f["y"] = x[:, None], x ** 2 + shift
+        write(Path(folder) / "d.cfg", 'name = "d";\nseeds = 4;\n'
+              f'train = {{ data = "d.h5"; batch_size = 8; steps = {steps}; }};\n')
+    launcher = command(sgdmc, [], 1)[:-2]
+    for folder, needles, status in [
+            ("node_b", ["rank 1 (host ", "loaded another study than rank 0"], 1),
+            ("node_c", ["rank 1 (host ", "loaded another study than rank 0"], 1),
+            ("node_d", ["rank 1: ", "d.h5"], 2)]:
+        mixed = subprocess.run([*launcher, "-wdir", str(Path("node_a").resolve()), sgdmc, "study",
+                                "d.cfg", f"--output={tmp / 'node.h5'}", ":", "-n", "1", "-wdir",
+                                str(Path(folder).resolve()), sgdmc, "study", "d.cfg",
+                                f"--output={tmp / 'node.h5'}"],
+                               capture_output=True, text=True, timeout=120)
+        ours = [line for line in mixed.stderr.splitlines() if line.startswith("sgdmc ")]
+        check(mixed.returncode == status and len(ours) == 1 and
+              all(n in ours[0] for n in needles) and not (tmp / "node.h5").exists() and
+              not (tmp / "node.h5.claim").exists(),
+              f"rank 1 in {folder}: exit {mixed.returncode}, sgdmc's lines {ours}")
     result = run(sgdmc, [config, "--resume", "--quiet"])
     check(result.returncode == 0 and Path("small.h5").read_bytes() == before,
           "resuming a complete study changed it")

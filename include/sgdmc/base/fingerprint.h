@@ -14,4 +14,8 @@
  * message naming the file and the OS reason. */
 int sgdmc_fingerprint_file(const char *path, char *hex, char *err, size_t errlen);
 
+/* The SHA-256 of `length` bytes as lowercase hex into hex[65]; -1 if
+ * libcrypto fails. */
+int sgdmc_fingerprint_bytes(const void *bytes, size_t length, char *hex);
+
 #endif
