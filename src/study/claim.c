@@ -30,6 +30,10 @@ struct sgdmc_claim {
 typedef struct {
     char host[HOST_MAX];
     long pid;
+    /* where the pid means something: its PID namespace and its start time
+     * (both "" in claims of sgdmc before 0.4.0's last change) */
+    char pid_namespace[64];
+    char pid_start[32];
     char job[JOB_MAX];
     time_t heartbeat;
     dev_t device;
@@ -41,6 +45,36 @@ static void this_host(char *host)
     if (gethostname(host, HOST_MAX) != 0)
         snprintf(host, HOST_MAX, "unknown");
     host[HOST_MAX - 1] = '\0';
+}
+
+/* This process's PID namespace ("pid:[4026531836]"), "" where unknown: a
+ * container restarted on the same host name gets pids that mean another
+ * process in another namespace. */
+static void this_pid_namespace(char *name, size_t size)
+{
+    const ssize_t got = readlink("/proc/self/ns/pid", name, size - 1);
+    name[got > 0 ? got : 0] = '\0';
+}
+
+/* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
+ * since boot) as text, "" where unknown: a pid reused by another process has
+ * another start. */
+static void process_start(long pid, char *start, size_t size)
+{
+    char path[64], text[1024];
+    start[0] = '\0';
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    const size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    const char *field = strrchr(text, ')'); /* the name may hold spaces */
+    for (int i = 2; field && i < 22; i++) /* ") S" is field 3 */
+        field = strchr(field + 1, ' ');
+    if (field)
+        snprintf(start, size, "%.*s", (int)strcspn(field + 1, " \n"), field + 1);
 }
 
 static const char *this_job(void)
@@ -78,6 +112,10 @@ static int read_holder(const char *path, holder *h)
             snprintf(h->host, sizeof h->host, "%s", line + 5);
         else if (!strncmp(line, "pid=", 4))
             h->pid = strtol(line + 4, NULL, 10);
+        else if (!strncmp(line, "pid_namespace=", 14))
+            snprintf(h->pid_namespace, sizeof h->pid_namespace, "%s", line + 14);
+        else if (!strncmp(line, "pid_start=", 10))
+            snprintf(h->pid_start, sizeof h->pid_start, "%s", line + 10);
         else if (!strncmp(line, "slurm_job_id=", 13))
             snprintf(h->job, sizeof h->job, "%s", line + 13);
     }
@@ -100,22 +138,34 @@ static bool is_zombie(long pid)
     return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
 }
 
-static bool pid_alive(long pid)
+/* Whether the holder's process runs: its pid alive (not a zombie), not this
+ * process (which holds no claim yet), and started when the claim says. */
+static bool pid_alive(const holder *h)
 {
-    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) && !is_zombie(pid);
+    const long pid = h->pid;
+    if (pid <= 0 || pid == (long)getpid() || !(kill((pid_t)pid, 0) == 0 || errno == EPERM) ||
+        is_zombie(pid))
+        return false;
+    char start[32];
+    process_start(pid, start, sizeof start);
+    return !h->pid_start[0] || !start[0] || !strcmp(start, h->pid_start);
 }
 
 /* Why the claim is stale ("" when it is live). */
 static void staleness(const holder *h, char *why, size_t len)
 {
-    char host[HOST_MAX];
+    char host[HOST_MAX], space[64];
     this_host(host);
-    const bool here = !strcmp(h->host, host);
+    this_pid_namespace(space, sizeof space);
+    /* the pid is judged only in the holder's own PID namespace; else (another
+     * container on this host name) only the heartbeat tells */
+    const bool here = !strcmp(h->host, host) &&
+                      (!h->pid_namespace[0] || !strcmp(h->pid_namespace, space));
     const double age = difftime(time(NULL), h->heartbeat);
     why[0] = '\0';
-    if (here && !pid_alive(h->pid))
+    if (here && !pid_alive(h))
         snprintf(why, len, "its process is gone");
-    else if (h->job[0] && !strcmp(h->job, this_job()) && !(here && pid_alive(h->pid)))
+    else if (h->job[0] && !strcmp(h->job, this_job()) && !(here && pid_alive(h)))
         snprintf(why, len, "it is this SLURM job's own, from before a requeue");
     else if (age > SGDMC_CLAIM_EXPIRY)
         snprintf(why, len, "its heartbeat stopped %.0f s ago", age);
@@ -142,14 +192,17 @@ static int create_claim(sgdmc_claim *c)
     c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (c->fd < 0)
         return -1;
-    char host[HOST_MAX], started[64], text[1024];
+    char host[HOST_MAX], started[64], text[1024], space[64], start[32];
     this_host(host);
+    this_pid_namespace(space, sizeof space);
+    process_start((long)getpid(), start, sizeof start);
     const time_t now = time(NULL);
     strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     const int len = snprintf(text, sizeof text,
                              "sgdmc claim: this results file has one writer (docs/study.md)\n"
-                             "host=%s\npid=%ld\nslurm_job_id=%s\nstarted=%s\n",
-                             host, (long)getpid(), this_job(), started);
+                             "host=%s\npid=%ld\npid_namespace=%s\npid_start=%s\n"
+                             "slurm_job_id=%s\nstarted=%s\n",
+                             host, (long)getpid(), space, start, this_job(), started);
     struct stat st;
     if (write(c->fd, text, (size_t)len) != len || fsync(c->fd) != 0 || fstat(c->fd, &st) != 0) {
         const int saved = errno ? errno : EIO;
@@ -175,9 +228,9 @@ static int break_claim(const sgdmc_claim *c, const holder *stale)
     struct stat st;
     if (stat(aside, &st) == 0 && (st.st_dev != stale->device || st.st_ino != stale->inode)) {
         /* a fresh claim slipped in between our read and the rename */
-        if (link(aside, c->path) != 0)
-            errno = EEXIST;
+        link(aside, c->path); /* fails only if yet another claim came: that one holds */
         unlink(aside);
+        errno = EEXIST; /* the caller looks again */
         return -1;
     }
     unlink(aside);
@@ -252,8 +305,13 @@ sgdmc_claim *sgdmc_claim_take(const char *results_path, char *note, size_t notel
                      results_path, who);
             break;
         }
-        if (break_claim(c, &h) != 0)
-            continue;
+        if (break_claim(c, &h) != 0) {
+            if (errno == EEXIST)
+                continue; /* a fresh claim slipped in: look again */
+            snprintf(err, errlen, "%s: cannot take over the stale claim %s (%s): %s",
+                     results_path, c->path, who, strerror(errno));
+            break;
+        }
         if (note && notelen)
             snprintf(note, notelen, "took over a stale claim (%s): %s", who, why);
     }

@@ -18,7 +18,8 @@ Sections:
            study; its folder out of sight for 12 s does not, for good fails it at
            the end and --resume completes.
   claims   a concurrent --force and --resume against a running study are refused
-           naming the writer, which finishes untouched; a claim left by kill -9 is
+           naming the writer, which finishes untouched, as is a --resume beside a
+           study in another PID namespace (unshare); a claim left by kill -9 is
            taken over by --resume; a requeued SLURM job (same job id, another node)
            takes over its own claim, another job does not; a dead node's claim
            (stale heartbeat) is taken over; a writer whose claim was taken over
@@ -275,7 +276,9 @@ def section_disk(sgdmc: str, configs: Path, tmp: Path) -> None:
         bound = int(announced.group(1)) if announced else -1
         check(real <= bound <= 1.1 * real + 256 * 1024,
               f"--dry-run announces {bound} bytes, the file takes {real}: {dry.stdout!r}")
-        # a read-only file system: resume and a new study alike
+        # a read-only file system: resume (here beside a stale claim of a process gone, whose
+        # take-over fails: that says why, not 'keeps changing') and a new study alike
+        (disk / "small.h5.claim").write_text(f"host={os.uname().nodename}\npid=999999\n")
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         for args in [[str(small), f"--output={existing}", "--resume"],
                      [str(small), f"--output={disk / 'new.h5'}"]]:
@@ -286,6 +289,7 @@ def section_disk(sgdmc: str, configs: Path, tmp: Path) -> None:
                     f"read-only {args[-1]}: {result.stderr!r}"),
                    (file_sha256(existing) == before, "read-only: the file changed")])
         subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        (disk / "small.h5.claim").unlink()
     finally:
         unmount(disk)
     # a vanished folder
@@ -515,6 +519,32 @@ def section_claims(sgdmc: str, configs: Path, tmp: Path) -> None:
                     "the running study's results differ from the uninterrupted run"),
                    (not claim_of(path).exists(), "the finished study left its claim")]
         fault(checks)
+    # a study in another PID namespace on this host name (a container): its pid means nothing
+    # here, so its claim is judged by its heartbeat only and a --resume from outside is refused
+    # (it took the live study's claim over, as from a process gone)
+    path = tmp / "namespaced.h5"
+    unshared = shutil.which("unshare")
+    # its pid there is made 77778 (ns_last_pid), a pid that names no process out here
+    inner = subprocess.Popen([unshared, "--pid", "--fork", "--mount-proc", "sh", "-c",
+                              'echo 77777 > /proc/sys/kernel/ns_last_pid && "$@"', "sh",
+                              sgdmc, "study", str(config), f"--output={path}", "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True) if unshared and os.geteuid() == 0 else None
+    if inner is None:
+        print("note: no unshare or not root: the PID-namespace claim check is skipped",
+              flush=True)
+    elif wait_for(lambda: some_rows_done(path), 120, "the namespaced study's first rows"):
+        result = run(sgdmc, [str(config), f"--output={path}", "--resume"])
+        lines = sgdmc_lines(result.stderr)
+        _, stderr = inner.communicate(timeout=300)
+        fault([(result.returncode == 1 and len(lines) == 1 and
+                "another sgdmc study is writing it" in lines[0],
+                f"--resume beside a study in another PID namespace: exit {result.returncode}: "
+                f"{result.stderr!r}"),
+               (inner.returncode == 0, f"the namespaced study: exit {inner.returncode}: "
+                f"{stderr}"),
+               (not differences(reference, datasets(path)),
+                "the namespaced study's results differ from the uninterrupted run")])
     # kill -9, then --resume takes the dead writer's claim over
     path = tmp / "killed.h5"
     writer = start(sgdmc, [str(config), f"--output={path}", "--quiet"], 2)
