@@ -103,25 +103,32 @@ static void format_double(const sgdmc_option *opt, const void *target, char *buf
     snprintf(buf, size, "%.17g", *CONST_MEMBER(target, opt, double));
 }
 
-static int set_long(const sgdmc_option *opt, void *target, const char *value, char *err,
-                    size_t errlen)
+/* An integer option's value, parsed and in range: 0, or -1 with err. */
+static int parse_integer_option(const sgdmc_option *opt, const char *value, long *v, char *err,
+                                size_t errlen)
 {
-    long v;
-    const int parsed = parse_long(value, &v);
+    const int parsed = parse_long(value, v);
     if (parsed == BEYOND_TYPE) {
         /* past long's range is past any limit: check_range names the limits */
         if (!check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen))
             snprintf(err, errlen, "'%s' is out of range", value);
         return -1;
     }
-    if (parsed)
-        SGDMC_FAIL("'%s' is not an integer", value);
-    if (check_range(opt, value, (double)v, err, errlen))
+    if (parsed) {
+        snprintf(err, errlen, "'%s' is not an integer", value);
+        return -1;
+    }
+    return check_range(opt, value, (double)*v, err, errlen);
+}
+
+static int set_long(const sgdmc_option *opt, void *target, const char *value, char *err,
+                    size_t errlen)
+{
+    long v;
+    if (parse_integer_option(opt, value, &v, err, errlen))
         return -1;
     *MEMBER(target, opt, long) = v;
     return 0;
-fail:
-    return -1;
 }
 
 static void format_long(const sgdmc_option *opt, const void *target, char *buf, size_t size)
@@ -133,21 +140,10 @@ static int set_int(const sgdmc_option *opt, void *target, const char *value, cha
                    size_t errlen)
 {
     long v;
-    const int parsed = parse_long(value, &v);
-    if (parsed == BEYOND_TYPE) {
-        /* past long's range is past any limit: check_range names the limits */
-        if (!check_range(opt, value, *value == '-' ? -HUGE_VAL : HUGE_VAL, err, errlen))
-            snprintf(err, errlen, "'%s' is out of range", value);
-        return -1;
-    }
-    if (parsed)
-        SGDMC_FAIL("'%s' is not an integer", value);
-    if (check_range(opt, value, (double)v, err, errlen))
+    if (parse_integer_option(opt, value, &v, err, errlen))
         return -1;
     *MEMBER(target, opt, int) = (int)v;
     return 0;
-fail:
-    return -1;
 }
 
 static void format_int(const sgdmc_option *opt, const void *target, char *buf, size_t size)
