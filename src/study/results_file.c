@@ -676,12 +676,26 @@ static sgdmc_results_file *open_for_rows(MPI_Comm comm, const char *path,
         const char *fault = getenv("SGDMC_FAULT_WRITES");
         f->writes_before_fault = fault ? strtol(fault, NULL, 10) : -1;
         hid_t fapl = mpio_access(comm);
+        sgdmc_h5_failure failure = {""};
+        sgdmc_h5_watch_failures(&failure);
         f->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+        sgdmc_h5_unwatch_failures();
         H5Pclose(fapl);
         status = f->file < 0 || stat(path, &f->opened) != 0 ? -1 : 0;
+        /* the OS's reason (an immutable file, permissions) where a plain open
+         * fails too; MPI-IO's own says little ("known error not in list") */
+        if (status) {
+            const int fd = open(path, O_RDWR);
+            if (fd >= 0)
+                close(fd);
+            else
+                snprintf(failure.reason, sizeof failure.reason, "%s", strerror(errno));
+            snprintf(err, errlen, "%s: cannot open it for writing through MPI-IO%s%s", path,
+                     failure.reason[0] ? ": " : "", failure.reason);
+        }
     }
-    if (status)
-        snprintf(err, errlen, "%s: cannot open it for writing through MPI-IO", path);
+    if (status && !f)
+        snprintf(err, errlen, "%s: out of memory", path);
     if (!status) {
         hid_t runs = H5Lexists(f->file, "runs", H5P_DEFAULT) > 0
                          ? H5Gopen2(f->file, "runs", H5P_DEFAULT)

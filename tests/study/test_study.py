@@ -635,6 +635,19 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
           "stopped by signal 15 while checking the grid's cells" in stderr and
           not Path("big.h5").exists() and not Path("big.h5.claim").exists(),
           f"SIGTERM while checking 2^20 cells: exit {checking.returncode}, {stderr!r}")
+    # a file MPI-IO cannot open for writing (immutable): the OS's reason, not MPI's
+    locked = run(sgdmc, [config, "--output=locked.h5", "--quiet"])
+    check(locked.returncode == 0, f"locked.h5: {locked.stderr}")
+    if subprocess.run(["chattr", "+i", "locked.h5"], capture_output=True).returncode != 0:
+        print("note: chattr +i does not work here: the immutable-file check is skipped",
+              flush=True)
+    else:
+        try:
+            expect_error(sgdmc, [config, "--output=locked.h5", "--resume"],
+                         ["locked.h5", "for writing", "Operation not permitted"],
+                         "--resume of an immutable file", 1)
+        finally:
+            subprocess.run(["chattr", "-i", "locked.h5"], capture_output=True)
     # a repacked copy (a dataset chunked and compressed, as h5repack may leave it) cannot take
     # rows in parallel: --resume refuses it by name instead of asking for a resume forever
     result = run(sgdmc, [config, "--output=repacked.h5", "--quiet"])
