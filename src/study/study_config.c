@@ -634,18 +634,6 @@ static void scan_text(const char *text, text_finding *found)
                 end++;
             const bool decimal = !hex && (*end == '.' || *end == 'e' || *end == 'E');
             const bool negative = p > text && p[-1] == '-';
-            if (!decimal && (*end == 'L' || *end == 'l')) {
-                errno = 0;
-                const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
-                if (errno == ERANGE || value > (negative ? 1ULL << 63 : (1ULL << 63) - 1)) {
-                    char literal[64];
-                    snprintf(literal, sizeof literal, "%s%.*s", negative ? "-" : "",
-                             (int)(end - p), p);
-                    found_at(found, TEXT_CLAMPED_INTEGER, line, literal, (int)strlen(literal),
-                             key);
-                    return;
-                }
-            }
             if (decimal) {
                 errno = 0;
                 char *stop;
@@ -656,16 +644,21 @@ static void scan_text(const char *text, text_finding *found)
                     found_at(found, TEXT_DOUBLE_RANGE, line, p, (int)(stop - p), key);
                     return;
                 }
-            }
-            if (!decimal && *end != 'L' && *end != 'l') {
+            } else {
+                /* with L libconfig reads 64 bits and clamps or wraps beyond; without, 32
+                 * bits and wraps beyond */
+                const bool wide = *end == 'L' || *end == 'l';
+                const unsigned long long most =
+                    wide ? (negative ? 1ULL << 63 : (1ULL << 63) - 1)
+                         : (negative ? 2147483648ULL : 2147483647ULL);
                 errno = 0;
                 const unsigned long long value = strtoull(p, NULL, hex ? 16 : 10);
-                if (errno == ERANGE || value > (negative ? 2147483648ULL : 2147483647ULL)) {
+                if (errno == ERANGE || value > most) {
                     char literal[64];
                     snprintf(literal, sizeof literal, "%s%.*s", negative ? "-" : "",
                              (int)(end - p), p);
-                    found_at(found, TEXT_WRAPPING_INTEGER, line, literal, (int)strlen(literal),
-                             key);
+                    found_at(found, wide ? TEXT_CLAMPED_INTEGER : TEXT_WRAPPING_INTEGER, line,
+                             literal, (int)strlen(literal), key);
                     return;
                 }
             }
