@@ -321,9 +321,9 @@ static int parse_study_flags_once(int argc, char **argv, study_command *c, const
     return failed;
 }
 
-/* Loads the study on every rank; rank 0 reports the first failure. 0, or
- * the exit status: a config error, or a signal during the check of the
- * cells (75: run again, as any study stopped early). */
+/* Loads the study on every rank; the lowest failing rank reports its
+ * failure. 0, or the exit status: a config error on any rank, or a signal
+ * during the check of the cells (75: run again, as any study stopped early). */
 static int load_study(const char *config, sgdmc_study *study, int me)
 {
     char err[2048];

@@ -650,8 +650,8 @@ static void study_digest(const sgdmc_study *study, char *digest, size_t size)
  * a rank started from another binary (one that has this check: an older
  * one does not take part). And every rank must have loaded the same study:
  * rank 0 alone checks the config and input files against the results file,
- * so a node-local copy out of date would mix its rows in. Checked before the results file is touched, in
- * O(1) memory per rank: rank 0's identity to all, the first rank that
+ * so a node-local copy out of date would mix its rows in. Checked before the
+ * results file is touched, in O(1) memory per rank: rank 0's identity to all, the first rank that
  * differs back to rank 0. 0, or -1 on every rank with rank 0's err naming
  * that rank. */
 static int same_on_every_rank(MPI_Comm comm, const sgdmc_study *study, char *err,
