@@ -72,6 +72,14 @@ def caveats(study: Study) -> list[str]:
         if given:
             out.append(f"In {given} of {done} runs R* was given by the config (min_risk_source "
                        "given): their verdicts are as true as that value.")
+            lo_source = runs.get("min_risk_lo_source")
+            if lo_source is not None:
+                refuted = int(((source == "given") & (lo_source != "given")).sum())
+                if refuted:
+                    out.append(f"{refuted} of those {given} runs ended below the given value, "
+                               "which refutes it as R* (min_risk_lo_source is not given there): "
+                               "they are judged on sgdmc's proven lower bound, but the other "
+                               "runs of the same problem are still judged on the refuted value.")
         unknown = int(shares.get("unknown", 0))
         if unknown:
             out.append(f"In {unknown} of {done} runs R* is unknown: no convergence verdict "

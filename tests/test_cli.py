@@ -784,6 +784,25 @@ def check_tolerances():
               f"tol {g['tol']} rtol {g['rtol']}")
         check(f"gap = R*, tol 0, rtol {rtol}: status {status}", g["status"] == status,
               f"status {g['status']}")
+    # A given R* above the final risk is refuted by the run's own network (R* <= its risk):
+    # the verdict falls back to what sgdmc proves, lo 0 here (2 inputs), so the run is
+    # undecided, not converged on the user's word; hi stays the given value.
+    g = train("--min_risk above the final risk", *base, f"--min_risk={2 * risk!r}", "--tol=0",
+              "--rtol=1")
+    if g:
+        check("--min_risk above the final risk: refuted, judged on the proven lo = 0",
+              g["min_risk_source"] == "given" and g["min_risk"] == 2 * risk and
+              g["min_risk_lo_source"] == "zero" and g["min_risk_lo"] == 0 and
+              g["status"] == "undecided", f"{g}")
+    # One layer of 4 neurons on x^2: the proven lo is R*(4) = 4 / (45 * 9^4) itself.
+    w = train("--min_risk=0.5, x^2, width 4", "--width=4", "--steps=2000", "--seed=1",
+              "--min_risk=0.5")
+    if w:
+        closed = 4.0 / (45.0 * 9.0 ** 4)
+        check("--min_risk=0.5 above a width-4 run's risk: lo is the closed form R*(4)",
+              w["final_risk"] < 0.5 and w["min_risk_lo_source"] == "closed_form" and
+              abs(w["min_risk_lo"] - closed) <= 1e-12 * closed and w["status"] != "converged",
+              f"{w}")
     c = train("constant target: R* exact", "--target=constant:2", "--steps=10")
     if c:
         check("constant target: min_risk_source exact", c["min_risk_source"] == "exact",

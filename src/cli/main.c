@@ -57,9 +57,10 @@ static void print_train_help(FILE *out)
     fputs("usage: sgdmc train [--flag=value | --flag value | --switch ...]\n"
           "\n"
           "Trains one network and prints one JSON object: status (converged,\n"
-          "not_converged, diverged), final_risk, min_risk, risk_gap, dist_to_min,\n"
-          "grad_norm, min_grad_norm, dead_init, dead_final, steps, seconds and, with\n"
-          "--trajectory, the risk and gradient norm at log-spaced steps.\n"
+          "not_converged, undecided, diverged), final_risk, R*'s bracket min_risk_lo ..\n"
+          "min_risk, certified_nonconvergent, end_state, dead neurons, Gram measures,\n"
+          "steps, seconds and more (docs/cli.md, Output) and, with --trajectory, the\n"
+          "risk and gradient norm at log-spaced steps.\n"
           "\n"
           "flags:\n",
           out);

@@ -528,9 +528,16 @@ static double constant_floor(sgdmc_min_risk *m, long unused)
 }
 
 int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double hi,
-                         double *lo, sgdmc_lower_source *lo_source)
+                         double final_risk, double *lo, sgdmc_lower_source *lo_source)
 {
-    if (source == SGDMC_MIN_RISK_EXACT || source == SGDMC_MIN_RISK_GIVEN) {
+    /* final_risk is the risk of a network of the architecture, so R* <= it:
+     * below the given R* it refutes that value as R* (hi stays an upper
+     * bound). Where the risk is exact its rounding is far below 1e-12
+     * relative, so a run that reached the given R* itself refutes nothing;
+     * where it is a quadrature, a wrong refutation only costs the user's
+     * word: the run is judged on what sgdmc proves. */
+    const bool refuted = source == SGDMC_MIN_RISK_GIVEN && final_risk < hi * (1.0 - 1e-12);
+    if (source == SGDMC_MIN_RISK_EXACT || (source == SGDMC_MIN_RISK_GIVEN && !refuted)) {
         *lo = hi;
         *lo_source = source == SGDMC_MIN_RISK_EXACT ? SGDMC_LOWER_EXACT : SGDMC_LOWER_GIVEN;
         return 0;

@@ -506,7 +506,7 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     int status = sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source);
     if (status == 0)
         status = sgdmc_min_risk_lower(t->min_risk, r->min_risk_source, r->min_risk,
-                                      &r->min_risk_lo, &r->min_risk_lo_source);
+                                      r->final_risk, &r->min_risk_lo, &r->min_risk_lo_source);
     if (status == SGDMC_CANCELLED)
         goto abandoned;
     if (status)

@@ -169,3 +169,30 @@ def test_errors_are_one_line_and_leave_nothing(study_file: Path, tmp_path: Path)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and named in lines[0], (args, result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_refuted_min_risk_is_counted(tmp_path: Path) -> None:
+    """A config's min_risk above some runs' final risk is refuted by them (R* is at most
+    the risk of any network): the caveats count those runs, checked against the file's
+    final risks, and they are judged on the proven R*(1) = 4 / (45 * 3^4) instead."""
+    from conftest import run_study
+
+    from analysis.html_page import caveats
+
+    given = 0.01
+    config = tmp_path / "given.cfg"
+    config.write_text(f'name = "given"; seeds = 24;\ntrain = {{ width = 1; steps = 3000; '
+                      f'lr = 0.01; min_risk = {given}; }};\n')
+    path = run_study(config, tmp_path / "given.h5")
+    with h5py.File(path) as f:
+        risk = f["runs/final_risk"][:]
+        lo = f["runs/min_risk_lo"][:]
+        below = risk < given * (1 - 1e-12)
+    # the study's own facts, so that the check is not vacuous: some runs below, some above
+    assert 0 < below.sum() < len(risk), risk
+    closed = 4 / (45 * 3.0 ** 4)
+    assert np.all(np.abs(lo[below] - closed) <= 1e-12 * closed) and np.all(lo[~below] == given)
+    sentences = caveats(load_study(path))
+    refuted = [s for s in sentences if "refutes it as R*" in s]
+    assert len(refuted) == 1 and refuted[0].startswith(f"{int(below.sum())} of those "
+                                                      f"{len(risk)} runs"), sentences

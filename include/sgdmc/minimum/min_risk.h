@@ -58,11 +58,14 @@ int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_s
  * grows with the starts, which study --dry-run times on a few and scales. */
 double sgdmc_min_risk_estimate_seconds(const sgdmc_min_risk *policy);
 
-/* R*'s proven lower bound lo for the run's architecture (lower_bound.h), for
- * hi's source (exact: R* itself; given: --min_risk); 0, -1 when out of
- * memory, or SGDMC_CANCELLED. */
+/* R*'s lower bound lo for the run's architecture (lower_bound.h), for hi's
+ * source: R* itself where exact; --min_risk where given, unless the run's
+ * final risk lies below it (a network of the architecture with a lower risk
+ * refutes the user's R*: then sgdmc's own proven bound, as for every other
+ * source; NaN final_risk refutes nothing). 0, -1 when out of memory, or
+ * SGDMC_CANCELLED. */
 int sgdmc_min_risk_lower(sgdmc_min_risk *policy, sgdmc_min_risk_source source, double hi,
-                         double *lo, sgdmc_lower_source *lo_source);
+                         double final_risk, double *lo, sgdmc_lower_source *lo_source);
 
 /* A proven lower bound of the risk of every network the run can reach when
  * dead[k - 1] neurons of layer k are dead for ever, or the network is
