@@ -79,6 +79,7 @@ def _grid_column(values: np.ndarray) -> np.ndarray:
 
 
 def _enum_column(values: np.ndarray, mapping: dict[str, int]) -> pd.Categorical:
+    """The enum's names; a value with no name is -1 (NaN), for the caller to refuse."""
     names = sorted(mapping, key=lambda name: mapping[name])
     codes = np.array([mapping[n] for n in names])
     # categories in the enum's numeric order, so sort order is the file's
@@ -87,6 +88,15 @@ def _enum_column(values: np.ndarray, mapping: dict[str, int]) -> pd.Categorical:
     valid = values <= max(codes)
     index = np.where(valid, lookup[np.minimum(values, max(codes))], -1)
     return pd.Categorical.from_codes(index, categories=names)
+
+
+def _refuse_damaged(path: str, name: str, bad: np.ndarray, rows: np.ndarray) -> None:
+    """A done row holding what no finished run has (an enum value without a name, a
+    pending verdict, a verdict other than 1, 0, -1): the file was damaged or edited."""
+    if bad.any():
+        row = int(rows[np.flatnonzero(bad)[0]])
+        raise StudyFileError(f"{path}: /runs/{name} of done row {row} holds a value no "
+                             "finished run has: a damaged file")
 
 
 class StudyFileError(Exception):
@@ -164,7 +174,12 @@ def _read(path: str, f: h5py.File, trajectory: bool) -> Study:
     runs = f["runs"]
     # `done` first: a row's values are written before its flag, so every
     # row done at this moment has its values in the file when read next
-    done = runs["done"][...] == 1
+    flags = runs["done"][...]
+    if np.any(flags > 1):
+        row = int(np.flatnonzero(flags > 1)[0])
+        raise StudyFileError(f"{path}: /runs/done holds {int(flags[row])} at row {row} (0 or 1 "
+                             "only): a damaged file")
+    done = flags == 1
     rows = np.flatnonzero(done)
 
     columns: dict[str, Any] = {"task": rows, "cell": rows // seeds}
@@ -180,7 +195,10 @@ def _read(path: str, f: h5py.File, trajectory: bool) -> Study:
         enum = h5py.check_enum_dtype(item.dtype)
         if enum is not None:
             columns[name] = _enum_column(values, enum)
+            unnamed = np.asarray(columns[name].codes) < 0
+            _refuse_damaged(path, name, unnamed | (values == enum.get("pending", -1)), rows)
         elif kind == "verdict":
+            _refuse_damaged(path, name, (values < -1) | (values > 1), rows)
             # 1 yes, 0 no, -1 unknown: a nullable boolean says exactly that
             columns[name] = pd.arrays.BooleanArray(values == 1, values < 0)
         elif kind == "layers" or values.ndim == 2:

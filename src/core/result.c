@@ -165,6 +165,26 @@ double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result
     return member(field, result);
 }
 
+const sgdmc_field *sgdmc_result_invalid_field(const sgdmc_result *r, int version)
+{
+    const sgdmc_field *end_state = sgdmc_result_field_find("end_state");
+    for (int i = 0; i < sgdmc_result_field_count; i++) {
+        const sgdmc_field *f = &sgdmc_result_fields[i];
+        if ((f->kind != SGDMC_FIELD_ENUM && f->kind != SGDMC_FIELD_VERDICT) || f->since > version)
+            continue;
+        const int value = *sgdmc_field_int(f, r);
+        int names = 0;
+        if (f->kind == SGDMC_FIELD_ENUM)
+            while (f->names[names])
+                names++;
+        if (f->kind == SGDMC_FIELD_VERDICT ? value < -1 || value > 1 : value < 0 || value >= names)
+            return f;
+    }
+    if (r->status == SGDMC_STATUS_PENDING)
+        return sgdmc_result_field_find("status");
+    return r->end_state == SGDMC_END_PENDING && end_state->since <= version ? end_state : NULL;
+}
+
 void sgdmc_result_unknown(sgdmc_result *r, int depth)
 {
     memset(r, 0, sizeof *r);

@@ -33,6 +33,7 @@ typedef struct {
     hid_t file, runs, done;
     grid_column *grid;             /* [key count] */
     sgdmc_result_datasets *fields; /* the result fields the statistics use */
+    int format_version;
 } results_reader;
 
 void sgdmc_summary_free(sgdmc_summary *s)
@@ -283,6 +284,7 @@ static int open_results(results_reader *r, sgdmc_summary *s, char *err, size_t e
                  "not record (output.trajectory in its config)", path);
         return -1;
     }
+    r->format_version = version;
     r->fields = sgdmc_result_h5_open(r->runs, path, s->tasks, version, wanted, err, errlen);
     if (!r->fields)
         return -1;
@@ -562,6 +564,13 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
             const long task = first + i;
             const long cell = task / s->seeds;
             sgdmc_result *row = &block.rows[i];
+            const sgdmc_field *invalid = block.done[i] == 1 ? sgdmc_result_invalid_field(row, r->format_version) : NULL;
+            if (block.done[i] > 1)
+                SGDMC_FAIL("%s: /runs/done holds %d at row %ld (0 or 1 only): a damaged file",
+                           r->path, block.done[i], task);
+            if (invalid)
+                SGDMC_FAIL("%s: /runs/%s of done row %ld holds a value no finished run has: "
+                           "a damaged file", r->path, invalid->name, task);
             if (block.done[i] == 1 && s->pool_hi && !isnan(pooled[cell]))
                 lowered |= judge_against(row, pooled[cell]) && tally.done == 0;
             if (block.done[i] == 1 && s->at_step >= 0)

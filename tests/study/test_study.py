@@ -885,6 +885,36 @@ def section_summarize(sgdmc: str, configs: Path, tmp: Path) -> None:
         check(abs(c["p_certified"] - expected) < 1e-15,
               f"R* study cell {i}: p_certified {c['p_certified']}, file {expected}")
 
+    # a done row holding what no finished run has (an edited or damaged file) is refused by
+    # dataset and row, by summarize and by the analysis package, not counted as a run
+    repo = Path(__file__).resolve().parents[2]
+    for dataset, value, row in [("status", 99, 7), ("status", 0, 11), ("end_state", 0, 3),
+                                ("min_risk_source", 250, 5), ("certified_nonconvergent", 7, 9),
+                                ("done", 2, 13)]:
+        damaged = tmp / "damaged.h5"
+        shutil.copy(rstar, damaged)
+        with h5py.File(damaged, "r+") as f:
+            d = f[f"runs/{dataset}"]
+            raw = d[...].view(np.uint8) if d.dtype.itemsize == 1 else d[...]
+            raw[row] = value
+            # raw bytes: h5py's enum conversion would refuse a value without a name
+            d.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(raw),
+                       mtype=h5py.h5t.NATIVE_UINT8 if d.dtype.itemsize == 1 else None)
+        # summarize reads min_risk_source only to pool R*'s upper bounds
+        flags = ["--pool-hi"] if dataset == "min_risk_source" else []
+        said = subprocess.run([sgdmc, "summarize", str(damaged), *flags], capture_output=True,
+                              text=True)
+        where = (f"/runs/done holds {value} at row {row}" if dataset == "done" else
+                 f"/runs/{dataset} of done row {row} holds a value no finished run has")
+        check(said.returncode == 1 and not said.stdout and said.stderr.count("\n") == 1 and
+              where in said.stderr, f"summarize of {dataset} = {value} at row {row}: exit "
+              f"{said.returncode}, {said.stderr!r}")
+        loaded = subprocess.run([sys.executable, "-m", "analysis", "table", str(damaged)],
+                                capture_output=True, text=True, cwd=repo)
+        check(loaded.returncode == 2 and not loaded.stdout and where in loaded.stderr,
+              f"analysis table of {dataset} = {value} at row {row}: exit {loaded.returncode}, "
+              f"{loaded.stderr!r}")
+
     for args, needle in [([str(tmp / "missing.h5")], "missing.h5"),
                          ([str(configs / "small.cfg")], "small.cfg"),
                          ([str(dead), "--format=xml"], "--format"),

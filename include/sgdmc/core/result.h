@@ -175,6 +175,13 @@ int *sgdmc_field_int(const sgdmc_field *field, const sgdmc_result *result); /* V
 long **sgdmc_field_trajectory_i64(const sgdmc_field *field, const sgdmc_result *result);
 double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result *result);
 
+/* The first field of a done run's row, read from a results file of format
+ * `version` with at least its status and end state, that holds what no
+ * finished run has: an enum value with no name, a verdict other than 1, 0 or
+ * -1, or a status or end state still pending (a damaged or edited file).
+ * Fields the format does not have are not judged. NULL when none. */
+const sgdmc_field *sgdmc_result_invalid_field(const sgdmc_result *done_run, int version);
+
 /* A result holding every field's unknown value (a row not done): no
  * trajectory, `depth` hidden layers of -1. */
 void sgdmc_result_unknown(sgdmc_result *result, int depth);
