@@ -53,6 +53,10 @@ TRAJECTORY_FIELDS: dict[str, str] = {
 }
 
 # the study's own columns in /runs: the task's seed, the rank that ran it, the done flag
+# The verdicts' relative rounding allowance, sgdmc's SGDMC_RISK_ROUNDING (result.h; test_tables
+# holds the two together): a verdict or certificate holds beyond it.
+RISK_ROUNDING = 1e-9
+
 BOOKKEEPING = ("seed", "rank", "done")
 
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
+from .fields import RISK_ROUNDING
 from .load import Study
 
 LEVEL = 0.95
@@ -101,13 +102,16 @@ def _pooled_runs(study: Study) -> tuple[pd.DataFrame, pd.Series]:
     lowered = p.notna() & (runs["min_risk"].isna() | (p < runs["min_risk"]))
     runs.loc[lowered, "min_risk"] = p[lowered]
     judged = lowered & ~runs["status"].isin(["diverged", "pending"])
-    limit = runs["tol"] + (1 + runs["rtol"]) * p
-    sure_not = judged & (runs["status"] == "undecided") & (runs["final_risk"] > limit)
+    # as sgdmc's verdicts: beyond the rounding allowance of both sides
+    limit = (runs["tol"] + (1 + runs["rtol"]) * p) * (1 + RISK_ROUNDING)
+    sure_not = judged & (runs["status"] == "undecided") & \
+        (runs["final_risk"] * (1 - RISK_ROUNDING) > limit)
     runs.loc[sure_not, "status"] = "not_converged"
     if "certified_nonconvergent" in runs and "reachable_lo" in runs:
         # a diverged run's certificate rests on its structure frozen since initialization
         certifiable = lowered & (runs["status"] != "pending")
-        certified = runs["reachable_lo"].notna() & (runs["reachable_lo"] > limit)
+        certified = runs["reachable_lo"].notna() & \
+            (runs["reachable_lo"] * (1 - RISK_ROUNDING) > limit)
         runs["certified_nonconvergent"] = runs["certified_nonconvergent"].astype("boolean").mask(
             certifiable, certified.astype("boolean"))
     first_lowered = lowered.groupby(runs["cell"]).head(1)

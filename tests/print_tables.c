@@ -1,6 +1,7 @@
 /* Prints sgdmc's one-place tables as JSON for test_tables.py: the run
  * result's fields (result.h) and the options of `sgdmc train` (train_options.h)
- * with their generated defaults and choices. */
+ * with their generated defaults and choices, and the verdicts' rounding
+ * allowance. */
 #include <stdio.h>
 #include <string.h>
 
@@ -82,8 +83,10 @@ int main(int argc, char **argv)
         print_fields();
     else if (argc == 2 && !strcmp(argv[1], "options"))
         print_options();
+    else if (argc == 2 && !strcmp(argv[1], "rounding"))
+        printf("%.17g\n", SGDMC_RISK_ROUNDING);
     else {
-        fprintf(stderr, "usage: print_tables fields|options\n");
+        fprintf(stderr, "usage: print_tables fields|options|rounding\n");
         return 2;
     }
     return 0;

@@ -761,6 +761,62 @@ def check_teacher():
               f"min_risk {r['min_risk']}")
 
 
+def optimum_with_dead(live, dead, path):
+    """An --init file: one layer of `live` neurons at the proven x^2 optimum on U[0,1] (knots
+    (2k-1)/(2 live+1), output weights by least squares, exact by Gauss-Legendre per piece) and
+    `dead` neurons dead on [0, 1]. Its risk is R*(live) = 4 / (45 (2 live + 1)^4)."""
+    knots = np.array([(2 * k - 1) / (2 * live + 1) for k in range(1, live + 1)])
+    nodes, weights = np.polynomial.legendre.leggauss(6)
+    edges = np.concatenate([[0.0], knots, [1.0]])
+    x = np.concatenate([(a + b) / 2 + (b - a) / 2 * nodes for a, b in zip(edges, edges[1:])])
+    w = np.concatenate([(b - a) / 2 * weights for a, b in zip(edges, edges[1:])])
+    basis = np.column_stack([np.ones_like(x)] + [np.maximum(x - k, 0.0) for k in knots])
+    coef = np.linalg.solve(basis.T @ (basis * w[:, None]), basis.T @ (w * x ** 2))
+    width = live + dead
+    with h5py.File(path, "w") as f:
+        f["W1"] = np.concatenate([np.ones(live), -np.ones(dead)]).reshape(width, 1)
+        f["b1"] = np.concatenate([-knots, -0.5 * np.ones(dead)])
+        f["W2"] = np.concatenate([coef[1:], 0.3 * np.ones(dead)]).reshape(1, width)
+        f["b2"] = np.array([coef[0]])
+
+
+def check_rounding_edge():
+    """A width-8 network of 7 neurons at R*(7) and one dead: its risk R*(7) and the certificate's
+    bound R*(7) are equal, and rtol puts (1 + rtol) R*(8) a few ulps from them. The solver's
+    R*(8) rounds below the closed form, and without a rounding allowance the run was stamped
+    converged and certified at once (a review found rtol 0.6497975308642004). Either stamp on
+    the edge would rest on rounding: neither may be."""
+    path = tmp("optimum_7_dead_1.h5")
+    optimum_with_dead(7, 1, path)
+    r7, r8 = 4 / (45 * 15.0 ** 4), 4 / (45 * 17.0 ** 4)
+    edge = r7 / r8 - 1
+    for rtol in (edge * (1 - 1e-15), edge, edge * (1 + 1e-15), 0.6497975308642004):
+        r = train(f"7 neurons at R*(7), one dead, rtol {rtol!r}", f"--init={path}", "--width=8",
+                  "--steps=0", "--gram_points=0", f"--rtol={rtol!r}")
+        if r:
+            check(f"rtol {rtol!r} at the edge: final risk R*(7), neither converged nor "
+                  "certified", abs(r["final_risk"] - r7) <= 1e-12 * r7 and
+                  r["status"] == "undecided" and r["certified_nonconvergent"] is False, f"{r}")
+    # a given R* below the proof (R*(8) = 4 / (45 17^4) for one layer of 8) is refused: with
+    # it the run above was certified while its risk was within twice R*(8)
+    below = sgdmc("train", f"--init={path}", "--width=8", "--steps=0", "--min_risk=5e-7")
+    check("--min_risk below R*'s proven lower bound R*(8) is refused naming the flag and bound",
+          below.code == 2 and below.out == "" and len(below.err.splitlines()) == 1 and
+          "--min_risk" in below.err and f"{r8:.10g}"[:8] in below.err and
+          "closed_form" in below.err, below.describe())
+    # away from the edge both stamps are still made
+    far = train("7 neurons at R*(7), one dead, rtol 0.66", f"--init={path}", "--width=8",
+                "--steps=0", "--gram_points=0", "--rtol=0.66")
+    near = train("7 neurons at R*(7), one dead, rtol 0.64", f"--init={path}", "--width=8",
+                 "--steps=0", "--gram_points=0", "--rtol=0.64")
+    if far and near:
+        check("rtol 0.66: converged; rtol 0.64: certified (R*(7) > 1.64 R*(8))",
+              far["status"] == "converged" and far["certified_nonconvergent"] is False and
+              near["status"] == "not_converged" and near["certified_nonconvergent"] is True,
+              f"{far['status']} {far['certified_nonconvergent']}, "
+              f"{near['status']} {near['certified_nonconvergent']}")
+
+
 def check_tolerances():
     """R* given by the user, its provenance, and the verdict risk_gap <= tol + rtol R*."""
     base = ["--steps=0", "--depth=2", "--seed=3", "--input_dim=2"]
@@ -771,7 +827,9 @@ def check_tolerances():
           f"{r['min_risk_source']}")
     risk = r["final_risk"]
     given = risk / 2
-    for rtol, status in [(1.0, "converged"), (0.99, "not_converged")]:
+    # final_risk = 2 R* exactly: rtol 1 puts it on the tolerance's edge, where rounding could
+    # fall either way, so neither verdict is proven there (SGDMC_RISK_ROUNDING, 1e-9)
+    for rtol, status in [(1.001, "converged"), (1.0, "undecided"), (0.99, "not_converged")]:
         g = train(f"--min_risk and --rtol={rtol}", *base, f"--min_risk={given!r}", "--tol=0",
                   f"--rtol={rtol}")
         if not g:
@@ -803,6 +861,7 @@ def check_tolerances():
               w["final_risk"] < 0.5 and w["min_risk_lo_source"] == "closed_form" and
               abs(w["min_risk_lo"] - closed) <= 1e-12 * closed and w["status"] != "converged",
               f"{w}")
+    check_rounding_edge()
     c = train("constant target: R* exact", "--target=constant:2", "--steps=10")
     if c:
         check("constant target: min_risk_source exact", c["min_risk_source"] == "exact",

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from analysis.fields import BOOKKEEPING, RUN_FIELDS, TRAJECTORY_FIELDS, VERDICT_MEANINGS  # noqa: E402
+from analysis.fields import RISK_ROUNDING  # noqa: E402
 from analysis.stats import TRAINING_ONLY_KEYS  # noqa: E402
 
 failures: list[str] = []
@@ -170,6 +171,11 @@ def main() -> int:
     check(defines_nothing == set(TRAINING_ONLY_KEYS),
           f"analysis/stats.py TRAINING_ONLY_KEYS differs from the option table's options that "
           f"define nothing: {sorted(defines_nothing ^ set(TRAINING_ONLY_KEYS))}")
+    # the analysis package re-judges pooled verdicts with the same rounding allowance
+    rounding = float(subprocess.run([tables, "rounding"], capture_output=True, text=True,
+                                    check=True).stdout)
+    check(rounding == RISK_ROUNDING, f"analysis/fields.py RISK_ROUNDING {RISK_ROUNDING} differs "
+          f"from result.h's SGDMC_RISK_ROUNDING {rounding}")
     print(f"test_tables: {len(fields)} fields, {len(options)} options, "
           f"{'ok' if not failures else f'{len(failures)} failures'}")
     return 1 if failures else 0

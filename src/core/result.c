@@ -33,7 +33,8 @@ const sgdmc_field sgdmc_result_fields[] = {
      "(1 + rtol) min_risk_lo), not_converged (final_risk > tol + (1 + rtol) min_risk), "
      "undecided between, or diverged; pending in a study file until the run is done"},
     {"final_risk", SGDMC_FIELD_F64, AT(final_risk), NULL, NAN, 1,
-     "population (or full-data) risk at the end, including the l2 term"},
+     "risk at the end, including the l2 term: full-data, population (1-D ReLU, uniform input, "
+     "polynomial target) or the quadrature's estimate of it"},
     {"min_risk", SGDMC_FIELD_F64, AT(min_risk), NULL, NAN, 1,
      "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where exact)"},
     {"min_risk_source", SGDMC_FIELD_ENUM, AT(min_risk_source), sgdmc_min_risk_source_names,
@@ -163,6 +164,27 @@ long **sgdmc_field_trajectory_i64(const sgdmc_field *field, const sgdmc_result *
 double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result *result)
 {
     return member(field, result);
+}
+
+sgdmc_status sgdmc_result_verdict(double final_risk, double lo, double hi, double tol,
+                                  double rtol)
+{
+    const double up = 1.0 + SGDMC_RISK_ROUNDING, down = 1.0 - SGDMC_RISK_ROUNDING;
+    if (final_risk * up <= (tol + (1.0 + rtol) * lo) * down)
+        return SGDMC_STATUS_CONVERGED;
+    if (final_risk * down > (tol + (1.0 + rtol) * hi) * up) /* false for hi NaN */
+        return SGDMC_STATUS_NOT_CONVERGED;
+    return SGDMC_STATUS_UNDECIDED;
+}
+
+int sgdmc_result_certificate(double reachable_lo, double hi, double tol, double rtol)
+{
+    if (isnan(hi))
+        return -1;
+    if (isnan(reachable_lo))
+        return 0;
+    return reachable_lo * (1.0 - SGDMC_RISK_ROUNDING) >
+           (tol + (1.0 + rtol) * hi) * (1.0 + SGDMC_RISK_ROUNDING);
 }
 
 const sgdmc_field *sgdmc_result_invalid_field(const sgdmc_result *r, int version)

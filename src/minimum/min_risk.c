@@ -542,14 +542,22 @@ int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double
         *lo_source = source == SGDMC_MIN_RISK_EXACT ? SGDMC_LOWER_EXACT : SGDMC_LOWER_GIVEN;
         return 0;
     }
-    int src;
-    *lo = architecture_bound(m, NULL, &src);
-    *lo_source = (sgdmc_lower_source)src;
+    const int status = sgdmc_min_risk_proven_lower(m, lo, lo_source);
+    if (status)
+        return status;
     /* where lo is R* in closed form and hi the computed risk of a minimizer,
      * hi's quadrature may round below lo; both bound R* then, so keep the
      * bracket ordered */
     if (*lo > hi)
         *lo = hi;
+    return 0;
+}
+
+int sgdmc_min_risk_proven_lower(sgdmc_min_risk *m, double *lo, sgdmc_lower_source *lo_source)
+{
+    int src;
+    *lo = architecture_bound(m, NULL, &src);
+    *lo_source = (sgdmc_lower_source)src;
     return m->cancelled ? SGDMC_CANCELLED : isnan(*lo) ? -1 : 0;
 }
 
@@ -570,11 +578,3 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *m, const int *dead, bool constan
     return bound;
 }
 
-int sgdmc_min_risk_certify(const sgdmc_result *r)
-{
-    if (isnan(r->min_risk))
-        return -1;
-    if (isnan(r->reachable_lo))
-        return 0;
-    return r->reachable_lo > r->tol + (1.0 + r->rtol) * r->min_risk;
-}

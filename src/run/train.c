@@ -145,6 +145,25 @@ sgdmc_trainer *sgdmc_trainer_alloc(const sgdmc_train_config *c, char *err, size_
     t->scratch = malloc(units * sizeof *t->scratch);
     if (!t->min_risk || !t->frozen_init || !t->frozen_final || !t->scratch)
         goto oom;
+    /* nor may it lie below what sgdmc proves: the verdicts would rest on a
+     * value known to be false (certificates against a hi below R*) */
+    if (!isnan(c->min_risk)) {
+        double lo;
+        sgdmc_lower_source lo_source;
+        const int proven = sgdmc_min_risk_proven_lower(t->min_risk, &lo, &lo_source);
+        if (proven == SGDMC_CANCELLED) {
+            snprintf(err, errlen, "cancelled");
+            goto fail;
+        }
+        if (proven)
+            goto oom;
+        if (c->min_risk < lo) {
+            snprintf(err, errlen, "--min_risk: %.10g is below R*'s proven lower bound %.10g "
+                     "(%s) for this network: it cannot be R*", c->min_risk, lo,
+                     sgdmc_lower_source_names[lo_source]);
+            goto fail;
+        }
+    }
     t->permanence = sgdmc_permanence_of(&t->config);
     if (c->batch_size == 0) /* the whole data set is every step's batch: lay it out once */
         sgdmc_problem_data_columns(t->problem, sgdmc_workspace_input(t->ws), (size_t)data_count,
@@ -544,14 +563,7 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
          * of a diverged run uses that structure only. */
         r->reachable_lo = reachable_floor(t, t->frozen_init, r->dead_permanent_init);
     } else {
-        /* R* in [lo, hi]: within tol + rtol R* of R* for sure below tol + (1 + rtol) lo,
-         * outside for sure above tol + (1 + rtol) hi (never, with hi unknown) */
-        if (risk <= r->tol + (1.0 + c->rtol) * r->min_risk_lo)
-            r->status = SGDMC_STATUS_CONVERGED;
-        else if (risk > r->tol + (1.0 + c->rtol) * r->min_risk)
-            r->status = SGDMC_STATUS_NOT_CONVERGED;
-        else
-            r->status = SGDMC_STATUS_UNDECIDED;
+        r->status = sgdmc_result_verdict(risk, r->min_risk_lo, r->min_risk, r->tol, c->rtol);
         const int counted = count_dead(t, r->dead_final);
         if (counted == SGDMC_CANCELLED)
             goto abandoned;
@@ -563,7 +575,9 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     }
     if (sgdmc_min_risk_cancelled(t->min_risk))
         goto abandoned;
-    r->certified_nonconvergent = sgdmc_min_risk_certify(r);
+    /* for a diverged run, reachable_lo comes from the structure frozen since initialization */
+    r->certified_nonconvergent =
+        sgdmc_result_certificate(r->reachable_lo, r->min_risk, r->tol, r->rtol);
     r->risk_drop = (recent[0] - recent[2]) / recent[0];
     if (!isfinite(r->risk_drop))
         r->risk_drop = NAN;

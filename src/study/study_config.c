@@ -389,7 +389,10 @@ static int check_cells(const sgdmc_study *s, char *err, size_t errlen)
         if (!trainer) {
             char where[512];
             sgdmc_study_describe_cell(s, cell, where, sizeof where);
-            snprintf(err, errlen, "%s: grid cell %s%s%s", s->path, where, *where ? ": " : "", why);
+            if (*where)
+                snprintf(err, errlen, "%s: grid cell %s: %s", s->path, where, why);
+            else /* no grid: the one cell is the train group */
+                snprintf(err, errlen, "%s: %s", s->path, why);
             return -1;
         }
         sgdmc_trainer_free(trainer);

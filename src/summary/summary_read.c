@@ -376,11 +376,7 @@ static void rewind_to(sgdmc_result *r, long K)
     r->min_grad_norm = INFINITY;
     for (int j = 0; j <= at; j++)
         r->min_grad_norm = fmin(r->min_grad_norm, r->trajectory_grad_norm[j]);
-    const double lo = r->tol + (1.0 + r->rtol) * r->min_risk_lo;
-    const double hi = r->tol + (1.0 + r->rtol) * r->min_risk;
-    r->status = risk <= lo  ? SGDMC_STATUS_CONVERGED
-                : risk > hi ? SGDMC_STATUS_NOT_CONVERGED
-                            : SGDMC_STATUS_UNDECIDED;
+    r->status = sgdmc_result_verdict(risk, r->min_risk_lo, r->min_risk, r->tol, r->rtol);
     const double initial = r->trajectory_step[0] == 0 ? r->trajectory_grad_norm[0] : NAN;
     const bool falling = at >= 2 && r->trajectory_risk[at - 2] > r->trajectory_risk[at - 1] &&
                          r->trajectory_risk[at - 1] > risk;
@@ -451,11 +447,12 @@ static bool judge_against(sgdmc_result *r, double hi)
     r->min_risk = hi;
     if (r->status == SGDMC_STATUS_PENDING)
         return true;
-    const double limit = r->tol + (1.0 + r->rtol) * hi;
-    if (r->status == SGDMC_STATUS_UNDECIDED && r->final_risk > limit)
+    if (r->status == SGDMC_STATUS_UNDECIDED &&
+        sgdmc_result_verdict(r->final_risk, r->min_risk_lo, hi, r->tol, r->rtol) ==
+            SGDMC_STATUS_NOT_CONVERGED)
         r->status = SGDMC_STATUS_NOT_CONVERGED;
     /* a diverged run's reachable_lo: from what was frozen since initialization */
-    r->certified_nonconvergent = !isnan(r->reachable_lo) && r->reachable_lo > limit;
+    r->certified_nonconvergent = sgdmc_result_certificate(r->reachable_lo, hi, r->tol, r->rtol) == 1;
     return true;
 }
 
@@ -579,6 +576,9 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
                 sgdmc_cell_tally_add(&tally, row, s->grad_eps);
             if ((task + 1) % s->seeds == 0) {
                 sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[cell]);
+                /* the trajectory records no dead counts: unknown at a step, not 0 */
+                if (s->at_step >= 0)
+                    s->stats[cell].dead_at_end = (sgdmc_share){NAN, NAN, NAN};
                 s->stats[cell].pooled = lowered;
                 sgdmc_cell_tally_reset(&tally);
                 lowered = false;

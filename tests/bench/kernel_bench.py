@@ -34,7 +34,7 @@ def config(width: int, depth: int, seeds: int, steps: int) -> str:
             f"train = {{ width = {width}; depth = {depth}; optimizer = \"adam\"; "
             f"batch_size = 16; steps = {steps}; target = \"square\";\n"
             # R* given: the constructed R* of deep cells (10 s at w32 d3) is per cell, not kernel
-            f"         min_risk = 0.0; }};\n")
+            f"         min_risk = 1.0; }};\n")
 
 
 # This core's FMA ceiling: a 12-accumulator AVX-512 FMA loop, measured while planning the lanes

@@ -57,7 +57,7 @@ def make_files(tmp: Path, sgdmc: str) -> dict[str, str]:
         f["x"] = np.array([b"a", b"b"])
         f["y"] = np.array([b"c", b"d"])
     files["string_data"] = str(tmp / "string_data.h5")
-    subprocess.run([sgdmc, "train", "--width=4", "--depth=2", "--steps=5", "--min_risk=0",
+    subprocess.run([sgdmc, "train", "--width=4", "--depth=2", "--steps=5", "--min_risk=1",
                     f"--save={tmp / 'params.h5'}"], check=True, capture_output=True)
     files["params"] = str(tmp / "params.h5")
     (tmp / "text.h5").write_text("not an HDF5 file\n")
@@ -72,7 +72,7 @@ def make_files(tmp: Path, sgdmc: str) -> dict[str, str]:
     files["missing"] = str(tmp / "missing.h5")
     config = tmp / "results.cfg"
     config.write_text('name = "results";\nseeds = 2;\ngrid = { width = [2, 3]; };\n'
-                      'train = { steps = 20; min_risk = 0.0; };\noutput = { trajectory = 3; };\n')
+                      'train = { steps = 20; min_risk = 1.0; };\noutput = { trajectory = 3; };\n')
     subprocess.run([sgdmc, "study", str(config), f"--output={tmp / 'results.h5'}",
                     "--progress=none"], check=True, capture_output=True)
     files["results"] = str(tmp / "results.h5")

@@ -732,7 +732,7 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
     # the R* part every rank repeats: there when R* is computed, nothing when it is given
     (computed, total), (given, _) = [
         dry_run_costs(text)
-        for text in (good, good.replace("depth = 2;", "depth = 2; min_risk = 0.0;"))]
+        for text in (good, good.replace("depth = 2;", "depth = 2; min_risk = 1.0;"))]
     check(0.0 < computed <= total and 0.0 <= given < computed / 20,
           f"--dry-run's R* part: {computed} s of {total} computed, {given} s given")
     # A proven R* (depth 1: the one-layer solver) takes as long whatever rstar_starts says;

@@ -175,6 +175,31 @@ int *sgdmc_field_int(const sgdmc_field *field, const sgdmc_result *result); /* V
 long **sgdmc_field_trajectory_i64(const sgdmc_field *field, const sgdmc_result *result);
 double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result *result);
 
+/* The relative rounding allowance of the risks a verdict compares: the final
+ * risk and hi (each the risk of a network, by floating-point quadrature),
+ * lo and reachable_lo (closed forms and programs rounded to nearest). A
+ * verdict or certificate is stamped only where it holds with every one of
+ * them off by this share in its worst direction. The largest error seen is
+ * 8e-15 (the one-layer solver's hi below the closed form R*(8), found by a
+ * review in exact arithmetic), so the allowance leaves five orders of
+ * magnitude; it is a measured margin, not a proven bound for every network
+ * (weights of 1e10 that cancel could round further). */
+#define SGDMC_RISK_ROUNDING 1e-9
+
+/* The verdict on a final risk with R* in [lo, hi] (hi NaN: unknown):
+ * converged when final_risk <= tol + (1 + rtol) lo, not converged when
+ * final_risk > tol + (1 + rtol) hi, each beyond SGDMC_RISK_ROUNDING;
+ * undecided otherwise. */
+sgdmc_status sgdmc_result_verdict(double final_risk, double lo, double hi, double tol,
+                                  double rtol);
+
+/* The certificate for ever: 1 when reachable_lo (a proven lower bound of the
+ * risk of every network the run can still reach) > tol + (1 + rtol) hi beyond
+ * SGDMC_RISK_ROUNDING, so that no continuation comes within its tolerance of
+ * R*; 0 when not proven (reachable_lo NaN: nothing frozen); -1 when hi is
+ * unknown. */
+int sgdmc_result_certificate(double reachable_lo, double hi, double tol, double rtol);
+
 /* The first field of a done run's row, read from a results file of format
  * `version` with at least its status and end state, that holds what no
  * finished run has: an enum value with no name, a verdict other than 1, 0 or

@@ -58,6 +58,11 @@ int sgdmc_min_risk_value(sgdmc_min_risk *policy, double *rstar, sgdmc_min_risk_s
  * grows with the starts, which study --dry-run times on a few and scales. */
 double sgdmc_min_risk_estimate_seconds(const sgdmc_min_risk *policy);
 
+/* R*'s proven lower bound for the run's architecture, whatever hi is
+ * (lower_bound.h): what a given --min_risk is checked against. 0, -1 when
+ * out of memory, or SGDMC_CANCELLED. */
+int sgdmc_min_risk_proven_lower(sgdmc_min_risk *policy, double *lo, sgdmc_lower_source *lo_source);
+
 /* R*'s lower bound lo for the run's architecture (lower_bound.h), for hi's
  * source: R* itself where exact; --min_risk where given, unless the run's
  * final risk lies below it (a network of the architecture with a lower risk
@@ -81,11 +86,5 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *policy, const int *dead, bool co
 double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, double risk,
                                double rstar, sgdmc_min_risk_source source);
 
-/* The certificate for ever of a finished result r (status, min_risk and
- * reachable_lo, tol and rtol filled in): 1 when reachable_lo > tol + (1 + rtol) min_risk,
- * so that no continuation of the run comes within its tolerance of R*
- * (for a diverged run, reachable_lo comes from the structure frozen since
- * initialization); 0 when not proven; -1 when R* is unknown. */
-int sgdmc_min_risk_certify(const sgdmc_result *r);
 
 #endif
