@@ -184,7 +184,7 @@ def _run(args: argparse.Namespace) -> int:
     from . import report, stats
 
     if args.command == "figures":
-        from .figures import REPO, default_sgdmc, regenerate
+        from .figures import REPO, FiguresUsageError, default_sgdmc, regenerate
         if args.ranks < 1:
             return _fail("figures", f"--ranks {args.ranks}: must be at least 1")
         out = args.out or REPO / "docs" / "figures"
@@ -195,6 +195,8 @@ def _run(args: argparse.Namespace) -> int:
             for path in regenerate(out, args.sgdmc or default_sgdmc(), jobs, args.ranks,
                                    args.keep, config=args.config, study_file=args.study):
                 print(path)
+        except FiguresUsageError as error:
+            return _fail("figures", str(error))
         except RuntimeError as error:
             print(f"analysis figures: {error}", file=sys.stderr)
             return 1

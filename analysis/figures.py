@@ -38,6 +38,11 @@ def run_study(sgdmc: str, config: Path, output: Path, ranks: int) -> None:
                            f"{': ' + said if said else ''}")
 
 
+class FiguresUsageError(ValueError):
+    """Flags of `figures` that select nothing or name what cannot serve: exit 2, as every
+    other usage error of the package."""
+
+
 def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int = 2,
                keep: Path | None = None, dpi: int = 100, config: str = "quick",
                study_file: Path | None = None) -> list[Path]:
@@ -48,13 +53,13 @@ def regenerate(out: Path, sgdmc: str, jobs: list[str] | None = None, ranks: int 
     if jobs:
         configs = [c for c in configs if any(c.parent.name.startswith(j) for j in jobs)]
     if not configs:
-        raise RuntimeError(f"--jobs {','.join(jobs or [])} --config {config}: no "
+        raise FiguresUsageError(f"--jobs {','.join(jobs or [])} --config {config}: no "
                            f"jobs/*/{config}.cfg matches")
     if study_file is not None and len(configs) != 1:
-        raise RuntimeError(f"--study {study_file}: select one job with --jobs "
+        raise FiguresUsageError(f"--study {study_file}: select one job with --jobs "
                            f"({len(configs)} match)")
     if study_file is None and not (os.path.isfile(sgdmc) and os.access(sgdmc, os.X_OK)):
-        raise RuntimeError(f"--sgdmc {sgdmc}: not an executable file")
+        raise FiguresUsageError(f"--sgdmc {sgdmc}: not an executable file")
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         studies = keep or Path(tmp)
@@ -84,7 +89,7 @@ def require_config(study: Study, cfg: Path) -> None:
         return
     line = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b),
                 min(len(ours), len(theirs)))
-    raise RuntimeError(f"--study {study.path}: was not run from {cfg.relative_to(REPO)} "
+    raise FiguresUsageError(f"--study {study.path}: was not run from {cfg.relative_to(REPO)} "
                        f"(its config differs at line {line + 1}); give --jobs and --config "
                        f"of the study it is")
 

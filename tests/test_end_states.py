@@ -187,6 +187,10 @@ def section_at_step() -> None:
                     check(abs(cell[f"end_{name}"] - share) < 1e-12,
                           f"--at-step={K} cell {c}: end_{name} {cell[f'end_{name}']}, "
                           f"numpy {share}")
+                # the trajectory holds no dead counts or certificates: unknown, not 0
+                check(cell["dead_at_end"] is None and cell["p_certified"] is None,
+                      f"--at-step={K} cell {c}: dead_at_end {cell['dead_at_end']}, "
+                      f"p_certified {cell['p_certified']} (unknown at a step)")
     # -1 once stood for "not given" and was taken silently for the end of every run
     negative = subprocess.run([SGDMC, "summarize", str(out), "--at-step=-1"],
                               capture_output=True, text=True, timeout=60)

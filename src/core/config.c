@@ -145,7 +145,10 @@ bool sgdmc_train_config_ignores(const sgdmc_train_config *c, const char *name, c
     if (!sgdmc_optimizer_uses(&c->optimizer, name)) {
         char users[256];
         users_of(c, name, users, sizeof users);
-        if (c->optimizer.timescale == SGDMC_TIMESCALE_NONE)
+        if (c->optimizer.timescale == SGDMC_TIMESCALE_NONE && !users[0])
+            snprintf(why, size, "--%s has no effect with --optimizer=%s (it is read only under "
+                     "a --timescale)", name, sgdmc_optimizer_names[c->optimizer.kind]);
+        else if (c->optimizer.timescale == SGDMC_TIMESCALE_NONE)
             snprintf(why, size, "--%s has no effect with --optimizer=%s (used by %s)", name,
                      sgdmc_optimizer_names[c->optimizer.kind], users);
         else

@@ -183,9 +183,15 @@ def test_figures_command(tmp_path, sgdmc):
         other = tmp_path / "other"
         refused = analysis("figures", "--jobs", jobs, "--config", config, "--study", str(study),
                            "--out", str(other))
-        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         assert f"{config}.cfg (its config differs at line" in refused.stderr, refused.stderr
         assert not other.exists()
+    # flags that select nothing or name no executable are usage errors: exit 2, one line
+    for flags, needle in ((["--jobs", "999"], "no jobs/*/quick.cfg matches"),
+                          (["--jobs", "000", "--sgdmc", "/etc/passwd"], "not an executable")):
+        refused = analysis("figures", *flags, "--out", str(tmp_path / "none"))
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and \
+            needle in refused.stderr, refused.stderr
 
 
 def test_study_without_grid(tmp_path, sgdmc):
