@@ -175,7 +175,8 @@ static void print_study_help(FILE *out)
     sgdmc_options_print_help(&study_flags, out);
     fputs("\n"
           "exit status: 0 every task done; 75 stopped by SIGTERM/SIGINT/SIGHUP/SIGUSR1 before\n"
-          "the end (run the same command with --resume); 2 bad command line or config; 1 other\n"
+          "the end (run the same command with --resume); 76 a rank fell silent for 8 s (a dead\n"
+          "node: every rank stopped, --resume completes); 2 bad command line or config; 1 other\n"
           "failures.\n",
           out);
 }

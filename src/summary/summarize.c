@@ -1,6 +1,7 @@
 /* `sgdmc summarize`: read a results file, print its per-cell statistics. */
 #include "sgdmc/summary/summarize.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "sgdmc/summary/summary_print.h"
@@ -31,8 +32,10 @@ int sgdmc_summarize(const char *path, sgdmc_summary_format format,
         sgdmc_summary_print_csv(&s, out);
     else
         status = sgdmc_summary_print_table(&s, path, out);
+    errno = 0;
     if (status || fflush(out) || ferror(out)) {
-        snprintf(err, errlen, "%s: cannot write the summary", path);
+        snprintf(err, errlen, "%s: cannot write the summary: %s", path,
+                 errno ? strerror(errno) : "write error");
         status = -1;
     }
     sgdmc_summary_free(&s);
