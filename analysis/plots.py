@@ -578,8 +578,9 @@ def min_grad_norm(study: Study) -> Figure:
     ax.invert_yaxis()  # first cell on top, like the table
     ax.axvline(GRAD_EPS, color="k", ls=":", lw=1)
     ax.set_xscale("log")
-    ax.set_xlabel("min_grad_norm: smallest |grad risk| (the evaluated risk's, not a batch's) "
-                  "over checkpoints and the end")
+    # two lines: one did not fit a 900-pixel figure beside the cells' long labels
+    ax.set_xlabel("min_grad_norm: smallest |grad risk| over checkpoints and the end\n"
+                  "(the gradient of the evaluated risk, not of a batch's loss)")
     ax.set_ylabel("grid cell")
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(alpha=0.3, axis="x")
