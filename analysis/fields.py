@@ -12,6 +12,7 @@ from __future__ import annotations
 RUN_FIELDS: dict[str, str] = {
     "status": "enum",
     "final_risk": "float",
+    "risk_exact": "verdict",
     "min_risk": "float",
     "min_risk_source": "enum",
     "min_risk_lo": "float",

@@ -84,6 +84,14 @@ def caveats(study: Study) -> list[str]:
         if unknown:
             out.append(f"In {unknown} of {done} runs R* is unknown: no convergence verdict "
                        "is possible there; judge those by the gradient norm.")
+    exact = runs.get("risk_exact")
+    if exact is not None:
+        estimated = int((exact == False).sum())  # noqa: E712 (a nullable boolean column)
+        if estimated:
+            out.append(f"In {estimated} of {done} runs final_risk is a quadrature's estimate of "
+                       "the population risk (risk_exact false: sin, normal inputs, smooth "
+                       "activations or d >= 2): their verdicts and certificates are exact about "
+                       "the quadrature's risk and only estimates about the population's.")
     end = runs.get("end_state")
     if end is not None:
         descending = int((end == "descending").sum())

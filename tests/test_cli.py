@@ -493,7 +493,24 @@ def without_seconds(result):
     return {k: v for k, v in result.items() if k != "seconds"}
 
 
+def check_risk_exact():
+    """risk_exact: true where the risk is the problem's own to rounding (x^2, a constant or a
+    ReLU teacher on U[0,1] with a 1-D ReLU network; a data set), false where a quadrature
+    estimates it (sin, normal inputs, tanh, 2 inputs)."""
+    data = SOURCE_DIR / "jobs" / "002-logistic" / "two_moons.h5"
+    cases = [([], True), (["--target=constant:2"], True), (["--target=teacher"], True),
+             (["--depth=2"], True), (["--target=sin"], False), (["--input=normal"], False),
+             (["--activation=tanh"], False), (["--input_dim=2"], False),
+             ([f"--data={data}", "--loss=logistic", "--activation=tanh", "--l2=0.1"], True)]
+    for args, exact in cases:
+        r = train(f"risk_exact with {' '.join(args) or 'x^2'}", "--steps=5", *args)
+        if r:
+            check(f"risk_exact {exact} with {' '.join(args) or 'x^2'}", r["risk_exact"] is exact,
+                  f"{r['risk_exact']}")
+
+
 def check_output():
+    check_risk_exact()
     r = train("depth 3 run", "--depth=3", "--steps=200", "--seed=1")
     if r:
         check("status is one of converged, not_converged, diverged",

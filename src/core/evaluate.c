@@ -66,6 +66,7 @@ struct sgdmc_evaluator {
     bool normal_input;
     /* breakpoint mode: the domain, quadrature rule and fixed vertices */
     double lo, hi, max_panel;
+    bool exact; /* the risk is the problem's own to rounding (sgdmc_evaluator_risk_exact) */
     gsl_integration_glfixed_table *rule;
     vec base;       /* domain ends and teacher breakpoints */
     vec vertices;   /* base plus the student's breakpoints */
@@ -300,6 +301,11 @@ static int data_nodes(sgdmc_evaluator *ev)
     return 0;
 }
 
+bool sgdmc_evaluator_risk_exact(const sgdmc_evaluator *ev)
+{
+    return ev->exact;
+}
+
 sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_problem *problem,
                                        const sgdmc_arch *arch)
 {
@@ -321,6 +327,7 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     ev->hi = ev->normal_input ? SGDMC_NORMAL_RANGE : 1.0;
     if (sgdmc_problem_data_count(problem) > 0) {
         ev->mode = MODE_DATA;
+        ev->exact = true;
         if (data_nodes(ev))
             goto fail;
         return ev;
@@ -344,6 +351,7 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *c, sgdmc_proble
     const bool polynomial = !ev->normal_input && sgdmc_problem_target(problem) != SGDMC_TARGET_SIN;
     ev->rule = gsl_integration_glfixed_table_alloc(polynomial ? 3 : 6);
     ev->max_panel = polynomial ? 0.0 : (ev->normal_input ? 0.25 : 1.0 / 16.0);
+    ev->exact = polynomial && ev->loss == SGDMC_LOSS_MSE;
     if (!ev->rule || vec_push(&ev->base, ev->lo) || vec_push(&ev->base, ev->hi))
         goto fail;
     const double *teacher_params;

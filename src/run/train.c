@@ -520,6 +520,7 @@ static int run_end(sgdmc_trainer *t, sgdmc_result *r, run_progress *p)
     if (!isfinite(r->min_grad_norm))
         r->min_grad_norm = NAN;
     r->final_risk = finite_end ? risk : NAN;
+    r->risk_exact = sgdmc_evaluator_risk_exact(t->evaluator);
     r->grad_norm = finite_end ? grad_norm : NAN;
     r->rtol = c->rtol;
     int status = sgdmc_min_risk_value(t->min_risk, &r->min_risk, &r->min_risk_source);

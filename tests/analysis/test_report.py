@@ -137,6 +137,8 @@ def test_page_holds_the_table_config_and_verdicts(page: Path, study_file: Path) 
                 count("min_risk_source", "estimated", "constructed", "computed"),
             f"{{}} of {done} runs are undecided": count("status", "undecided"),
             f"{{}} of {done} runs were still descending": count("end_state", "descending"),
+            f"In {{}} of {done} runs final_risk is a quadrature's estimate":
+                int(np.sum(f["runs/risk_exact"][:] == 0)),
         }
     assert sum(n > 0 for n in expected.values()) >= 2, expected
     for sentence, n in expected.items():
@@ -196,3 +198,23 @@ def test_a_refuted_min_risk_is_counted(tmp_path: Path) -> None:
     refuted = [s for s in sentences if "refutes it as R*" in s]
     assert len(refuted) == 1 and refuted[0].startswith(f"{int(below.sum())} of those "
                                                       f"{len(risk)} runs"), sentences
+
+
+def test_quadrature_risks_are_counted(tmp_path: Path) -> None:
+    """Runs whose final risk is a quadrature's estimate (2 inputs: Sobol points) are counted
+    in the caveats, checked against the file's risk_exact; 1-D ReLU runs on x^2 are exact."""
+    from conftest import run_study
+
+    from analysis.html_page import caveats
+
+    config = tmp_path / "quadrature.cfg"
+    config.write_text('name = "quadrature"; seeds = 6;\ngrid = { input_dim = [1, 2]; };\n'
+                      'train = { width = 2; steps = 10; };\n')
+    path = run_study(config, tmp_path / "quadrature.h5")
+    with h5py.File(path) as f:
+        exact = f["runs/risk_exact"][:]
+        dim = f["runs/input_dim"][:]
+    assert np.all(exact[dim == 1] == 1) and np.all(exact[dim == 2] == 0), (exact, dim)
+    sentences = [s for s in caveats(load_study(path)) if "quadrature's estimate" in s]
+    assert len(sentences) == 1 and sentences[0].startswith(
+        f"In {int(np.sum(exact == 0))} of {len(exact)} runs"), sentences

@@ -36,6 +36,14 @@ sgdmc_evaluator *sgdmc_evaluator_alloc(const sgdmc_train_config *config, sgdmc_p
                                        const sgdmc_arch *arch);
 void sgdmc_evaluator_free(sgdmc_evaluator *ev);
 
+/* True when the risk is the problem's own to rounding: every sample of a data
+ * set, or a 1-D ReLU network on uniform inputs with a polynomial target under
+ * the mean squared error (three Gauss-Legendre nodes per affine piece
+ * integrate it exactly). False where it is a quadrature's estimate: sin,
+ * normal inputs (and their truncation), smooth activations, d >= 2, the
+ * logistic loss on a distribution. */
+bool sgdmc_evaluator_risk_exact(const sgdmc_evaluator *ev);
+
 /* The risk (mean loss plus the l2 penalty) of params; when grad is not NULL
  * it is overwritten with the risk's gradient. NaN when out of memory. */
 double sgdmc_evaluate_risk(sgdmc_evaluator *ev, const double *params, double *grad);

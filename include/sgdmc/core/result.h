@@ -95,14 +95,16 @@ typedef enum {
 
 extern const char *const sgdmc_family_names[SGDMC_FAMILY_COUNT + 1];
 
-/* The layout of a study's results file: 1 before R* brackets, 2 with them
- * (the field table's `since` tells which fields a version has). */
-#define SGDMC_FORMAT_VERSION 2
+/* The layout of a study's results file: 1 before R* brackets, 2 with them,
+ * 3 with risk_exact (the field table's `since` tells which fields a version
+ * has). */
+#define SGDMC_FORMAT_VERSION 3
 
 /* The meaning of each member is in sgdmc_result_fields (src/core/result.c). */
 typedef struct {
     sgdmc_status status;
     double final_risk;
+    int risk_exact;                  /* 1, 0, or -1 unknown */
     double min_risk;
     sgdmc_min_risk_source min_risk_source;
     double min_risk_lo;
