@@ -334,7 +334,7 @@ static const sgdmc_option options[] = {
      "log-spaced checkpoints for min_grad_norm and divergence checks when --trajectory=0",
      D(int), AT(checkpoints), 1, 100000, false, NULL, 0},
     {"eval_points", "N", "4096", NULL, NULL,
-     "quasi-Monte Carlo points of the risk evaluation for d >= 2 (d = 1 integrates exactly)",
+     "quasi-Monte Carlo points of the risk evaluation for d >= 2 (d = 1 uses Gauss-Legendre nodes)",
      D(int), AT(eval_points), 16, 1 << 24, false, NULL, ESTIMATE},
     {"gram_points", "N", "32", NULL, NULL,
      "inputs of the output-Jacobian Gram measures at the end (mse; 0: skip them)", D(int),
