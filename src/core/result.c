@@ -36,7 +36,10 @@ const sgdmc_field sgdmc_result_fields[] = {
      "risk at the end, including the l2 term: full-data, population (1-D ReLU, uniform input, "
      "polynomial target) or the quadrature's estimate of it"},
     {"risk_exact", SGDMC_FIELD_VERDICT, AT(risk_exact), NULL, -1, 3,
-     "1 when final_risk is the problem's own risk to rounding (a data set; a 1-D ReLU network on uniform inputs with a polynomial target under mse), 0 when it is a quadrature's estimate of the population risk: then the verdicts and the certificate are about the quadrature's risk"},
+     "1 when final_risk is the problem's own risk to rounding (a data set; a 1-D ReLU network "
+     "on uniform inputs with a polynomial target under mse), 0 when it is a quadrature's "
+     "estimate of the population risk: then the verdicts and the certificate are about the "
+     "quadrature's risk"},
     {"min_risk", SGDMC_FIELD_F64, AT(min_risk), NULL, NAN, 1,
      "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where exact)"},
     {"min_risk_source", SGDMC_FIELD_ENUM, AT(min_risk_source), sgdmc_min_risk_source_names,

@@ -561,7 +561,8 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
             const long task = first + i;
             const long cell = task / s->seeds;
             sgdmc_result *row = &block.rows[i];
-            const sgdmc_field *invalid = block.done[i] == 1 ? sgdmc_result_invalid_field(row, r->format_version) : NULL;
+            const sgdmc_field *invalid =
+                block.done[i] == 1 ? sgdmc_result_invalid_field(row, r->format_version) : NULL;
             if (block.done[i] > 1)
                 SGDMC_FAIL("%s: /runs/done holds %d at row %ld (0 or 1 only): a damaged file",
                            r->path, block.done[i], task);

@@ -86,5 +86,4 @@ double sgdmc_min_risk_reachable(sgdmc_min_risk *policy, const int *dead, bool co
 double sgdmc_min_risk_distance(sgdmc_min_risk *policy, const double *params, double risk,
                                double rstar, sgdmc_min_risk_source source);
 
-
 #endif
