@@ -770,10 +770,13 @@ def section_errors(sgdmc: str, configs: Path, tmp: Path) -> None:
               0.05 * more * once_percent + 0.1,
               f"--dry-run with {grid}: about {extra}% more R* at 64 ranks, where {more} x the "
               f"once-counted {once_percent:.3f}% was due")
-    # ... while the estimate's own part does grow with them (w8 d3: 0.21 s with 2 starts, 0.51
-    # with 16; a 16-start process takes 0.63-0.67 s)
-    estimated = [dry_rstar_part(f"width = 8; depth = 3; rstar_starts = {n};") for n in (2, 16)]
-    check(0.0 < estimated[0] and estimated[1] > 1.5 * estimated[0],
+    # ... while the estimate's own part does grow with them: 8x for 16 starts timed on 2 where
+    # the estimate is all of R* (2 inputs: no proven part; 0.047 s with 2 starts, 0.351 s with
+    # 16 on an idle EPYC VM). A w8 d3 cell, whose embedded one-layer R*(8) is 0.2 s of its 0.26,
+    # showed 1.28x instead of 1.8x when the suite ran two tests at once
+    estimated = [dry_rstar_part(f"width = 4; depth = 2; input_dim = 2; eval_points = 256; "
+                                f"rstar_starts = {n};") for n in (2, 16)]
+    check(0.0 < estimated[0] and estimated[1] > 3.0 * estimated[0],
           f"--dry-run's estimated R* part not scaled with rstar_starts: {estimated[0]} s "
           f"with 2 starts, {estimated[1]} s with 16")
     result = run(sgdmc, ["--print-default"])
