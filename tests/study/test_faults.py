@@ -31,7 +31,7 @@ Sections:
            a study folder moved elsewhere resumes and equals the uninterrupted run.
   lost     a worker rank frozen (SIGSTOP) in mid-study, as a dead node looks to the master,
            under mpirun with 3 ranks, once while it trains and once while it solves an R*:
-           the master names the rank and every rank is gone within 15 s, exit 76; the rows
+           the master names the rank and every rank is gone within 20 s, exit 76; the rows
            written before stay done, and --resume on 2 ranks completes the study equal to
            the uninterrupted run.
   signals  SIGTERM while a wide sin R* is being computed (1 process, 2 ranks, at
@@ -946,8 +946,9 @@ def section_lost(sgdmc: str, configs: Path, tmp: Path) -> None:
                (frozen is not None, f"{label}: no rank 2 among {pids}"),
                (study.returncode == EXIT_LOST_RANK, f"{label}: exit {study.returncode}: {stderr}"),
                # 8 s of silence, then mpirun's teardown of a stopped process: 8.3-9.0 s here,
-               # once 12.6 s in CI (2 cores, 3 ranks)
-               (took < 15.0 and all_gone, f"{label}: {took:.1f} s, all ranks gone: {all_gone}"),
+               # 12.6 s and once 15.8 s in CI (2 cores, 3 ranks, another test running beside);
+               # a rank never stopped would take the 60 s of communicate's timeout
+               (took < 20.0 and all_gone, f"{label}: {took:.1f} s, all ranks gone: {all_gone}"),
                (any("rank 2 sent nothing" in line for line in lines),
                 f"{label}: no line names the rank: {lines}"),
                (resumed.returncode == 0, f"{label}: resume: {resumed.stderr}"),
