@@ -75,10 +75,9 @@ VERDICT_MEANINGS: dict[str, str] = {
         "unknown)",
     "min_risk": "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where "
         "exact)",
-    "min_risk_source": "how min_risk is known: unknown, exact, computed (the one-layer "
-        "solver's network), estimated (the best of several minimizations), given, or "
-        "constructed (an explicit "
-        "network of the architecture)",
+    "min_risk_source": "how min_risk is known: unknown, exact, computed (a proven one-layer "
+        "minimizing network), estimated (the best of several minimizations), given, or "
+        "constructed (an explicit network of the architecture)",
     "min_risk_lo": "R*'s proven lower bound lo",
     "min_risk_lo_source": "how min_risk_lo is proven: zero, closed_form (x^2 over P pieces), "
         "grid (the grid program over P pieces), variance (a constant network), exact or given",

@@ -124,6 +124,59 @@ static void test_teachers(void)
  * 1 / (180 w^4). */
 static double square_closed_form(int w) { return 4.0 / (45.0 * pow(2.0 * w + 1.0, 4.0)); }
 
+/* The depth-1 network of params (net.h's layout, one input) at x. */
+static double one_layer_at(const double *params, int w, double x)
+{
+    double f = params[3 * w];
+    for (int i = 0; i < w; i++)
+        f += params[2 * w + i] * fmax(params[i] * x + params[w + i], 0.0);
+    return f;
+}
+
+/* sgdmc_rstar_square_network, which studies use for x^2, against the
+ * solver and against its own network's risk: (x^2 - f)^2 integrated by
+ * 3-point Gauss-Legendre on each piece between the hinges (exact: a
+ * polynomial of degree 4 on each). */
+static void test_square_closed_form_network(void)
+{
+    setup sq;
+    setup_open(&sq, "--target=square");
+    const double node = sqrt(0.6), weights[3] = {5.0 / 9, 8.0 / 9, 5.0 / 9};
+    for (int w = 0; w <= 12; w++) {
+        double closed = NAN, *params = calloc((size_t)(3 * w + 1), sizeof *params),
+               *solver_params = calloc((size_t)(3 * w + 1), sizeof *solver_params);
+        sgdmc_rstar_square_network(w, &closed, params);
+        sgdmc_pwl h = {0};
+        const double solved = rstar_of(&sq, w, &h, solver_params);
+        CHECK(closed == 4.0 / (45.0 * pow(2.0 * w + 1.0, 4.0)),
+              "square, width %d: closed form %.17g", w, closed);
+        CHECK(fabs(closed / solved - 1.0) <= 1e-12,
+              "square, width %d: closed form %.17g, solver %.17g", w, closed, solved);
+        sgdmc_arch student = {.depth = 1, .widths = {1, w, 1}, .activation = SGDMC_ACT_RELU};
+        const double d2 = sgdmc_pwl_network_distance2(&h, &student, params);
+        CHECK(d2 <= 1e-9 * closed, /* the solver's knots lie ~1e-10 off */
+              "square, width %d: |closed-form network - solver's minimizer|^2 = %g", w, d2);
+        double risk = 0.0, from = 0.0;
+        for (int piece = 0; piece <= w; piece++) {
+            const double to = piece < w ? -params[w + piece] / params[piece] : 1.0;
+            const double mid = (from + to) / 2, half = (to - from) / 2;
+            for (int k = 0; k < 3; k++) {
+                const double x = mid + (k - 1) * node * half;
+                const double e = x * x - one_layer_at(params, w, x);
+                risk += weights[k] * half * e * e;
+            }
+            CHECK(to >= from, "square, width %d: hinges out of order", w);
+            from = to;
+        }
+        CHECK(fabs(risk / closed - 1.0) <= 1e-10,
+              "square, width %d: the network's risk %.17g, closed form %.17g", w, risk, closed);
+        sgdmc_pwl_free(&h);
+        free(params);
+        free(solver_params);
+    }
+    sgdmc_problem_free(sq.problem);
+}
+
 static void test_square_and_sin(void)
 {
     setup sq, sn;
@@ -828,6 +881,7 @@ int main(void)
     RUN(test_variance);
     RUN(test_teachers);
     RUN(test_square_and_sin);
+    RUN(test_square_closed_form_network);
     RUN(test_lower_bound);
     RUN(test_teacher_kinks);
     RUN(test_teacher_brute_force);

@@ -44,7 +44,7 @@ const sgdmc_field sgdmc_result_fields[] = {
      "R*'s upper bound hi: the risk of a concrete network of the architecture (R* where exact)"},
     {"min_risk_source", SGDMC_FIELD_ENUM, AT(min_risk_source), sgdmc_min_risk_source_names,
      SGDMC_MIN_RISK_UNKNOWN, 1,
-     "how min_risk is known: unknown, exact, computed (the one-layer solver's network), "
+     "how min_risk is known: unknown, exact, computed (a proven one-layer minimizing network), "
      "estimated (the best of several minimizations), given, or constructed (an explicit "
      "network of the architecture)"},
     {"min_risk_lo", SGDMC_FIELD_F64, AT(min_risk_lo), NULL, NAN, 2,

@@ -1652,6 +1652,22 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
     return status;
 }
 
+void sgdmc_rstar_square_network(int width, double *rstar, double *params)
+{
+    /* pieces [0, h/2], then width pieces of length h; on the piece of
+     * midpoint m = k h the best line is 2 m x - m^2 + h^2/12, which meets
+     * its neighbours' (the residual is h^2/6 at both ends of every piece):
+     * slope 2 h k after k knots, so each hinge adds 2 h */
+    const double q = 2.0 * width + 1.0, h = 2.0 / q;
+    for (int i = 0; i < width; i++) {
+        params[i] = 1.0;
+        params[width + i] = -(2.0 * i + 1.0) / q;
+        params[2 * width + i] = 2.0 * h;
+    }
+    params[3 * width] = h * h / 12.0;
+    *rstar = 4.0 / (45.0 * q * q * q * q); /* q^4 is exact: one rounding */
+}
+
 int sgdmc_rstar_1d(sgdmc_problem *problem, const sgdmc_train_config *config, int width,
                    double *rstar, sgdmc_pwl *minimizer, char *err, size_t errlen)
 {

@@ -99,4 +99,13 @@ int sgdmc_rstar_1d_network(sgdmc_problem *problem, const sgdmc_train_config *con
                            sgdmc_pwl *minimizer, const sgdmc_cancel *cancel, char *err,
                            size_t errlen);
 
+/* x^2 on U[0,1] (mse, ReLU, one input, no l2: the square target wherever
+ * sgdmc_rstar_supported), in closed form: R*(width) = 4 / (45 (2 width + 1)^4),
+ * proven in docs/minimum.md, and its minimizer as params [3 width + 1] in
+ * sgdmc_rstar_1d_network's layout: every hinge right-facing, knots at
+ * (2i + 1)/(2 width + 1), a flat first piece, on every piece x^2's best line.
+ * The solver reaches the same to 1e-12 (test_rstar) in 0.2 s at width 8;
+ * this takes no time. */
+void sgdmc_rstar_square_network(int width, double *rstar, double *params);
+
 #endif
