@@ -53,6 +53,7 @@ Analyse an sgdmc study file (complete or half-done: only rows marked done count)
   python3 -m analysis rates FILE.h5 [--x width|depth|KEY] [--format text|csv|json]
   python3 -m analysis report FILE.h5 [--out PAGE.html] [--grad_eps E] [--pool-hi]
   python3 -m analysis figures [--jobs 000,001] [--out docs/figures] [--sgdmc PATH] [--config quick]
+                              [--ranks N] [--keep DIR] [--study FILE.h5]
 
 plot (the default command) draws the figures that show what the study is about
 (chosen by its grid and config; --plots all: every figure the file supports); `table`

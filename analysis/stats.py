@@ -146,6 +146,9 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
         # smooth activations have no dead neurons: the file holds -1 (missing)
         "dead_known": _first_layer(study, "dead_init").notna().astype(int),
         "dead_final": (_first_layer(study, "dead_final").fillna(0) > 0).astype(int),
+        # as sgdmc's tally: a diverged run is known not dead at the end
+        "dead_final_unknown": (_first_layer(study, "dead_final").isna()
+                               & (runs["status"] != "diverged")).astype(int),
         "stationary": (runs["min_grad_norm"].fillna(np.inf) <= grad_eps).astype(int),
     })
     certified = runs.get("certified_nonconvergent")
@@ -167,7 +170,8 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
     counts = flags.groupby("cell").sum()
     table = study.cells.set_index("cell").join(counts, how="left")
     count_columns = ["done", "converged", "undecided", "diverged", "possible", "dead_init",
-                     "dead_final", "stationary", "certified_known", "certified", "dead_known",
+                     "dead_final", "dead_final_unknown", "stationary", "certified_known",
+                     "certified", "dead_known",
                      "constant_init", "constant_init_known", "constant_final",
                      "constant_final_known"]
     table[count_columns] = table[count_columns].fillna(0).astype(np.int64)
@@ -188,6 +192,7 @@ def cell_table(study: Study, grad_eps: float = 1e-3, level: float = LEVEL,
     dead_columns = ["dead_at_init", "dead_at_init_low", "dead_at_init_high", "dead_at_end",
                     "dead_at_end_low", "dead_at_end_high"]
     table.loc[table["dead_known"] == 0, dead_columns] = np.nan
+    table.loc[table["dead_final_unknown"] > 0, dead_columns[3:]] = np.nan
     share("certified", "certified_known", "p_certified", "p_certified_low", "p_certified_high")
     share("constant_init", "constant_init_known", "constant_at_init", "constant_at_init_low",
           "constant_at_init_high")

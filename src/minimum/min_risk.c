@@ -531,16 +531,23 @@ static double constant_floor(sgdmc_min_risk *m, long unused)
     return variance > 0 ? variance * (1.0 - 1e-12) : 0.0;
 }
 
+/* How far (relative) a run's final risk must lie below a given --min_risk to
+ * refute it. Where the risk is exact its rounding is far below this, so a run
+ * that reached the given R* itself refutes nothing. It is smaller than
+ * SGDMC_RISK_ROUNDING on purpose: a refutation errs on the safe side (where
+ * the risk is a quadrature, a wrong one only costs the user's word: the run
+ * is judged on what sgdmc proves), so it is not held back by the verdicts'
+ * allowance. */
+static const double GIVEN_RSTAR_REFUTED_BELOW = 1e-12;
+
 int sgdmc_min_risk_lower(sgdmc_min_risk *m, sgdmc_min_risk_source source, double hi,
                          double final_risk, double *lo, sgdmc_lower_source *lo_source)
 {
     /* final_risk is the risk of a network of the architecture, so R* <= it:
      * below the given R* it refutes that value as R* (hi stays an upper
-     * bound). Where the risk is exact its rounding is far below 1e-12
-     * relative, so a run that reached the given R* itself refutes nothing;
-     * where it is a quadrature, a wrong refutation only costs the user's
-     * word: the run is judged on what sgdmc proves. */
-    const bool refuted = source == SGDMC_MIN_RISK_GIVEN && final_risk < hi * (1.0 - 1e-12);
+     * bound) */
+    const bool refuted = source == SGDMC_MIN_RISK_GIVEN &&
+                         final_risk < hi * (1.0 - GIVEN_RSTAR_REFUTED_BELOW);
     if (source == SGDMC_MIN_RISK_EXACT || (source == SGDMC_MIN_RISK_GIVEN && !refuted)) {
         *lo = hi;
         *lo_source = source == SGDMC_MIN_RISK_EXACT ? SGDMC_LOWER_EXACT : SGDMC_LOWER_GIVEN;

@@ -577,9 +577,6 @@ static int read_cells(const results_reader *r, sgdmc_summary *s, char *err, size
                 sgdmc_cell_tally_add(&tally, row, s->grad_eps);
             if ((task + 1) % s->seeds == 0) {
                 sgdmc_cell_tally_finish(&tally, s->seeds, &s->stats[cell]);
-                /* the trajectory records no dead counts: unknown at a step, not 0 */
-                if (s->at_step >= 0)
-                    s->stats[cell].dead_at_end = (sgdmc_share){NAN, NAN, NAN};
                 s->stats[cell].pooled = lowered;
                 sgdmc_cell_tally_reset(&tally);
                 lowered = false;

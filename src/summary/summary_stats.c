@@ -143,6 +143,7 @@ void sgdmc_cell_tally_add(sgdmc_cell_tally *t, const sgdmc_result *r, double gra
     t->dead += r->dead_init[0] > 0;
     t->dead_known += r->dead_init[0] >= 0;
     t->dead_end += r->dead_final[0] > 0;
+    t->dead_end_unknown += r->dead_final[0] < 0 && r->status != SGDMC_STATUS_DIVERGED;
     t->stationary += r->min_grad_norm <= grad_eps;
     if (isnan(t->theory))
         t->theory = r->dead_init_probability;
@@ -183,7 +184,9 @@ void sgdmc_cell_tally_finish(sgdmc_cell_tally *t, long seeds, sgdmc_cell_stats *
                                .converged_sure = share(t->converged, n),
                                .converged_possible = share(t->converged + t->undecided, n),
                                .dead_at_init = share(t->dead, t->dead_known > 0 ? n : 0),
-                               .dead_at_end = share(t->dead_end, t->dead_known > 0 ? n : 0),
+                               .dead_at_end = share(t->dead_end,
+                                                    t->dead_known > 0 && !t->dead_end_unknown ? n
+                                                                                              : 0),
                                .dead_init_probability = t->theory,
                                .certified_known = t->certified_known,
                                .certified = share(t->certified, t->certified_known),

@@ -183,7 +183,8 @@ double **sgdmc_field_trajectory_f64(const sgdmc_field *field, const sgdmc_result
  * verdict or certificate is stamped only where it holds with every one of
  * them off by this share in its worst direction. The largest error seen is
  * 8e-15 (the one-layer solver's hi below the closed form R*(8), found by a
- * review in exact arithmetic), so the allowance leaves five orders of
+ * review in exact arithmetic; x^2's hi has since been the closed form, sin's
+ * and the teachers' still the solver's), so the allowance leaves five orders of
  * magnitude; it is a measured margin, not a proven bound for every network
  * (weights of 1e10 that cancel could round further). */
 #define SGDMC_RISK_ROUNDING 1e-9

@@ -46,6 +46,10 @@ typedef struct {
 /* A cell's done runs, counted row by row. */
 typedef struct {
     long done, converged, undecided, diverged, dead, dead_end, dead_known, stationary;
+    /* runs whose dead count at the end is not known (a smooth activation, a
+     * step summarize --at-step rewound to): dead_at_end is then unknown; a
+     * diverged run is known not dead */
+    long dead_end_unknown;
     long certified_known, certified, constant_known, constant_init, constant_end_known,
         constant_end;
     long end_stationary, end_descending, end_oscillating;
