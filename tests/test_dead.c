@@ -39,6 +39,21 @@ static sgdmc_trainer *run_seed(const char *flags, int seed, sgdmc_train_config *
     return t;
 }
 
+/* Seed `seed` of the trainer run_seed set up for seed 0, as a study runs a
+ * grid cell: restarted (seed > 0) and run into r (seed 0's result is
+ * run_seed's). The problem's R* is computed once; once per seed, it was 3/4
+ * of this test's time. False after a failed check. */
+static bool run_next_seed(sgdmc_trainer *t, const char *flags, int seed, sgdmc_result *r)
+{
+    if (seed == 0)
+        return true;
+    sgdmc_trainer_restart(t, (unsigned long)seed);
+    if (sgdmc_trainer_run(t, r) == 0)
+        return true;
+    CHECK(0, "%s seed %d: restart or run failed", flags, seed);
+    return false;
+}
+
 /* The frequency of dead first-layer neurons at initialization against p,
  * and against the library's probability for the same configuration. */
 static void check_first_layer(int d, int runs, int width, const char *init, double p)
@@ -47,18 +62,10 @@ static void check_first_layer(int d, int runs, int width, const char *init, doub
     char flags[256];
     snprintf(flags, sizeof flags,
              "--input_dim=%d --width=%d --steps=0 --eval_points=16 --init=%s", d, width, init);
-    /* one trainer restarted per seed, as a study runs a grid cell: the
-     * problem's R* is computed once */
     sgdmc_train_config config;
     sgdmc_result r;
     sgdmc_trainer *t = run_seed(flags, 0, &config, &r);
-    for (int seed = 0; t && seed < runs; seed++) {
-        if (seed > 0)
-            sgdmc_trainer_restart(t, (unsigned long)seed);
-        if (seed > 0 && sgdmc_trainer_run(t, &r)) {
-            CHECK(0, "%s seed %d: restart or run failed", flags, seed);
-            break;
-        }
+    for (int seed = 0; t && seed < runs && run_next_seed(t, flags, seed, &r); seed++) {
         dead += r.dead_init[0];
         total += width;
         sgdmc_result_free(&r);
@@ -83,20 +90,12 @@ static void check_first_layer(int d, int runs, int width, const char *init, doub
 static void check_deep_layers(const char *flags, int runs)
 {
     int disagreements = 0, dead_total = 0, neurons = 0;
-    /* one trainer restarted per seed, as a study runs a grid cell: the
-     * problem's R* is computed once (once per seed, it was 3/4 of the time) */
     sgdmc_train_config config;
     sgdmc_result r;
     sgdmc_trainer *t = run_seed(flags, 0, &config, &r);
     if (!t)
         return;
-    for (int seed = 0; seed < runs; seed++) {
-        if (seed > 0)
-            sgdmc_trainer_restart(t, (unsigned long)seed);
-        if (seed > 0 && sgdmc_trainer_run(t, &r)) {
-            CHECK(0, "%s seed %d: restart or run failed", flags, seed);
-            break;
-        }
+    for (int seed = 0; seed < runs && run_next_seed(t, flags, seed, &r); seed++) {
         const sgdmc_arch *arch = sgdmc_trainer_arch(t);
         const double *params = sgdmc_trainer_params(t);
         const bool normal = config.input == SGDMC_INPUT_NORMAL;

@@ -143,13 +143,12 @@ static void test_square_closed_form_network(void)
     setup_open(&sq, "--target=square");
     const double node = sqrt(0.6), weights[3] = {5.0 / 9, 8.0 / 9, 5.0 / 9};
     for (int w = 0; w <= 12; w++) {
-        double closed = NAN, *params = calloc((size_t)(3 * w + 1), sizeof *params),
-               *solver_params = calloc((size_t)(3 * w + 1), sizeof *solver_params);
+        double closed = NAN, *params = calloc((size_t)(3 * w + 1), sizeof *params);
         sgdmc_rstar_square_network(w, &closed, params);
         sgdmc_pwl h = {0};
-        const double solved = rstar_of(&sq, w, &h, solver_params);
-        CHECK(closed == 4.0 / (45.0 * pow(2.0 * w + 1.0, 4.0)),
-              "square, width %d: closed form %.17g", w, closed);
+        const double solved = rstar_of(&sq, w, &h, NULL);
+        CHECK(closed == square_closed_form(w), "square, width %d: closed form %.17g, "
+              "expected %.17g", w, closed, square_closed_form(w));
         CHECK(fabs(closed / solved - 1.0) <= 1e-12,
               "square, width %d: closed form %.17g, solver %.17g", w, closed, solved);
         sgdmc_arch student = {.depth = 1, .widths = {1, w, 1}, .activation = SGDMC_ACT_RELU};
@@ -172,7 +171,6 @@ static void test_square_closed_form_network(void)
               "square, width %d: the network's risk %.17g, closed form %.17g", w, risk, closed);
         sgdmc_pwl_free(&h);
         free(params);
-        free(solver_params);
     }
     sgdmc_problem_free(sq.problem);
 }
