@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Arithmetic fixed by the source: a -march=native build and a portable one
-(-Dnative=false) give identical study files, and `sgdmc train` gives a study
-row's numbers bit for bit.
+(-Dnative=false) with the other lockstep group size (4 lanes where the suite's
+build has 8, else 8) give identical study files, and `sgdmc train` gives a
+study row's numbers bit for bit.
 
 Usage: test_portable.py SGDMC SOURCE_DIR
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from test_study import every_dataset  # the same walk over /runs, in this folder
+from test_study import every_dataset, lanes_default  # the same walk over /runs, in this folder
 
 # name: (grid, train keys); every study has 2 seeds and trajectories
 STUDIES: dict[str, tuple[dict[str, list[object]], dict[str, object]]] = {
@@ -73,10 +74,10 @@ def check(name: str, ok: bool, detail: str = "") -> None:
         failures.append(name)
 
 
-def build_portable(source: Path, where: Path) -> Path:
+def build_portable(source: Path, where: Path, lanes: int) -> Path:
     build = where / "portable"
-    subprocess.run(["meson", "setup", str(build), str(source), "-Dnative=false"], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(["meson", "setup", str(build), str(source), "-Dnative=false",
+                    f"-Dlanes={lanes}"], check=True, capture_output=True, text=True)
     made = subprocess.run(["ninja", "-C", str(build), "sgdmc"], capture_output=True, text=True)
     if made.returncode:
         sys.exit("test_portable: building the portable sgdmc failed:\n" + made.stdout[-2000:])
@@ -143,7 +144,11 @@ def main() -> int:
     sgdmc, source = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        portable = build_portable(source, tmp)
+        native_lanes = lanes_default(str(sgdmc))
+        portable_lanes = 8 if native_lanes == 4 else 4
+        portable = build_portable(source, tmp, portable_lanes)
+        check(f"the portable build trains {portable_lanes} lanes a group, the suite's "
+              f"{native_lanes}", lanes_default(str(portable)) == portable_lanes)
         for name in STUDIES:
             config = tmp / f"{name}.cfg"
             config.write_text(config_text(name))
@@ -152,7 +157,8 @@ def main() -> int:
             run_study(portable, config, portable_file)
             a, b = every_dataset(native_file), every_dataset(portable_file)
             differing = [k for k in a if k not in b or not same(a[k], b[k])]
-            check(f"{name}: native and portable builds write identical datasets "
+            check(f"{name}: native ({native_lanes} lanes) and portable ({portable_lanes} lanes) "
+                  "builds write identical datasets "
                   f"({len(a)} datasets, {len(a['status'])} runs)",
                   not differing and set(a) == set(b), f"differ: {differing}")
             rows = len(a["status"])

@@ -8,8 +8,8 @@ Sections:
            ranks under both Open MPI I/O components (OMPIO, ROMIO), and 5 ranks
            under OMPIO, gives identical
            datasets apart from `rank` and `seconds`, and so does every --lanes
-           (1, 2, 3 and the default 4, on 1 and 2 ranks); every row done; grid columns,
-           seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained;
+           (1, 2, 3 and the build's default K, 4 or 8, on 1 and 2 ranks, with 2K + 1
+           seeds a cell); every row done; grid columns, seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained;
            ranks told "nothing for now" ask again and the study completes with the same file.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
@@ -102,7 +102,14 @@ def datasets(path: Path) -> dict[str, np.ndarray]:
         return {k: runs[k][...] for k in keys}
 
 
-LANES_DEFAULT = 4  # SGDMC_LANES
+def lanes_default(sgdmc: str) -> int:
+    """The build's SGDMC_LANES, as `sgdmc study --help` gives --lanes's default (meson option
+    `lanes`: 4 or 8 by CPU)."""
+    text = subprocess.run([sgdmc, "study", "--help"], capture_output=True, text=True).stdout
+    found = re.search(r"--lanes=K.*?\(default: (\d+)\)", text, re.S)
+    if not found:
+        raise SystemExit("FAIL: sgdmc study --help gives no default for --lanes")
+    return int(found[1])
 
 
 def every_dataset(path: Path) -> dict[str, np.ndarray]:
@@ -275,12 +282,22 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
         if said[-1] > 0 or result.returncode:
             break
     check(said[-1] > 0, f"waits.cfg, 3 ranks: no rank was told to ask again later ({said})")
-    # lanes: 5 seeds per cell make full and padded groups; one at a time, 2 or 3 at once,
-    # on 1 and 2 ranks, every dataset apart from seconds and rank is the same bits
-    everything = every_dataset(reference_path)
+    # lanes: small.cfg with 2K + 1 seeds per cell (K the build's group size) makes full and
+    # padded groups; one at a time, 2 or 3 at once, on 1 and 2 ranks, every dataset apart from
+    # seconds and rank is the same bits as K at once
+    lanes_default_k = lanes_default(sgdmc)
+    lanes_config = tmp / "lanes.cfg"
+    lanes_config.write_text(re.sub(r"(?m)^seeds = \d+;", f"seeds = {2 * lanes_default_k + 1};",
+                                   (configs / "small.cfg").read_text()))
+    lanes_reference = tmp / "lanes_default.h5"
+    result = run(sgdmc, [str(lanes_config), f"--output={lanes_reference}", "--quiet"])
+    check(result.returncode == 0, f"--lanes default ({lanes_default_k}): exit "
+          f"{result.returncode}: {result.stderr}")
+    everything = every_dataset(lanes_reference)
     for lanes, ranks in [(1, None), (2, 2), (3, None), (1, 2)]:
         path = tmp / f"lanes_{lanes}_{ranks}.h5"
-        result = run(sgdmc, [config, f"--output={path}", "--quiet", f"--lanes={lanes}"], ranks)
+        result = run(sgdmc, [str(lanes_config), f"--output={path}", "--quiet", f"--lanes={lanes}"],
+                     ranks)
         check(result.returncode == 0, f"--lanes={lanes}, {ranks} ranks: exit "
               f"{result.returncode}: {result.stderr}")
         if result.returncode == 0:
@@ -288,7 +305,7 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
             diff = [k for k in everything if k not in other or
                     everything[k].tobytes() != other[k].tobytes()]
             check(not diff and len(everything) > 30,
-                  f"--lanes={lanes}, {ranks} ranks: {diff} differ from lanes={LANES_DEFAULT}")
+                  f"--lanes={lanes}, {ranks} ranks: {diff} differ from lanes={lanes_default_k}")
 
 
 def meetings(sgdmc: str, tmp: Path, name: str, grid: str,

@@ -24,10 +24,14 @@
 #include "sgdmc/core/net.h"
 #include "sgdmc/core/problem.h"
 
-/* Runs per group: four doubles fill one 256-bit vector (AVX2; on AVX-512
- * four lanes were as fast as eight in the lockstep prototype); on older
- * x86-64 the compiler splits a group into two 128-bit halves. */
+/* Runs per group, set by the build (meson option `lanes`): four doubles fill
+ * one 256-bit vector (AVX2; on older x86-64 the compiler splits a group into
+ * 128-bit halves), eight one 512-bit vector, which pays only on cores with
+ * full-width 512-bit units (meson.build says where it was measured). */
+#ifndef SGDMC_LANES
 #define SGDMC_LANES 4
+#endif
+_Static_assert(SGDMC_LANES == 4 || SGDMC_LANES == 8, "SGDMC_LANES: 4 or 8 (the tested sizes)");
 #define SGDMC_STRINGIFY_(x) #x
 #define SGDMC_STRINGIFY(x) SGDMC_STRINGIFY_(x)
 
