@@ -9,7 +9,8 @@ Sections:
            under OMPIO, gives identical
            datasets apart from `rank` and `seconds`, and so does every --lanes
            (1, 2, 3 and the build's default K, 4 or 8, on 1 and 2 ranks, with 2K + 1
-           seeds a cell); every row done; grid columns, seeds and attributes as the schema of docs/hdf5-schema.md says; every rank trained;
+           seeds a cell); every row done; grid columns, seeds and attributes as the
+           schema of docs/hdf5-schema.md says; every rank trained;
            ranks told "nothing for now" ask again and the study completes with the same file.
   kill     SIGKILL to mpirun and every rank (or to the single process) at several
            moments, including during file creation, then --resume (killed again
