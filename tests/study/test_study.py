@@ -106,8 +106,7 @@ def datasets(path: Path) -> dict[str, np.ndarray]:
 def lanes_default(sgdmc: str) -> int:
     """The build's SGDMC_LANES, as `sgdmc study --help` gives --lanes's default (meson option
     `lanes`: 4 or 8 by CPU)."""
-    text = subprocess.run([sgdmc, "study", "--help"], capture_output=True, text=True).stdout
-    found = re.search(r"--lanes=K.*?\(default: (\d+)\)", text, re.S)
+    found = re.search(r"--lanes=K.*?\(default: (\d+)\)", run(sgdmc, ["--help"]).stdout, re.S)
     if not found:
         raise SystemExit("FAIL: sgdmc study --help gives no default for --lanes")
     return int(found[1])
@@ -287,17 +286,17 @@ def section_ranks(sgdmc: str, configs: Path, tmp: Path) -> None:
     # padded groups; one at a time, 2 or 3 at once, on 1 and 2 ranks, every dataset apart from
     # seconds and rank is the same bits as K at once
     lanes_default_k = lanes_default(sgdmc)
-    lanes_config = tmp / "lanes.cfg"
-    lanes_config.write_text(re.sub(r"(?m)^seeds = \d+;", f"seeds = {2 * lanes_default_k + 1};",
-                                   (configs / "small.cfg").read_text()))
+    lanes_config = write(tmp / "lanes.cfg", re.sub(r"(?m)^seeds = \d+;",
+                                                   f"seeds = {2 * lanes_default_k + 1};",
+                                                   (configs / "small.cfg").read_text()))
     lanes_reference = tmp / "lanes_default.h5"
-    result = run(sgdmc, [str(lanes_config), f"--output={lanes_reference}", "--quiet"])
+    result = run(sgdmc, [lanes_config, f"--output={lanes_reference}", "--quiet"])
     check(result.returncode == 0, f"--lanes default ({lanes_default_k}): exit "
           f"{result.returncode}: {result.stderr}")
     everything = every_dataset(lanes_reference)
     for lanes, ranks in [(1, None), (2, 2), (3, None), (1, 2)]:
         path = tmp / f"lanes_{lanes}_{ranks}.h5"
-        result = run(sgdmc, [str(lanes_config), f"--output={path}", "--quiet", f"--lanes={lanes}"],
+        result = run(sgdmc, [lanes_config, f"--output={path}", "--quiet", f"--lanes={lanes}"],
                      ranks)
         check(result.returncode == 0, f"--lanes={lanes}, {ranks} ranks: exit "
               f"{result.returncode}: {result.stderr}")
